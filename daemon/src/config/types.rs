@@ -1,0 +1,126 @@
+//! The validated configuration: what the rest of gallra reads. Built from the raw TOML by
+//! [`super::load`]; every value here has already been checked.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use jiff::tz::TimeZone;
+
+use crate::duration::CalendarDuration;
+
+/// The whole configuration, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// The IANA name of the time zone calendar durations are counted in.
+    pub time_zone_name: String,
+    /// That time zone.
+    pub time_zone: TimeZone,
+    /// Where the state store (`state.db`) lives.
+    pub state_dir: PathBuf,
+    /// An extra directory to look for plugins in (after the one beside the binary).
+    pub plugin_dir: Option<PathBuf>,
+    /// The name of the system that lists subjects (a key of `systems`).
+    pub account_source: String,
+    /// The configured systems, by name.
+    pub systems: BTreeMap<String, SystemConfig>,
+    /// The configured policies, by name.
+    pub policies: BTreeMap<String, Policy>,
+}
+
+/// One system: one connector instance.
+#[derive(Debug, Clone)]
+pub struct SystemConfig {
+    /// Its name (the key under `[systems]`). Safe to log.
+    pub name: String,
+    /// The plugin that speaks to it, e.g. `sql` (file `libgallra_plugin_sql.so`).
+    pub plugin: String,
+    /// The connector's own settings, as JSON for the plugin.
+    pub settings: serde_json::Value,
+    /// Whether this system's activity counts against inactivity.
+    pub activity: bool,
+    /// Register: what this system is, in words.
+    pub description: Option<String>,
+    /// Register: the categories of personal data it holds.
+    pub data_categories: Vec<String>,
+    /// Register: who runs it (`own` or the processor's name).
+    pub processor: Option<String>,
+    /// Register: why the data is processed.
+    pub purpose: Option<String>,
+    /// Register: the legal basis for the processing.
+    pub legal_basis: Option<String>,
+    /// How long backups of this system are kept.
+    pub backup_retention: Option<CalendarDuration>,
+    /// How many calls may run at once against this system.
+    pub concurrency: usize,
+    /// How long one call may take before it counts as failed (transient).
+    pub call_timeout: Duration,
+}
+
+/// One policy, validated.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Its name (the key under `[policies]`). Safe to log.
+    pub name: String,
+    /// Report only, or act.
+    pub mode: Mode,
+    /// When it runs, as a cron expression; `None` runs only on `gallra run --once`.
+    pub schedule: Option<String>,
+    /// Limits that stop a run before it deletes anything.
+    pub safety: Safety,
+    /// What the policy decides.
+    pub rule: Rule,
+}
+
+/// Whether a policy acts or only reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Plans and records what it would do; deletes nothing. New policies start here.
+    #[default]
+    Report,
+    /// Carries the plan out.
+    Enforce,
+}
+
+/// Safety valves of a policy.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Safety {
+    /// A run that would purge more subjects than this waits for `gallra approve`.
+    pub max_per_run: Option<u64>,
+    /// A run that would purge more than this fraction (0..=1) of all subjects waits too.
+    pub max_fraction: Option<f64>,
+}
+
+/// What a policy decides.
+#[derive(Debug, Clone)]
+pub enum Rule {
+    /// `kind = "inactivity"`: subjects with no activity in any activity-bearing system for
+    /// `idle_for` are erased from `systems`.
+    Inactivity {
+        /// How long without activity.
+        idle_for: CalendarDuration,
+        /// The systems to erase from (all configured systems if the config names none),
+        /// in config order; the account source is always acted on last.
+        systems: Vec<String>,
+    },
+    /// `kind = "retention"`: subjects whose relationship ended more than `after` ago are
+    /// erased from `systems`.
+    Retention {
+        /// How long after the relationship ended.
+        after: CalendarDuration,
+        /// The systems to erase from.
+        systems: Vec<String>,
+    },
+    /// `kind = "record_retention"`: records of kind `records` in `system` whose own clock
+    /// started more than `after` ago are removed.
+    RecordRetention {
+        /// The system holding the records.
+        system: String,
+        /// The record kind, as the connector names it.
+        records: String,
+        /// How long records are kept.
+        after: CalendarDuration,
+    },
+}

@@ -1,0 +1,17 @@
+//! gallra: enforces personal-data retention across every system a hosting company runs.
+//!
+//! One module per concern: [`config`] (what the sysadmin writes), [`store`] (durable state),
+//! [`plugins`] (loading and calling connectors), [`policy`] (pure decisions of time and facts),
+//! [`runner`] (carrying decisions out), [`cli`] (the `gallra` command), [`demo`] (sample
+//! systems for the README's first command). Policy logic never does I/O; the runner never
+//! decides policy.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod duration;
+pub mod plugins;
+pub mod policy;
+pub mod runner;
+pub mod store;

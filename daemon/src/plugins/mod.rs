@@ -1,0 +1,6 @@
+//! Loading connector plugins and calling them safely: on a bounded blocking pool, with a
+//! timeout and a concurrency limit per system.
+
+mod finder;
+
+pub use finder::{PluginError, PluginFinder, SYSTEM_PLUGIN_DIR};

@@ -1,0 +1,291 @@
+//! The values that cross between gallra and a connector: what is asked, what comes back.
+//!
+//! They travel as JSON inside byte buffers (see [`crate::abi`]); a connector author only sees
+//! them as the arguments and results of [`crate::Connector`] methods.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConnectorError;
+use crate::identifiers::{Identifier, IdentifierKind};
+
+/// What a connector can do, as it tells gallra in [`Description::capabilities`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Capability {
+    /// Lists every subject with its facts ([`crate::Connector::scan`]): can be the account source.
+    Scan,
+    /// Finds a subject's records by identifier.
+    Lookup,
+    /// Returns all personal data held about a subject.
+    Export,
+    /// Removes a subject's personal data.
+    Erase,
+    /// Replaces personal data with values that identify no one, keeping the records.
+    Anonymize,
+    /// Marks a subject's data as not to be processed (storage only).
+    Restrict,
+    /// Reports a subject's activity, services and balance.
+    Status,
+    /// Removes records of a kind whose own retention clock started before a cutoff.
+    Expire,
+}
+
+/// A connector's answer to `describe`: who it is and what it can do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Description {
+    /// The plugin's name, e.g. `sql`.
+    pub name: String,
+    /// The plugin's own version, e.g. `0.1.0`.
+    pub version: String,
+    /// The operations this configured instance supports.
+    pub capabilities: Vec<Capability>,
+    /// The identifier kinds this instance can resolve a subject by.
+    pub identifier_kinds: Vec<IdentifierKind>,
+    /// The record kinds that `expire` accepts (record-level retention), e.g. `unconverted_signups`.
+    pub record_kinds: Vec<String>,
+    /// Whether this instance reports activity that counts against inactivity.
+    pub activity_bearing: bool,
+}
+
+/// The subject an operation is about: every identifier gallra knows for it that this system
+/// may resolve. A connector uses the ones it understands and ignores the rest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Subject {
+    /// The identifiers, normalized.
+    pub identifiers: Vec<Identifier>,
+}
+
+impl Subject {
+    /// A subject known by these identifiers.
+    pub fn new(identifiers: Vec<Identifier>) -> Self {
+        Self { identifiers }
+    }
+
+    /// The identifiers of one kind.
+    pub fn of_kind(&self, kind: IdentifierKind) -> impl Iterator<Item = &Identifier> {
+        self.identifiers.iter().filter(move |i| i.kind() == kind)
+    }
+}
+
+/// The facts about a subject that policies decide on.
+///
+/// `None` always means "not known", never "none": a policy never treats an unknown activity
+/// time as inactivity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SubjectFacts {
+    /// The latest activity this system knows of (login, payment, ticket reply, …).
+    pub last_activity: Option<Timestamp>,
+    /// When the customer relationship ended (account closed, last service terminated).
+    pub relationship_ended: Option<Timestamp>,
+    /// How many services are still active.
+    pub active_services: Option<u64>,
+    /// How many invoices are unpaid.
+    pub unpaid_invoices: Option<u64>,
+}
+
+/// One subject as the account source lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubjectRecord {
+    /// The source's stable key for the subject (its customer id). Used as the scan order and
+    /// handed back as a `customer_id` identifier.
+    pub key: String,
+    /// Every identifier the source holds for the subject.
+    pub identifiers: Vec<Identifier>,
+    /// What the source knows about the subject.
+    pub facts: SubjectFacts,
+}
+
+/// Asks the account source for the next page of subjects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanRequest {
+    /// Where to continue: `None` for the first page, else the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// The most subjects to return in this page.
+    pub limit: u32,
+}
+
+/// One page of subjects.
+///
+/// A page is empty only when it is the last. gallra treats an empty page with a cursor, or a
+/// scan whose pages add up to less than `total`, as a broken read and deletes nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanPage {
+    /// The subjects in this page, in key order.
+    pub subjects: Vec<SubjectRecord>,
+    /// The cursor for the next page; `None` when this is the last page.
+    pub next_cursor: Option<String>,
+    /// How many subjects the whole scan holds, when the system can say (first page at least).
+    pub total: Option<u64>,
+}
+
+/// One record a lookup found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordRef {
+    /// Where it is (a table, a mailbox, an audience).
+    pub collection: String,
+    /// Its key there.
+    pub key: String,
+}
+
+/// What `lookup` found about a subject.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct LookupResult {
+    /// The subject's records. Empty means this system holds nothing about the subject.
+    pub records: Vec<RecordRef>,
+}
+
+/// One field of personal data, as an export lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportField {
+    /// Where it is (a table, a mailbox).
+    pub collection: String,
+    /// The record's key there.
+    pub record: String,
+    /// The field's name.
+    pub field: String,
+    /// The value as text; `None` for an empty field.
+    pub value: Option<String>,
+}
+
+/// Everything a system holds about a subject.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ExportResult {
+    /// The fields, grouped by record.
+    pub fields: Vec<ExportField>,
+}
+
+/// Why some data stays after an erase, and until when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retention {
+    /// Why, in words for a privacy officer, e.g. `invoices are bookkeeping records`.
+    pub reason: String,
+    /// The law or agreement that requires it, e.g. `Bokföringslagen 7 kap. 2 §`.
+    pub legal_basis: Option<String>,
+    /// When the data may be erased, if known.
+    pub until: Option<Timestamp>,
+}
+
+/// What an erase or anonymize did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum EraseOutcome {
+    /// The subject's data is gone. `records` may be 0: erasing what is already gone succeeds.
+    Erased {
+        /// Records removed by this call.
+        records: u64,
+    },
+    /// Personal fields were replaced; the records stay.
+    Anonymized {
+        /// Records changed by this call.
+        records: u64,
+        /// Why the records themselves stay, if a rule requires it.
+        retained: Option<Retention>,
+    },
+    /// Nothing could be removed now because a rule requires the data to stay.
+    Retained(Retention),
+}
+
+/// Asks a connector to count, or remove, the records of a kind whose clock started before
+/// `cutoff` (record-level retention).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpireRequest {
+    /// The record kind, one of [`Description::record_kinds`].
+    pub kind: String,
+    /// Records whose clock started strictly before this instant are past their deadline.
+    pub cutoff: Timestamp,
+    /// Count only; remove nothing.
+    pub dry_run: bool,
+}
+
+/// What an expire found or removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ExpireResult {
+    /// Records past the cutoff.
+    pub matched: u64,
+    /// Records removed (0 in a dry run).
+    pub removed: u64,
+}
+
+/// The host's facts about where a connector instance runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenContext {
+    /// The configured system's name, e.g. `crm`. Safe to log.
+    pub system: String,
+    /// The configured IANA time zone, used to read dates stored without one.
+    pub time_zone: String,
+}
+
+/// One call from the host to a connector instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Call {
+    /// See [`crate::Connector::describe`].
+    Describe,
+    /// See [`crate::Connector::scan`].
+    Scan(ScanRequest),
+    /// See [`crate::Connector::lookup`].
+    Lookup(Subject),
+    /// See [`crate::Connector::export`].
+    Export(Subject),
+    /// See [`crate::Connector::erase`].
+    Erase(Subject),
+    /// See [`crate::Connector::anonymize`].
+    Anonymize(Subject),
+    /// See [`crate::Connector::restrict`].
+    Restrict {
+        /// Who.
+        subject: Subject,
+        /// `true` to restrict, `false` to lift the restriction.
+        restricted: bool,
+    },
+    /// See [`crate::Connector::status`].
+    Status(Subject),
+    /// See [`crate::Connector::expire`].
+    Expire(ExpireRequest),
+    /// See [`crate::Connector::health`].
+    Health,
+}
+
+impl Call {
+    /// The operation's name, for logs and metrics.
+    pub fn operation(&self) -> &'static str {
+        match self {
+            Call::Describe => "describe",
+            Call::Scan(_) => "scan",
+            Call::Lookup(_) => "lookup",
+            Call::Export(_) => "export",
+            Call::Erase(_) => "erase",
+            Call::Anonymize(_) => "anonymize",
+            Call::Restrict { .. } => "restrict",
+            Call::Status(_) => "status",
+            Call::Expire(_) => "expire",
+            Call::Health => "health",
+        }
+    }
+}
+
+/// A successful answer to a [`Call`]; the variant matches the call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reply", content = "body", rename_all = "snake_case")]
+pub enum Reply {
+    /// Answer to `describe`.
+    Description(Description),
+    /// Answer to `scan`.
+    ScanPage(ScanPage),
+    /// Answer to `lookup`.
+    Lookup(LookupResult),
+    /// Answer to `export`.
+    Export(ExportResult),
+    /// Answer to `erase` and `anonymize`.
+    Erase(EraseOutcome),
+    /// Answer to `restrict` and `health`.
+    Done,
+    /// Answer to `status`.
+    Status(SubjectFacts),
+    /// Answer to `expire`.
+    Expire(ExpireResult),
+}
+
+/// What travels back for every call: the reply or the connector's error.
+pub type CallResult = Result<Reply, ConnectorError>;
