@@ -43,7 +43,8 @@ impl CalendarDuration {
     }
 
     /// The cutoff for "older than this duration" as an instant: anything strictly before it
-    /// is older.
+    /// is older. Counted back from `now`, so at a month's end it errs late, never early:
+    /// on 28 February, "6 months ago" is 28 August, and a 31 August login is not yet old.
     pub fn cutoff(&self, now: &Zoned) -> Timestamp {
         self.before(now).timestamp()
     }

@@ -1,6 +1,147 @@
-//! cli (placeholder)
+//! The `gallra` command line: argument parsing, and one function per subcommand.
+//!
+//! Exit status: 0 success; 1 a run or task failed; 2 bad configuration or usage; 3 a safety
+//! valve stopped a run, which waits for `gallra approve`.
+
+mod commands;
+mod demo;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Default configuration file.
+pub const DEFAULT_CONFIG: &str = "/etc/gallra/gallra.toml";
+
+/// gallra enforces personal-data retention across every system that holds customer data:
+/// inactivity purges, retention deadlines and erasure requests, carried through connectors.
+#[derive(Debug, Parser)]
+#[command(name = "gallra", version, propagate_version = true)]
+pub struct Cli {
+    /// Log line format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Plain, global = true)]
+    pub log_format: LogFormat,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log line formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One plain line per event (journald-friendly).
+    Plain,
+    /// One JSON object per event.
+    Json,
+}
+
+/// The configuration file option, shared by the subcommands.
+#[derive(Debug, clap::Args)]
+pub struct ConfigArg {
+    /// The configuration file.
+    #[arg(long, short = 'c', env = "GALLRA_CONFIG", default_value = DEFAULT_CONFIG)]
+    pub config: PathBuf,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the configuration without touching any system: syntax, keys, durations,
+    /// references, plugins (they load and their ABI matches) and plugin settings.
+    Check {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Show what a run would do, per policy and system, without changing anything.
+    Plan {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Only this policy.
+        #[arg(long)]
+        policy: Option<String>,
+        /// Print JSON for scripts instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Enforce the policies. With --once: one pass over every policy (or --policy), after
+    /// finishing any run a previous process left open.
+    Run {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Run one pass and exit (the scheduled daemon mode is not built yet).
+        #[arg(long)]
+        once: bool,
+        /// Only this policy.
+        #[arg(long)]
+        policy: Option<String>,
+        /// Print JSON for scripts instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve a run that a safety valve stopped; the next `gallra run` carries it out.
+    Approve {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The run's number, as `gallra run` or `gallra runs` printed it.
+        run: i64,
+    },
+    /// List recent runs and their outcomes.
+    Runs {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Only this policy.
+        #[arg(long)]
+        policy: Option<String>,
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Print JSON for scripts instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Build sample control-panel, billing and CRM databases, then plan and enforce a
+    /// 6-month inactivity policy on them, and show what was deleted and kept, and why.
+    Demo {
+        /// Where to put the databases and config (default: a new directory under /tmp).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// How many customers to generate.
+        #[arg(long, default_value_t = 3000)]
+        customers: usize,
+        /// Seed for the generator (same seed, same data).
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
+}
 
 /// Entry point of the `gallra` binary.
-pub fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("gallra: cannot start the async runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    let status = runtime.block_on(commands::dispatch(cli.command));
+    ExitCode::from(status)
+}
+
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("GALLRA_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Plain => builder.with_target(false).init(),
+        LogFormat::Json => builder.json().init(),
+    }
 }

@@ -1,1 +1,166 @@
-//! policy (placeholder)
+//! Policy decisions: pure functions of (now, facts, policy) → decision. No I/O here; the
+//! runner gathers the facts and carries the decisions out.
+//!
+//! The rule that runs through all of it: **unknown is never old**. A missing, unreadable or
+//! implausible timestamp keeps the subject, with the reason recorded.
+
+mod facts;
+mod safety;
+
+use jiff::{Timestamp, Zoned};
+
+use gallra_plugin_api::SubjectFacts;
+
+use crate::duration::CalendarDuration;
+
+pub use facts::merge_facts;
+pub use safety::{check_safety, SafetyTrip};
+
+/// Activity before this instant is taken as a broken value (a 1970 default, a zeroed
+/// column), not as real inactivity.
+pub const PLAUSIBLE_AFTER: Timestamp = Timestamp::constant(946_684_800, 0); // 2000-01-01T00:00:00Z
+
+/// Why a subject was or was not selected. The codes are stable: they are stored and shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Reason {
+    /// Selected: no activity anywhere for the policy's duration.
+    Inactive,
+    /// Selected: the relationship ended longer ago than the policy's duration.
+    RelationshipEnded,
+    /// Kept: active within the policy's duration.
+    RecentlyActive,
+    /// Kept: has active services.
+    ActiveServices,
+    /// Kept: has unpaid invoices.
+    UnpaidInvoices,
+    /// Kept: no system reports any activity time; unknown is never old.
+    ActivityUnknown,
+    /// Kept: the activity time is before 2000 or in the future: a broken value.
+    ActivityImplausible,
+    /// Kept: an activity-bearing system could not be asked.
+    SystemUnavailable,
+    /// Kept: the relationship has not ended.
+    RelationshipOngoing,
+    /// Kept: the relationship ended within the policy's duration.
+    RelationshipEndedRecently,
+}
+
+impl Reason {
+    /// Every reason, in display order.
+    pub const ALL: [Reason; 10] = [
+        Reason::Inactive,
+        Reason::RelationshipEnded,
+        Reason::RecentlyActive,
+        Reason::ActiveServices,
+        Reason::UnpaidInvoices,
+        Reason::ActivityUnknown,
+        Reason::ActivityImplausible,
+        Reason::SystemUnavailable,
+        Reason::RelationshipOngoing,
+        Reason::RelationshipEndedRecently,
+    ];
+
+    /// The stable code, e.g. `active_services`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Reason::Inactive => "inactive",
+            Reason::RelationshipEnded => "relationship_ended",
+            Reason::RecentlyActive => "recently_active",
+            Reason::ActiveServices => "active_services",
+            Reason::UnpaidInvoices => "unpaid_invoices",
+            Reason::ActivityUnknown => "activity_unknown",
+            Reason::ActivityImplausible => "activity_implausible",
+            Reason::SystemUnavailable => "system_unavailable",
+            Reason::RelationshipOngoing => "relationship_ongoing",
+            Reason::RelationshipEndedRecently => "relationship_ended_recently",
+        }
+    }
+
+    /// The reason for a stored code.
+    pub fn from_code(code: &str) -> Option<Reason> {
+        Reason::ALL.into_iter().find(|r| r.code() == code)
+    }
+
+    /// Whether this reason selects the subject.
+    pub fn selects(self) -> bool {
+        matches!(self, Reason::Inactive | Reason::RelationshipEnded)
+    }
+
+    /// In words, for `gallra plan`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Reason::Inactive => "inactive longer than the policy allows",
+            Reason::RelationshipEnded => "relationship ended longer ago than the policy allows",
+            Reason::RecentlyActive => "active recently",
+            Reason::ActiveServices => "has active services",
+            Reason::UnpaidInvoices => "has unpaid invoices",
+            Reason::ActivityUnknown => "no system reports an activity time",
+            Reason::ActivityImplausible => {
+                "activity time is implausible (before 2000 or in the future)"
+            }
+            Reason::SystemUnavailable => "an activity-bearing system could not be asked",
+            Reason::RelationshipOngoing => "relationship has not ended",
+            Reason::RelationshipEndedRecently => "relationship ended recently",
+        }
+    }
+}
+
+/// Decides the inactivity policy for one subject from everything known about it.
+///
+/// Services and debt are checked first: such a subject is never purged, whatever its activity.
+pub fn inactivity(now: &Zoned, idle_for: &CalendarDuration, facts: &SubjectFacts) -> Reason {
+    if facts.active_services.unwrap_or(0) > 0 {
+        return Reason::ActiveServices;
+    }
+    if facts.unpaid_invoices.unwrap_or(0) > 0 {
+        return Reason::UnpaidInvoices;
+    }
+    let Some(last) = facts.last_activity else {
+        return Reason::ActivityUnknown;
+    };
+    if !plausible(last, now) {
+        return Reason::ActivityImplausible;
+    }
+    if last < idle_for.cutoff(now) {
+        Reason::Inactive
+    } else {
+        Reason::RecentlyActive
+    }
+}
+
+/// Decides whether a subject's relationship ended longer than `after` ago.
+///
+/// Active services and debt keep the subject: a relationship with a live service has not
+/// really ended, whatever the end column says.
+pub fn retention(now: &Zoned, after: &CalendarDuration, facts: &SubjectFacts) -> Reason {
+    if facts.active_services.unwrap_or(0) > 0 {
+        return Reason::ActiveServices;
+    }
+    if facts.unpaid_invoices.unwrap_or(0) > 0 {
+        return Reason::UnpaidInvoices;
+    }
+    let Some(ended) = facts.relationship_ended else {
+        return Reason::RelationshipOngoing;
+    };
+    if !plausible(ended, now) {
+        return Reason::ActivityImplausible;
+    }
+    if ended < after.cutoff(now) {
+        Reason::RelationshipEnded
+    } else {
+        Reason::RelationshipEndedRecently
+    }
+}
+
+/// The cutoff of a record-level retention rule: records whose clock started strictly before
+/// it are past their deadline.
+pub fn record_cutoff(now: &Zoned, after: &CalendarDuration) -> Timestamp {
+    after.cutoff(now)
+}
+
+fn plausible(t: Timestamp, now: &Zoned) -> bool {
+    t >= PLAUSIBLE_AFTER && t <= now.timestamp()
+}
+
+#[cfg(test)]
+mod tests;

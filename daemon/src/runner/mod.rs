@@ -1,1 +1,68 @@
-//! runner (placeholder)
+//! Carrying policies out: scanning, recording decisions, running tasks. The runner does the
+//! I/O; every decision comes from [`crate::policy`].
+
+mod enforce;
+mod execute;
+mod plan;
+mod progress;
+mod records;
+mod report;
+mod scan;
+
+use std::sync::Arc;
+
+pub use enforce::{resume_open_runs, run_policy, state_name};
+pub use execute::erasure_subject;
+pub use plan::plan_policy;
+pub use progress::Progress;
+pub use report::{PlanOutcome, PolicyPlan, RunReport, SystemPlan, TaskCounts};
+pub use scan::PAGE_SIZE;
+
+use crate::config::Config;
+use crate::plugins::{CallError, Systems};
+use crate::store::StoreError;
+
+/// What a run or a plan works with.
+#[derive(Clone)]
+pub struct Context {
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// The opened systems.
+    pub systems: Arc<Systems>,
+    /// Whether to draw progress bars (on a terminal).
+    pub progress: bool,
+}
+
+/// Why a run stopped. None of these leave anything half-deleted: a scan error stops before
+/// any task exists, and a task error leaves the task pending or failed for the next run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The state store failed; gallra cannot record what it does, so it does nothing.
+    #[error("state store: {0}")]
+    Store(#[from] StoreError),
+    /// A system the policy needs could not be opened.
+    #[error("system \"{system}\" is unavailable: {why}")]
+    SystemUnavailable {
+        /// The system.
+        system: String,
+        /// Why.
+        why: String,
+    },
+    /// Reading the account source failed; nothing is deleted in this run.
+    #[error("scan of the account source failed, so nothing was deleted: {0}")]
+    Scan(CallError),
+    /// The account source gave pages that cannot be trusted; nothing is deleted in this run.
+    #[error("scan of system \"{system}\" looks broken ({why}), so nothing was deleted")]
+    BrokenScan {
+        /// The system.
+        system: String,
+        /// What was wrong with its pages.
+        why: String,
+    },
+    /// A record-retention call failed.
+    #[error("{0}")]
+    Call(CallError),
+    /// A bug in gallra.
+    #[error("internal error: {0}")]
+    Internal(String),
+}

@@ -1,0 +1,279 @@
+//! One function per subcommand. Each returns the process exit status.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use jiff::Zoned;
+
+use super::output;
+use super::Command;
+use crate::config::{self, Config, Policy};
+use crate::plugins::{PluginFinder, Systems};
+use crate::runner::{self, Context, PlanOutcome, RunReport};
+use crate::store::{RunId, RunState, SqliteStore, Store};
+
+/// Exit status: success.
+pub const OK: u8 = 0;
+/// Exit status: a run or task failed.
+pub const FAILED: u8 = 1;
+/// Exit status: bad configuration or usage.
+pub const CONFIG: u8 = 2;
+/// Exit status: a safety valve stopped a run; it waits for approval.
+pub const NEEDS_APPROVAL: u8 = 3;
+
+/// Runs one subcommand.
+pub async fn dispatch(command: Command) -> u8 {
+    match command {
+        Command::Check { config } => check(&config.config),
+        Command::Plan {
+            config,
+            policy,
+            json,
+        } => plan(&config.config, policy.as_deref(), json).await,
+        Command::Run {
+            config,
+            once,
+            policy,
+            json,
+        } => {
+            if !once {
+                eprintln!("gallra run: only --once is available in this version; schedule it with a systemd timer or cron meanwhile");
+                return CONFIG;
+            }
+            run_once(&config.config, policy.as_deref(), json).await
+        }
+        Command::Approve { config, run } => approve(&config.config, run),
+        Command::Runs {
+            config,
+            policy,
+            limit,
+            json,
+        } => runs(&config.config, policy.as_deref(), limit, json),
+        Command::Demo {
+            dir,
+            customers,
+            seed,
+        } => super::demo::demo(dir, customers, seed).await,
+    }
+}
+
+fn check(path: &Path) -> u8 {
+    match config::check_installed(path) {
+        Ok(config) => {
+            println!(
+                "{}: OK ({} systems, {} policies)",
+                path.display(),
+                config.systems.len(),
+                config.policies.len()
+            );
+            OK
+        }
+        Err(errors) => {
+            eprintln!("{errors}");
+            CONFIG
+        }
+    }
+}
+
+/// Loads the config, or prints its errors.
+pub(super) fn load(path: &Path) -> Result<Config, u8> {
+    config::load(path).map_err(|errors| {
+        eprintln!("{errors}");
+        CONFIG
+    })
+}
+
+/// The policies a command acts on: all, or the one named.
+fn selected_policies<'a>(config: &'a Config, only: Option<&str>) -> Result<Vec<&'a Policy>, u8> {
+    match only {
+        None => Ok(config.policies.values().collect()),
+        Some(name) => config.policies.get(name).map(|p| vec![p]).ok_or_else(|| {
+            let known: Vec<&str> = config.policies.keys().map(String::as_str).collect();
+            eprintln!(
+                "gallra: no policy \"{name}\" in {} (policies: {})",
+                config.path.display(),
+                known.join(", ")
+            );
+            CONFIG
+        }),
+    }
+}
+
+/// Opens every system on the blocking pool (plugin calls block).
+pub(super) async fn open_context(config: Config, progress: bool) -> Context {
+    let config = Arc::new(config);
+    let finder = PluginFinder::new(config.plugin_dir.as_deref());
+    let for_open = Arc::clone(&config);
+    let systems = tokio::task::spawn_blocking(move || Systems::open(&for_open, &finder))
+        .await
+        .expect("opening systems does not panic");
+    Context {
+        config,
+        systems: Arc::new(systems),
+        progress,
+    }
+}
+
+async fn plan(path: &Path, only: Option<&str>, json: bool) -> u8 {
+    let config = match load(path) {
+        Ok(config) => config,
+        Err(status) => return status,
+    };
+    let now = Zoned::now().with_time_zone(config.time_zone.clone());
+    let names: Vec<String> = match selected_policies(&config, only) {
+        Ok(policies) => policies.iter().map(|p| p.name.clone()).collect(),
+        Err(status) => return status,
+    };
+    let context = open_context(config, !json).await;
+    let mut plans = Vec::new();
+    for name in names {
+        let policy = &context.config.policies[&name];
+        plans.push(runner::plan_policy(&context, policy, &now).await);
+    }
+    if json {
+        output::print_json(&plans);
+    } else {
+        plans.iter().for_each(output::print_plan);
+    }
+    if plans
+        .iter()
+        .any(|p| matches!(p.outcome, PlanOutcome::Failed { .. }))
+    {
+        FAILED
+    } else {
+        OK
+    }
+}
+
+async fn run_once(path: &Path, only: Option<&str>, json: bool) -> u8 {
+    let config = match load(path) {
+        Ok(config) => config,
+        Err(status) => return status,
+    };
+    let names: Vec<String> = match selected_policies(&config, only) {
+        Ok(policies) => policies.iter().map(|p| p.name.clone()).collect(),
+        Err(status) => return status,
+    };
+    let store: Arc<dyn Store> = match SqliteStore::open(&config.state_dir) {
+        Ok(store) => Arc::new(store),
+        Err(error) => {
+            eprintln!("gallra: {error}");
+            return FAILED;
+        }
+    };
+    let now = Zoned::now().with_time_zone(config.time_zone.clone());
+    let context = open_context(config, !json).await;
+    let mut reports = match runner::resume_open_runs(&context, &store).await {
+        Ok(reports) => reports,
+        Err(error) => {
+            eprintln!("gallra: {error}");
+            return FAILED;
+        }
+    };
+    for name in names {
+        let policy = &context.config.policies[&name];
+        match runner::run_policy(&context, &store, policy, &now).await {
+            Ok(report) => reports.push(report),
+            Err(error) => {
+                eprintln!("gallra: policy \"{name}\": {error}");
+                return FAILED;
+            }
+        }
+    }
+    if json {
+        output::print_json(&reports);
+    } else {
+        reports.iter().for_each(output::print_run);
+    }
+    run_status(&reports)
+}
+
+/// The exit status for a set of run reports.
+pub(super) fn run_status(reports: &[RunReport]) -> u8 {
+    if reports.iter().any(|r| r.state == "failed") {
+        FAILED
+    } else if reports.iter().any(|r| r.state == "awaiting_approval") {
+        NEEDS_APPROVAL
+    } else {
+        OK
+    }
+}
+
+fn approve(path: &Path, run: i64) -> u8 {
+    let config = match load(path) {
+        Ok(config) => config,
+        Err(status) => return status,
+    };
+    let store = match SqliteStore::open(&config.state_dir) {
+        Ok(store) => store,
+        Err(error) => {
+            eprintln!("gallra: {error}");
+            return FAILED;
+        }
+    };
+    let id = RunId(run);
+    match store.run(id) {
+        Ok(Some(record)) if record.state == RunState::AwaitingApproval => {
+            let now = jiff::Timestamp::now();
+            match store.set_run_state(
+                id,
+                RunState::Approved,
+                record.scanned,
+                record.selected,
+                Some("approved"),
+                now,
+            ) {
+                Ok(()) => {
+                    println!("run {run} of policy \"{}\" approved: {} subjects; the next `gallra run` carries it out", record.policy, record.selected);
+                    OK
+                }
+                Err(error) => {
+                    eprintln!("gallra: {error}");
+                    FAILED
+                }
+            }
+        }
+        Ok(Some(record)) => {
+            eprintln!(
+                "gallra: run {run} is {}, not awaiting approval; nothing to approve",
+                runner::state_name(record.state)
+            );
+            CONFIG
+        }
+        Ok(None) => {
+            eprintln!(
+                "gallra: no run {run} in {} (see `gallra runs`)",
+                config.state_dir.display()
+            );
+            CONFIG
+        }
+        Err(error) => {
+            eprintln!("gallra: {error}");
+            FAILED
+        }
+    }
+}
+
+fn runs(path: &Path, policy: Option<&str>, limit: usize, json: bool) -> u8 {
+    let config = match load(path) {
+        Ok(config) => config,
+        Err(status) => return status,
+    };
+    let store = match SqliteStore::open(&config.state_dir) {
+        Ok(store) => store,
+        Err(error) => {
+            eprintln!("gallra: {error}");
+            return FAILED;
+        }
+    };
+    match store.recent_runs(policy, limit) {
+        Ok(runs) => {
+            output::print_runs(&runs, json);
+            OK
+        }
+        Err(error) => {
+            eprintln!("gallra: {error}");
+            FAILED
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! A policy's checks: which keys its kind takes, its durations, the systems it names, its
+//! schedule and safety valves.
+
+use super::{unknown_system, Problems};
+use crate::config::cron;
+use crate::config::locate::{index, join};
+use crate::config::raw::{RawKind, RawMode, RawPolicy};
+use crate::config::types::{Mode, Policy, Rule, Safety};
+use crate::duration::CalendarDuration;
+
+/// The keys that only some policy kinds take.
+const KIND_KEYS: [&str; 5] = ["idle_for", "systems", "after", "system", "records"];
+
+/// Which of [`KIND_KEYS`] a kind allows, and which of those it requires.
+fn kind_keys(kind: RawKind) -> (&'static [&'static str], &'static [&'static str]) {
+    match kind {
+        RawKind::Inactivity => (&["idle_for", "systems"], &["idle_for"]),
+        RawKind::Retention => (&["after", "systems"], &["after", "systems"]),
+        RawKind::RecordRetention => (
+            &["after", "system", "records"],
+            &["after", "system", "records"],
+        ),
+    }
+}
+
+fn example(key: &str) -> &'static str {
+    match key {
+        "idle_for" => "idle_for = \"6 months\"",
+        "after" => "after = \"2 months\"",
+        "systems" => "systems = [\"crm\", \"billing\"]",
+        "system" => "system = \"signups\"",
+        _ => "records = \"unconverted_signups\"",
+    }
+}
+
+pub(super) fn policy(
+    name: &str,
+    raw: &RawPolicy,
+    systems: &[&str],
+    account_source: Option<&str>,
+    p: &mut Problems,
+) -> Option<Policy> {
+    let base = join("policies", name);
+    let key = |k: &str| join(&base, k);
+    let before = p.count();
+
+    if let Some(schedule) = &raw.schedule {
+        p.ok(&key("schedule"), cron::check(schedule));
+    }
+    let max_per_run = raw.max_per_run.and_then(|n| {
+        let n = u64::try_from(n).map_err(|_| "must be zero or more");
+        p.ok(&key("max_per_run"), n)
+    });
+    let max_fraction = raw.max_fraction.filter(|f| {
+        let ok = *f > 0.0 && *f <= 1.0;
+        if !ok {
+            p.at(
+                key("max_fraction"),
+                "must be more than 0 and at most 1 (e.g. 0.1 for 10% of all subjects)",
+            );
+        }
+        ok
+    });
+
+    let present = [
+        raw.idle_for.is_some(),
+        raw.systems.is_some(),
+        raw.after.is_some(),
+        raw.system.is_some(),
+        raw.records.is_some(),
+    ];
+    let (allowed, required) = kind_keys(raw.kind);
+    let kind = raw.kind.as_str();
+    for (k, present) in KIND_KEYS.into_iter().zip(present) {
+        if present && !allowed.contains(&k) {
+            p.at(
+                key(k),
+                format!("key `{k}` is not allowed for kind = \"{kind}\""),
+            );
+        } else if !present && required.contains(&k) {
+            p.at(
+                key(k),
+                format!(
+                    "required key is missing: kind = \"{kind}\" needs it (e.g. {})",
+                    example(k)
+                ),
+            );
+        }
+    }
+
+    let duration = |k: &str, text: &Option<String>, p: &mut Problems| {
+        let text = text.as_deref()?;
+        p.ok(&key(k), text.parse::<CalendarDuration>())
+    };
+    let rule = match raw.kind {
+        RawKind::Inactivity => {
+            let idle_for = duration("idle_for", &raw.idle_for, p);
+            let list = match &raw.systems {
+                Some(list) => system_list(list, &key("systems"), systems, p),
+                None => Some(systems.iter().map(|s| (*s).to_owned()).collect()),
+            };
+            Rule::Inactivity {
+                idle_for: idle_for?,
+                systems: account_source_last(list?, account_source),
+            }
+        }
+        RawKind::Retention => {
+            let after = duration("after", &raw.after, p);
+            let list =
+                (raw.systems.as_ref()).and_then(|l| system_list(l, &key("systems"), systems, p));
+            Rule::Retention {
+                after: after?,
+                systems: account_source_last(list?, account_source),
+            }
+        }
+        RawKind::RecordRetention => {
+            let after = duration("after", &raw.after, p);
+            if let Some(system) = &raw.system {
+                if !systems.contains(&system.as_str()) {
+                    p.at(key("system"), unknown_system(system, systems));
+                }
+            }
+            if raw.records.as_deref().is_some_and(|r| r.trim().is_empty()) {
+                p.at(key("records"), "must name a record kind of the system");
+            }
+            Rule::RecordRetention {
+                system: raw.system.clone()?,
+                records: raw.records.clone()?,
+                after: after?,
+            }
+        }
+    };
+    if p.count() > before {
+        return None;
+    }
+    Some(Policy {
+        name: name.to_owned(),
+        mode: match raw.mode {
+            None | Some(RawMode::Report) => Mode::Report,
+            Some(RawMode::Enforce) => Mode::Enforce,
+        },
+        schedule: raw.schedule.clone(),
+        safety: Safety {
+            max_per_run,
+            max_fraction,
+        },
+        rule,
+    })
+}
+
+/// A policy's `systems`: each must exist, once.
+fn system_list(
+    list: &[String],
+    key: &str,
+    systems: &[&str],
+    p: &mut Problems,
+) -> Option<Vec<String>> {
+    let before = p.count();
+    if list.is_empty() {
+        p.at(key, "names no system: list at least one");
+    }
+    for (i, name) in list.iter().enumerate() {
+        if !systems.contains(&name.as_str()) {
+            p.at(index(key, i), unknown_system(name, systems));
+        } else if list[..i].contains(name) {
+            p.at(index(key, i), format!("system \"{name}\" is listed twice"));
+        }
+    }
+    (p.count() == before).then(|| list.to_vec())
+}
+
+/// The account source lists the subjects, so it is erased from last: until then a failed
+/// erasure elsewhere can still be retried from its list.
+fn account_source_last(mut systems: Vec<String>, account_source: Option<&str>) -> Vec<String> {
+    if let Some(i) = systems
+        .iter()
+        .position(|s| Some(s.as_str()) == account_source)
+    {
+        let source = systems.remove(i);
+        systems.push(source);
+    }
+    systems
+}

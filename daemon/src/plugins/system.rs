@@ -1,0 +1,170 @@
+//! One configured system, opened: its connector instance, with a concurrency limit and a
+//! timeout on every call, called from tokio's blocking pool.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use gallra_plugin_api::host::PluginInstance;
+use gallra_plugin_api::{Capability, ConnectorError, Description, OpenContext};
+use tokio::sync::Semaphore;
+
+use super::finder::{PluginError, PluginFinder};
+use crate::config::SystemConfig;
+
+/// Why a call to a system did not give an answer.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CallError {
+    /// The connector answered with an error.
+    #[error("system \"{system}\": {operation} failed: {source}")]
+    Connector {
+        /// The system's name.
+        system: String,
+        /// The operation.
+        operation: &'static str,
+        /// The connector's error.
+        source: ConnectorError,
+    },
+    /// The call took longer than the system's `call_timeout`. It may still finish in the
+    /// background; every operation is idempotent, so a retry is safe.
+    #[error("system \"{system}\": {operation} timed out after {timeout:?} (raise call_timeout or check the system)")]
+    Timeout {
+        /// The system's name.
+        system: String,
+        /// The operation.
+        operation: &'static str,
+        /// The configured timeout.
+        timeout: Duration,
+    },
+}
+
+impl CallError {
+    /// Whether a later retry may succeed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            CallError::Connector { source, .. } => source.is_transient(),
+            CallError::Timeout { .. } => true,
+        }
+    }
+
+    /// The connector's error, if it gave one.
+    pub fn connector_error(&self) -> Option<&ConnectorError> {
+        match self {
+            CallError::Connector { source, .. } => Some(source),
+            CallError::Timeout { .. } => None,
+        }
+    }
+}
+
+/// Why a system could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// Its plugin could not be found or loaded.
+    #[error("system \"{system}\": {source}")]
+    Plugin {
+        /// The system's name.
+        system: String,
+        /// Why.
+        source: PluginError,
+    },
+    /// The connector refused to open (bad settings, unreachable system).
+    #[error("system \"{system}\": cannot open: {source}")]
+    Open {
+        /// The system's name.
+        system: String,
+        /// Why.
+        source: ConnectorError,
+    },
+}
+
+/// An opened system. Cheap to clone.
+#[derive(Clone)]
+pub struct SystemHandle {
+    name: Arc<str>,
+    instance: Arc<PluginInstance>,
+    description: Arc<Description>,
+    permits: Arc<Semaphore>,
+    timeout: Duration,
+}
+
+impl SystemHandle {
+    /// Loads the system's plugin and opens an instance with its settings. Blocking: call it
+    /// from the blocking pool or before the runtime's work starts.
+    pub fn open(
+        config: &SystemConfig,
+        time_zone: &str,
+        finder: &PluginFinder,
+    ) -> Result<Self, OpenError> {
+        let library = finder
+            .load(&config.plugin)
+            .map_err(|source| OpenError::Plugin {
+                system: config.name.clone(),
+                source,
+            })?;
+        let settings = serde_json::to_vec(&config.settings).unwrap_or_default();
+        let context = OpenContext {
+            system: config.name.clone(),
+            time_zone: time_zone.to_owned(),
+        };
+        let open_error = |source| OpenError::Open {
+            system: config.name.clone(),
+            source,
+        };
+        let instance = library.open(&settings, &context).map_err(open_error)?;
+        let description = instance.describe().map_err(open_error)?;
+        Ok(Self {
+            name: config.name.as_str().into(),
+            instance: Arc::new(instance),
+            description: Arc::new(description),
+            permits: Arc::new(Semaphore::new(config.concurrency.max(1))),
+            timeout: config.call_timeout,
+        })
+    }
+
+    /// The system's configured name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What the connector said it can do.
+    pub fn description(&self) -> &Description {
+        &self.description
+    }
+
+    /// Whether the connector offers an operation.
+    pub fn can(&self, capability: Capability) -> bool {
+        self.description.capabilities.contains(&capability)
+    }
+
+    /// Runs one connector call on the blocking pool, within the system's concurrency limit
+    /// and timeout.
+    pub async fn call<T, F>(&self, operation: &'static str, f: F) -> Result<T, CallError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&PluginInstance) -> Result<T, ConnectorError> + Send + 'static,
+    {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .expect("semaphore never closed");
+        let instance = Arc::clone(&self.instance);
+        let work = tokio::task::spawn_blocking(move || f(&instance));
+        match tokio::time::timeout(self.timeout, work).await {
+            Ok(Ok(result)) => result.map_err(|source| CallError::Connector {
+                system: self.name.to_string(),
+                operation,
+                source,
+            }),
+            Ok(Err(_join)) => Err(CallError::Connector {
+                system: self.name.to_string(),
+                operation,
+                source: ConnectorError::permanent("the call's thread panicked in the host"),
+            }),
+            Err(_) => Err(CallError::Timeout {
+                system: self.name.to_string(),
+                operation,
+                timeout: self.timeout,
+            }),
+        }
+    }
+}

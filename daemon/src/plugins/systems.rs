@@ -1,0 +1,54 @@
+//! Every configured system, opened once per process.
+
+use std::collections::BTreeMap;
+
+use super::finder::PluginFinder;
+use super::system::{OpenError, SystemHandle};
+use crate::config::Config;
+
+/// The opened systems of a configuration. A system that failed to open is kept with its
+/// error, so that policies that do not need it still run and those that do can say why not.
+pub struct Systems {
+    opened: BTreeMap<String, Result<SystemHandle, String>>,
+}
+
+impl Systems {
+    /// Opens every configured system (blocking).
+    pub fn open(config: &Config, finder: &PluginFinder) -> Self {
+        let opened = config
+            .systems
+            .values()
+            .map(|system| {
+                let handle = SystemHandle::open(system, &config.time_zone_name, finder)
+                    .map_err(|e: OpenError| e.to_string());
+                if let Err(error) = &handle {
+                    tracing::warn!(system = %system.name, %error, "system unavailable");
+                }
+                (system.name.clone(), handle)
+            })
+            .collect();
+        Self { opened }
+    }
+
+    /// The system by name, or why it is not available.
+    pub fn get(&self, name: &str) -> Result<&SystemHandle, String> {
+        match self.opened.get(name) {
+            Some(Ok(handle)) => Ok(handle),
+            Some(Err(error)) => Err(error.clone()),
+            None => Err(format!("system \"{name}\" is not configured")),
+        }
+    }
+
+    /// The opened systems whose activity counts against inactivity, except `skip`.
+    pub fn activity_bearing_except<'a>(
+        &'a self,
+        config: &'a Config,
+        skip: &'a str,
+    ) -> impl Iterator<Item = (&'a str, Result<&'a SystemHandle, String>)> + 'a {
+        config
+            .systems
+            .values()
+            .filter(move |s| s.activity && s.name != skip)
+            .map(move |s| (s.name.as_str(), self.get(&s.name)))
+    }
+}

@@ -1,0 +1,269 @@
+//! `gallra run`: a policy run recorded in the state store, from scan to finished tasks, and
+//! the resumption of runs a previous process left open.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use jiff::{Timestamp, Zoned};
+
+use super::execute::execute_tasks;
+use super::plan::{kind_name, mode_name, target_systems};
+use super::progress::Progress;
+use super::records;
+use super::report::{RunReport, TaskCounts};
+use super::scan::{scan_and_decide, DecideContext, DecisionSink, SubjectDecision};
+use super::{Context, RunError};
+use crate::config::{Mode, Policy, Rule};
+use crate::policy::check_safety;
+use crate::store::{Action, Decision, RunId, RunRecord, RunState, Store, TaskState};
+
+/// Runs one policy at `now`: plan into the store, then (in enforce mode, within the safety
+/// valves) carry the plan out.
+pub async fn run_policy(
+    context: &Context,
+    store: &Arc<dyn Store>,
+    policy: &Policy,
+    now: &Zoned,
+) -> Result<RunReport, RunError> {
+    let run = store.begin_run(
+        &policy.name,
+        mode_name(policy.mode),
+        now.timestamp(),
+        Timestamp::now(),
+    )?;
+    tracing::info!(policy = %policy.name, kind = kind_name(&policy.rule), run = run.0, "run started");
+    if let Rule::RecordRetention { .. } = policy.rule {
+        return records::run_records(context, store, policy, run, now).await;
+    }
+    let decide = DecideContext {
+        config: &context.config,
+        systems: &context.systems,
+        now,
+        rule: &policy.rule,
+    };
+    let progress = Progress::new(&format!("scanning {}", policy.name), context.progress);
+    let mut sink = StoreSink {
+        store: store.as_ref(),
+        run,
+    };
+    let scanned = scan_and_decide(&decide, &mut sink, &progress).await;
+    progress.finish();
+    let totals = match scanned {
+        Ok(totals) => totals,
+        Err(error) => {
+            let detail = error.to_string();
+            store.set_run_state(run, RunState::Failed, 0, 0, Some(&detail), Timestamp::now())?;
+            return report(store.as_ref(), run);
+        }
+    };
+    let (scanned, selected) = (totals.scanned, totals.selected);
+    if policy.mode == Mode::Report {
+        store.set_run_state(
+            run,
+            RunState::Reported,
+            scanned,
+            selected,
+            None,
+            Timestamp::now(),
+        )?;
+        store.forget_identifiers(run)?;
+        return report(store.as_ref(), run);
+    }
+    if let Some(trip) = check_safety(selected, scanned, &policy.safety) {
+        let detail = format!(
+            "stopped before deleting anything: {trip}; approve with `gallra approve {}`",
+            run.0
+        );
+        tracing::warn!(policy = %policy.name, run = run.0, "{detail}");
+        store.set_run_state(
+            run,
+            RunState::AwaitingApproval,
+            scanned,
+            selected,
+            Some(&detail),
+            Timestamp::now(),
+        )?;
+        return report(store.as_ref(), run);
+    }
+    execute_subject_run(context, store, policy, run, scanned, selected).await
+}
+
+/// Finishes the runs a previous process left open: abandons those interrupted while
+/// planning (they deleted nothing) and carries on with those that were enforcing or approved.
+pub async fn resume_open_runs(
+    context: &Context,
+    store: &Arc<dyn Store>,
+) -> Result<Vec<RunReport>, RunError> {
+    for run in store.runs_in_state(&[RunState::Planning])? {
+        let detail = "interrupted while planning; nothing was deleted";
+        store.set_run_state(
+            run.id,
+            RunState::Abandoned,
+            run.scanned,
+            run.selected,
+            Some(detail),
+            Timestamp::now(),
+        )?;
+    }
+    let mut reports = Vec::new();
+    for run in store.runs_in_state(&[RunState::Enforcing, RunState::Approved])? {
+        let Some(policy) = context.config.policies.get(&run.policy) else {
+            let detail = "its policy is no longer configured; its remaining tasks were not run";
+            store.set_run_state(
+                run.id,
+                RunState::Abandoned,
+                run.scanned,
+                run.selected,
+                Some(detail),
+                Timestamp::now(),
+            )?;
+            continue;
+        };
+        tracing::info!(policy = %run.policy, run = run.id.0, "resuming run");
+        reports.push(resume_run(context, store, policy, &run).await?);
+    }
+    Ok(reports)
+}
+
+async fn resume_run(
+    context: &Context,
+    store: &Arc<dyn Store>,
+    policy: &Policy,
+    run: &RunRecord,
+) -> Result<RunReport, RunError> {
+    match policy.rule {
+        Rule::RecordRetention { .. } => records::resume_records(context, store, policy, run).await,
+        _ => execute_subject_run(context, store, policy, run.id, run.scanned, run.selected).await,
+    }
+}
+
+/// Creates the run's tasks (once) and runs them all to a final state.
+async fn execute_subject_run(
+    context: &Context,
+    store: &Arc<dyn Store>,
+    policy: &Policy,
+    run: RunId,
+    scanned: u64,
+    selected: u64,
+) -> Result<RunReport, RunError> {
+    let systems: Vec<(String, Action, u32)> = target_systems(context, policy)
+        .into_iter()
+        .enumerate()
+        .map(|(order, system)| (system, Action::Erase, order as u32))
+        .collect();
+    store.create_tasks_for_selected(run, &systems)?;
+    store.set_run_state(
+        run,
+        RunState::Enforcing,
+        scanned,
+        selected,
+        None,
+        Timestamp::now(),
+    )?;
+    let progress = Progress::new(&format!("erasing ({})", policy.name), context.progress);
+    progress.set_total(Some(selected * systems.len() as u64));
+    let totals = execute_tasks(
+        store,
+        &context.systems,
+        run,
+        &context.config.account_source,
+        &progress,
+    )
+    .await;
+    progress.finish();
+    let totals = totals?;
+    let unfinished = totals.unfinished();
+    let (state, detail) = if unfinished == 0 {
+        (RunState::Done, None)
+    } else {
+        (
+            RunState::Failed,
+            Some(format!(
+                "{unfinished} tasks did not finish; the next run tries those subjects again"
+            )),
+        )
+    };
+    store.set_run_state(
+        run,
+        state,
+        scanned,
+        selected,
+        detail.as_deref(),
+        Timestamp::now(),
+    )?;
+    store.forget_identifiers(run)?;
+    report(store.as_ref(), run)
+}
+
+/// Writes each page's decisions to the store in one transaction. Identifiers are kept only
+/// for selected subjects: the tasks need them, nothing else does.
+struct StoreSink<'a> {
+    store: &'a dyn Store,
+    run: RunId,
+}
+
+impl DecisionSink for StoreSink<'_> {
+    fn record(&mut self, page: Vec<SubjectDecision>) -> Result<(), RunError> {
+        let decisions: Vec<Decision> = page
+            .into_iter()
+            .map(|d| {
+                let selected = d.reason.selects();
+                Decision {
+                    subject_key: d.key,
+                    selected,
+                    reason: d.reason.code().to_owned(),
+                    identifiers: if selected { d.identifiers } else { Vec::new() },
+                }
+            })
+            .collect();
+        self.store.record_decisions(self.run, &decisions)?;
+        Ok(())
+    }
+}
+
+/// The report of a run, as the store has it.
+pub(super) fn report(store: &dyn Store, run: RunId) -> Result<RunReport, RunError> {
+    let record = store
+        .run(run)?
+        .ok_or_else(|| RunError::Internal(format!("run {} vanished from the store", run.0)))?;
+    let mut reasons = BTreeMap::new();
+    for (reason, _selected, count) in store.decision_counts(run)? {
+        let code = crate::policy::Reason::from_code(&reason).map_or("unknown", |r| r.code());
+        *reasons.entry(code).or_default() += count;
+    }
+    let mut tasks: BTreeMap<String, TaskCounts> = BTreeMap::new();
+    for (system, state, count) in store.task_counts(run)? {
+        let counts = tasks.entry(system).or_default();
+        match state {
+            TaskState::Done => counts.done += count,
+            TaskState::Retained => counts.retained += count,
+            TaskState::Blocked | TaskState::NeedsPerson => counts.blocked += count,
+            TaskState::Failed => counts.failed += count,
+            TaskState::Pending | TaskState::Running => {}
+        }
+    }
+    Ok(RunReport {
+        policy: record.policy,
+        run: record.id.0,
+        state: state_name(record.state).to_owned(),
+        scanned: record.scanned,
+        selected: record.selected,
+        reasons,
+        tasks,
+        detail: record.detail,
+    })
+}
+
+/// The name of a run state, for reports.
+pub fn state_name(state: RunState) -> &'static str {
+    match state {
+        RunState::Planning => "planning",
+        RunState::Reported => "reported",
+        RunState::AwaitingApproval => "awaiting_approval",
+        RunState::Approved => "approved",
+        RunState::Enforcing => "enforcing",
+        RunState::Done => "done",
+        RunState::Failed => "failed",
+        RunState::Abandoned => "abandoned",
+    }
+}

@@ -1,0 +1,206 @@
+//! `gallra plan`: what a run of a policy would do, without changing anything anywhere —
+//! not in the systems, and not in gallra's own state store.
+
+use std::collections::BTreeMap;
+
+use gallra_plugin_api::{ExpireRequest, Identifier};
+use jiff::Zoned;
+use tokio::task::JoinSet;
+
+use super::execute::erasure_subject;
+use super::progress::Progress;
+use super::report::{PlanOutcome, PolicyPlan, SystemPlan};
+use super::scan::{scan_and_decide, DecideContext, DecisionSink, SubjectDecision};
+use super::{Context, RunError};
+use crate::config::{Mode, Policy, Rule};
+use crate::policy::{self, check_safety};
+
+/// Plans one policy at `now`.
+pub async fn plan_policy(context: &Context, policy: &Policy, now: &Zoned) -> PolicyPlan {
+    let outcome = match &policy.rule {
+        Rule::RecordRetention {
+            system,
+            records,
+            after,
+        } => {
+            plan_records(
+                context,
+                policy,
+                system,
+                records,
+                policy::record_cutoff(now, after),
+            )
+            .await
+        }
+        _ => plan_subjects(context, policy, now).await,
+    };
+    PolicyPlan {
+        policy: policy.name.clone(),
+        kind: kind_name(&policy.rule),
+        mode: mode_name(policy.mode),
+        at: now.timestamp().to_string(),
+        outcome: outcome.unwrap_or_else(|e| PlanOutcome::Failed {
+            error: e.to_string(),
+        }),
+    }
+}
+
+/// The name of a rule's kind, as in the config.
+pub fn kind_name(rule: &Rule) -> &'static str {
+    match rule {
+        Rule::Inactivity { .. } => "inactivity",
+        Rule::Retention { .. } => "retention",
+        Rule::RecordRetention { .. } => "record_retention",
+    }
+}
+
+/// The name of a mode, as in the config.
+pub fn mode_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Report => "report",
+        Mode::Enforce => "enforce",
+    }
+}
+
+/// Tallies decisions and keeps the selected subjects for the per-system lookups.
+#[derive(Default)]
+pub(super) struct Tally {
+    pub reasons: BTreeMap<&'static str, u64>,
+    pub selected: Vec<(String, Vec<Identifier>)>,
+}
+
+impl DecisionSink for Tally {
+    fn record(&mut self, page: Vec<SubjectDecision>) -> Result<(), RunError> {
+        for decision in page {
+            *self.reasons.entry(decision.reason.code()).or_default() += 1;
+            if decision.reason.selects() {
+                self.selected.push((decision.key, decision.identifiers));
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn plan_subjects(
+    context: &Context,
+    policy: &Policy,
+    now: &Zoned,
+) -> Result<PlanOutcome, RunError> {
+    let decide = DecideContext {
+        config: &context.config,
+        systems: &context.systems,
+        now,
+        rule: &policy.rule,
+    };
+    let progress = Progress::new(&format!("planning {}", policy.name), context.progress);
+    let mut tally = Tally::default();
+    let totals = scan_and_decide(&decide, &mut tally, &progress).await;
+    progress.finish();
+    let totals = totals?;
+    let mut systems = Vec::new();
+    for system in target_systems(context, policy) {
+        systems.push(count_holders(context, &system, &tally.selected).await);
+    }
+    Ok(PlanOutcome::Subjects {
+        scanned: totals.scanned,
+        selected: totals.selected,
+        reasons: tally.reasons,
+        systems,
+        selected_keys: tally.selected.into_iter().map(|(key, _)| key).collect(),
+        safety: check_safety(totals.selected, totals.scanned, &policy.safety)
+            .map(|t| t.to_string()),
+    })
+}
+
+/// The systems a subject-level policy erases from, in the order the tasks run: the account
+/// source last, so a subject stays findable until every other system is done.
+pub(super) fn target_systems(context: &Context, policy: &Policy) -> Vec<String> {
+    let configured = match &policy.rule {
+        Rule::Inactivity { systems, .. } | Rule::Retention { systems, .. } => systems.clone(),
+        Rule::RecordRetention { system, .. } => vec![system.clone()],
+    };
+    let source = &context.config.account_source;
+    let mut ordered: Vec<String> = configured
+        .iter()
+        .filter(|s| *s != source)
+        .cloned()
+        .collect();
+    if configured.contains(source) {
+        ordered.push(source.clone());
+    }
+    ordered
+}
+
+/// Looks each selected subject up in one system.
+async fn count_holders(
+    context: &Context,
+    system: &str,
+    selected: &[(String, Vec<Identifier>)],
+) -> SystemPlan {
+    let mut plan = SystemPlan {
+        system: system.to_owned(),
+        subjects_with_data: 0,
+        lookup_errors: 0,
+    };
+    let Ok(handle) = context.systems.get(system) else {
+        plan.lookup_errors = selected.len() as u64;
+        return plan;
+    };
+    let is_source = system == context.config.account_source;
+    let mut lookups = JoinSet::new();
+    for (_, identifiers) in selected {
+        let subject = erasure_subject(identifiers, is_source);
+        let handle = handle.clone();
+        lookups.spawn(async move { handle.call("lookup", move |i| i.lookup(&subject)).await });
+    }
+    while let Some(joined) = lookups.join_next().await {
+        match joined {
+            Ok(Ok(found)) if !found.records.is_empty() => plan.subjects_with_data += 1,
+            Ok(Ok(_)) => {}
+            _ => plan.lookup_errors += 1,
+        }
+    }
+    plan
+}
+
+async fn plan_records(
+    context: &Context,
+    policy: &Policy,
+    system: &str,
+    records: &str,
+    cutoff: jiff::Timestamp,
+) -> Result<PlanOutcome, RunError> {
+    let handle = context
+        .systems
+        .get(system)
+        .map_err(|why| RunError::SystemUnavailable {
+            system: system.to_owned(),
+            why,
+        })?;
+    let request = ExpireRequest {
+        kind: records.to_owned(),
+        cutoff,
+        dry_run: true,
+    };
+    let found = handle
+        .call("expire", move |i| i.expire(request))
+        .await
+        .map_err(RunError::Call)?;
+    let safety = policy
+        .safety
+        .max_per_run
+        .filter(|max| found.matched > *max)
+        .map(|max| {
+            format!(
+                "would remove {} records, more than max_per_run = {max}",
+                found.matched
+            )
+        });
+    Ok(PlanOutcome::Records {
+        system: system.to_owned(),
+        records: records.to_owned(),
+        cutoff: cutoff.to_string(),
+        matched: found.matched,
+        safety,
+    })
+}

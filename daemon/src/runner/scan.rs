@@ -1,0 +1,217 @@
+//! Scanning the account source page by page and deciding each subject.
+//!
+//! Subjects stream through: one page is in memory at a time, and each page's decisions go to
+//! a [`DecisionSink`] (the state store for a run, a tally for a plan) before the next page is
+//! read. A failed, empty or short read stops the scan with an error, and the caller deletes
+//! nothing: a subject the scan could not see is never taken as inactive.
+
+use gallra_plugin_api::{
+    Identifier, IdentifierKind, ScanRequest, Subject, SubjectFacts, SubjectRecord,
+};
+use jiff::Zoned;
+use tokio::task::JoinSet;
+
+use super::progress::Progress;
+use super::RunError;
+use crate::config::{Config, Rule};
+use crate::plugins::{CallError, SystemHandle, Systems};
+use crate::policy::{self, Reason};
+
+/// How many subjects one scan page holds.
+pub const PAGE_SIZE: u32 = 1000;
+
+/// One subject's decision, as the scan hands it to a sink.
+#[derive(Debug, Clone)]
+pub struct SubjectDecision {
+    /// The account source's key for the subject.
+    pub key: String,
+    /// Why it is or is not selected.
+    pub reason: Reason,
+    /// Its identifiers (only needed, and only kept, when it is selected).
+    pub identifiers: Vec<Identifier>,
+}
+
+/// Where decisions go, one page at a time.
+pub trait DecisionSink {
+    /// Takes one page's decisions.
+    fn record(&mut self, page: Vec<SubjectDecision>) -> Result<(), RunError>;
+}
+
+/// What a finished scan counted.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ScanTotals {
+    /// Subjects seen.
+    pub scanned: u64,
+    /// Subjects selected.
+    pub selected: u64,
+}
+
+/// Everything the scan needs to decide a subject.
+pub struct DecideContext<'a> {
+    /// The configuration.
+    pub config: &'a Config,
+    /// The opened systems.
+    pub systems: &'a Systems,
+    /// The instant the whole run decides at.
+    pub now: &'a Zoned,
+    /// The policy's rule.
+    pub rule: &'a Rule,
+}
+
+/// Scans the account source to the end, deciding every subject, and hands each page's
+/// decisions to `sink`. Returns the totals, or the reason the scan could not be trusted.
+pub async fn scan_and_decide(
+    context: &DecideContext<'_>,
+    sink: &mut dyn DecisionSink,
+    progress: &Progress,
+) -> Result<ScanTotals, RunError> {
+    let source_name = &context.config.account_source;
+    let source = context
+        .systems
+        .get(source_name)
+        .map_err(|why| RunError::SystemUnavailable {
+            system: source_name.clone(),
+            why,
+        })?
+        .clone();
+    let mut totals = ScanTotals::default();
+    let mut cursor: Option<String> = None;
+    let mut expected: Option<u64> = None;
+    loop {
+        let request = ScanRequest {
+            cursor: cursor.clone(),
+            limit: PAGE_SIZE,
+        };
+        let page = source
+            .call("scan", move |i| i.scan(request))
+            .await
+            .map_err(RunError::Scan)?;
+        if expected.is_none() {
+            expected = page.total;
+            progress.set_total(page.total);
+        }
+        if page.subjects.is_empty() && page.next_cursor.is_some() {
+            return Err(RunError::BrokenScan {
+                system: source_name.clone(),
+                why: "an empty page that is not the last".into(),
+            });
+        }
+        let count = page.subjects.len() as u64;
+        let decisions = decide_page(context, &source, page.subjects).await;
+        totals.selected += decisions.iter().filter(|d| d.reason.selects()).count() as u64;
+        totals.scanned += count;
+        sink.record(decisions)?;
+        progress.advance(count);
+        match page.next_cursor {
+            Some(next) if Some(&next) == cursor.as_ref() => {
+                return Err(RunError::BrokenScan {
+                    system: source_name.clone(),
+                    why: "the cursor did not advance".into(),
+                })
+            }
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    if let Some(expected) = expected {
+        if totals.scanned < expected {
+            return Err(RunError::BrokenScan {
+                system: source_name.clone(),
+                why: format!(
+                    "it reported {expected} subjects but its pages held {}",
+                    totals.scanned
+                ),
+            });
+        }
+    }
+    Ok(totals)
+}
+
+/// Decides one page: first on the source's own facts; subjects that would be selected by
+/// inactivity are then checked against every other activity-bearing system.
+async fn decide_page(
+    context: &DecideContext<'_>,
+    source: &SystemHandle,
+    subjects: Vec<SubjectRecord>,
+) -> Vec<SubjectDecision> {
+    let mut decisions = Vec::with_capacity(subjects.len());
+    let mut pending = JoinSet::new();
+    let others: Vec<(String, Result<SystemHandle, String>)> = match context.rule {
+        Rule::Inactivity { .. } => context
+            .systems
+            .activity_bearing_except(context.config, source.name())
+            .map(|(name, handle)| (name.to_owned(), handle.cloned()))
+            .collect(),
+        _ => Vec::new(),
+    };
+    for (index, record) in subjects.into_iter().enumerate() {
+        let identifiers = with_source_key(record.identifiers, &record.key);
+        let reason = decide(context, &record.facts);
+        decisions.push(SubjectDecision {
+            key: record.key,
+            reason,
+            identifiers,
+        });
+        if reason.selects() && !others.is_empty() {
+            let others = others.clone();
+            let subject = Subject::new(strip_customer_id(&decisions[index].identifiers));
+            let facts = record.facts;
+            pending.spawn(async move { (index, gather_facts(others, subject, facts).await) });
+        }
+    }
+    while let Some(joined) = pending.join_next().await {
+        let Ok((index, gathered)) = joined else {
+            continue;
+        };
+        decisions[index].reason = match gathered {
+            Ok(facts) => decide(context, &facts),
+            Err(()) => Reason::SystemUnavailable,
+        };
+    }
+    decisions
+}
+
+fn decide(context: &DecideContext<'_>, facts: &SubjectFacts) -> Reason {
+    match context.rule {
+        Rule::Inactivity { idle_for, .. } => policy::inactivity(context.now, idle_for, facts),
+        Rule::Retention { after, .. } => policy::retention(context.now, after, facts),
+        Rule::RecordRetention { .. } => Reason::RelationshipOngoing,
+    }
+}
+
+/// Asks every other activity-bearing system what it knows and merges it in. Any failure
+/// means the subject's activity is not fully known, so it is kept.
+async fn gather_facts(
+    others: Vec<(String, Result<SystemHandle, String>)>,
+    subject: Subject,
+    mut facts: SubjectFacts,
+) -> Result<SubjectFacts, ()> {
+    for (name, handle) in others {
+        let handle = handle.map_err(|_| ())?;
+        let who = subject.clone();
+        let theirs = handle
+            .call("status", move |i| i.status(&who))
+            .await
+            .map_err(|e: CallError| tracing::warn!(system = %name, error = %e, "status failed; subject kept"))?;
+        facts = policy::merge_facts(&facts, &theirs);
+    }
+    Ok(facts)
+}
+
+/// The source's key is the subject's customer id there.
+fn with_source_key(mut identifiers: Vec<Identifier>, key: &str) -> Vec<Identifier> {
+    if let Ok(id) = Identifier::parse(IdentifierKind::CustomerId, key) {
+        identifiers.retain(|i| i.kind() != IdentifierKind::CustomerId);
+        identifiers.push(id);
+    }
+    identifiers
+}
+
+/// Another system's customer ids are its own; the source's mean nothing there.
+pub fn strip_customer_id(identifiers: &[Identifier]) -> Vec<Identifier> {
+    identifiers
+        .iter()
+        .filter(|i| i.kind() != IdentifierKind::CustomerId)
+        .cloned()
+        .collect()
+}

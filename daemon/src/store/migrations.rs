@@ -1,0 +1,170 @@
+//! The state database's schema, as numbered steps recorded in `PRAGMA user_version`.
+//!
+//! Step N takes the schema from version N-1 to N. Steps are only ever appended: a released
+//! step never changes, because databases in the field already ran it. Each step runs in its
+//! own transaction together with the version bump, so a crash leaves the database at a whole
+//! version.
+
+use std::path::Path;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::StoreError;
+
+/// The steps, in order: `MIGRATIONS[0]` is version 1.
+///
+/// Timestamps are RFC 3339 text in UTC (`2025-01-31T03:00:00Z`), readable with `sqlite3`.
+/// Enums are their stored names (`pending`, `awaiting_approval`, …). Ids use AUTOINCREMENT so
+/// that an id cited in the audit log never comes to mean a different run or task.
+const MIGRATIONS: &[&str] = &[
+    // 1: runs, decisions, tasks.
+    "
+    CREATE TABLE runs (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        policy        TEXT NOT NULL,
+        mode          TEXT NOT NULL,
+        scheduled_for TEXT NOT NULL,
+        state         TEXT NOT NULL,
+        started_at    TEXT NOT NULL,
+        finished_at   TEXT,
+        scanned       INTEGER NOT NULL DEFAULT 0,
+        selected      INTEGER NOT NULL DEFAULT 0,
+        detail        TEXT,
+        UNIQUE (policy, scheduled_for)
+    ) STRICT;
+    CREATE INDEX runs_by_state ON runs (state);
+
+    CREATE TABLE decisions (
+        id               INTEGER PRIMARY KEY,
+        run              INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        subject_key      TEXT NOT NULL,
+        selected         INTEGER NOT NULL CHECK (selected IN (0, 1)),
+        reason           TEXT NOT NULL,
+        identifiers_json TEXT,
+        UNIQUE (run, subject_key)
+    ) STRICT;
+    CREATE INDEX decisions_selected ON decisions (run, subject_key) WHERE selected = 1;
+
+    CREATE TABLE tasks (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        run         INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        subject_key TEXT NOT NULL,
+        system      TEXT NOT NULL,
+        action      TEXT NOT NULL,
+        ord         INTEGER NOT NULL,
+        state       TEXT NOT NULL,
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        detail      TEXT,
+        updated_at  TEXT NOT NULL,
+        UNIQUE (run, subject_key, system, action)
+    ) STRICT;
+    CREATE INDEX tasks_open ON tasks (run, subject_key, ord) WHERE state IN ('pending', 'running');
+    ",
+];
+
+/// The schema version this binary writes.
+pub(super) const LATEST: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the database at `path` up to [`LATEST`]. A database from a newer gallra is refused
+/// untouched: this binary cannot know what its tables mean.
+pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let sqlite = |source| StoreError::Sqlite {
+        path: path.to_owned(),
+        source,
+    };
+    let found: i64 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(sqlite)?;
+    if found > LATEST {
+        return Err(StoreError::TooNew {
+            path: path.to_owned(),
+            found,
+            known: LATEST,
+        });
+    }
+    for (version, sql) in (1..)
+        .zip(MIGRATIONS)
+        .skip(usize::try_from(found).unwrap_or(0))
+    {
+        apply(conn, version, sql).map_err(|source| StoreError::Migration {
+            path: path.to_owned(),
+            version,
+            source,
+        })?;
+        tracing::info!(path = %path.display(), version, "state database upgraded");
+    }
+    Ok(())
+}
+
+fn apply(conn: &mut Connection, version: i64, sql: &str) -> rusqlite::Result<()> {
+    // IMMEDIATE: a second gallra opening the same directory waits instead of migrating too.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Another process may have migrated while we waited for the lock.
+    let now: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if now >= version {
+        return Ok(());
+    }
+    tx.execute_batch(sql)?;
+    tx.pragma_update(None, "user_version", version)?;
+    tx.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(conn: &Connection) -> i64 {
+        conn.pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_new_database_is_brought_to_the_latest_version() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, Path::new("mem.db")).unwrap();
+        assert_eq!(version(&conn), LATEST);
+    }
+
+    #[test]
+    fn migrating_twice_changes_nothing() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, Path::new("mem.db")).unwrap();
+        migrate(&mut conn, Path::new("mem.db")).unwrap();
+        assert_eq!(version(&conn), LATEST);
+    }
+
+    #[test]
+    fn a_database_from_a_newer_gallra_is_left_untouched() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", LATEST + 1)
+            .unwrap();
+        let err = migrate(&mut conn, Path::new("/var/lib/gallra/state.db")).unwrap_err();
+        assert!(matches!(err, StoreError::TooNew { found, .. } if found == LATEST + 1));
+        assert!(err.to_string().contains("/var/lib/gallra/state.db"));
+        let tables: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(tables, 0);
+    }
+
+    #[test]
+    fn a_failing_step_leaves_the_previous_version() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, Path::new("mem.db")).unwrap();
+        let err = apply(
+            &mut conn,
+            LATEST + 1,
+            "CREATE TABLE x (a); SELECT * FROM nope;",
+        );
+        assert!(err.is_err());
+        assert_eq!(version(&conn), LATEST);
+        let x: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name = 'x'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(x, 0);
+    }
+}
