@@ -107,24 +107,24 @@ impl Reason {
 
 /// Decides the inactivity policy for one subject from everything known about it.
 ///
-/// Services and debt are checked first: such a subject is never purged, whatever its activity.
+/// Recent activity is reported first, as the plainest reason to keep someone. A subject who
+/// would otherwise go is kept if a service is active or an invoice unpaid; one whose activity
+/// is unknown or implausible is kept too.
 pub fn inactivity(now: &Zoned, idle_for: &CalendarDuration, facts: &SubjectFacts) -> Reason {
-    if facts.active_services.unwrap_or(0) > 0 {
-        return Reason::ActiveServices;
+    let recent = facts
+        .last_activity
+        .filter(|last| plausible(*last, now))
+        .map(|last| last >= idle_for.cutoff(now));
+    if recent == Some(true) {
+        return Reason::RecentlyActive;
     }
-    if facts.unpaid_invoices.unwrap_or(0) > 0 {
-        return Reason::UnpaidInvoices;
+    if let Some(kept) = services_or_debt(facts) {
+        return kept;
     }
-    let Some(last) = facts.last_activity else {
-        return Reason::ActivityUnknown;
-    };
-    if !plausible(last, now) {
-        return Reason::ActivityImplausible;
-    }
-    if last < idle_for.cutoff(now) {
-        Reason::Inactive
-    } else {
-        Reason::RecentlyActive
+    match (facts.last_activity, recent) {
+        (None, _) => Reason::ActivityUnknown,
+        (Some(_), None) => Reason::ActivityImplausible,
+        _ => Reason::Inactive,
     }
 }
 
@@ -133,22 +133,29 @@ pub fn inactivity(now: &Zoned, idle_for: &CalendarDuration, facts: &SubjectFacts
 /// Active services and debt keep the subject: a relationship with a live service has not
 /// really ended, whatever the end column says.
 pub fn retention(now: &Zoned, after: &CalendarDuration, facts: &SubjectFacts) -> Reason {
-    if facts.active_services.unwrap_or(0) > 0 {
-        return Reason::ActiveServices;
-    }
-    if facts.unpaid_invoices.unwrap_or(0) > 0 {
-        return Reason::UnpaidInvoices;
-    }
     let Some(ended) = facts.relationship_ended else {
         return Reason::RelationshipOngoing;
     };
-    if !plausible(ended, now) {
-        return Reason::ActivityImplausible;
+    if plausible(ended, now) && ended >= after.cutoff(now) {
+        return Reason::RelationshipEndedRecently;
     }
-    if ended < after.cutoff(now) {
+    if let Some(kept) = services_or_debt(facts) {
+        return kept;
+    }
+    if plausible(ended, now) {
         Reason::RelationshipEnded
     } else {
-        Reason::RelationshipEndedRecently
+        Reason::ActivityImplausible
+    }
+}
+
+fn services_or_debt(facts: &SubjectFacts) -> Option<Reason> {
+    if facts.active_services.unwrap_or(0) > 0 {
+        Some(Reason::ActiveServices)
+    } else if facts.unpaid_invoices.unwrap_or(0) > 0 {
+        Some(Reason::UnpaidInvoices)
+    } else {
+        None
     }
 }
 

@@ -82,16 +82,28 @@ fn last_seen_31_august_is_purged_from_1_march_never_earlier() {
     // full period has passed, whichever way a month-end is read.
     let six = "6 months".parse().unwrap();
     let seen = facts(Some("2025-08-31T10:00"), 0, 0);
-    assert_eq!(inactivity(&zoned("2026-02-28T23:59"), &six, &seen), Reason::RecentlyActive);
-    assert_eq!(inactivity(&zoned("2026-03-01T00:00"), &six, &seen), Reason::Inactive);
+    assert_eq!(
+        inactivity(&zoned("2026-02-28T23:59"), &six, &seen),
+        Reason::RecentlyActive
+    );
+    assert_eq!(
+        inactivity(&zoned("2026-03-01T00:00"), &six, &seen),
+        Reason::Inactive
+    );
 }
 
 #[test]
 fn a_leap_day_login_is_a_year_old_on_1_march() {
     let year = "1 year".parse().unwrap();
     let seen = facts(Some("2024-02-29T08:00"), 0, 0);
-    assert_eq!(inactivity(&zoned("2025-02-28T23:59"), &year, &seen), Reason::RecentlyActive);
-    assert_eq!(inactivity(&zoned("2025-03-01T00:00"), &year, &seen), Reason::Inactive);
+    assert_eq!(
+        inactivity(&zoned("2025-02-28T23:59"), &year, &seen),
+        Reason::RecentlyActive
+    );
+    assert_eq!(
+        inactivity(&zoned("2025-03-01T00:00"), &year, &seen),
+        Reason::Inactive
+    );
 }
 
 #[test]
