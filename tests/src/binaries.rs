@@ -8,8 +8,13 @@ use std::sync::OnceLock;
 /// libraries are built side by side).
 pub fn target_dir() -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    target.join(if cfg!(debug_assertions) { "debug" } else { "release" })
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    target.join(if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    })
 }
 
 /// Builds the binary and every plugin of the workspace (once per test process) and returns

@@ -1,1 +1,12 @@
-//! Test support for the end-to-end tests.
+//! Support for gallra's end-to-end tests: the real binary and plugins (built once), real
+//! databases (SQLite files, the local PostgreSQL and MariaDB), and generated customers whose
+//! fate is known from how they were made. Each test reads like the promise it proves.
+
+pub mod binaries;
+pub mod gallra;
+pub mod scenario;
+pub mod servers;
+
+pub use gallra::{Gallra, Outcome};
+pub use scenario::{now, settings_of, Scenario, TABLES};
+pub use servers::{available, Backend, TestDb};

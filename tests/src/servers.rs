@@ -39,7 +39,8 @@ impl Backend {
 }
 
 fn pg_admin_url() -> String {
-    std::env::var("GALLRA_TEST_PG").unwrap_or_else(|_| "host=127.0.0.1 port=5432 user=postgres dbname=test".into())
+    std::env::var("GALLRA_TEST_PG")
+        .unwrap_or_else(|_| "host=127.0.0.1 port=5432 user=postgres dbname=test".into())
 }
 
 fn mysql_admin_url() -> String {
@@ -51,8 +52,14 @@ fn mysql_admin_url() -> String {
 pub fn available(backend: Backend, test: &str) -> bool {
     let reachable = match backend {
         Backend::Sqlite => Ok(()),
-        Backend::Postgres => postgres::Client::connect(&pg_admin_url(), postgres::NoTls).map(|_| ()).map_err(|e| e.to_string()),
-        Backend::Mysql => mysql::Conn::new(mysql::Opts::from_url(&mysql_admin_url()).expect("valid url")).map(|_| ()).map_err(|e| e.to_string()),
+        Backend::Postgres => postgres::Client::connect(&pg_admin_url(), postgres::NoTls)
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        Backend::Mysql => {
+            mysql::Conn::new(mysql::Opts::from_url(&mysql_admin_url()).expect("valid url"))
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }
     };
     match reachable {
         Ok(()) => true,
@@ -62,13 +69,16 @@ pub fn available(backend: Backend, test: &str) -> bool {
                 "{test}: {} server required (GALLRA_REQUIRE_SERVERS=1) but unreachable: {why}",
                 backend.name()
             );
-            eprintln!("SKIPPED: {test} on {}: server unreachable: {why}", backend.name());
+            eprintln!(
+                "SKIPPED: {test} on {}: server unreachable: {why}",
+                backend.name()
+            );
             false
         }
     }
 }
 
-/// One database for one system in one test.
+/// One database for one system in one test; a server database is dropped with it.
 pub struct TestDb {
     /// The backend.
     pub backend: Backend,
@@ -76,6 +86,30 @@ pub struct TestDb {
     pub path: Option<PathBuf>,
     /// PostgreSQL / MySQL: the connection URL of the fresh database.
     pub url: Option<String>,
+    /// PostgreSQL / MySQL: the database's name.
+    name: String,
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = &self.name;
+        match self.backend {
+            Backend::Sqlite => {}
+            Backend::Postgres => {
+                if let Ok(mut admin) = postgres::Client::connect(&pg_admin_url(), postgres::NoTls) {
+                    let _ = admin
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                }
+            }
+            Backend::Mysql => {
+                if let Ok(mut admin) =
+                    mysql::Conn::new(mysql::Opts::from_url(&mysql_admin_url()).unwrap())
+                {
+                    let _ = admin.query_drop(format!("DROP DATABASE IF EXISTS {name}"));
+                }
+            }
+        }
+    }
 }
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -83,30 +117,43 @@ static NEXT: AtomicU32 = AtomicU32::new(0);
 impl TestDb {
     /// Creates an empty database named after `label` (SQLite: a file in `dir`).
     pub fn create(backend: Backend, dir: &Path, label: &str) -> TestDb {
-        let unique = format!("gallra_{label}_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        let unique = format!(
+            "gallra_{label}_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
         match backend {
             Backend::Sqlite => TestDb {
                 backend,
                 path: Some(dir.join(format!("{label}.db"))),
                 url: None,
+                name: unique,
             },
             Backend::Postgres => {
-                let mut admin = postgres::Client::connect(&pg_admin_url(), postgres::NoTls).expect("postgres");
-                admin.batch_execute(&format!("DROP DATABASE IF EXISTS {unique}; CREATE DATABASE {unique}")).expect("create database");
+                let mut admin =
+                    postgres::Client::connect(&pg_admin_url(), postgres::NoTls).expect("postgres");
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {unique}"))
+                    .expect("create database");
                 TestDb {
                     backend,
                     path: None,
                     url: Some(format!("postgres://postgres@127.0.0.1:5432/{unique}")),
+                    name: unique,
                 }
             }
             Backend::Mysql => {
-                let mut admin = mysql::Conn::new(mysql::Opts::from_url(&mysql_admin_url()).unwrap()).expect("mysql");
-                admin.query_drop(format!("DROP DATABASE IF EXISTS {unique}")).unwrap();
-                admin.query_drop(format!("CREATE DATABASE {unique}")).expect("create database");
+                let mut admin =
+                    mysql::Conn::new(mysql::Opts::from_url(&mysql_admin_url()).unwrap())
+                        .expect("mysql");
+                admin
+                    .query_drop(format!("CREATE DATABASE {unique}"))
+                    .expect("create database");
                 TestDb {
                     backend,
                     path: None,
                     url: Some(format!("mysql://root@127.0.0.1:3306/{unique}")),
+                    name: unique,
                 }
             }
         }
@@ -119,20 +166,26 @@ impl TestDb {
                 let mut db = rusqlite::Connection::open(self.path.as_ref().unwrap()).unwrap();
                 let tx = db.transaction().unwrap();
                 for s in statements {
-                    tx.execute_batch(s).unwrap_or_else(|e| panic!("{e}: {s}"));
+                    tx.execute_batch(s)
+                        .unwrap_or_else(|e| panic!("statement failed: {e}"));
                 }
                 tx.commit().unwrap();
             }
             Backend::Postgres => {
-                let mut db = postgres::Client::connect(self.url.as_ref().unwrap(), postgres::NoTls).unwrap();
+                let mut db =
+                    postgres::Client::connect(self.url.as_ref().unwrap(), postgres::NoTls).unwrap();
                 for s in statements {
-                    db.batch_execute(s).unwrap_or_else(|e| panic!("{e}: {s}"));
+                    db.batch_execute(s)
+                        .unwrap_or_else(|e| panic!("statement failed: {e}"));
                 }
             }
             Backend::Mysql => {
-                let mut db = mysql::Conn::new(mysql::Opts::from_url(self.url.as_ref().unwrap()).unwrap()).unwrap();
+                let mut db =
+                    mysql::Conn::new(mysql::Opts::from_url(self.url.as_ref().unwrap()).unwrap())
+                        .unwrap();
                 for s in statements {
-                    db.query_drop(s).unwrap_or_else(|e| panic!("{e}: {s}"));
+                    db.query_drop(s)
+                        .unwrap_or_else(|e| panic!("statement failed: {e}"));
                 }
             }
         }
@@ -152,7 +205,9 @@ impl TestDb {
                             rusqlite::types::ValueRef::Null => None,
                             rusqlite::types::ValueRef::Integer(v) => Some(v.to_string()),
                             rusqlite::types::ValueRef::Real(v) => Some(v.to_string()),
-                            rusqlite::types::ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+                            rusqlite::types::ValueRef::Text(t) => {
+                                Some(String::from_utf8_lossy(t).into_owned())
+                            }
                             rusqlite::types::ValueRef::Blob(b) => Some(format!("{b:?}")),
                         })
                         .collect())
@@ -162,23 +217,35 @@ impl TestDb {
                 .collect()
             }
             Backend::Postgres => {
-                let mut db = postgres::Client::connect(self.url.as_ref().unwrap(), postgres::NoTls).unwrap();
-                let text_sql = format!("SELECT to_jsonb(q)::text FROM ({sql}) q");
-                db.query(&text_sql, &[])
+                let mut db =
+                    postgres::Client::connect(self.url.as_ref().unwrap(), postgres::NoTls).unwrap();
+                // The simple-query protocol returns every column as text, in SELECT order.
+                db.simple_query(sql)
                     .unwrap()
-                    .iter()
-                    .map(|row| json_row(&row.get::<_, String>(0)))
+                    .into_iter()
+                    .filter_map(|message| match message {
+                        postgres::SimpleQueryMessage::Row(row) => Some(
+                            (0..row.len())
+                                .map(|i| row.get(i).map(str::to_owned))
+                                .collect(),
+                        ),
+                        _ => None,
+                    })
                     .collect()
             }
             Backend::Mysql => {
-                let mut db = mysql::Conn::new(mysql::Opts::from_url(self.url.as_ref().unwrap()).unwrap()).unwrap();
+                let mut db =
+                    mysql::Conn::new(mysql::Opts::from_url(self.url.as_ref().unwrap()).unwrap())
+                        .unwrap();
                 let rows: Vec<mysql::Row> = db.query(sql).unwrap();
                 rows.into_iter()
                     .map(|row| {
                         (0..row.len())
                             .map(|i| match row.as_ref(i).unwrap() {
                                 mysql::Value::NULL => None,
-                                mysql::Value::Bytes(b) => Some(String::from_utf8_lossy(b).into_owned()),
+                                mysql::Value::Bytes(b) => {
+                                    Some(String::from_utf8_lossy(b).into_owned())
+                                }
                                 other => Some(other.as_sql(true)),
                             })
                             .collect()
@@ -196,20 +263,10 @@ impl TestDb {
             Some(c) => format!("SELECT COUNT(*) FROM {table} WHERE {c}"),
             None => format!("SELECT COUNT(*) FROM {table}"),
         };
-        self.rows(&sql)[0][0].as_deref().unwrap_or("0").parse().unwrap()
+        self.rows(&sql)[0][0]
+            .as_deref()
+            .unwrap_or("0")
+            .parse()
+            .unwrap()
     }
-}
-
-fn json_row(text: &str) -> Vec<Option<String>> {
-    let value: serde_json::Value = serde_json::from_str(text).unwrap();
-    value
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|v| match v {
-            serde_json::Value::Null => None,
-            serde_json::Value::String(s) => Some(s.clone()),
-            other => Some(other.to_string()),
-        })
-        .collect()
 }

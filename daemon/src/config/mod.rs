@@ -94,11 +94,24 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
 /// Validates configuration `text` as if read from `path` (which names the file in errors
 /// and anchors relative directories).
 pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
+    validated(text, path, |_| None)
+}
+
+/// Parses and validates, then lets `plugins` add problems about the systems that validated
+/// (whatever else failed), so one pass reports every mistake.
+fn validated(
+    text: &str,
+    path: &Path,
+    plugins: impl FnOnce(&validate::Validated) -> Option<Vec<Problem>>,
+) -> Result<Config, ConfigErrors> {
     let locator = Locator::new(text);
     let mut problems = Vec::new();
-    let config = parse::parse(text, &locator, &mut problems)
-        .and_then(|parsed| validate::validate(parsed, path, &mut problems));
-    match config {
+    let validated = parse::parse(text, &locator, &mut problems)
+        .map(|parsed| validate::validate(parsed, path, &mut problems));
+    if let Some(more) = validated.as_ref().and_then(plugins) {
+        problems.extend(more);
+    }
+    match validated.and_then(|v| v.config) {
         Some(config) if problems.is_empty() => Ok(config),
         _ => Err(errors(path, &locator, problems)),
     }
@@ -106,30 +119,26 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
 
 /// [`load`], then for each system: load its plugin through `finder` (checking the ABI
 /// version) and have the plugin validate the system's settings. Never opens a connection
-/// to a system.
+/// to a system. Plugin problems are reported together with every other problem.
 pub fn check(path: &Path, finder: &PluginFinder) -> Result<Config, ConfigErrors> {
     let text = read(path)?;
-    let config = parse(&text, path)?;
-    check_plugins(&text, config, finder)
+    validated(&text, path, |v| Some(check_plugins(&v.systems, finder)))
 }
 
 /// [`check`] with the plugins gallra would load when running this config: beside the
 /// binary, in the config's `plugin_dir`, then in the system plugin directory.
 pub fn check_installed(path: &Path) -> Result<Config, ConfigErrors> {
     let text = read(path)?;
-    let config = parse(&text, path)?;
-    let finder = PluginFinder::new(config.plugin_dir.as_deref());
-    check_plugins(&text, config, &finder)
+    validated(&text, path, |v| {
+        let finder = PluginFinder::new(v.plugin_dir.as_deref());
+        Some(check_plugins(&v.systems, &finder))
+    })
 }
 
-fn check_plugins(
-    text: &str,
-    config: Config,
-    finder: &PluginFinder,
-) -> Result<Config, ConfigErrors> {
+fn check_plugins(systems: &[SystemConfig], finder: &PluginFinder) -> Vec<Problem> {
     let mut problems = Vec::new();
-    for (name, system) in &config.systems {
-        let base = join("systems", name);
+    for system in systems {
+        let base = join("systems", &system.name);
         let library = match finder.load(&system.plugin) {
             Ok(library) => library,
             Err(e) => {
@@ -149,11 +158,7 @@ fn check_plugins(
             Err(other) => problems.push(problem(settings_key, other.to_string())),
         }
     }
-    if problems.is_empty() {
-        Ok(config)
-    } else {
-        Err(errors(&config.path, &Locator::new(text), problems))
-    }
+    problems
 }
 
 fn read(path: &Path) -> Result<String, ConfigErrors> {

@@ -60,9 +60,19 @@ impl Problems {
     }
 }
 
-/// Checks everything that parsed. Returns the config only if every part parsed and passed;
-/// every problem found is appended to `problems`.
-pub(crate) fn validate(parsed: Parsed, path: &Path, problems: &mut Vec<Problem>) -> Option<Config> {
+/// What validation produced: the config only if every part parsed and passed, and the
+/// systems that passed whatever else failed (so `gallra check` can ask their plugins too).
+pub(crate) struct Validated {
+    /// The whole config, if everything is right.
+    pub config: Option<Config>,
+    /// Every system that validated, and the plugin directory if the top level did.
+    pub systems: Vec<SystemConfig>,
+    /// The configured plugin directory, if the top level validated.
+    pub plugin_dir: Option<PathBuf>,
+}
+
+/// Checks everything that parsed; every problem found is appended to `problems`.
+pub(crate) fn validate(parsed: Parsed, path: &Path, problems: &mut Vec<Problem>) -> Validated {
     let mut p = Problems::default();
     let dir = path.parent().unwrap_or(Path::new(""));
     let names: Vec<&str> = parsed.systems.iter().map(|(n, _)| n.as_str()).collect();
@@ -103,8 +113,9 @@ pub(crate) fn validate(parsed: Parsed, path: &Path, problems: &mut Vec<Problem>)
 
     let failed = !p.0.is_empty();
     problems.extend(p.0);
-    let top = top.filter(|_| complete && !failed)?;
-    Some(Config {
+    let valid_systems = systems.values().cloned().collect();
+    let plugin_dir = top.as_ref().and_then(|t| t.plugin_dir.clone());
+    let config = top.filter(|_| complete && !failed).map(|top| Config {
         path: path.to_path_buf(),
         time_zone_name: top.time_zone_name,
         time_zone: top.time_zone,
@@ -113,7 +124,12 @@ pub(crate) fn validate(parsed: Parsed, path: &Path, problems: &mut Vec<Problem>)
         account_source: top.account_source,
         systems,
         policies,
-    })
+    });
+    Validated {
+        config,
+        systems: valid_systems,
+        plugin_dir,
+    }
 }
 
 struct Top {

@@ -20,7 +20,7 @@ use crate::plugins::{CallError, Systems};
 use crate::store::{RunId, Store, TaskRecord, TaskState};
 
 /// Tasks fetched from the store per batch; their results are committed together.
-const BATCH: usize = 2000;
+const BATCH: usize = 500;
 /// Subjects in flight at once (each system also has its own concurrency limit).
 const SUBJECTS_IN_FLIGHT: usize = 64;
 /// Attempts of a call that fails transiently, within one run.

@@ -1,1 +1,272 @@
-//! SQL connector (placeholder).
+//! # gallra-plugin-sql
+//!
+//! The gallra connector for systems whose data sits in a SQL database: SQLite, PostgreSQL
+//! or MySQL/MariaDB. It is configured entirely in `gallra.toml` (see [`config::Settings`]):
+//! one subjects table, child tables that hang on it, and record kinds with their own
+//! retention clock.
+//!
+//! - `scan` pages through the subjects table in key order (`WHERE key > ? ORDER BY key
+//!   LIMIT ?`) and gathers each subject's facts from it and its children.
+//! - `lookup`, `status`, `export`, `erase` and `anonymize` find a subject's rows by any
+//!   configured identifier column: email lower-cased, personnummer in its four common
+//!   spellings, phone in E.164 and Swedish national form, customer id as is.
+//! - `erase` runs in one transaction: children first (per their `on_erase`), then the
+//!   subject rows. It is idempotent: a subject that is gone erases as `Erased { records: 0 }`.
+//! - `expire` counts or deletes records whose clock is before the cutoff.
+//!
+//! Values always travel as bound parameters; table and column names are validated and
+//! quoted. Errors name the system, database and table, never a value.
+//!
+//! Watch out: `active_when`, `unpaid_when` and `where` are SQL written by the sysadmin and
+//! pasted into queries as they are. They are trusted configuration, like the database URL.
+
+#![forbid(unsafe_code)]
+
+mod anonymize;
+mod client;
+pub mod config;
+mod erase;
+mod expire;
+mod facts;
+mod records;
+mod schema;
+mod sql;
+mod timestamps;
+
+use gallra_plugin_api::jiff::tz::TimeZone;
+use gallra_plugin_api::{
+    Capability, Connector, ConnectorError, Description, EraseOutcome, ExpireRequest, ExpireResult,
+    ExportResult, LookupResult, OpenContext, ScanPage, ScanRequest, Subject, SubjectFacts,
+};
+
+use crate::anonymize::Hasher;
+use crate::client::{Client, Database, DbError};
+use crate::config::Settings;
+use crate::erase::Mode;
+use crate::facts::Tally;
+use crate::schema::Schema;
+use crate::timestamps::Reader;
+
+/// One configured SQL system.
+pub struct SqlConnector {
+    system: String,
+    schema: Schema,
+    database: Database,
+}
+
+impl Connector for SqlConnector {
+    type Settings = Settings;
+
+    fn validate(settings: &Settings) -> Result<(), ConnectorError> {
+        settings.validate()
+    }
+
+    fn open(settings: Settings, context: OpenContext) -> Result<Self, ConnectorError> {
+        let zone = TimeZone::get(&context.time_zone).map_err(|_| {
+            ConnectorError::permanent(format!(
+                "system \"{}\": unknown time zone {:?}",
+                context.system, context.time_zone
+            ))
+        })?;
+        let database = Database::open(&settings, &context.time_zone).map_err(|e| match e {
+            ConnectorError::Transient {
+                message,
+                retry_after_secs,
+            } => ConnectorError::Transient {
+                message: format!("system \"{}\": {message}", context.system),
+                retry_after_secs,
+            },
+            ConnectorError::Permanent { message } => {
+                ConnectorError::permanent(format!("system \"{}\": {message}", context.system))
+            }
+            other => other,
+        })?;
+        let schema = Schema {
+            dialect: database.dialect(),
+            settings,
+            zone,
+            hasher: Hasher::for_system(&context.system),
+        };
+        Ok(Self {
+            system: context.system,
+            schema,
+            database,
+        })
+    }
+
+    fn describe(&self) -> Description {
+        let settings = &self.schema.settings;
+        let mut capabilities = Vec::new();
+        let mut identifier_kinds = Vec::new();
+        let mut activity_bearing = false;
+        if let Some(s) = &settings.subjects {
+            capabilities.extend([
+                Capability::Scan,
+                Capability::Lookup,
+                Capability::Export,
+                Capability::Erase,
+                Capability::Status,
+            ]);
+            if !s.anonymize.is_empty() {
+                capabilities.push(Capability::Anonymize);
+            }
+            identifier_kinds.extend(s.identifiers.keys().copied());
+            activity_bearing =
+                !s.activity.is_empty() || settings.children.iter().any(|c| !c.activity.is_empty());
+        }
+        if !settings.records.is_empty() {
+            capabilities.push(Capability::Expire);
+        }
+        Description {
+            name: "sql".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            capabilities,
+            identifier_kinds,
+            record_kinds: settings.records.iter().map(|r| r.kind.clone()).collect(),
+            activity_bearing,
+        }
+    }
+
+    fn scan(&self, request: ScanRequest) -> Result<ScanPage, ConnectorError> {
+        self.require_subjects("scan")?;
+        let mut tally = self.tally();
+        let page = self.run("scan", |c| {
+            facts::scan(&self.schema, c, &request, &mut tally)
+        });
+        self.report("scan", &tally);
+        page
+    }
+
+    fn lookup(&self, subject: &Subject) -> Result<LookupResult, ConnectorError> {
+        self.require_subjects("lookup")?;
+        self.run("lookup", |c| records::lookup(&self.schema, c, subject))
+    }
+
+    fn export(&self, subject: &Subject) -> Result<ExportResult, ConnectorError> {
+        self.require_subjects("export")?;
+        self.run("export", |c| records::export(&self.schema, c, subject))
+    }
+
+    fn erase(&self, subject: &Subject) -> Result<EraseOutcome, ConnectorError> {
+        self.require_subjects("erase")?;
+        self.database
+            .transaction(|c| erase::run(&self.schema, c, subject, Mode::Erase))
+            .map_err(|e| self.failed("erase", e))
+    }
+
+    fn anonymize(&self, subject: &Subject) -> Result<EraseOutcome, ConnectorError> {
+        let s = self.require_subjects("anonymize")?;
+        if s.anonymize.is_empty() {
+            return Err(ConnectorError::Unsupported {
+                operation: "anonymize (no subjects.anonymize columns configured)".to_owned(),
+            });
+        }
+        self.database
+            .transaction(|c| erase::run(&self.schema, c, subject, Mode::Anonymize))
+            .map_err(|e| self.failed("anonymize", e))
+    }
+
+    fn status(&self, subject: &Subject) -> Result<SubjectFacts, ConnectorError> {
+        self.require_subjects("status")?;
+        let mut tally = self.tally();
+        let facts = self.run("status", |c| {
+            facts::status(&self.schema, c, subject, &mut tally)
+        });
+        self.report("status", &tally);
+        facts
+    }
+
+    fn expire(&self, request: &ExpireRequest) -> Result<ExpireResult, ConnectorError> {
+        let settings = &self.schema.settings;
+        let Some(kind) = settings.records.iter().find(|r| r.kind == request.kind) else {
+            return Err(ConnectorError::permanent(format!(
+                "system \"{}\": no record kind {:?} in its settings (records[].kind)",
+                self.system, request.kind
+            )));
+        };
+        let mut times = Reader::new(self.schema.zone.clone());
+        let run = |c: &mut dyn Client| {
+            expire::run(
+                &self.schema,
+                c,
+                kind,
+                request.cutoff,
+                request.dry_run,
+                &mut times,
+            )
+        };
+        let result = if request.dry_run {
+            self.database.with(run)
+        } else {
+            self.database.transaction(run)
+        };
+        times.report(&self.system, "expire");
+        result.map_err(|e| self.failed("expire", e))
+    }
+
+    fn health(&self) -> Result<(), ConnectorError> {
+        let query = sql::Query {
+            sql: format!("SELECT {}", self.schema.dialect.text("1")),
+            params: Vec::new(),
+        };
+        self.run("health", |c| c.query(&query).map(drop))
+    }
+}
+
+impl SqlConnector {
+    fn require_subjects(&self, operation: &str) -> Result<&config::SubjectTable, ConnectorError> {
+        self.schema
+            .settings
+            .subjects
+            .as_ref()
+            .ok_or_else(|| ConnectorError::Unsupported {
+                operation: format!("{operation} (no subjects table configured)"),
+            })
+    }
+
+    fn run<T>(
+        &self,
+        operation: &str,
+        f: impl FnOnce(&mut dyn Client) -> Result<T, DbError>,
+    ) -> Result<T, ConnectorError> {
+        self.database.with(f).map_err(|e| self.failed(operation, e))
+    }
+
+    fn failed(&self, operation: &str, error: DbError) -> ConnectorError {
+        let message = format!(
+            "system \"{}\": {operation} failed on {}: {error}",
+            self.system,
+            self.database.label()
+        );
+        if error.transient {
+            ConnectorError::transient(message)
+        } else if error.table.is_some() {
+            ConnectorError::permanent(format!(
+                "{message}; check the system's settings against that table"
+            ))
+        } else {
+            ConnectorError::permanent(message)
+        }
+    }
+
+    fn tally(&self) -> Tally {
+        Tally {
+            times: Reader::new(self.schema.zone.clone()),
+            bad_identifiers: 0,
+        }
+    }
+
+    fn report(&self, operation: &str, tally: &Tally) {
+        tally.times.report(&self.system, operation);
+        if tally.bad_identifiers > 0 {
+            tracing::warn!(
+                system = %self.system,
+                operation,
+                count = tally.bad_identifiers,
+                "identifier values that are not valid identifiers were skipped"
+            );
+        }
+    }
+}
+
+gallra_plugin_api::export_connector!(SqlConnector);

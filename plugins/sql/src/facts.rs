@@ -1,0 +1,289 @@
+//! `scan` and `status`: subjects with their activity, relationship end, active services and
+//! unpaid invoices, gathered from the subjects table and its children.
+
+use std::collections::HashMap;
+
+use gallra_plugin_api::jiff::Timestamp;
+use gallra_plugin_api::{Identifier, ScanPage, ScanRequest, Subject, SubjectFacts, SubjectRecord};
+
+use crate::client::{Client, DbError, Row};
+use crate::config::ChildTable;
+use crate::schema::{count, run_query, KeyFilter, Schema};
+use crate::sql::{Builder, Param};
+use crate::timestamps::Reader;
+
+/// What a read needs besides the connection: timestamps and identifiers it could not read
+/// are counted here and logged once, as counts.
+pub struct Tally {
+    /// Timestamps.
+    pub times: Reader,
+    /// Identifier values that are not valid identifiers (skipped).
+    pub bad_identifiers: u64,
+}
+
+/// One subject row as read, before the children's facts are added.
+struct SubjectRow {
+    key: String,
+    identifiers: Vec<Identifier>,
+    facts: SubjectFacts,
+}
+
+/// What one child table knows about one subject.
+#[derive(Default)]
+struct ChildTotals {
+    last_activity: Option<Timestamp>,
+    active: u64,
+    unpaid: u64,
+}
+
+/// One page of subjects in key order, with `total` on the first page.
+pub fn scan(
+    schema: &Schema,
+    client: &mut dyn Client,
+    request: &ScanRequest,
+    tally: &mut Tally,
+) -> Result<ScanPage, DbError> {
+    let s = schema.subjects();
+    let cap = schema.settings.page_size.unwrap_or(u32::MAX);
+    let limit = request.limit.clamp(1, cap.max(1));
+    let after = request
+        .cursor
+        .as_deref()
+        .map(|c| schema.key_param(c))
+        .transpose()?;
+    let total = match after {
+        Some(_) => None,
+        None => {
+            let mut b = Builder::new(schema.dialect);
+            let counted = schema.dialect.text("COUNT(*)");
+            b.sql("SELECT ").sql(&counted).sql(" FROM ").name(&s.table);
+            let rows = run_query(client, &b.finish(), &s.table)?;
+            Some(count(
+                rows.first()
+                    .and_then(|r| r.first())
+                    .and_then(Option::as_ref),
+            ))
+        }
+    };
+    let mut b = select_subjects(schema);
+    if let Some(after) = &after {
+        b.sql(" WHERE ").name(&s.key).sql(" > ").bind(after.clone());
+    }
+    // Qualified, so that PostgreSQL orders by the column and not by the selected text of it
+    // (which it also names after the column): "99" must not sort after "100".
+    b.sql(" ORDER BY ")
+        .name(&s.table)
+        .sql(".")
+        .name(&s.key)
+        .sql(" LIMIT ");
+    b.bind(Param::Int(i64::from(limit)));
+    let rows = run_query(client, &b.finish(), &s.table)?;
+    let mut subjects: Vec<SubjectRow> = rows
+        .iter()
+        .map(|row| read_subject(schema, row, tally))
+        .collect();
+    let next_cursor = match subjects.last() {
+        Some(last) if subjects.len() as u64 == u64::from(limit) => Some(last.key.clone()),
+        _ => None,
+    };
+    if let Some(last) = subjects.last() {
+        let filter = KeyFilter::Page {
+            after,
+            through: schema.key_param(&last.key)?,
+        };
+        add_children(schema, client, &filter, &mut subjects, tally)?;
+    }
+    Ok(ScanPage {
+        subjects: subjects
+            .into_iter()
+            .map(|s| SubjectRecord {
+                key: s.key,
+                identifiers: s.identifiers,
+                facts: s.facts,
+            })
+            .collect(),
+        next_cursor,
+        total,
+    })
+}
+
+/// The facts about one subject, over every subject row its identifiers find.
+pub fn status(
+    schema: &Schema,
+    client: &mut dyn Client,
+    subject: &Subject,
+    tally: &mut Tally,
+) -> Result<SubjectFacts, DbError> {
+    let s = schema.subjects();
+    let keys = schema.find_keys(client, subject)?;
+    let mut rows = Vec::new();
+    if !keys.is_empty() {
+        let params = keys
+            .iter()
+            .map(|k| schema.key_param(k))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut b = select_subjects(schema);
+        b.sql(" WHERE ")
+            .name(&s.key)
+            .sql(" IN ")
+            .bind_list(params.clone());
+        let found = run_query(client, &b.finish(), &s.table)?;
+        rows = found
+            .iter()
+            .map(|r| read_subject(schema, r, tally))
+            .collect();
+        add_children(schema, client, &KeyFilter::Keys(params), &mut rows, tally)?;
+    }
+    let children = &schema.settings.children;
+    let mut facts = SubjectFacts {
+        active_services: children
+            .iter()
+            .any(|c| c.active_when.is_some())
+            .then_some(0),
+        unpaid_invoices: children
+            .iter()
+            .any(|c| c.unpaid_when.is_some())
+            .then_some(0),
+        ..SubjectFacts::default()
+    };
+    let all_ended = !rows.is_empty() && rows.iter().all(|r| r.facts.relationship_ended.is_some());
+    for row in rows {
+        facts.last_activity = facts.last_activity.max(row.facts.last_activity);
+        if all_ended {
+            facts.relationship_ended = facts.relationship_ended.max(row.facts.relationship_ended);
+        }
+        facts.active_services = sum(facts.active_services, row.facts.active_services);
+        facts.unpaid_invoices = sum(facts.unpaid_invoices, row.facts.unpaid_invoices);
+    }
+    Ok(facts)
+}
+
+fn sum(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    a.map(|a| a + b.unwrap_or(0))
+}
+
+/// `SELECT key, identifier columns, activity columns, relationship_end FROM subjects`.
+fn select_subjects(schema: &Schema) -> Builder {
+    let s = schema.subjects();
+    let mut b = Builder::new(schema.dialect);
+    let columns = std::iter::once(s.key.as_str())
+        .chain(s.identifiers.values().map(String::as_str))
+        .chain(s.activity.iter().map(String::as_str))
+        .chain(s.relationship_end.as_deref());
+    b.sql("SELECT ").text_columns(columns);
+    b.sql(" FROM ").name(&s.table);
+    b
+}
+
+fn read_subject(schema: &Schema, row: &Row, tally: &mut Tally) -> SubjectRow {
+    let s = schema.subjects();
+    let mut values = row.iter().map(Option::as_deref);
+    let key = values.next().flatten().unwrap_or_default().to_owned();
+    let mut identifiers = Vec::new();
+    for kind in s.identifiers.keys() {
+        if let Some(value) = values.next().flatten().filter(|v| !v.trim().is_empty()) {
+            match Identifier::parse(*kind, value) {
+                Ok(identifier) => identifiers.push(identifier),
+                Err(_) => tally.bad_identifiers += 1,
+            }
+        }
+    }
+    let mut last_activity = None;
+    for _ in &s.activity {
+        last_activity = last_activity.max(tally.times.read(values.next().flatten()));
+    }
+    let relationship_ended = s
+        .relationship_end
+        .as_ref()
+        .and_then(|_| tally.times.read(values.next().flatten()));
+    SubjectRow {
+        key,
+        identifiers,
+        facts: SubjectFacts {
+            last_activity,
+            relationship_ended,
+            active_services: None,
+            unpaid_invoices: None,
+        },
+    }
+}
+
+/// Adds every child table's facts to the subjects it holds rows for.
+fn add_children(
+    schema: &Schema,
+    client: &mut dyn Client,
+    filter: &KeyFilter,
+    subjects: &mut [SubjectRow],
+    tally: &mut Tally,
+) -> Result<(), DbError> {
+    for child in &schema.settings.children {
+        let totals = child_totals(schema, client, child, filter, tally)?;
+        for subject in subjects.iter_mut() {
+            let t = totals.get(&subject.key);
+            let f = &mut subject.facts;
+            f.last_activity = f.last_activity.max(t.and_then(|t| t.last_activity));
+            if child.active_when.is_some() {
+                let n = t.map_or(0, |t| t.active);
+                f.active_services = Some(f.active_services.unwrap_or(0) + n);
+            }
+            if child.unpaid_when.is_some() {
+                let n = t.map_or(0, |t| t.unpaid);
+                f.unpaid_invoices = Some(f.unpaid_invoices.unwrap_or(0) + n);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One grouped query per child table: latest activity and matching-row counts per subject.
+fn child_totals(
+    schema: &Schema,
+    client: &mut dyn Client,
+    child: &ChildTable,
+    filter: &KeyFilter,
+    tally: &mut Tally,
+) -> Result<HashMap<String, ChildTotals>, DbError> {
+    let conditions: Vec<&str> = [&child.active_when, &child.unpaid_when]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    if child.activity.is_empty() && conditions.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let d = schema.dialect;
+    let mut b = Builder::new(d);
+    b.sql("SELECT ").text_of(&child.foreign_key);
+    for column in &child.activity {
+        b.sql(", ")
+            .sql(&d.text(&format!("MAX({})", d.quote(column))));
+    }
+    for condition in &conditions {
+        let matching = format!("SUM(CASE WHEN (\n{condition}\n) THEN 1 ELSE 0 END)");
+        b.sql(", ").sql(&d.text(&matching));
+    }
+    b.sql(" FROM ").name(&child.table).sql(" WHERE ");
+    filter.push(&mut b, &child.foreign_key);
+    b.sql(" GROUP BY ").name(&child.foreign_key);
+    let rows = run_query(client, &b.finish(), &child.table)?;
+    let mut totals = HashMap::new();
+    for row in rows {
+        let Some(key) = row.first().cloned().flatten() else {
+            continue;
+        };
+        let mut t = ChildTotals::default();
+        let mut values = row.iter().skip(1);
+        for _ in &child.activity {
+            let value = values.next().and_then(Option::as_deref);
+            t.last_activity = t.last_activity.max(tally.times.read(value));
+        }
+        if child.active_when.is_some() {
+            t.active = count(values.next().and_then(Option::as_ref));
+        }
+        if child.unpaid_when.is_some() {
+            t.unpaid = count(values.next().and_then(Option::as_ref));
+        }
+        totals.insert(key, t);
+    }
+    Ok(totals)
+}

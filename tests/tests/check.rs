@@ -1,0 +1,98 @@
+//! `gallra check`: every mistake in a config gets one clear line with file, line, column and
+//! key, and nothing is touched.
+
+use gallra_e2e::Gallra;
+
+const BROKEN: &str = r#"state_dir = "state"
+account_source = "panel"
+
+[systems.panel]
+plugin = "sql"
+activity = true
+[systems.panel.settings]
+backend = "sqlite"
+path = "panel.db"
+[systems.panel.settings.subjects]
+table = "customers"
+key = "id"
+identifiers = { email = "email" }
+
+[systems.crm]
+plugin = "no-such-plugin"
+
+[systems.old]
+plugin = "test-wrong-abi"
+
+[policies.inactive]
+kind = "inactivity"
+idel_for = "6 months"
+
+[policies.signups]
+kind = "retention"
+after = "three months"
+systems = ["crm"]
+"#;
+
+#[test]
+fn check_names_each_mistake_with_file_line_column_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("gallra.toml");
+    std::fs::write(&config, BROKEN).unwrap();
+    let out = Gallra::new(&config).run(&["check"]).expect_code(2);
+    let file = config.display().to_string();
+    let lines: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with(&file))
+        .collect();
+    let expect = [
+        (
+            ":16:",
+            "systems.crm.plugin",
+            "unknown plugin \"no-such-plugin\"",
+        ),
+        (":19:", "systems.old.plugin", "ABI version 999"),
+        (":23:", "policies.inactive.idel_for", "unknown key"),
+        (":27:", "policies.signups.after", "not a duration"),
+    ];
+    for (line, key, what) in expect {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains(line) && l.contains(key) && l.contains(what)),
+            "no line with {line} {key} {what} in:\n{}",
+            out.stderr
+        );
+    }
+    assert!(
+        !dir.path().join("state").exists(),
+        "check created the state directory"
+    );
+}
+
+#[test]
+fn a_plugin_built_for_another_abi_is_refused_naming_both_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("gallra.toml");
+    let text = "state_dir = \"state\"\naccount_source = \"old\"\n[systems.old]\nplugin = \"test-wrong-abi\"\n";
+    std::fs::write(&config, text).unwrap();
+    let out = Gallra::new(&config).run(&["check"]).expect_code(2);
+    assert!(
+        out.stderr.contains("built for plugin ABI version 999")
+            && out.stderr.contains("speaks version 1"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_valid_config_passes_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = gallra_e2e::Scenario::build(gallra_e2e::Backend::Sqlite, dir.path(), 1, 20);
+    let out = Gallra::new(&scenario.config).run(&["check"]).expect_code(0);
+    assert!(
+        out.stdout.contains("OK (3 systems, 1 policies)"),
+        "{}",
+        out.stdout
+    );
+}

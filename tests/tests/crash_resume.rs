@@ -1,0 +1,115 @@
+//! A run killed with SIGKILL part-way, then run again, ends exactly where an uninterrupted
+//! run ends: nothing lost, nothing erased that should stay, nothing harmful done twice.
+
+use std::time::{Duration, Instant};
+
+use gallra_e2e::{available, now, Backend, Gallra, Scenario};
+
+/// A small seeded generator, so a failing kill schedule can be replayed.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next_millis(&mut self, max: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % max
+    }
+}
+
+/// Whether the state store holds a run that was stopped while erasing.
+fn erasing(scenario: &Scenario) -> bool {
+    let path = scenario.dir.join("state/state.db");
+    let Ok(db) =
+        rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+    else {
+        return false;
+    };
+    db.query_row(
+        "SELECT COUNT(*) FROM runs WHERE state = 'enforcing'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n > 0)
+    .unwrap_or(false)
+}
+
+/// Waits until the child has started erasing (or has exited).
+fn wait_for_erasing(scenario: &Scenario, child: &mut std::process::Child) {
+    while child.try_wait().unwrap().is_none() && !erasing(scenario) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn killed_runs_end_like_an_uninterrupted_run(backend: Backend, seed: u64) {
+    if !available(backend, "killed_runs_end_like_an_uninterrupted_run") {
+        return;
+    }
+    let at = now();
+    let customers = 3000;
+    let calm_dir = tempfile::tempdir().unwrap();
+    let calm = Scenario::build_at(backend, calm_dir.path(), 21, customers, at.clone());
+    Gallra::new(&calm.config)
+        .run(&["run", "--once"])
+        .expect_code(0);
+    let expected = calm.snapshot();
+
+    let dir = tempfile::tempdir().unwrap();
+    let crashed = Scenario::build_at(backend, dir.path(), 21, customers, at);
+    let gallra = Gallra::new(&crashed.config);
+    let mut rng = Lcg(seed);
+    let (mut kills, mut kills_while_erasing) = (0, 0);
+    for attempt in 0..20 {
+        let mut child = gallra.spawn(&["run", "--once"]);
+        let started = Instant::now();
+        if attempt == 0 {
+            // The first run scans before it erases: let it get to the erasing.
+            wait_for_erasing(&crashed, &mut child);
+        }
+        std::thread::sleep(Duration::from_millis(20 + rng.next_millis(400)));
+        let status = child.try_wait().unwrap();
+        assert!(
+            status.is_none_or(|s| s.success()),
+            "gallra run failed: {status:?}"
+        );
+        if status.is_some() {
+            break; // it finished: nothing left to interrupt
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        kills += 1;
+        if erasing(&crashed) {
+            kills_while_erasing += 1;
+        }
+        eprintln!("kill {kills} after {:?}", started.elapsed());
+    }
+    eprintln!("{kills} runs killed, {kills_while_erasing} while erasing (seed {seed})");
+    assert!(
+        kills_while_erasing > 0,
+        "no kill landed while erasing; the schedule missed"
+    );
+
+    gallra.run(&["run", "--once"]).expect_code(0);
+    assert_eq!(
+        crashed.snapshot(),
+        expected,
+        "the killed-and-resumed systems differ from the uninterrupted ones"
+    );
+    gallra.run(&["run", "--once"]).expect_code(0);
+    assert_eq!(
+        crashed.snapshot(),
+        expected,
+        "a run after recovery changed data"
+    );
+}
+
+#[test]
+fn killed_runs_end_like_an_uninterrupted_run_in_sqlite() {
+    killed_runs_end_like_an_uninterrupted_run(Backend::Sqlite, 0x5eed);
+}
+
+#[test]
+fn killed_runs_end_like_an_uninterrupted_run_in_mariadb() {
+    killed_runs_end_like_an_uninterrupted_run(Backend::Mysql, 0xfeed);
+}
