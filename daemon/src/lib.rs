@@ -13,5 +13,6 @@ pub mod demo;
 pub mod duration;
 pub mod plugins;
 pub mod policy;
+pub mod requests;
 pub mod runner;
 pub mod store;
