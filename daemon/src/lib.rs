@@ -7,10 +7,12 @@
 //! decides policy.
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod duration;
+pub mod notify;
 pub mod plugins;
 pub mod policy;
 pub mod requests;

@@ -137,7 +137,10 @@ fn relative_dirs_are_relative_to_the_config_file_and_defaults_apply() {
     let panel = &config.systems["panel"];
     assert_eq!(panel.concurrency, config::DEFAULT_CONCURRENCY);
     assert_eq!(panel.call_timeout, config::DEFAULT_CALL_TIMEOUT);
-    assert_eq!(panel.settings, serde_json::json!({}));
+    assert_eq!(
+        panel.connector().map(|(_, s)| s.clone()),
+        Some(serde_json::json!({}))
+    );
     assert!(!panel.activity);
 }
 
@@ -151,8 +154,9 @@ fn the_full_example_keeps_every_value() {
         panel.backup_retention.as_ref().map(|d| d.as_str()),
         Some("30 days")
     );
-    assert_eq!(panel.settings["subjects"]["anonymize"]["note"]["value"], "");
-    assert_eq!(panel.settings["children"][1]["on_erase"], "keep");
+    let (_, settings) = panel.connector().expect("the panel has a plugin");
+    assert_eq!(settings["subjects"]["anonymize"]["note"]["value"], "");
+    assert_eq!(settings["children"][1]["on_erase"], "keep");
     assert_eq!(config.systems["crm"].call_timeout.as_secs(), 120);
 
     let inactive = &config.policies["inactive-customers"];

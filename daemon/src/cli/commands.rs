@@ -9,6 +9,7 @@ use super::output;
 use super::Command;
 use crate::config::{self, Config, Policy};
 use crate::plugins::{PluginFinder, Systems};
+use crate::requests::Engine;
 use crate::runner::{self, Context, PlanOutcome, RunReport};
 use crate::store::{RunId, RunState, SqliteStore, Store};
 
@@ -16,6 +17,7 @@ use crate::store::{RunId, RunState, SqliteStore, Store};
 pub const OK: u8 = 0;
 /// Exit status: a run or task failed.
 pub const FAILED: u8 = 1;
+
 /// Exit status: bad configuration or usage.
 pub const CONFIG: u8 = 2;
 /// Exit status: a safety valve stopped a run; it waits for approval.
@@ -54,6 +56,16 @@ pub async fn dispatch(command: Command) -> u8 {
             customers,
             seed,
         } => super::demo::demo(dir, customers, seed).await,
+        Command::Request {
+            config,
+            json,
+            command,
+        } => super::requests::request(&config.config, command, json),
+        Command::Task {
+            config,
+            json,
+            command,
+        } => super::requests::task(&config.config, command, json),
     }
 }
 
@@ -154,15 +166,22 @@ async fn run_once(path: &Path, only: Option<&str>, json: bool) -> u8 {
         Ok(policies) => policies.iter().map(|p| p.name.clone()).collect(),
         Err(status) => return status,
     };
-    let store: Arc<dyn Store> = match SqliteStore::open(&config.state_dir) {
+    let sqlite = match SqliteStore::open(&config.state_dir) {
         Ok(store) => Arc::new(store),
         Err(error) => {
             eprintln!("gallra: {error}");
             return FAILED;
         }
     };
+    let store: Arc<dyn Store> = sqlite.clone();
     let now = Zoned::now().with_time_zone(config.time_zone.clone());
+    let export_dir = config.state_dir.join("exports");
     let context = open_context(config, !json).await;
+    let engine = Engine::new(context.clone(), sqlite, export_dir);
+    if let Err(error) = engine.drive(now.timestamp()).await {
+        eprintln!("gallra: requests: {error}");
+        return FAILED;
+    }
     let mut reports = match runner::resume_open_runs(&context, &store).await {
         Ok(reports) => reports,
         Err(error) => {

@@ -6,6 +6,8 @@
 mod commands;
 mod demo;
 mod output;
+mod request_output;
+mod requests;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,7 +43,7 @@ pub enum LogFormat {
 #[derive(Debug, clap::Args)]
 pub struct ConfigArg {
     /// The configuration file.
-    #[arg(long, short = 'c', env = "GALLRA_CONFIG", default_value = DEFAULT_CONFIG)]
+    #[arg(long, short = 'c', env = "GALLRA_CONFIG", default_value = DEFAULT_CONFIG, global = true)]
     pub config: PathBuf,
 }
 
@@ -100,6 +102,26 @@ pub enum Command {
         /// Print JSON for scripts instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// Data subjects' requests: erase, export, restrict, unrestrict, object; list, show, cancel.
+    Request {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Print JSON for scripts instead of text.
+        #[arg(long, global = true)]
+        json: bool,
+        #[command(subcommand)]
+        command: requests::RequestCommand,
+    },
+    /// Tasks waiting for a person, and confirming them done.
+    Task {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Print JSON for scripts instead of text.
+        #[arg(long, global = true)]
+        json: bool,
+        #[command(subcommand)]
+        command: requests::TaskCommand,
     },
     /// Build sample control-panel, billing and CRM databases, then plan and enforce a
     /// 6-month inactivity policy on them, and show what was deleted and kept, and why.

@@ -28,7 +28,10 @@ use crate::plugins::PluginFinder;
 use locate::{join, Locator};
 use validate::Problem;
 
-pub use types::{Config, Mode, Policy, Rule, Safety, SystemConfig};
+pub use types::{
+    ApiConfig, Config, Handling, LegalHold, Mode, NotifyTarget, NotifyVia, Policy, RequestsConfig,
+    Rule, Safety, SmtpConfig, SystemConfig,
+};
 pub use validate::{DEFAULT_CALL_TIMEOUT, DEFAULT_CONCURRENCY, DEFAULT_TIME_ZONE};
 
 /// One problem in a configuration file, with where it is.
@@ -138,8 +141,11 @@ pub fn check_installed(path: &Path) -> Result<Config, ConfigErrors> {
 fn check_plugins(systems: &[SystemConfig], finder: &PluginFinder) -> Vec<Problem> {
     let mut problems = Vec::new();
     for system in systems {
+        let Some((plugin, settings)) = system.connector() else {
+            continue;
+        };
         let base = join("systems", &system.name);
-        let library = match finder.load(&system.plugin) {
+        let library = match finder.load(plugin) {
             Ok(library) => library,
             Err(e) => {
                 problems.push(problem(join(&base, "plugin"), e.to_string()));
@@ -147,7 +153,7 @@ fn check_plugins(systems: &[SystemConfig], finder: &PluginFinder) -> Vec<Problem
             }
         };
         let settings_key = join(&base, "settings");
-        let result = serde_json::to_vec(&system.settings)
+        let result = serde_json::to_vec(settings)
             .map_err(|e| ConnectorError::permanent(e.to_string()))
             .and_then(|settings| library.validate(&settings));
         match result {

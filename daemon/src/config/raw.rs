@@ -37,15 +37,139 @@ pub struct RawConfig {
     /// `a-z`, `0-9`, `_` and `-`.
     #[serde(default)]
     pub policies: BTreeMap<String, RawPolicy>,
+    /// Deadlines and checks for data subjects' requests (`[requests]`).
+    pub requests: Option<RawRequests>,
+    /// How gallra sends email: notices to processors and people (`[smtp]`).
+    pub smtp: Option<RawSmtp>,
+    /// The admin API (`[api]`).
+    pub api: Option<RawApi>,
+}
+
+/// `[requests]`: when requests are due, and how often blocked ones are checked again.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [requests] table")]
+pub struct RawRequests {
+    /// How long an erasure may take, e.g. `"7 days"`. Default `"1 month"`, the GDPR ceiling;
+    /// more than a month needs `extension_reason`.
+    pub erase_within: Option<String>,
+    /// How long an export (register extract) may take. Default `"1 month"`.
+    pub export_within: Option<String>,
+    /// How long a restriction (or lifting one) may take. Default `"1 month"`.
+    pub restrict_within: Option<String>,
+    /// How long stopping marketing after an objection may take. Default `"1 month"`.
+    pub object_within: Option<String>,
+    /// Why the deadlines above may exceed one month (GDPR Art. 12(3) allows two more months
+    /// for complex or numerous requests). Without it, a deadline over a month is refused.
+    pub extension_reason: Option<String>,
+    /// A request due within this long is marked at risk, e.g. `"2 days"` (the default).
+    pub at_risk_within: Option<String>,
+    /// How often a request blocked by active services or an unpaid invoice is checked
+    /// again, e.g. `"1 hour"` (the default).
+    pub recheck_every: Option<String>,
+    /// The first wait before retrying a task that failed transiently, e.g. `"30 seconds"`
+    /// (the default); each further attempt waits twice as long (with jitter), up to 6 hours.
+    pub retry_base: Option<String>,
+}
+
+/// `[smtp]`: the mail relay gallra sends notices through.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "an [smtp] table")]
+pub struct RawSmtp {
+    /// Required. The relay's host name or address.
+    pub host: String,
+    /// The relay's port. Default 25.
+    pub port: Option<u16>,
+    /// Required. The sender address, e.g. `"privacy@hosting.example"`.
+    pub from: String,
+    /// Whether to require STARTTLS. Default `true`; `false` only for a relay on localhost.
+    pub starttls: Option<bool>,
+    /// The user name, if the relay needs one.
+    pub username: Option<String>,
+    /// A file holding the password (mode 0600). Never write the password in this file.
+    pub password_file: Option<PathBuf>,
+}
+
+/// `[api]`: where the admin API listens.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "an [api] table")]
+pub struct RawApi {
+    /// A Unix socket (mode 0660; its group is the access control), e.g.
+    /// `"/run/gallra/api.sock"`.
+    pub socket: Option<PathBuf>,
+    /// A TCP address, e.g. `"127.0.0.1:8750"`. Needs `tokens_file`.
+    pub listen: Option<String>,
+    /// A file of bearer tokens, one per line (mode 0600), required with `listen`.
+    pub tokens_file: Option<PathBuf>,
+}
+
+/// `manual = { … }` on a system: a person acts there (paper, phones, calendars).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table like { instructions = \"…\" }"
+)]
+pub struct RawManual {
+    /// Required. What the person must do, shown by `gallra task list`.
+    pub instructions: String,
+}
+
+/// `notify = { … }` on a system: a processor without an API is told by email or webhook.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table like { email = \"…\", template = \"…\" }"
+)]
+pub struct RawNotify {
+    /// The processor's address for deletion notices. Exactly one of `email` and `webhook`.
+    pub email: Option<String>,
+    /// A URL that receives the notice as JSON by POST.
+    pub webhook: Option<String>,
+    /// A file holding the webhook's bearer token (mode 0600).
+    pub token_file: Option<PathBuf>,
+    /// The email's subject. Placeholders as in `template`.
+    pub subject: Option<String>,
+    /// Required. The notice's text, with placeholders `{request}`, `{kind}`, `{system}`,
+    /// `{due_date}`, `{email}`, `{personnummer}`, `{customer_id}`, `{phone}`, `{domain}`.
+    pub template: String,
+    /// Whether a person must confirm the processor's answer (`gallra task done`). Default
+    /// `false`: sending the notice completes the task.
+    #[serde(default)]
+    pub confirm: bool,
+}
+
+/// `legal_hold = { … }` on a system: a law keeps some of its data for a while after an
+/// erasure was asked for; gallra anonymizes now and erases the rest when the hold ends.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table like { keep = \"7 years\", law = \"…\" }"
+)]
+pub struct RawLegalHold {
+    /// Required. How long after the subject's last activity in this system (e.g. the last
+    /// invoice) the data is kept, e.g. `"7 years"`.
+    pub keep: String,
+    /// Required. The law, e.g. `"Bokföringslagen 7 kap. 2 §"`.
+    pub law: String,
 }
 
 /// One `[systems.NAME]` table: one connector instance, and its entry in the system register.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a [systems.NAME] table")]
 pub struct RawSystem {
-    /// Required. The plugin that speaks to the system, e.g. `"sql"` (loaded from
-    /// `libgallra_plugin_sql.so`). Uses only `a-z`, `0-9`, `_` and `-`.
-    pub plugin: String,
+    /// The plugin that speaks to the system, e.g. `"sql"` (loaded from
+    /// `libgallra_plugin_sql.so`). Uses only `a-z`, `0-9`, `_` and `-`. Exactly one of
+    /// `plugin`, `manual` and `notify`.
+    pub plugin: Option<String>,
+    /// A system where a person acts: `manual = { instructions = "…" }`.
+    pub manual: Option<RawManual>,
+    /// A processor told by email or webhook: `notify = { email = "…", template = "…" }`.
+    pub notify: Option<RawNotify>,
+    /// A law that keeps data here for a while: `legal_hold = { keep = "7 years", law = "…" }`.
+    pub legal_hold: Option<RawLegalHold>,
+    /// Whether the system is used for marketing: an objection (Art. 21) erases the subject
+    /// here. Default `false`.
+    #[serde(default)]
+    pub marketing: bool,
     /// Whether activity in this system (a login, a ticket, an invoice) counts against
     /// inactivity. Default `false`.
     #[serde(default)]

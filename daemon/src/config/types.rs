@@ -2,6 +2,7 @@
 //! [`super::load`]; every value here has already been checked.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -28,6 +29,61 @@ pub struct Config {
     pub systems: BTreeMap<String, SystemConfig>,
     /// The configured policies, by name.
     pub policies: BTreeMap<String, Policy>,
+    /// Deadlines and checks for requests.
+    pub requests: RequestsConfig,
+    /// The mail relay, if notices are sent by email.
+    pub smtp: Option<SmtpConfig>,
+    /// Where the admin API listens.
+    pub api: ApiConfig,
+}
+
+/// `[requests]`, validated.
+#[derive(Debug, Clone)]
+pub struct RequestsConfig {
+    /// Erasure deadline.
+    pub erase_within: CalendarDuration,
+    /// Export deadline.
+    pub export_within: CalendarDuration,
+    /// Restriction deadline.
+    pub restrict_within: CalendarDuration,
+    /// Objection deadline.
+    pub object_within: CalendarDuration,
+    /// The recorded reason for deadlines beyond one month.
+    pub extension_reason: Option<String>,
+    /// Due within this long: at risk.
+    pub at_risk_within: CalendarDuration,
+    /// How often a blocked request is checked again.
+    pub recheck_every: CalendarDuration,
+    /// The first wait before a retry.
+    pub retry_base: std::time::Duration,
+}
+
+/// `[smtp]`, validated.
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    /// Host.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// Sender address.
+    pub from: String,
+    /// Require STARTTLS.
+    pub starttls: bool,
+    /// User name.
+    pub username: Option<String>,
+    /// Password file.
+    pub password_file: Option<PathBuf>,
+}
+
+/// `[api]`, validated.
+#[derive(Debug, Clone, Default)]
+pub struct ApiConfig {
+    /// Unix socket.
+    pub socket: Option<PathBuf>,
+    /// TCP address (with bearer tokens).
+    pub listen: Option<SocketAddr>,
+    /// Bearer tokens file.
+    pub tokens_file: Option<PathBuf>,
 }
 
 /// One system: one connector instance.
@@ -35,10 +91,12 @@ pub struct Config {
 pub struct SystemConfig {
     /// Its name (the key under `[systems]`). Safe to log.
     pub name: String,
-    /// The plugin that speaks to it, e.g. `sql` (file `libgallra_plugin_sql.so`).
-    pub plugin: String,
-    /// The connector's own settings, as JSON for the plugin.
-    pub settings: serde_json::Value,
+    /// How gallra reaches it: a connector plugin, a person, or a notice to a processor.
+    pub handling: Handling,
+    /// A law that keeps data here for a while after an erasure is asked for.
+    pub legal_hold: Option<LegalHold>,
+    /// Whether an objection to marketing erases the subject here.
+    pub marketing: bool,
     /// Whether this system's activity counts against inactivity.
     pub activity: bool,
     /// Register: what this system is, in words.
@@ -57,6 +115,71 @@ pub struct SystemConfig {
     pub concurrency: usize,
     /// How long one call may take before it counts as failed (transient).
     pub call_timeout: Duration,
+}
+
+/// How gallra reaches a system.
+#[derive(Debug, Clone)]
+pub enum Handling {
+    /// Through a connector plugin.
+    Connector {
+        /// The plugin, e.g. `sql` (file `libgallra_plugin_sql.so`).
+        plugin: String,
+        /// The connector's own settings, as JSON for the plugin.
+        settings: serde_json::Value,
+    },
+    /// A person acts and confirms with `gallra task done`.
+    Manual {
+        /// What they must do.
+        instructions: String,
+    },
+    /// A processor without an API is told.
+    Notify(NotifyTarget),
+}
+
+/// Where and how a processor is told.
+#[derive(Debug, Clone)]
+pub struct NotifyTarget {
+    /// By email or webhook.
+    pub via: NotifyVia,
+    /// The email subject.
+    pub subject: String,
+    /// The notice text, with placeholders.
+    pub template: String,
+    /// Whether a person confirms the processor's answer.
+    pub confirm: bool,
+}
+
+/// The channel of a notice.
+#[derive(Debug, Clone)]
+pub enum NotifyVia {
+    /// An email to this address.
+    Email(String),
+    /// A JSON POST to this URL, with a bearer token from a file.
+    Webhook {
+        /// The URL.
+        url: String,
+        /// The token file.
+        token_file: Option<PathBuf>,
+    },
+}
+
+/// A legal hold on a system's data.
+#[derive(Debug, Clone)]
+pub struct LegalHold {
+    /// How long after the subject's last activity there.
+    pub keep: CalendarDuration,
+    /// The law.
+    pub law: String,
+}
+
+impl SystemConfig {
+    /// The plugin and its settings, if a connector reaches this system.
+    pub fn connector(&self) -> Option<(&str, &serde_json::Value)> {
+        match &self.handling {
+            Handling::Connector { plugin, settings } => Some((plugin, settings)),
+            _ => None,
+        }
+    }
 }
 
 /// One policy, validated.

@@ -2,6 +2,8 @@
 //! ranges, cross-references, which keys belong to which policy kind. Every problem is
 //! collected, so one `gallra check` lists them all.
 
+mod extras;
+mod handling;
 mod policy;
 
 use std::collections::BTreeMap;
@@ -15,7 +17,9 @@ use jiff::SignedDuration;
 use super::locate::{index, join};
 use super::parse::Parsed;
 use super::raw::{RawConfig, RawSystem};
-use super::types::{Config, SystemConfig};
+use super::types::{
+    ApiConfig, Config, Handling, NotifyTarget, NotifyVia, RequestsConfig, SmtpConfig, SystemConfig,
+};
 use crate::duration::CalendarDuration;
 use policy::policy;
 
@@ -111,6 +115,9 @@ pub(crate) fn validate(parsed: Parsed, path: &Path, problems: &mut Vec<Problem>)
         }
     }
 
+    if let Some(top) = &top {
+        email_needs_smtp(&systems, top.smtp.is_some(), &mut p);
+    }
     let failed = !p.0.is_empty();
     problems.extend(p.0);
     let valid_systems = systems.values().cloned().collect();
@@ -124,6 +131,9 @@ pub(crate) fn validate(parsed: Parsed, path: &Path, problems: &mut Vec<Problem>)
         account_source: top.account_source,
         systems,
         policies,
+        requests: top.requests,
+        smtp: top.smtp,
+        api: top.api,
     });
     Validated {
         config,
@@ -138,6 +148,9 @@ struct Top {
     state_dir: PathBuf,
     plugin_dir: Option<PathBuf>,
     account_source: String,
+    requests: RequestsConfig,
+    smtp: Option<SmtpConfig>,
+    api: ApiConfig,
 }
 
 fn top_level(raw: RawConfig, systems: &[&str], dir: &Path, p: &mut Problems) -> Option<Top> {
@@ -164,13 +177,37 @@ fn top_level(raw: RawConfig, systems: &[&str], dir: &Path, p: &mut Problems) -> 
             unknown_system(&raw.account_source, systems),
         );
     }
+    let requests = extras::requests(raw.requests.as_ref(), p);
+    let smtp = extras::smtp(raw.smtp.as_ref(), dir, p);
+    let api = extras::api(raw.api.as_ref(), dir, p);
     Some(Top {
         time_zone_name,
         time_zone: time_zone.ok()?,
         state_dir: state_dir?,
         plugin_dir: plugin_dir?,
         account_source: raw.account_source,
+        requests: requests?,
+        smtp: smtp?,
+        api: api?,
     })
+}
+
+/// A system that notifies by email needs a relay to send through.
+fn email_needs_smtp(systems: &BTreeMap<String, SystemConfig>, have_smtp: bool, p: &mut Problems) {
+    for system in systems.values() {
+        if let Handling::Notify(NotifyTarget {
+            via: NotifyVia::Email(_),
+            ..
+        }) = system.handling
+        {
+            if !have_smtp {
+                p.at(
+                    join(&join(&join("systems", &system.name), "notify"), "email"),
+                    "email notices need an [smtp] table (host, from) to send them through",
+                );
+            }
+        }
+    }
 }
 
 /// A directory from the file; relative ones are relative to the file's directory.
@@ -183,14 +220,13 @@ fn resolve(dir: &Path, key: &str, value: PathBuf, p: &mut Problems) -> Option<Pa
 }
 
 fn system(name: &str, raw: &RawSystem, p: &mut Problems) -> Option<SystemConfig> {
-    let key = |k: &str| join(&join("systems", name), k);
-    let plugin_ok = valid_name(&raw.plugin);
-    if !plugin_ok {
-        p.at(
-            key("plugin"),
-            "a plugin name uses only a-z, 0-9, `_` and `-`, e.g. \"sql\"",
-        );
-    }
+    let base = join("systems", name);
+    let key = |k: &str| join(&base, k);
+    let handling = handling::handling(&base, raw, p);
+    let legal_hold = raw
+        .legal_hold
+        .as_ref()
+        .map(|hold| handling::legal_hold(&base, hold, handling.as_ref(), p));
     let backup_retention = raw
         .backup_retention
         .as_deref()
@@ -207,15 +243,11 @@ fn system(name: &str, raw: &RawSystem, p: &mut Problems) -> Option<SystemConfig>
         None => Some(DEFAULT_CALL_TIMEOUT),
         Some(text) => p.ok(&key("call_timeout"), timeout(text)),
     };
-    let settings = to_json(
-        &toml::Value::Table(raw.settings.clone()),
-        &key("settings"),
-        p,
-    );
     Some(SystemConfig {
         name: name.to_owned(),
-        plugin: plugin_ok.then(|| raw.plugin.clone())?,
-        settings: settings?,
+        handling: handling?,
+        legal_hold: legal_hold.map(|h| h.ok_or(())).transpose().ok()?,
+        marketing: raw.marketing,
         activity: raw.activity,
         description: raw.description.clone(),
         data_categories: raw.data_categories.clone(),
@@ -228,7 +260,7 @@ fn system(name: &str, raw: &RawSystem, p: &mut Problems) -> Option<SystemConfig>
     })
 }
 
-fn timeout(text: &str) -> Result<Duration, &'static str> {
+pub(super) fn timeout(text: &str) -> Result<Duration, &'static str> {
     const SYNTAX: &str = "not a duration (write e.g. \"30s\", \"2m\")";
     let duration: SignedDuration = text.trim().parse().map_err(|_| SYNTAX)?;
     if duration.is_negative() || duration.is_zero() {

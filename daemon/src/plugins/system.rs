@@ -66,6 +66,12 @@ pub enum OpenError {
         /// Why.
         source: PluginError,
     },
+    /// The system is not reached through a plugin (it is manual or notified).
+    #[error("system \"{system}\" has no plugin: a person or a notice reaches it")]
+    NoPlugin {
+        /// The system's name.
+        system: String,
+    },
     /// The connector refused to open (bad settings, unreachable system).
     #[error("system \"{system}\": cannot open: {source}")]
     Open {
@@ -94,13 +100,14 @@ impl SystemHandle {
         time_zone: &str,
         finder: &PluginFinder,
     ) -> Result<Self, OpenError> {
-        let library = finder
-            .load(&config.plugin)
-            .map_err(|source| OpenError::Plugin {
-                system: config.name.clone(),
-                source,
-            })?;
-        let settings = serde_json::to_vec(&config.settings).unwrap_or_default();
+        let (plugin, settings) = config.connector().ok_or_else(|| OpenError::NoPlugin {
+            system: config.name.clone(),
+        })?;
+        let library = finder.load(plugin).map_err(|source| OpenError::Plugin {
+            system: config.name.clone(),
+            source,
+        })?;
+        let settings = serde_json::to_vec(settings).unwrap_or_default();
         let context = OpenContext {
             system: config.name.clone(),
             time_zone: time_zone.to_owned(),

@@ -18,6 +18,7 @@ impl Systems {
         let opened = config
             .systems
             .values()
+            .filter(|system| system.connector().is_some())
             .map(|system| {
                 let handle = SystemHandle::open(system, &config.time_zone_name, finder)
                     .map_err(|e: OpenError| e.to_string());
@@ -35,7 +36,7 @@ impl Systems {
         match self.opened.get(name) {
             Some(Ok(handle)) => Ok(handle),
             Some(Err(error)) => Err(error.clone()),
-            None => Err(format!("system \"{name}\" is not configured")),
+            None => Err(format!("system \"{name}\" is not configured with a plugin")),
         }
     }
 

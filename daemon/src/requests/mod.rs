@@ -1,10 +1,25 @@
 //! Requests from data subjects: erasure, export, restriction, objection — received, fanned
 //! out to one task per system, and carried through before their due date.
+//!
+//! [`intake`] decides due dates and tasks; [`local::LocalService`] is the service the CLI and
+//! API call; [`engine::Engine`] carries due tasks out; [`steps`], [`export_step`] and
+//! [`delivery`] are what one task does; [`settle`] derives a request's state from its tasks.
 
+mod delivery;
+pub mod engine;
+pub mod export;
+mod export_step;
+pub mod intake;
+pub mod local;
 pub mod model;
+pub mod receipt;
 pub mod service;
+pub mod settle;
+pub mod steps;
 pub mod view;
 
+pub use engine::Engine;
+pub use local::LocalService;
 pub use model::{
     NewRequestTask, RequestAction, RequestId, RequestKind, RequestRecord, RequestState,
     RequestTask, RequestTaskId, TaskUpdate,

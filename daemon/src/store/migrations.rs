@@ -60,6 +60,43 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX tasks_open ON tasks (run, subject_key, ord) WHERE state IN ('pending', 'running');
     ",
+    // 2: data subjects' requests and their tasks.
+    //
+    // Their timestamps have nine fraction digits (`2025-01-31T03:00:00.000000000Z`): the
+    // store's `not_before <= now` and `ORDER BY due_at` compare them as text, which is only
+    // chronological when every value has the same width.
+    "
+    CREATE TABLE requests (
+        id               INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind             TEXT NOT NULL,
+        state            TEXT NOT NULL,
+        received_at      TEXT NOT NULL,
+        due_at           TEXT NOT NULL,
+        completed_at     TEXT,
+        identifiers_json TEXT,
+        detail           TEXT,
+        extension        TEXT
+    ) STRICT;
+    CREATE INDEX requests_by_due ON requests (due_at);
+    CREATE INDEX requests_open_by_due ON requests (due_at) WHERE state IN ('open', 'blocked');
+
+    CREATE TABLE request_tasks (
+        id             INTEGER PRIMARY KEY AUTOINCREMENT,
+        request        INTEGER NOT NULL REFERENCES requests (id) ON DELETE CASCADE,
+        system         TEXT NOT NULL,
+        action         TEXT NOT NULL,
+        ord            INTEGER NOT NULL,
+        state          TEXT NOT NULL,
+        attempts       INTEGER NOT NULL DEFAULT 0,
+        not_before     TEXT,
+        retained_until TEXT,
+        legal_basis    TEXT,
+        detail         TEXT,
+        updated_at     TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX request_tasks_by_request ON request_tasks (request, ord);
+    CREATE INDEX request_tasks_by_state ON request_tasks (state, not_before);
+    ",
 ];
 
 /// The schema version this binary writes.
@@ -145,6 +182,28 @@ mod tests {
             .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
             .unwrap();
         assert_eq!(tables, 0);
+    }
+
+    #[test]
+    fn a_version_1_database_is_upgraded_keeping_its_runs() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        apply(&mut conn, 1, MIGRATIONS[0]).unwrap();
+        conn.execute(
+            "INSERT INTO runs (policy, mode, scheduled_for, state, started_at)
+             VALUES ('inactive', 'report', '2025-03-01T03:00:00Z', 'reported', '2025-03-01T03:00:05Z')",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn, Path::new("mem.db")).unwrap();
+        assert_eq!(version(&conn), LATEST);
+        let runs: i64 = conn
+            .query_row("SELECT count(*) FROM runs", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(runs, 1);
+        let requests: i64 = conn
+            .query_row("SELECT count(*) FROM requests", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(requests, 0);
     }
 
     #[test]

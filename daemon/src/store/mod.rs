@@ -11,6 +11,7 @@
 //! are personal data. Call [`Store::forget_identifiers`] as soon as every task of a run is final.
 
 mod migrations;
+mod requests;
 mod sqlite;
 
 use std::fmt;
@@ -21,6 +22,9 @@ use gallra_plugin_api::Identifier;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::requests::{RequestId, RequestTaskId};
+
+pub use requests::RequestStore;
 pub use sqlite::SqliteStore;
 
 /// The result of every store call.
@@ -433,6 +437,32 @@ pub enum StoreError {
         /// The run.
         run: RunId,
         /// How many of its tasks are not final.
+        open: u64,
+    },
+    /// No request with this id.
+    #[error("state database {path} has no request {request} (was the state directory replaced?)")]
+    NoSuchRequest {
+        /// The database file.
+        path: PathBuf,
+        /// The id asked for.
+        request: RequestId,
+    },
+    /// No request task with this id.
+    #[error(
+        "state database {path} has no request task {task} (was the state directory replaced?)"
+    )]
+    NoSuchRequestTask {
+        /// The database file.
+        path: PathBuf,
+        /// The id asked for.
+        task: RequestTaskId,
+    },
+    /// A request's identifiers cannot be forgotten while its tasks still need them.
+    #[error("request {request} still has {open} tasks that need its identifiers (pending, running, waiting for a person, or retained under a hold that has not ended); finish or cancel them first")]
+    RequestTasksOpen {
+        /// The request.
+        request: RequestId,
+        /// How many of its tasks still need the identifiers.
         open: u64,
     },
     /// A value in the database cannot be read.

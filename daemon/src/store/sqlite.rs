@@ -184,6 +184,21 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// After personal data was dropped: the WAL still holds the pages as they were; move them
+    /// into the database (where secure_delete zeroed the values) and cut the WAL to nothing.
+    /// Best effort: a reader in another process can hold the checkpoint back, and the next one
+    /// catches up.
+    fn truncate_wal(&self) {
+        let truncated = self
+            .lock()
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                r.get::<_, i64>(0)
+            });
+        if !matches!(truncated, Ok(0)) {
+            tracing::debug!(path = %self.path.display(), "WAL not truncated after forgetting identifiers; a later checkpoint will");
+        }
+    }
+
     fn query_runs(&self, sql: &str, params: impl rusqlite::Params) -> Result<Vec<RunRecord>> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(sql)?;
@@ -507,17 +522,7 @@ impl Store for SqliteStore {
             .execute([run])?;
             Ok(())
         })?;
-        // The WAL still holds the pages as they were; move them into the database (where
-        // secure_delete zeroed the values) and cut the WAL to nothing. Best effort: a reader in
-        // another process can hold the checkpoint back, and the next one catches up.
-        let truncated = self
-            .lock()
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-                r.get::<_, i64>(0)
-            });
-        if !matches!(truncated, Ok(0)) {
-            tracing::debug!(path = %self.path.display(), "WAL not truncated after forgetting identifiers; a later checkpoint will");
-        }
+        self.truncate_wal();
         Ok(())
     }
 }
@@ -581,6 +586,7 @@ const SELECTED_DECISIONS_AFTER: &str = "SELECT subject_key, reason, identifiers_
     WHERE run = ?1 AND selected = 1 AND subject_key > ?3
     ORDER BY subject_key LIMIT ?2";
 
+mod requests;
 mod rows;
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,236 @@
+//! `gallra request …` and `gallra task …`: requests from data subjects and the tasks people
+//! do, through the same service as the admin API.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use clap::{Args, Subcommand};
+use gallra_plugin_api::{Identifier, IdentifierKind};
+
+use super::commands::{load, CONFIG, FAILED, OK};
+use super::output::print_json;
+use crate::requests::{
+    LocalService, RequestId, RequestKind, RequestService, RequestTaskId, ServiceError,
+};
+use crate::store::SqliteStore;
+
+/// Who a request is about. At least one; values are validated (a personnummer by its date
+/// and check digit).
+#[derive(Debug, Args)]
+pub struct SubjectArgs {
+    /// Email address.
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Personnummer or samordningsnummer (YYYYMMDD-NNNN or YYMMDD-NNNN).
+    #[arg(long)]
+    pub personnummer: Option<String>,
+    /// The customer's number in the account source.
+    #[arg(long)]
+    pub customer_id: Option<String>,
+    /// Phone number (with another identifier: alone it may belong to several people).
+    #[arg(long)]
+    pub phone: Option<String>,
+    /// A domain name the customer holds.
+    #[arg(long)]
+    pub domain: Option<String>,
+}
+
+/// `gallra request …`.
+#[derive(Debug, Subcommand)]
+pub enum RequestCommand {
+    /// Erase the subject from every system (kept only where a law requires, until then).
+    Erase(SubjectArgs),
+    /// Export all the subject's data (CSV and JSON, mode 0600) once `gallra run` has done it.
+    Export(SubjectArgs),
+    /// Restrict processing to storage while accuracy is checked.
+    Restrict(SubjectArgs),
+    /// Lift a restriction.
+    Unrestrict(SubjectArgs),
+    /// Stop marketing (an objection under Art. 21): erased from marketing systems.
+    Object(SubjectArgs),
+    /// Requests by due date, soonest first; those at risk are marked.
+    List {
+        /// Include finished requests.
+        #[arg(long)]
+        all: bool,
+        /// How many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// One request, its tasks and (once finished) its receipt.
+    Show {
+        /// The request's number.
+        id: i64,
+    },
+    /// Cancel an open or blocked request.
+    Cancel {
+        /// The request's number.
+        id: i64,
+        /// Why (kept on the receipt; no personal data).
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+/// `gallra task …`.
+#[derive(Debug, Subcommand)]
+pub enum TaskCommand {
+    /// Tasks waiting for a person: paper, phones, calendars, processors' answers.
+    List,
+    /// Confirm a task done.
+    Done {
+        /// The task's number, as `gallra task list` shows it.
+        id: i64,
+        /// What was done (kept on the receipt; no personal data).
+        #[arg(long)]
+        note: String,
+    },
+}
+
+fn service(path: &Path) -> Result<LocalService, u8> {
+    let config = load(path)?;
+    let store = SqliteStore::open(&config.state_dir).map_err(|e| {
+        eprintln!("gallra: {e}");
+        FAILED
+    })?;
+    Ok(LocalService::new(Arc::new(config), Arc::new(store)))
+}
+
+fn identifiers(args: SubjectArgs) -> Result<Vec<Identifier>, u8> {
+    let given = [
+        (IdentifierKind::Email, args.email, "--email"),
+        (
+            IdentifierKind::Personnummer,
+            args.personnummer,
+            "--personnummer",
+        ),
+        (
+            IdentifierKind::CustomerId,
+            args.customer_id,
+            "--customer-id",
+        ),
+        (IdentifierKind::Phone, args.phone, "--phone"),
+        (IdentifierKind::Domain, args.domain, "--domain"),
+    ];
+    let mut identifiers = Vec::new();
+    for (kind, value, flag) in given {
+        if let Some(value) = value {
+            let parsed = Identifier::parse(kind, &value).map_err(|e| {
+                eprintln!("gallra: {flag}: {e}");
+                CONFIG
+            })?;
+            identifiers.push(parsed);
+        }
+    }
+    Ok(identifiers)
+}
+
+fn report(error: ServiceError) -> u8 {
+    eprintln!("gallra: {error}");
+    match error {
+        ServiceError::Unavailable(_) => FAILED,
+        _ => CONFIG,
+    }
+}
+
+/// Runs `gallra request …`.
+pub fn request(path: &Path, command: RequestCommand, json: bool) -> u8 {
+    let service = match service(path) {
+        Ok(service) => service,
+        Err(status) => return status,
+    };
+    let submit = |kind: RequestKind, args: SubjectArgs| -> u8 {
+        let ids = match identifiers(args) {
+            Ok(ids) => ids,
+            Err(status) => return status,
+        };
+        match service.submit(kind, ids) {
+            Ok(view) if json => {
+                print_json(&view);
+                OK
+            }
+            Ok(view) => {
+                let s = &view.summary;
+                println!(
+                    "request {} ({}) received: {} tasks, due {}",
+                    s.id, s.kind, s.tasks, s.due_at
+                );
+                println!("`gallra run --once` (or the daemon) carries it out; `gallra request show {}` follows it", s.id);
+                OK
+            }
+            Err(e) => report(e),
+        }
+    };
+    match command {
+        RequestCommand::Erase(a) => submit(RequestKind::Erase, a),
+        RequestCommand::Export(a) => submit(RequestKind::Export, a),
+        RequestCommand::Restrict(a) => submit(RequestKind::Restrict, a),
+        RequestCommand::Unrestrict(a) => submit(RequestKind::Unrestrict, a),
+        RequestCommand::Object(a) => submit(RequestKind::Object, a),
+        RequestCommand::List { all, limit } => match service.list(!all, limit) {
+            Ok(list) if json => {
+                print_json(&list);
+                OK
+            }
+            Ok(list) => {
+                super::request_output::print_list(&list);
+                OK
+            }
+            Err(e) => report(e),
+        },
+        RequestCommand::Show { id } => match service.show(RequestId(id)) {
+            Ok(view) if json => {
+                print_json(&view);
+                OK
+            }
+            Ok(view) => {
+                super::request_output::print_view(&view, &service);
+                OK
+            }
+            Err(e) => report(e),
+        },
+        RequestCommand::Cancel { id, reason } => match service.cancel(RequestId(id), &reason) {
+            Ok(view) if json => {
+                print_json(&view);
+                OK
+            }
+            Ok(_) => {
+                println!("request {id} cancelled");
+                OK
+            }
+            Err(e) => report(e),
+        },
+    }
+}
+
+/// Runs `gallra task …`.
+pub fn task(path: &Path, command: TaskCommand, json: bool) -> u8 {
+    let service = match service(path) {
+        Ok(service) => service,
+        Err(status) => return status,
+    };
+    match command {
+        TaskCommand::List => match service.manual_tasks() {
+            Ok(tasks) if json => {
+                print_json(&tasks);
+                OK
+            }
+            Ok(tasks) => {
+                super::request_output::print_tasks(&tasks);
+                OK
+            }
+            Err(e) => report(e),
+        },
+        TaskCommand::Done { id, note } => match service.task_done(RequestTaskId(id), &note) {
+            Ok(task) if json => {
+                print_json(&task);
+                OK
+            }
+            Ok(task) => {
+                println!("task {id} ({} on {}) done", task.action, task.system);
+                OK
+            }
+            Err(e) => report(e),
+        },
+    }
+}

@@ -1,0 +1,328 @@
+//! Carrying requests through: every due task is run, its outcome recorded before the next
+//! one starts, and the request settled. Called by `gallra run` and the daemon's loop; after a
+//! crash it simply runs again — a task whose outcome was not recorded is still due, and every
+//! step is idempotent.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use gallra_plugin_api::SubjectFacts;
+use jiff::Timestamp;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::model::{
+    RequestAction, RequestKind, RequestRecord, RequestState, RequestTask, TaskUpdate,
+};
+use super::settle::{backoff, is_due, settle, MAX_ATTEMPTS};
+use super::steps::{self, request_subject, StepOutcome};
+use super::{delivery, export_step};
+use crate::config::Handling;
+use crate::policy::merge_facts;
+use crate::runner::Context;
+use crate::store::{RequestStore, StoreError, TaskState};
+
+/// Requests worked on at once.
+const IN_FLIGHT: usize = 16;
+
+/// Drives requests.
+#[derive(Clone)]
+pub struct Engine {
+    context: Context,
+    store: Arc<dyn RequestStore>,
+    export_dir: PathBuf,
+}
+
+/// What one drive did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DriveSummary {
+    /// Requests worked on.
+    pub worked: usize,
+}
+
+impl Engine {
+    /// An engine over these systems and this store; exports are written to `export_dir`.
+    pub fn new(context: Context, store: Arc<dyn RequestStore>, export_dir: PathBuf) -> Self {
+        Self {
+            context,
+            store,
+            export_dir,
+        }
+    }
+
+    /// Runs every task that is due at `now`, request by request, until none is.
+    pub async fn drive(&self, now: Timestamp) -> Result<DriveSummary, StoreError> {
+        let mut summary = DriveSummary::default();
+        let permits = Arc::new(Semaphore::new(IN_FLIGHT));
+        let mut last_batch = Vec::new();
+        loop {
+            let due = self.store.due_requests(now, 256)?;
+            if due.is_empty() || due == last_batch {
+                return Ok(summary);
+            }
+            let mut work = JoinSet::new();
+            for id in due.iter().copied() {
+                let engine = self.clone();
+                let permit = Arc::clone(&permits)
+                    .acquire_owned()
+                    .await
+                    .expect("never closed");
+                work.spawn(async move {
+                    let result = engine.process(id, now).await;
+                    drop(permit);
+                    result
+                });
+            }
+            while let Some(joined) = work.join_next().await {
+                match joined {
+                    Ok(result) => result?,
+                    Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                    Err(_) => {}
+                }
+                summary.worked += 1;
+            }
+            last_batch = due;
+        }
+    }
+
+    async fn process(&self, id: super::RequestId, now: Timestamp) -> Result<(), StoreError> {
+        let Some(record) = self.store.request(id)? else {
+            return Ok(());
+        };
+        if record.state == RequestState::Cancelled {
+            return Ok(());
+        }
+        let tasks = self.store.request_tasks(id)?;
+        if record.kind == RequestKind::Erase && !started(&tasks) {
+            if let Some(why) = self.precondition(&record).await {
+                return self.block(&record, &tasks, &why, now);
+            }
+        }
+        let record = if record.state == RequestState::Blocked {
+            self.store
+                .set_request_state(id, RequestState::Open, None, now)?;
+            self.store.request(id)?.unwrap_or(record)
+        } else {
+            record
+        };
+        if record.kind == RequestKind::Export {
+            let updates =
+                export_step::run(&self.context, &self.export_dir, &record, &tasks, now).await;
+            self.record(&tasks, updates, now)?;
+        } else {
+            for task in &tasks {
+                let current = self.store.request_tasks(id)?;
+                if !is_due(task, now) || self.waits_for_others(task, &current) {
+                    continue;
+                }
+                let outcome = self.step(&record, task, now).await;
+                self.record(&tasks, vec![(task.id, outcome)], now)?;
+            }
+        }
+        settle(self.store.as_ref(), &record, now)?;
+        Ok(())
+    }
+
+    /// The account source goes last: it waits until every other system's connector task is
+    /// final, so the subject stays findable while anything is left to do.
+    fn waits_for_others(&self, task: &RequestTask, tasks: &[RequestTask]) -> bool {
+        task.system == self.context.config.account_source
+            && tasks.iter().any(|t| {
+                t.id != task.id
+                    && matches!(t.state, TaskState::Pending | TaskState::Running)
+                    && !matches!(t.action, RequestAction::Manual | RequestAction::Notify)
+            })
+    }
+
+    async fn step(
+        &self,
+        record: &RequestRecord,
+        task: &RequestTask,
+        now: Timestamp,
+    ) -> StepOutcome {
+        let config = &self.context.config;
+        let is_source = task.system == config.account_source;
+        let subject = request_subject(&record.identifiers, is_source);
+        let Some(system) = config.systems.get(&task.system) else {
+            return StepOutcome::Failed(format!(
+                "system \"{}\" is no longer configured",
+                task.system
+            ));
+        };
+        match (&system.handling, task.action) {
+            (Handling::Manual { instructions }, _) => {
+                StepOutcome::NeedsPerson(instructions.clone())
+            }
+            (Handling::Notify(target), _) => {
+                delivery::notify(config, record, &task.system, target).await
+            }
+            (Handling::Connector { .. }, action) => {
+                let handle = match self.context.systems.get(&task.system) {
+                    Ok(handle) => handle.clone(),
+                    Err(why) => return StepOutcome::Retry(why),
+                };
+                match action {
+                    RequestAction::Erase | RequestAction::Anonymize => {
+                        steps::erase(config, &handle, task, subject, now).await
+                    }
+                    RequestAction::Restrict => steps::restrict(&handle, subject, true).await,
+                    RequestAction::Unrestrict => steps::restrict(&handle, subject, false).await,
+                    other => StepOutcome::Failed(format!("cannot {} here", steps::verb(other))),
+                }
+            }
+        }
+    }
+
+    /// Asks the account source and every activity-bearing system whether the subject still
+    /// has active services or unpaid invoices. Any failure to ask blocks too: an erasure
+    /// never goes ahead on a guess.
+    async fn precondition(&self, record: &RequestRecord) -> Option<String> {
+        let config = &self.context.config;
+        let mut facts = SubjectFacts::default();
+        for system in config.systems.values() {
+            if !(system.name == config.account_source || system.activity)
+                || system.connector().is_none()
+            {
+                continue;
+            }
+            let Ok(handle) = self.context.systems.get(&system.name) else {
+                return Some(format!(
+                    "cannot check for active services: system \"{}\" is unavailable",
+                    system.name
+                ));
+            };
+            let subject =
+                request_subject(&record.identifiers, system.name == config.account_source);
+            match handle.call("status", move |i| i.status(&subject)).await {
+                Ok(theirs) => facts = merge_facts(&facts, &theirs),
+                Err(e) => return Some(format!("cannot check for active services: {e}")),
+            }
+        }
+        if facts.active_services.unwrap_or(0) > 0 {
+            Some("the customer still has active services".into())
+        } else if facts.unpaid_invoices.unwrap_or(0) > 0 {
+            Some("the final invoice is not paid".into())
+        } else {
+            None
+        }
+    }
+
+    /// Holds the request until the next check.
+    fn block(
+        &self,
+        record: &RequestRecord,
+        tasks: &[RequestTask],
+        why: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let zoned = now.to_zoned(self.context.config.time_zone.clone());
+        let recheck = self
+            .context
+            .config
+            .requests
+            .recheck_every
+            .after(&zoned)
+            .timestamp();
+        let updates: Vec<TaskUpdate> = tasks
+            .iter()
+            .filter(|t| t.state == TaskState::Pending)
+            .map(|t| TaskUpdate {
+                task: t.id,
+                state: TaskState::Pending,
+                attempted: false,
+                not_before: Some(recheck),
+                retained_until: None,
+                legal_basis: None,
+                detail: Some(format!("blocked: {why}; checked again at {recheck}")),
+            })
+            .collect();
+        self.store.update_request_tasks(&updates, now)?;
+        if record.state != RequestState::Blocked || record.detail.as_deref() != Some(why) {
+            self.store
+                .set_request_state(record.id, RequestState::Blocked, Some(why), now)?;
+        }
+        Ok(())
+    }
+
+    /// Records step outcomes as task updates, in one transaction.
+    fn record(
+        &self,
+        tasks: &[RequestTask],
+        outcomes: Vec<(super::RequestTaskId, StepOutcome)>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let base = self.context.config.requests.retry_base;
+        let updates: Vec<TaskUpdate> = outcomes
+            .into_iter()
+            .filter_map(|(id, outcome)| {
+                let task = tasks.iter().find(|t| t.id == id)?;
+                Some(update(task, outcome, now, base))
+            })
+            .collect();
+        self.store.update_request_tasks(&updates, now)
+    }
+}
+
+/// Whether any task of the request has been attempted (preconditions are checked only before
+/// the first: an erasure under way is not stopped half-done by a new service).
+fn started(tasks: &[RequestTask]) -> bool {
+    tasks
+        .iter()
+        .any(|t| t.attempts > 0 || !matches!(t.state, TaskState::Pending | TaskState::Running))
+}
+
+/// The task update for a step's outcome.
+fn update(
+    task: &RequestTask,
+    outcome: StepOutcome,
+    now: Timestamp,
+    base: std::time::Duration,
+) -> TaskUpdate {
+    let mut update = TaskUpdate {
+        task: task.id,
+        state: TaskState::Done,
+        attempted: true,
+        not_before: None,
+        retained_until: None,
+        legal_basis: None,
+        detail: None,
+    };
+    match outcome {
+        StepOutcome::Done(detail) => update.detail = Some(detail),
+        StepOutcome::Retained {
+            detail,
+            until,
+            law,
+            recheck_at,
+        } => {
+            update.state = TaskState::Retained;
+            update.detail = Some(detail);
+            update.retained_until = until;
+            update.legal_basis = law;
+            update.not_before = recheck_at;
+        }
+        StepOutcome::NeedsPerson(detail) => {
+            update.state = TaskState::NeedsPerson;
+            update.detail = Some(detail);
+        }
+        StepOutcome::Failed(error) => {
+            update.state = TaskState::Failed;
+            update.detail = Some(error);
+        }
+        StepOutcome::Retry(error) if task.attempts + 1 >= MAX_ATTEMPTS => {
+            update.state = TaskState::Failed;
+            update.detail = Some(format!("gave up after {MAX_ATTEMPTS} attempts: {error}"));
+        }
+        StepOutcome::Retry(error) => {
+            let wait = backoff(base, task.attempts);
+            let at = now + jiff::SignedDuration::try_from(wait).unwrap_or_default();
+            update.state = TaskState::Pending;
+            update.not_before = Some(at);
+            update.detail = Some(format!(
+                "attempt {} failed: {error}; retrying at {at}",
+                task.attempts + 1
+            ));
+        }
+    }
+    update
+}

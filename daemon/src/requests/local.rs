@@ -1,0 +1,248 @@
+//! The request service over the local state store: what `gallra request …`, `gallra task …`
+//! and the admin API call.
+
+use std::sync::Arc;
+
+use gallra_plugin_api::Identifier;
+use jiff::Timestamp;
+
+use super::intake::{check_identifiers, due_date, fan_out};
+use super::model::{
+    RequestId, RequestKind, RequestRecord, RequestState, RequestTask, RequestTaskId, TaskUpdate,
+};
+use super::receipt::build_receipt;
+use super::service::RequestService;
+use super::settle::{is_open, settle};
+use super::view::{RequestSummary, RequestView, ServiceError, TaskView};
+use crate::config::{Config, Handling};
+use crate::store::{RequestStore, StoreError, TaskState};
+
+/// Requests kept in the local state store.
+pub struct LocalService {
+    config: Arc<Config>,
+    store: Arc<dyn RequestStore>,
+}
+
+impl LocalService {
+    /// The service for this config and store.
+    pub fn new(config: Arc<Config>, store: Arc<dyn RequestStore>) -> Self {
+        Self { config, store }
+    }
+
+    fn record(&self, id: RequestId) -> Result<RequestRecord, ServiceError> {
+        self.store
+            .request(id)
+            .map_err(unavailable)?
+            .ok_or_else(|| ServiceError::NotFound(format!("no request {id}")))
+    }
+
+    fn summary(
+        &self,
+        record: &RequestRecord,
+        tasks: &[RequestTask],
+        now: Timestamp,
+    ) -> RequestSummary {
+        let open = matches!(record.state, RequestState::Open | RequestState::Blocked);
+        let zoned = now.to_zoned(self.config.time_zone.clone());
+        let risk_from = self
+            .config
+            .requests
+            .at_risk_within
+            .after(&zoned)
+            .timestamp();
+        RequestSummary {
+            id: record.id,
+            kind: record.kind,
+            state: record.state,
+            received_at: record.received_at,
+            due_at: record.due_at,
+            at_risk: open && record.due_at <= risk_from,
+            overdue: open && record.due_at < now,
+            tasks: tasks.len(),
+            tasks_open: tasks.iter().filter(|t| is_open(t)).count(),
+            detail: record.detail.clone(),
+        }
+    }
+
+    fn task_view(&self, task: &RequestTask) -> TaskView {
+        let instructions = self
+            .config
+            .systems
+            .get(&task.system)
+            .and_then(|s| match &s.handling {
+                Handling::Manual { instructions } => Some(instructions.clone()),
+                _ => None,
+            });
+        TaskView {
+            id: task.id,
+            request: task.request,
+            system: task.system.clone(),
+            action: task.action,
+            state: task.state,
+            attempts: task.attempts,
+            not_before: task.not_before,
+            retained_until: task.retained_until,
+            legal_basis: task.legal_basis.clone(),
+            detail: task.detail.clone(),
+            instructions,
+        }
+    }
+
+    fn view(&self, record: &RequestRecord) -> Result<RequestView, ServiceError> {
+        let tasks = self.store.request_tasks(record.id).map_err(unavailable)?;
+        let receipt = matches!(
+            record.state,
+            RequestState::Done | RequestState::Failed | RequestState::Cancelled
+        )
+        .then(|| {
+            let backups = |system: &str| {
+                self.config
+                    .systems
+                    .get(system)
+                    .and_then(|s| s.backup_retention.clone())
+            };
+            build_receipt(record, &tasks, &backups, &self.config.time_zone)
+        });
+        Ok(RequestView {
+            summary: self.summary(record, &tasks, Timestamp::now()),
+            task_list: tasks.iter().map(|t| self.task_view(t)).collect(),
+            receipt,
+        })
+    }
+}
+
+fn unavailable(error: StoreError) -> ServiceError {
+    ServiceError::Unavailable(format!("state store: {error}"))
+}
+
+impl RequestService for LocalService {
+    fn submit(
+        &self,
+        kind: RequestKind,
+        identifiers: Vec<Identifier>,
+    ) -> Result<RequestView, ServiceError> {
+        check_identifiers(&identifiers)?;
+        let tasks = fan_out(&self.config, kind);
+        if tasks.is_empty() {
+            return Err(ServiceError::Invalid(format!(
+                "no configured system takes {kind} requests"
+            )));
+        }
+        let now = Timestamp::now();
+        let due = due_date(&self.config, kind, now);
+        let extension = self.config.requests.extension_reason.as_deref();
+        let id = self
+            .store
+            .create_request(kind, &identifiers, now, due, extension, &tasks)
+            .map_err(unavailable)?;
+        tracing::info!(request = id.0, kind = %kind, tasks = tasks.len(), due = %due, "request received");
+        self.view(&self.record(id)?)
+    }
+
+    fn list(&self, open_only: bool, limit: usize) -> Result<Vec<RequestSummary>, ServiceError> {
+        let now = Timestamp::now();
+        let records = self
+            .store
+            .list_requests(open_only, limit)
+            .map_err(unavailable)?;
+        records
+            .iter()
+            .map(|r| {
+                Ok(self.summary(
+                    r,
+                    &self.store.request_tasks(r.id).map_err(unavailable)?,
+                    now,
+                ))
+            })
+            .collect()
+    }
+
+    fn show(&self, id: RequestId) -> Result<RequestView, ServiceError> {
+        self.view(&self.record(id)?)
+    }
+
+    fn cancel(&self, id: RequestId, reason: &str) -> Result<RequestView, ServiceError> {
+        let record = self.record(id)?;
+        if !matches!(record.state, RequestState::Open | RequestState::Blocked) {
+            return Err(ServiceError::Conflict(format!(
+                "request {id} is {}, not open: it cannot be cancelled",
+                record.state
+            )));
+        }
+        let now = Timestamp::now();
+        let tasks = self.store.request_tasks(id).map_err(unavailable)?;
+        let updates: Vec<TaskUpdate> = tasks
+            .iter()
+            .filter(|t| is_open(t))
+            .map(|t| TaskUpdate {
+                task: t.id,
+                state: TaskState::Failed,
+                attempted: false,
+                not_before: None,
+                retained_until: None,
+                legal_basis: None,
+                detail: Some("cancelled".into()),
+            })
+            .collect();
+        self.store
+            .update_request_tasks(&updates, now)
+            .map_err(unavailable)?;
+        let detail = format!("cancelled: {reason}");
+        self.store
+            .set_request_state(id, RequestState::Cancelled, Some(&detail), now)
+            .map_err(unavailable)?;
+        if self.store.forget_request_identifiers(id).is_err() {
+            tracing::warn!(
+                request = id.0,
+                "cancelled request keeps its identifiers while a legal hold runs"
+            );
+        }
+        tracing::info!(request = id.0, "request cancelled");
+        self.show(id)
+    }
+
+    fn manual_tasks(&self) -> Result<Vec<TaskView>, ServiceError> {
+        let tasks = self.store.needs_person_tasks().map_err(unavailable)?;
+        Ok(tasks.iter().map(|t| self.task_view(t)).collect())
+    }
+
+    fn task_done(&self, id: RequestTaskId, note: &str) -> Result<TaskView, ServiceError> {
+        let task = self
+            .store
+            .request_task(id)
+            .map_err(unavailable)?
+            .ok_or_else(|| ServiceError::NotFound(format!("no task {id}")))?;
+        if task.state != TaskState::NeedsPerson {
+            return Err(ServiceError::Conflict(format!(
+                "task {id} is {}, not waiting for a person",
+                task.state
+            )));
+        }
+        let now = Timestamp::now();
+        let update = TaskUpdate {
+            task: id,
+            state: TaskState::Done,
+            attempted: false,
+            not_before: None,
+            retained_until: None,
+            legal_basis: None,
+            detail: Some(format!("done by a person: {note}")),
+        };
+        self.store
+            .update_request_tasks(&[update], now)
+            .map_err(unavailable)?;
+        let record = self.record(task.request)?;
+        settle(self.store.as_ref(), &record, now).map_err(unavailable)?;
+        tracing::info!(
+            task = id.0,
+            request = task.request.0,
+            "manual task confirmed"
+        );
+        let task = self
+            .store
+            .request_task(id)
+            .map_err(unavailable)?
+            .unwrap_or(task);
+        Ok(self.task_view(&task))
+    }
+}

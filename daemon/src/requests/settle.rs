@@ -1,0 +1,107 @@
+//! A request's state from its tasks' states, and the timing rules of tasks.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use super::model::{RequestId, RequestRecord, RequestState, RequestTask};
+use crate::store::{RequestStore, StoreError, TaskState};
+
+/// Attempts of a transiently failing task before it is given up as failed.
+pub const MAX_ATTEMPTS: u32 = 10;
+/// The longest wait between two attempts.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
+
+/// Whether a task should run at `now` (see the store's `due_requests`).
+pub fn is_due(task: &RequestTask, now: Timestamp) -> bool {
+    match task.state {
+        TaskState::Pending | TaskState::Running => task.not_before.is_none_or(|t| t <= now),
+        TaskState::Retained => task.not_before.is_some_and(|t| t <= now),
+        _ => false,
+    }
+}
+
+/// Whether a task still waits for a connector call or a person.
+pub fn is_open(task: &RequestTask) -> bool {
+    matches!(
+        task.state,
+        TaskState::Pending | TaskState::Running | TaskState::NeedsPerson | TaskState::Blocked
+    )
+}
+
+/// Whether a task is a legal hold that gallra will act on later.
+pub fn is_held(task: &RequestTask) -> bool {
+    task.state == TaskState::Retained && task.not_before.is_some()
+}
+
+/// The wait before attempt `attempts + 1`: `base` doubled per attempt, capped, with ±20%
+/// jitter so that many tasks failing together do not retry together.
+pub fn backoff(base: Duration, attempts: u32) -> Duration {
+    let exponential = base
+        .saturating_mul(1u32 << attempts.min(20))
+        .min(MAX_BACKOFF);
+    let jitter = 0.8 + rand::random::<f64>() * 0.4;
+    exponential.mul_f64(jitter)
+}
+
+/// The state a request's tasks put it in: open while any task waits, failed if any failed,
+/// done otherwise (legal holds included: the receipt says until when).
+pub fn state_from_tasks(tasks: &[RequestTask]) -> (RequestState, Option<String>) {
+    if tasks.iter().any(is_open) {
+        return (RequestState::Open, None);
+    }
+    let failed = tasks
+        .iter()
+        .filter(|t| t.state == TaskState::Failed)
+        .count();
+    if failed > 0 {
+        (
+            RequestState::Failed,
+            Some(format!("{failed} of {} tasks failed", tasks.len())),
+        )
+    } else {
+        (RequestState::Done, None)
+    }
+}
+
+/// Brings a request's state in line with its tasks, and forgets who it was about once
+/// nothing more will be done with the identifiers. Cancelled and blocked requests are left
+/// as they are (a blocked one is settled by the engine when its precondition clears).
+pub fn settle(
+    store: &dyn RequestStore,
+    record: &RequestRecord,
+    now: Timestamp,
+) -> Result<RequestState, StoreError> {
+    if matches!(
+        record.state,
+        RequestState::Cancelled | RequestState::Blocked
+    ) {
+        return Ok(record.state);
+    }
+    let tasks = store.request_tasks(record.id)?;
+    let (state, detail) = state_from_tasks(&tasks);
+    if state != record.state || (detail.is_some() && detail != record.detail) {
+        store.set_request_state(
+            record.id,
+            state,
+            detail.as_deref().or(record.detail.as_deref()),
+            now,
+        )?;
+    }
+    if state == RequestState::Done && !tasks.iter().any(is_held) && !record.identifiers.is_empty() {
+        store.forget_request_identifiers(record.id)?;
+    }
+    Ok(state)
+}
+
+/// Re-reads and settles a request by id.
+pub fn settle_id(
+    store: &dyn RequestStore,
+    id: RequestId,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    if let Some(record) = store.request(id)? {
+        settle(store, &record, now)?;
+    }
+    Ok(())
+}

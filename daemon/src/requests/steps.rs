@@ -1,0 +1,311 @@
+//! What one request task does in its system, and what came of it. The engine records the
+//! outcome; nothing here touches the state store.
+
+use gallra_plugin_api::{ConnectorError, EraseOutcome, Identifier, IdentifierKind, Subject};
+use jiff::Timestamp;
+
+use super::model::{RequestAction, RequestRecord, RequestTask};
+use crate::config::{Config, LegalHold};
+use crate::plugins::{CallError, SystemHandle};
+
+/// What came of one step.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepOutcome {
+    /// Finished.
+    Done(String),
+    /// Data stays under a rule until `until`; gallra acts again at `recheck_at`.
+    Retained {
+        /// Why, in words.
+        detail: String,
+        /// Kept until (the end of a legal hold).
+        until: Option<Timestamp>,
+        /// The law.
+        law: Option<String>,
+        /// When to try again (the hold's end, or a re-check of an association).
+        recheck_at: Option<Timestamp>,
+    },
+    /// A person must act.
+    NeedsPerson(String),
+    /// Failed for now; try again later.
+    Retry(String),
+    /// Failed for good.
+    Failed(String),
+}
+
+impl StepOutcome {
+    fn from_error(error: &CallError) -> Self {
+        if error.is_transient() {
+            StepOutcome::Retry(error.to_string())
+        } else {
+            StepOutcome::Failed(error.to_string())
+        }
+    }
+}
+
+/// The identifiers a request hands one system: strong ones only (a phone number or an IP can
+/// be shared), and the customer id only to the account source, whose number it is.
+pub fn request_subject(identifiers: &[Identifier], is_source: bool) -> Subject {
+    let keep = |kind: IdentifierKind| match kind {
+        IdentifierKind::Email | IdentifierKind::Personnummer | IdentifierKind::Domain => true,
+        IdentifierKind::CustomerId => is_source,
+        IdentifierKind::Phone | IdentifierKind::Ip => false,
+    };
+    Subject::new(
+        identifiers
+            .iter()
+            .filter(|i| keep(i.kind()))
+            .cloned()
+            .collect(),
+    )
+}
+
+/// Erases (or, for `object`, removes from marketing) the subject in one system, honouring
+/// its legal hold: during the hold the personal data the law does not need is anonymized and
+/// the task is retained until the hold ends; then (the engine calls again) it is erased.
+pub async fn erase(
+    config: &Config,
+    handle: &SystemHandle,
+    task: &RequestTask,
+    subject: Subject,
+    now: Timestamp,
+) -> StepOutcome {
+    let hold_ended = task.retained_until.is_some_and(|until| until <= now);
+    if let (Some(hold), false) = (&config.systems[&task.system].legal_hold, hold_ended) {
+        if let Some(outcome) = hold_step(config, handle, hold, subject.clone(), now).await {
+            return outcome;
+        }
+    }
+    match handle.call("erase", move |i| i.erase(&subject)).await {
+        Ok(outcome) => erase_outcome(outcome, hold_ended),
+        Err(e) => refused_or(&e, now, config),
+    }
+}
+
+/// During a legal hold: anonymize and keep until its end. `None` when no hold applies now
+/// (nothing there, or the hold is over).
+async fn hold_step(
+    config: &Config,
+    handle: &SystemHandle,
+    hold: &LegalHold,
+    subject: Subject,
+    now: Timestamp,
+) -> Option<StepOutcome> {
+    let who = subject.clone();
+    let facts = match handle.call("status", move |i| i.status(&who)).await {
+        Ok(facts) => facts,
+        Err(e) => return Some(StepOutcome::from_error(&e)),
+    };
+    let Some(last) = facts.last_activity else {
+        // A system that reports activity but has no date for this subject holds no dated
+        // records (no invoice at all): the law keeps nothing, so no hold applies.
+        if handle.description().activity_bearing {
+            return None;
+        }
+        let who = subject.clone();
+        return match handle.call("lookup", move |i| i.lookup(&who)).await {
+            Ok(found) if found.records.is_empty() => None,
+            Ok(_) => Some(StepOutcome::NeedsPerson(format!(
+                "legal hold ({}): this system's connector reports no dates to count the hold from; decide by hand",
+                hold.law
+            ))),
+            Err(e) => Some(StepOutcome::from_error(&e)),
+        };
+    };
+    let until = hold
+        .keep
+        .after(&last.to_zoned(config.time_zone.clone()))
+        .timestamp();
+    if until <= now {
+        return None;
+    }
+    Some(
+        match handle
+            .call("anonymize", move |i| i.anonymize(&subject))
+            .await
+        {
+            Ok(outcome) => StepOutcome::Retained {
+                detail: format!("{}; the records stay for bookkeeping", describe(&outcome)),
+                until: Some(until),
+                law: Some(hold.law.clone()),
+                recheck_at: Some(until),
+            },
+            Err(e) => StepOutcome::from_error(&e),
+        },
+    )
+}
+
+fn erase_outcome(outcome: EraseOutcome, after_hold: bool) -> StepOutcome {
+    match outcome {
+        EraseOutcome::Retained(r) => StepOutcome::Retained {
+            detail: r.reason,
+            until: r.until,
+            law: r.legal_basis,
+            recheck_at: r.until,
+        },
+        EraseOutcome::Anonymized {
+            records,
+            retained: Some(r),
+        } => StepOutcome::Retained {
+            detail: format!("anonymized {records} records; {}", r.reason),
+            until: r.until,
+            law: r.legal_basis,
+            recheck_at: r.until,
+        },
+        other if after_hold => {
+            StepOutcome::Done(format!("{} after the legal hold ended", describe(&other)))
+        }
+        other => StepOutcome::Done(describe(&other)),
+    }
+}
+
+/// In words, for the receipt.
+fn describe(outcome: &EraseOutcome) -> String {
+    match outcome {
+        EraseOutcome::Erased { records } => format!("erased {records} records"),
+        EraseOutcome::Anonymized { records, .. } => format!("anonymized {records} records"),
+        EraseOutcome::Retained(r) => format!("kept: {}", r.reason),
+    }
+}
+
+/// A connector that refuses because of a rule (a contact linked to a domain) keeps the data
+/// for now, and gallra asks again later; anything else is an error.
+fn refused_or(error: &CallError, now: Timestamp, config: &Config) -> StepOutcome {
+    match error.connector_error() {
+        Some(ConnectorError::Refused {
+            reason,
+            legal_basis,
+        }) => {
+            let zoned = now.to_zoned(config.time_zone.clone());
+            StepOutcome::Retained {
+                detail: format!("refused: {reason}; asked again later"),
+                until: None,
+                law: legal_basis.clone(),
+                recheck_at: Some(config.requests.recheck_every.after(&zoned).timestamp()),
+            }
+        }
+        _ => StepOutcome::from_error(error),
+    }
+}
+
+/// Restricts processing (or lifts it); a connector that cannot is a job for a person.
+pub async fn restrict(handle: &SystemHandle, subject: Subject, on: bool) -> StepOutcome {
+    match handle
+        .call("restrict", move |i| i.restrict(&subject, on))
+        .await
+    {
+        Ok(()) => StepOutcome::Done(
+            if on {
+                "restricted"
+            } else {
+                "restriction lifted"
+            }
+            .into(),
+        ),
+        Err(e)
+            if matches!(
+                e.connector_error(),
+                Some(ConnectorError::Unsupported { .. })
+            ) =>
+        {
+            StepOutcome::NeedsPerson(format!(
+                "this system's connector cannot {} processing: do it by hand, then confirm",
+                if on {
+                    "restrict"
+                } else {
+                    "lift the restriction on"
+                }
+            ))
+        }
+        Err(e) => StepOutcome::from_error(&e),
+    }
+}
+
+/// The action's name as a verb for messages.
+pub fn verb(action: RequestAction) -> &'static str {
+    match action {
+        RequestAction::Erase => "erase",
+        RequestAction::Anonymize => "anonymize",
+        RequestAction::Export => "export",
+        RequestAction::Restrict => "restrict",
+        RequestAction::Unrestrict => "unrestrict",
+        RequestAction::Notify => "notify",
+        RequestAction::Manual => "act by hand",
+    }
+}
+
+/// The placeholders a notice template may use (config validation checks templates against
+/// this list; [`notice_vars`] provides exactly these).
+pub const NOTICE_PLACEHOLDERS: [&str; 9] = [
+    "request",
+    "kind",
+    "system",
+    "due_date",
+    "email",
+    "personnummer",
+    "customer_id",
+    "phone",
+    "domain",
+];
+
+/// The placeholders a notice template may use, with this request's values. Identifiers are
+/// personal data: they go into the notice (the processor needs them) and nowhere else.
+pub fn notice_vars(
+    request: &RequestRecord,
+    system: &str,
+    config: &Config,
+) -> Vec<(&'static str, String)> {
+    let value = |kind: IdentifierKind| {
+        request
+            .identifiers
+            .iter()
+            .find(|i| i.kind() == kind)
+            .map(Identifier::value)
+            .unwrap_or_default()
+    };
+    let due = request
+        .due_at
+        .to_zoned(config.time_zone.clone())
+        .date()
+        .to_string();
+    vec![
+        ("request", request.id.to_string()),
+        ("kind", request.kind.to_string()),
+        ("system", system.to_owned()),
+        ("due_date", due),
+        ("email", value(IdentifierKind::Email)),
+        ("personnummer", value(IdentifierKind::Personnummer)),
+        ("customer_id", value(IdentifierKind::CustomerId)),
+        ("phone", value(IdentifierKind::Phone)),
+        ("domain", value(IdentifierKind::Domain)),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notices_provide_exactly_the_placeholders_config_allows() {
+        let config = crate::config::parse(
+            "state_dir = \"s\"\naccount_source = \"p\"\n[systems.p]\nplugin = \"sql\"\n",
+            std::path::Path::new("/g.toml"),
+        )
+        .unwrap();
+        let request = RequestRecord {
+            id: super::super::RequestId(1),
+            kind: super::super::RequestKind::Erase,
+            state: super::super::RequestState::Open,
+            received_at: Timestamp::UNIX_EPOCH,
+            due_at: Timestamp::UNIX_EPOCH,
+            completed_at: None,
+            identifiers: vec![],
+            detail: None,
+            extension: None,
+        };
+        let names: Vec<&str> = notice_vars(&request, "p", &config)
+            .iter()
+            .map(|(n, _)| *n)
+            .collect();
+        assert_eq!(names, NOTICE_PLACEHOLDERS);
+    }
+}

@@ -1,0 +1,90 @@
+//! Durable state of data subjects' requests: the request, and one task per system it reaches.
+//!
+//! Like runs, everything is written here before it is acted on, so a restarted daemon resumes
+//! with [`RequestStore::due_requests`] and sleeps until [`RequestStore::next_wakeup`].
+//!
+//! A task is *due* when it is pending or running (a running one was interrupted) and its
+//! `not_before` is unset or has passed, or when it is retained and its `not_before` (the end of
+//! a legal hold) has passed. Tasks of cancelled requests are never due.
+//!
+//! The one thing to watch out for: a request holds its subject's identifiers, which are
+//! personal data. Call [`RequestStore::forget_request_identifiers`] as soon as no task needs
+//! them any more.
+
+use gallra_plugin_api::Identifier;
+use jiff::Timestamp;
+
+use super::Result;
+use crate::requests::{
+    NewRequestTask, RequestId, RequestKind, RequestRecord, RequestState, RequestTask,
+    RequestTaskId, TaskUpdate,
+};
+
+/// The requests half of the state store. Every method is one atomic step.
+pub trait RequestStore: Send + Sync {
+    /// Records a request in state [`RequestState::Open`] with its tasks, all pending, in one
+    /// transaction.
+    fn create_request(
+        &self,
+        kind: RequestKind,
+        identifiers: &[Identifier],
+        received_at: Timestamp,
+        due_at: Timestamp,
+        extension: Option<&str>,
+        tasks: &[NewRequestTask],
+    ) -> Result<RequestId>;
+
+    /// One request, if it exists.
+    fn request(&self, id: RequestId) -> Result<Option<RequestRecord>>;
+
+    /// Up to `limit` requests by due date (soonest first), then id. `open_only` keeps those
+    /// open or blocked.
+    fn list_requests(&self, open_only: bool, limit: usize) -> Result<Vec<RequestRecord>>;
+
+    /// The request's tasks by order, then id; empty if there is no such request.
+    fn request_tasks(&self, id: RequestId) -> Result<Vec<RequestTask>>;
+
+    /// One task, if it exists.
+    fn request_task(&self, id: RequestTaskId) -> Result<Option<RequestTask>>;
+
+    /// Up to `limit` requests, not cancelled, with at least one task due at `now`, by due date
+    /// then id.
+    fn due_requests(&self, now: Timestamp, limit: usize) -> Result<Vec<RequestId>>;
+
+    /// The earliest `not_before` of a task that will then become due (pending or running with
+    /// a backoff or re-check time, or retained under a hold), in requests that are not
+    /// cancelled. It may be in the past if such a task has not been picked up yet. `None` if
+    /// nothing waits on a time; tasks due without one are found by
+    /// [`RequestStore::due_requests`].
+    fn next_wakeup(&self) -> Result<Option<Timestamp>>;
+
+    /// Applies the updates in one transaction: all or, if a task does not exist
+    /// ([`StoreError::NoSuchRequestTask`]), none. See [`TaskUpdate`] for which fields keep
+    /// their stored value when `None`; `not_before` is always set.
+    ///
+    /// [`StoreError::NoSuchRequestTask`]: super::StoreError::NoSuchRequestTask
+    fn update_request_tasks(&self, updates: &[TaskUpdate], now: Timestamp) -> Result<()>;
+
+    /// Moves a request to `state` with `detail` (`None` clears it). A final state (done,
+    /// failed, cancelled) sets `completed_at` to `now` unless it is set already; any other
+    /// state clears it.
+    fn set_request_state(
+        &self,
+        id: RequestId,
+        state: RequestState,
+        detail: Option<&str>,
+        now: Timestamp,
+    ) -> Result<()>;
+
+    /// Empties the request's identifiers (personal data), leaving no copy in the database
+    /// files. Refused with [`StoreError::RequestTasksOpen`] while a task is pending, running,
+    /// needs a person, or is retained with `not_before` set, since that task could no longer
+    /// find its subject.
+    ///
+    /// [`StoreError::RequestTasksOpen`]: super::StoreError::RequestTasksOpen
+    fn forget_request_identifiers(&self, id: RequestId) -> Result<()>;
+
+    /// Tasks waiting for a person, in requests that are not cancelled, by the request's due
+    /// date, then request, then task order.
+    fn needs_person_tasks(&self) -> Result<Vec<RequestTask>>;
+}

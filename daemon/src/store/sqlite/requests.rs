@@ -1,0 +1,386 @@
+//! [`RequestStore`] on SQLite: tables `requests` and `request_tasks` (schema version 2).
+//!
+//! Timestamps here are written with nine fraction digits, so that comparing and ordering them
+//! as text (`not_before <= now`, `ORDER BY due_at`) is chronological; they read back exactly.
+
+use gallra_plugin_api::Identifier;
+use jiff::Timestamp;
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, Type, ValueRef};
+use rusqlite::{params, Connection, OptionalExtension, Row, ToSql};
+
+use super::rows::{identifiers_to_json, sql_limit, timestamp};
+use super::{Fail, SqliteStore, Step};
+use crate::requests::{
+    NewRequestTask, RequestAction, RequestId, RequestKind, RequestRecord, RequestState,
+    RequestTask, RequestTaskId, TaskUpdate,
+};
+use crate::store::{RequestStore, Result, StoreError, TaskState};
+
+const REQUEST: &str = "SELECT id, kind, state, received_at, due_at, completed_at,
+        identifiers_json, detail, extension
+    FROM requests WHERE id = ?1";
+
+/// Every request by due date; served by the index `requests_by_due`.
+const LIST_ALL: &str = "SELECT id, kind, state, received_at, due_at, completed_at,
+        identifiers_json, detail, extension
+    FROM requests ORDER BY due_at, id LIMIT ?1";
+
+/// Open and blocked requests by due date; served by the index `requests_open_by_due`.
+const LIST_OPEN: &str = "SELECT id, kind, state, received_at, due_at, completed_at,
+        identifiers_json, detail, extension
+    FROM requests WHERE state IN ('open', 'blocked') ORDER BY due_at, id LIMIT ?1";
+
+/// The columns [`task_from_row`] reads, as the start of a query on `request_tasks t`.
+const TASK_COLUMNS: &str = "SELECT t.id, t.request, t.system, t.action, t.ord, t.state,
+        t.attempts, t.not_before, t.retained_until, t.legal_basis, t.detail, t.updated_at
+    FROM request_tasks t";
+
+/// A request's tasks; served by the index `request_tasks_by_request`.
+const TASKS_OF: &str = "WHERE t.request = ?1 ORDER BY t.ord, t.id";
+
+/// Requests with a due task (the rule is in [`crate::store::requests`]). Driven from the
+/// index `request_tasks_by_state`, so finished requests, however many, cost nothing.
+const DUE_REQUESTS: &str = "SELECT r.id
+    FROM (SELECT request FROM request_tasks
+              WHERE state IN ('pending', 'running') AND (not_before IS NULL OR not_before <= ?1)
+          UNION
+          SELECT request FROM request_tasks
+              WHERE state = 'retained' AND not_before <= ?1) AS due
+    CROSS JOIN requests r ON r.id = due.request
+    WHERE r.state <> 'cancelled'
+    ORDER BY r.due_at, r.id
+    LIMIT ?2";
+
+/// The earliest time a task becomes due; served by the index `request_tasks_by_state`.
+const NEXT_WAKEUP: &str = "SELECT min(t.not_before)
+    FROM request_tasks t CROSS JOIN requests r ON r.id = t.request
+    WHERE t.state IN ('pending', 'running', 'retained') AND t.not_before IS NOT NULL
+        AND r.state <> 'cancelled'";
+
+/// Tasks waiting for a person; served by the index `request_tasks_by_state`.
+const NEEDS_PERSON: &str = "CROSS JOIN requests r ON r.id = t.request
+    WHERE t.state = 'needs_person' AND r.state <> 'cancelled'
+    ORDER BY r.due_at, r.id, t.ord, t.id";
+
+/// Tasks that still need the request's identifiers to find the subject.
+const NEEDING_IDENTIFIERS: &str = "SELECT count(*) FROM request_tasks
+    WHERE request = ?1
+        AND (state IN ('pending', 'running', 'needs_person')
+             OR (state = 'retained' AND not_before IS NOT NULL))";
+
+impl SqliteStore {
+    fn no_such_request(&self, request: RequestId) -> Fail {
+        Fail::Store(StoreError::NoSuchRequest {
+            path: self.path.clone(),
+            request,
+        })
+    }
+
+    fn query_tasks(&self, sql: &str, params: impl rusqlite::Params) -> Result<Vec<RequestTask>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(sql)?;
+            let tasks = stmt.query_map(params, task_from_row)?;
+            Ok(tasks.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn update_task_in(&self, tx: &Connection, u: &TaskUpdate, now: Timestamp) -> Step<()> {
+        let changed = tx
+            .prepare_cached(
+                "UPDATE request_tasks SET state = ?2, attempts = attempts + ?3, not_before = ?4,
+                     retained_until = coalesce(?5, retained_until),
+                     legal_basis = coalesce(?6, legal_basis),
+                     detail = coalesce(?7, detail),
+                     updated_at = ?8
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                u.task,
+                u.state,
+                u32::from(u.attempted),
+                u.not_before.map(at),
+                u.retained_until.map(at),
+                u.legal_basis,
+                u.detail,
+                at(now)
+            ])?;
+        if changed == 0 {
+            return Err(Fail::Store(StoreError::NoSuchRequestTask {
+                path: self.path.clone(),
+                task: u.task,
+            }));
+        }
+        Ok(())
+    }
+}
+
+impl RequestStore for SqliteStore {
+    fn create_request(
+        &self,
+        kind: RequestKind,
+        identifiers: &[Identifier],
+        received_at: Timestamp,
+        due_at: Timestamp,
+        extension: Option<&str>,
+        tasks: &[NewRequestTask],
+    ) -> Result<RequestId> {
+        self.write(|tx| {
+            tx.prepare_cached(
+                "INSERT INTO requests (kind, state, received_at, due_at, identifiers_json, extension)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                kind,
+                RequestState::Open,
+                at(received_at),
+                at(due_at),
+                identifiers_to_json(identifiers)?,
+                extension
+            ])?;
+            let id = RequestId(tx.last_insert_rowid());
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO request_tasks (request, system, action, ord, state, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for task in tasks {
+                stmt.execute(params![
+                    id,
+                    task.system,
+                    task.action,
+                    task.order,
+                    TaskState::Pending,
+                    at(received_at)
+                ])?;
+            }
+            Ok(id)
+        })
+    }
+
+    fn request(&self, id: RequestId) -> Result<Option<RequestRecord>> {
+        self.read(|conn| {
+            Ok(conn
+                .prepare_cached(REQUEST)?
+                .query_row([id], request_from_row)
+                .optional()?)
+        })
+    }
+
+    fn list_requests(&self, open_only: bool, limit: usize) -> Result<Vec<RequestRecord>> {
+        let sql = if open_only { LIST_OPEN } else { LIST_ALL };
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(sql)?;
+            let requests = stmt.query_map([sql_limit(limit)], request_from_row)?;
+            Ok(requests.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn request_tasks(&self, id: RequestId) -> Result<Vec<RequestTask>> {
+        self.query_tasks(&format!("{TASK_COLUMNS} {TASKS_OF}"), [id])
+    }
+
+    fn request_task(&self, id: RequestTaskId) -> Result<Option<RequestTask>> {
+        self.read(|conn| {
+            let sql = format!("{TASK_COLUMNS} WHERE t.id = ?1");
+            Ok(conn
+                .prepare_cached(&sql)?
+                .query_row([id], task_from_row)
+                .optional()?)
+        })
+    }
+
+    fn due_requests(&self, now: Timestamp, limit: usize) -> Result<Vec<RequestId>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(DUE_REQUESTS)?;
+            let ids = stmt.query_map(params![at(now), sql_limit(limit)], |r| r.get(0))?;
+            Ok(ids.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn next_wakeup(&self) -> Result<Option<Timestamp>> {
+        self.read(|conn| {
+            Ok(conn
+                .prepare_cached(NEXT_WAKEUP)?
+                .query_row([], |r| optional_timestamp(r, 0))?)
+        })
+    }
+
+    fn update_request_tasks(&self, updates: &[TaskUpdate], now: Timestamp) -> Result<()> {
+        if updates.is_empty() {
+            return Ok(());
+        }
+        self.write(|tx| {
+            for update in updates {
+                self.update_task_in(tx, update, now)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn set_request_state(
+        &self,
+        id: RequestId,
+        state: RequestState,
+        detail: Option<&str>,
+        now: Timestamp,
+    ) -> Result<()> {
+        self.write(|tx| {
+            // A final state keeps the time it was first reached, as runs do.
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE requests SET state = ?2, detail = ?3,
+                         completed_at = CASE WHEN ?4 THEN coalesce(completed_at, ?5) END
+                     WHERE id = ?1",
+                )?
+                .execute(params![id, state, detail, is_final(state), at(now)])?;
+            if changed == 0 {
+                return Err(self.no_such_request(id));
+            }
+            Ok(())
+        })
+    }
+
+    fn forget_request_identifiers(&self, id: RequestId) -> Result<()> {
+        self.write(|tx| {
+            let open: u64 = tx
+                .prepare_cached(NEEDING_IDENTIFIERS)?
+                .query_row([id], |r| r.get(0))?;
+            if open > 0 {
+                return Err(Fail::Store(StoreError::RequestTasksOpen {
+                    request: id,
+                    open,
+                }));
+            }
+            let changed = tx
+                .prepare_cached("UPDATE requests SET identifiers_json = NULL WHERE id = ?1")?
+                .execute([id])?;
+            if changed == 0 {
+                return Err(self.no_such_request(id));
+            }
+            Ok(())
+        })?;
+        self.truncate_wal();
+        Ok(())
+    }
+
+    fn needs_person_tasks(&self) -> Result<Vec<RequestTask>> {
+        self.query_tasks(&format!("{TASK_COLUMNS} {NEEDS_PERSON}"), [])
+    }
+}
+
+/// Done, failed and cancelled requests have ended (`completed_at` is set).
+fn is_final(state: RequestState) -> bool {
+    matches!(
+        state,
+        RequestState::Done | RequestState::Failed | RequestState::Cancelled
+    )
+}
+
+/// The stored spelling of an instant: RFC 3339 in UTC with a fixed nine fraction digits.
+fn at(t: Timestamp) -> String {
+    format!("{t:.9}")
+}
+
+fn optional_timestamp(r: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Timestamp>> {
+    match r.get_ref(idx)? {
+        ValueRef::Null => Ok(None),
+        _ => timestamp(r, idx).map(Some),
+    }
+}
+
+fn request_from_row(r: &Row<'_>) -> rusqlite::Result<RequestRecord> {
+    Ok(RequestRecord {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        state: r.get(2)?,
+        received_at: timestamp(r, 3)?,
+        due_at: timestamp(r, 4)?,
+        completed_at: optional_timestamp(r, 5)?,
+        identifiers: identifiers_from_row(r, 6)?,
+        detail: r.get(7)?,
+        extension: r.get(8)?,
+    })
+}
+
+fn task_from_row(r: &Row<'_>) -> rusqlite::Result<RequestTask> {
+    Ok(RequestTask {
+        id: r.get(0)?,
+        request: r.get(1)?,
+        system: r.get(2)?,
+        action: r.get(3)?,
+        order: r.get(4)?,
+        state: r.get(5)?,
+        attempts: r.get(6)?,
+        not_before: optional_timestamp(r, 7)?,
+        retained_until: optional_timestamp(r, 8)?,
+        legal_basis: r.get(9)?,
+        detail: r.get(10)?,
+        updated_at: timestamp(r, 11)?,
+    })
+}
+
+/// Why a request's stored identifiers could not be read. Deliberately without serde's
+/// message, which can quote the value, i.e. personal data.
+#[derive(Debug, thiserror::Error)]
+#[error("the identifiers of a request are not in the form this gallra writes")]
+struct UnreadableIdentifiers;
+
+/// Forgotten identifiers (NULL) read as none.
+fn identifiers_from_row(r: &Row<'_>, idx: usize) -> rusqlite::Result<Vec<Identifier>> {
+    match r.get::<_, Option<String>>(idx)? {
+        None => Ok(Vec::new()),
+        Some(json) => serde_json::from_str(&json).map_err(|_| {
+            rusqlite::Error::FromSqlConversionFailure(
+                idx,
+                Type::Text,
+                Box::new(UnreadableIdentifiers),
+            )
+        }),
+    }
+}
+
+/// Ids are stored as plain integers.
+macro_rules! sql_id {
+    ($ty:ident) => {
+        impl ToSql for $ty {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                Ok(self.0.into())
+            }
+        }
+
+        impl FromSql for $ty {
+            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+                value.as_i64().map($ty)
+            }
+        }
+    };
+}
+
+sql_id!(RequestId);
+sql_id!(RequestTaskId);
+
+/// Enums are stored as their names; an unknown name reads as corrupt, not as a default.
+macro_rules! sql_named {
+    ($ty:ident) => {
+        impl ToSql for $ty {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                Ok(self.as_str().into())
+            }
+        }
+
+        impl FromSql for $ty {
+            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+                value
+                    .as_str()?
+                    .parse()
+                    .map_err(|e: String| FromSqlError::Other(e.into()))
+            }
+        }
+    };
+}
+
+sql_named!(RequestKind);
+sql_named!(RequestState);
+sql_named!(RequestAction);
+
+#[cfg(test)]
+mod tests;
