@@ -17,4 +17,5 @@ pub mod plugins;
 pub mod policy;
 pub mod requests;
 pub mod runner;
+pub mod serve;
 pub mod store;

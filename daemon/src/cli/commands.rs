@@ -38,11 +38,11 @@ pub async fn dispatch(command: Command) -> u8 {
             policy,
             json,
         } => {
-            if !once {
-                eprintln!("gallra run: only --once is available in this version; schedule it with a systemd timer or cron meanwhile");
-                return CONFIG;
+            if once {
+                run_once(&config.config, policy.as_deref(), json).await
+            } else {
+                run_service(&config.config).await
             }
-            run_once(&config.config, policy.as_deref(), json).await
         }
         Command::Approve { config, run } => approve(&config.config, run),
         Command::Runs {
@@ -205,6 +205,29 @@ async fn run_once(path: &Path, only: Option<&str>, json: bool) -> u8 {
         reports.iter().for_each(output::print_run);
     }
     run_status(&reports)
+}
+
+/// `gallra run`: the admin API and the request engine until SIGTERM.
+async fn run_service(path: &Path) -> u8 {
+    let config = match load(path) {
+        Ok(config) => config,
+        Err(status) => return status,
+    };
+    let store = match SqliteStore::open(&config.state_dir) {
+        Ok(store) => Arc::new(store),
+        Err(error) => {
+            eprintln!("gallra: {error}");
+            return FAILED;
+        }
+    };
+    let context = open_context(config, false).await;
+    match crate::serve::serve(context, store).await {
+        Ok(()) => OK,
+        Err(error) => {
+            eprintln!("gallra: {error}");
+            FAILED
+        }
+    }
 }
 
 /// The exit status for a set of run reports.

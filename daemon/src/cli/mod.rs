@@ -67,12 +67,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Enforce the policies. With --once: one pass over every policy (or --policy), after
-    /// finishing any run a previous process left open.
+    /// Enforce. With --once: carry due requests forward, finish any run a previous process
+    /// left open, and run every policy (or --policy) once. Without it: stay running as a
+    /// service (systemd): serve the admin API and carry requests through as their tasks come
+    /// due, until SIGTERM.
     Run {
         #[command(flatten)]
         config: ConfigArg,
-        /// Run one pass and exit (the scheduled daemon mode is not built yet).
+        /// Run one pass and exit.
         #[arg(long)]
         once: bool,
         /// Only this policy.
