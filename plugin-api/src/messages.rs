@@ -184,6 +184,16 @@ pub enum EraseOutcome {
     },
     /// Nothing could be removed now because a rule requires the data to stay.
     Retained(Retention),
+    /// The system deletes asynchronously and has not finished (e.g. a processor's compliance
+    /// deletion job). gallra calls `erase` again after `check_after_secs` — so `erase` must
+    /// be idempotent and answer `Erased` once the deletion is complete — and never counts
+    /// this as done or as a failure.
+    InProgress {
+        /// What is under way, in words (no personal data).
+        reason: String,
+        /// When to ask again, in seconds.
+        check_after_secs: u64,
+    },
 }
 
 /// Asks a connector to count, or remove, the records of a kind whose clock started before

@@ -305,6 +305,11 @@ fn update(
             update.state = TaskState::NeedsPerson;
             update.detail = Some(detail);
         }
+        StepOutcome::InProgress(detail, check_at) => {
+            update.state = TaskState::Pending;
+            update.not_before = Some(check_at);
+            update.detail = Some(detail);
+        }
         StepOutcome::Failed(error) => {
             update.state = TaskState::Failed;
             update.detail = Some(error);
@@ -325,4 +330,91 @@ fn update(
         }
     }
     update
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::requests::{RequestId, RequestTaskId};
+
+    fn task(attempts: u32) -> RequestTask {
+        RequestTask {
+            id: RequestTaskId(1),
+            request: RequestId(1),
+            system: "crm".into(),
+            action: RequestAction::Erase,
+            order: 0,
+            state: TaskState::Pending,
+            attempts,
+            not_before: None,
+            retained_until: None,
+            legal_basis: None,
+            detail: None,
+            updated_at: Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    const NOW: Timestamp = Timestamp::constant(1_800_000_000, 0);
+    const BASE: std::time::Duration = std::time::Duration::from_secs(30);
+
+    #[test]
+    fn a_transient_failure_is_retried_later_and_given_up_after_the_last_attempt() {
+        let retry = update(&task(0), StepOutcome::Retry("timeout".into()), NOW, BASE);
+        assert_eq!(retry.state, TaskState::Pending);
+        let wait = retry.not_before.unwrap().as_second() - NOW.as_second();
+        assert!((24..=36).contains(&wait), "30 s ± 20% jitter, got {wait}");
+        assert!(retry.attempted);
+        let later = update(&task(3), StepOutcome::Retry("timeout".into()), NOW, BASE);
+        let wait = later.not_before.unwrap().as_second() - NOW.as_second();
+        assert!(
+            (192..=288).contains(&wait),
+            "doubles per attempt, got {wait}"
+        );
+        let last = update(
+            &task(MAX_ATTEMPTS - 1),
+            StepOutcome::Retry("timeout".into()),
+            NOW,
+            BASE,
+        );
+        assert_eq!(last.state, TaskState::Failed);
+        assert!(last.detail.unwrap().starts_with("gave up after"));
+    }
+
+    #[test]
+    fn a_deletion_in_progress_is_asked_again_and_never_counted_done() {
+        let check_at = NOW + jiff::SignedDuration::from_secs(600);
+        let waiting = update(
+            &task(9),
+            StepOutcome::InProgress("job running".into(), check_at),
+            NOW,
+            BASE,
+        );
+        assert_eq!(
+            waiting.state,
+            TaskState::Pending,
+            "not failed even after many checks"
+        );
+        assert_eq!(waiting.not_before, Some(check_at));
+    }
+
+    #[test]
+    fn a_legal_hold_is_retained_until_its_end_and_acted_on_then() {
+        let until = NOW + jiff::SignedDuration::from_hours(24 * 365 * 7);
+        let outcome = StepOutcome::Retained {
+            detail: "anonymized 1 records".into(),
+            until: Some(until),
+            law: Some("Bokföringslagen 7 kap. 2 §".into()),
+            recheck_at: Some(until),
+        };
+        let held = update(&task(0), outcome, NOW, BASE);
+        assert_eq!(held.state, TaskState::Retained);
+        assert_eq!(
+            (held.retained_until, held.not_before),
+            (Some(until), Some(until))
+        );
+        assert_eq!(
+            held.legal_basis.as_deref(),
+            Some("Bokföringslagen 7 kap. 2 §")
+        );
+    }
 }

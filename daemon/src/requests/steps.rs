@@ -26,6 +26,8 @@ pub enum StepOutcome {
     },
     /// A person must act.
     NeedsPerson(String),
+    /// The system is still deleting; ask again at the instant given. Not a failure.
+    InProgress(String, Timestamp),
     /// Failed for now; try again later.
     Retry(String),
     /// Failed for good.
@@ -76,6 +78,13 @@ pub async fn erase(
         }
     }
     match handle.call("erase", move |i| i.erase(&subject)).await {
+        Ok(EraseOutcome::InProgress {
+            reason,
+            check_after_secs,
+        }) => {
+            let wait = jiff::SignedDuration::from_secs(check_after_secs.clamp(1, 86_400) as i64);
+            StepOutcome::InProgress(format!("in progress: {reason}"), now + wait)
+        }
         Ok(outcome) => erase_outcome(outcome, hold_ended),
         Err(e) => refused_or(&e, now, config),
     }
@@ -164,6 +173,7 @@ fn describe(outcome: &EraseOutcome) -> String {
         EraseOutcome::Erased { records } => format!("erased {records} records"),
         EraseOutcome::Anonymized { records, .. } => format!("anonymized {records} records"),
         EraseOutcome::Retained(r) => format!("kept: {}", r.reason),
+        EraseOutcome::InProgress { reason, .. } => format!("in progress: {reason}"),
     }
 }
 

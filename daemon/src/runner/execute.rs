@@ -186,6 +186,11 @@ fn outcome_state(outcome: EraseOutcome) -> (TaskState, Option<String>) {
             )),
         ),
         EraseOutcome::Retained(r) => (TaskState::Retained, Some(retention_text(&r))),
+        // Not done yet: the account source keeps the subject, so the next run asks again.
+        EraseOutcome::InProgress { reason, .. } => (
+            TaskState::Blocked,
+            Some(format!("in progress: {reason}; the next run checks again")),
+        ),
     }
 }
 
