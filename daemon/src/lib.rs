@@ -8,14 +8,17 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod duration;
+pub mod metrics;
 pub mod notify;
 pub mod plugins;
 pub mod policy;
 pub mod requests;
 pub mod runner;
+pub mod schedule;
 pub mod serve;
 pub mod store;

@@ -3,10 +3,13 @@
 //! fate is known from how they were made. Each test reads like the promise it proves.
 
 pub mod binaries;
+pub mod daemon;
 pub mod gallra;
+pub mod requests;
 pub mod scenario;
 pub mod servers;
 
+pub use daemon::Daemon;
 pub use gallra::{Gallra, Outcome};
 pub use scenario::{now, settings_of, Scenario, TABLES};
 pub use servers::{available, Backend, TestDb};

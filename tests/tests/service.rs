@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use gallra::demo::Category;
-use gallra_e2e::{binaries::gallra_bin, Backend, Scenario};
+use gallra_e2e::{Backend, Daemon, Scenario};
 use serde_json::Value;
 
 /// One HTTP/1.1 request over the socket; returns the status and the JSON body.
@@ -40,7 +40,7 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
         assert!(
-            start.elapsed() < Duration::from_secs(20),
+            start.elapsed() < Duration::from_secs(60),
             "timed out waiting for {what}"
         );
         std::thread::sleep(Duration::from_millis(50));
@@ -59,11 +59,7 @@ fn the_running_service_takes_requests_over_its_socket_and_stops_cleanly_on_sigte
             toml::Value::Table(toml::toml! { socket = "api.sock" }),
         );
     });
-    let mut daemon = std::process::Command::new(gallra_bin())
-        .args(["run", "--config"])
-        .arg(&scenario.config)
-        .spawn()
-        .unwrap();
+    let mut daemon = Daemon::start(&scenario.config);
     wait_until("the socket", || socket.exists());
     let mode =
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&socket).unwrap().permissions());
@@ -102,22 +98,8 @@ fn the_running_service_takes_requests_over_its_socket_and_stops_cleanly_on_sigte
     assert!(error["error"]["code"].is_string(), "{error}");
 
     // SIGTERM: exit 0, socket removed.
-    let pid = daemon.id().to_string();
-    std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = daemon.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "gallra did not stop within 10 s of SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    daemon.signal("TERM");
+    let status = daemon.wait(Duration::from_secs(10));
     assert!(status.success(), "exit status {status:?}");
     assert!(!socket.exists(), "the socket was left behind");
 }

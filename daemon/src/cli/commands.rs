@@ -220,8 +220,7 @@ async fn run_service(path: &Path) -> u8 {
             return FAILED;
         }
     };
-    let context = open_context(config, false).await;
-    match crate::serve::serve(context, store).await {
+    match crate::serve::serve(path, config, store).await {
         Ok(()) => OK,
         Err(error) => {
             eprintln!("gallra: {error}");

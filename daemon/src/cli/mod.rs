@@ -3,6 +3,7 @@
 //! Exit status: 0 success; 1 a run or task failed; 2 bad configuration or usage; 3 a safety
 //! valve stopped a run, which waits for `gallra approve`.
 
+mod audit;
 mod commands;
 mod demo;
 mod output;

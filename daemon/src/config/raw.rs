@@ -236,6 +236,19 @@ pub struct RawPolicy {
     /// `kind = "record_retention"` only, required: the record kind, as that system's
     /// settings name it, e.g. `"unconverted_signups"`.
     pub records: Option<String>,
+    /// `kind = "inactivity"` only, optional: warn each subject by email this long before
+    /// their account is deleted, e.g. `"30 days"` (shorter than `idle_for`). Nobody is then
+    /// deleted without a warning sent at least this long before; activity after the warning
+    /// voids it. Needs `[smtp]` and `warn_template`; the address is the subject's `email`
+    /// identifier in the account source.
+    pub warn_before: Option<String>,
+    /// With `warn_before`, optional: the warning's subject line, with the placeholders of
+    /// `warn_template`. Default `"Your account will be deleted on {delete_on}"`.
+    pub warn_subject: Option<String>,
+    /// With `warn_before`, required: the warning's text. Placeholders: `{delete_on}` (the
+    /// date the account will be deleted unless they log in, `YYYY-MM-DD` in `time_zone`),
+    /// `{email}`, `{policy}` and `{idle_for}`; `{{` and `}}` write a brace.
+    pub warn_template: Option<String>,
 }
 
 /// The `kind` of a policy.

@@ -195,6 +195,20 @@ pub struct Policy {
     pub safety: Safety,
     /// What the policy decides.
     pub rule: Rule,
+    /// `kind = "inactivity"` only: warn subjects by email before deleting them.
+    pub warning: Option<InactivityWarning>,
+}
+
+/// `warn_before` and its notice: an inactivity policy warns each subject by email before
+/// deleting them, and deletes only those warned at least `before` earlier.
+#[derive(Debug, Clone)]
+pub struct InactivityWarning {
+    /// How long before the deletion the warning goes out, e.g. `30 days`.
+    pub before: CalendarDuration,
+    /// The email's subject line, with placeholders.
+    pub subject: String,
+    /// The email's text, with placeholders.
+    pub template: String,
 }
 
 /// Whether a policy acts or only reports.

@@ -5,6 +5,7 @@
 mod extras;
 mod handling;
 mod policy;
+mod warning;
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -22,6 +23,7 @@ use super::types::{
 };
 use crate::duration::CalendarDuration;
 use policy::policy;
+use warning::warnings_need_smtp;
 
 /// The time zone used when the file names none.
 pub const DEFAULT_TIME_ZONE: &str = "Europe/Stockholm";
@@ -117,6 +119,8 @@ pub(crate) fn validate(parsed: Parsed, path: &Path, problems: &mut Vec<Problem>)
 
     if let Some(top) = &top {
         email_needs_smtp(&systems, top.smtp.is_some(), &mut p);
+        let raw_policies = (parsed.policies.iter()).filter_map(|(n, raw)| Some((n, raw.as_ref()?)));
+        warnings_need_smtp(raw_policies, top.smtp.is_some(), &mut p);
     }
     let failed = !p.0.is_empty();
     problems.extend(p.0);

@@ -6,11 +6,13 @@
 //! holds them, nor any text an SMTP or HTTP server sent back (servers echo addresses): only
 //! the relay's or endpoint's host and port, a status code, and what to do.
 
+pub mod relay;
 pub mod smtp;
 pub mod template;
 pub mod test_sink;
 pub mod webhook;
 
+pub use relay::smtp_settings;
 pub use smtp::{send_email, SmtpSettings};
 pub use template::{placeholders, render, TemplateError};
 pub use webhook::post_webhook;

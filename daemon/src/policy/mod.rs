@@ -6,6 +6,7 @@
 
 mod facts;
 mod safety;
+mod warning;
 
 use jiff::{Timestamp, Zoned};
 
@@ -15,6 +16,7 @@ use crate::duration::CalendarDuration;
 
 pub use facts::merge_facts;
 pub use safety::{check_safety, SafetyTrip};
+pub use warning::{delete_on, inactivity_with_warning, near_deadline, WarnDecision};
 
 /// Activity before this instant is taken as a broken value (a 1970 default, a zeroed
 /// column), not as real inactivity.
@@ -29,6 +31,16 @@ pub enum Reason {
     RelationshipEnded,
     /// Kept: active within the policy's duration.
     RecentlyActive,
+    /// Kept: inactive, or will be within `warn_before`, and not yet warned: a warning is due.
+    WarningDue,
+    /// Kept: warned by email in this run; deleted once the warning period has passed.
+    Warned,
+    /// Kept: warned earlier; the warning period (or the inactivity itself) has not run out.
+    WarningPending,
+    /// Kept: a warning was due but could not be sent; it is tried again next run.
+    WarningFailed,
+    /// Kept: a warning is due but the account source has no email address to send it to.
+    NoWarningAddress,
     /// Kept: has active services.
     ActiveServices,
     /// Kept: has unpaid invoices.
@@ -47,10 +59,15 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in display order.
-    pub const ALL: [Reason; 10] = [
+    pub const ALL: [Reason; 15] = [
         Reason::Inactive,
         Reason::RelationshipEnded,
         Reason::RecentlyActive,
+        Reason::WarningDue,
+        Reason::Warned,
+        Reason::WarningPending,
+        Reason::WarningFailed,
+        Reason::NoWarningAddress,
         Reason::ActiveServices,
         Reason::UnpaidInvoices,
         Reason::ActivityUnknown,
@@ -66,6 +83,11 @@ impl Reason {
             Reason::Inactive => "inactive",
             Reason::RelationshipEnded => "relationship_ended",
             Reason::RecentlyActive => "recently_active",
+            Reason::WarningDue => "warning_due",
+            Reason::Warned => "warned",
+            Reason::WarningPending => "warning_pending",
+            Reason::WarningFailed => "warning_failed",
+            Reason::NoWarningAddress => "no_warning_address",
             Reason::ActiveServices => "active_services",
             Reason::UnpaidInvoices => "unpaid_invoices",
             Reason::ActivityUnknown => "activity_unknown",
@@ -92,6 +114,11 @@ impl Reason {
             Reason::Inactive => "inactive longer than the policy allows",
             Reason::RelationshipEnded => "relationship ended longer ago than the policy allows",
             Reason::RecentlyActive => "active recently",
+            Reason::WarningDue => "inactive (or soon), not yet warned: a warning is due",
+            Reason::Warned => "warned by email in this run",
+            Reason::WarningPending => "warned earlier; the warning period has not passed",
+            Reason::WarningFailed => "the warning could not be sent; tried again next run",
+            Reason::NoWarningAddress => "a warning is due but there is no email address",
             Reason::ActiveServices => "has active services",
             Reason::UnpaidInvoices => "has unpaid invoices",
             Reason::ActivityUnknown => "no system reports an activity time",

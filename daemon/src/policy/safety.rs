@@ -23,23 +23,28 @@ pub enum SafetyTrip {
     },
 }
 
-impl std::fmt::Display for SafetyTrip {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl SafetyTrip {
+    /// The trip in words, for what the run would do to the subjects (`"remove"`, `"warn"`).
+    pub fn describe(&self, verb: &str) -> String {
         match self {
-            SafetyTrip::TooMany { selected, max_per_run } => write!(
-                f,
-                "would remove {selected}, more than max_per_run = {max_per_run}"
-            ),
+            SafetyTrip::TooMany { selected, max_per_run } => {
+                format!("would {verb} {selected}, more than max_per_run = {max_per_run}")
+            }
             SafetyTrip::TooLargeFraction {
                 selected,
                 total,
                 max_fraction,
-            } => write!(
-                f,
-                "would remove {selected} of {total} ({:.1}%), more than max_fraction = {max_fraction}",
+            } => format!(
+                "would {verb} {selected} of {total} ({:.1}%), more than max_fraction = {max_fraction}",
                 *selected as f64 * 100.0 / (*total).max(1) as f64
             ),
         }
+    }
+}
+
+impl std::fmt::Display for SafetyTrip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe("remove"))
     }
 }
 

@@ -12,10 +12,13 @@ use super::progress::Progress;
 use super::records;
 use super::report::{RunReport, TaskCounts};
 use super::scan::{scan_and_decide, DecideContext, DecisionSink, SubjectDecision};
+use super::warnings::{send_warnings, warning_address, WarnScan};
 use super::{Context, RunError};
 use crate::config::{Mode, Policy, Rule};
-use crate::policy::check_safety;
-use crate::store::{Action, Decision, RunId, RunRecord, RunState, Store, TaskState};
+use crate::policy::{check_safety, Reason};
+use crate::store::{
+    Action, ClearWhy, Decision, RunId, RunRecord, RunState, Store, TaskState, WarningStore,
+};
 
 /// Runs one policy at `now`: plan into the store, then (in enforce mode, within the safety
 /// valves) carry the plan out.
@@ -35,16 +38,20 @@ pub async fn run_policy(
     if let Rule::RecordRetention { .. } = policy.rule {
         return records::run_records(context, store, policy, run, now).await;
     }
+    let warnings = WarnScan::of(policy, Some(store.as_ref() as &dyn WarningStore));
     let decide = DecideContext {
         config: &context.config,
         systems: &context.systems,
         now,
         rule: &policy.rule,
+        warnings,
     };
     let progress = Progress::new(&format!("scanning {}", policy.name), context.progress);
     let mut sink = StoreSink {
         store: store.as_ref(),
         run,
+        // Only a run that acts prepares warnings or clears them.
+        warnings: warnings.filter(|_| policy.mode == Mode::Enforce),
     };
     let scanned = scan_and_decide(&decide, &mut sink, &progress).await;
     progress.finish();
@@ -69,9 +76,18 @@ pub async fn run_policy(
         store.forget_identifiers(run)?;
         return report(store.as_ref(), run);
     }
-    if let Some(trip) = check_safety(selected, scanned, &policy.safety) {
+    let trip = check_safety(selected, scanned, &policy.safety)
+        .map(|trip| trip.describe("remove"))
+        .or_else(|| {
+            check_safety(totals.to_warn, scanned, &policy.safety).map(|trip| trip.describe("warn"))
+        });
+    if let Some(trip) = trip {
+        let what = match policy.warning {
+            Some(_) => "deleting or warning anything",
+            None => "deleting anything",
+        };
         let detail = format!(
-            "stopped before deleting anything: {trip}; approve with `gallra approve {}`",
+            "stopped before {what}: {trip}; approve with `gallra approve {}`",
             run.0
         );
         tracing::warn!(policy = %policy.name, run = run.0, "{detail}");
@@ -160,6 +176,8 @@ async fn execute_subject_run(
         None,
         Timestamp::now(),
     )?;
+    // Warn before erasing: a run stopped part-way has sent what it decided to send.
+    let unwarned = send_warnings(context, store, policy, run).await?;
     let progress = Progress::new(&format!("erasing ({})", policy.name), context.progress);
     progress.set_total(Some(selected * systems.len() as u64));
     let totals = execute_tasks(
@@ -172,14 +190,26 @@ async fn execute_subject_run(
     .await;
     progress.finish();
     let totals = totals?;
-    let unfinished = totals.unfinished();
-    let (state, detail) = if unfinished == 0 {
+    if policy.warning.is_some() {
+        store.clear_erased_warnings(&policy.name, run, Timestamp::now())?;
+    }
+    let mut problems = Vec::new();
+    match totals.unfinished() {
+        0 => {}
+        n => problems.push(format!("{n} tasks did not finish")),
+    }
+    match unwarned {
+        0 => {}
+        n => problems.push(format!("{n} warnings could not be sent")),
+    }
+    let (state, detail) = if problems.is_empty() {
         (RunState::Done, None)
     } else {
+        let problems = problems.join(" and ");
         (
             RunState::Failed,
             Some(format!(
-                "{unfinished} tasks did not finish; the next run tries those subjects again"
+                "{problems}; the next run tries those subjects again"
             )),
         )
     };
@@ -196,14 +226,38 @@ async fn execute_subject_run(
 }
 
 /// Writes each page's decisions to the store in one transaction. Identifiers are kept only
-/// for selected subjects: the tasks need them, nothing else does.
+/// for selected subjects: the tasks need them, nothing else does. In a run that warns, the
+/// email address of each subject due a warning is kept too, and warnings that no longer
+/// hold are cleared.
 struct StoreSink<'a> {
     store: &'a dyn Store,
     run: RunId,
+    warnings: Option<WarnScan<'a>>,
 }
 
 impl DecisionSink for StoreSink<'_> {
     fn record(&mut self, page: Vec<SubjectDecision>) -> Result<(), RunError> {
+        if let Some(warnings) = self.warnings {
+            let cleared: Vec<&str> = page
+                .iter()
+                .filter(|d| d.clear_warning)
+                .map(|d| d.key.as_str())
+                .collect();
+            self.store.clear_warnings(
+                warnings.policy,
+                &cleared,
+                ClearWhy::Active,
+                Timestamp::now(),
+            )?;
+        }
+        let addresses: Vec<(String, Vec<_>)> = match self.warnings {
+            Some(_) => page
+                .iter()
+                .filter(|d| d.reason == Reason::WarningDue)
+                .map(|d| (d.key.clone(), warning_address(&d.identifiers)))
+                .collect(),
+            None => Vec::new(),
+        };
         let decisions: Vec<Decision> = page
             .into_iter()
             .map(|d| {
@@ -217,6 +271,7 @@ impl DecisionSink for StoreSink<'_> {
             })
             .collect();
         self.store.record_decisions(self.run, &decisions)?;
+        self.store.hold_warning_addresses(self.run, &addresses)?;
         Ok(())
     }
 }

@@ -8,6 +8,7 @@ mod progress;
 mod records;
 mod report;
 mod scan;
+mod warnings;
 
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ pub use plan::plan_policy;
 pub use progress::Progress;
 pub use report::{PlanOutcome, PolicyPlan, RunReport, SystemPlan, TaskCounts};
 pub use scan::PAGE_SIZE;
+pub use warnings::WARNING_PLACEHOLDERS;
 
 use crate::config::Config;
 use crate::plugins::{CallError, Systems};

@@ -11,9 +11,11 @@ use super::execute::erasure_subject;
 use super::progress::Progress;
 use super::report::{PlanOutcome, PolicyPlan, SystemPlan};
 use super::scan::{scan_and_decide, DecideContext, DecisionSink, SubjectDecision};
+use super::warnings::WarnScan;
 use super::{Context, RunError};
 use crate::config::{Mode, Policy, Rule};
 use crate::policy::{self, check_safety};
+use crate::store::{SqliteStore, WarningStore};
 
 /// Plans one policy at `now`.
 pub async fn plan_policy(context: &Context, policy: &Policy, now: &Zoned) -> PolicyPlan {
@@ -86,11 +88,18 @@ async fn plan_subjects(
     policy: &Policy,
     now: &Zoned,
 ) -> Result<PlanOutcome, RunError> {
+    // Who would be warned depends on who was: read the standing warnings, changing nothing.
+    let reader = match WarnScan::of(policy, None) {
+        Some(_) => SqliteStore::open_read_only(&context.config.state_dir)?,
+        None => None,
+    };
+    let warnings = WarnScan::of(policy, reader.as_ref().map(|r| r as &dyn WarningStore));
     let decide = DecideContext {
         config: &context.config,
         systems: &context.systems,
         now,
         rule: &policy.rule,
+        warnings,
     };
     let progress = Progress::new(&format!("planning {}", policy.name), context.progress);
     let mut tally = Tally::default();
@@ -108,7 +117,11 @@ async fn plan_subjects(
         systems,
         selected_keys: tally.selected.into_iter().map(|(key, _)| key).collect(),
         safety: check_safety(totals.selected, totals.scanned, &policy.safety)
-            .map(|t| t.to_string()),
+            .map(|trip| trip.describe("remove"))
+            .or_else(|| {
+                check_safety(totals.to_warn, totals.scanned, &policy.safety)
+                    .map(|trip| trip.describe("warn"))
+            }),
     })
 }
 

@@ -12,6 +12,7 @@ use jiff::Zoned;
 use tokio::task::JoinSet;
 
 use super::progress::Progress;
+use super::warnings::{warning_address, WarnScan};
 use super::RunError;
 use crate::config::{Config, Rule};
 use crate::plugins::{CallError, SystemHandle, Systems};
@@ -27,12 +28,14 @@ pub struct SubjectDecision {
     pub key: String,
     /// Why it is or is not selected.
     pub reason: Reason,
-    /// Its identifiers (only needed, and only kept, when it is selected).
+    /// Its identifiers (only needed, and only kept, when it is selected or due a warning).
     pub identifiers: Vec<Identifier>,
+    /// Whether its standing warning no longer holds and is to be cleared.
+    pub clear_warning: bool,
 }
 
 /// Where decisions go, one page at a time.
-pub trait DecisionSink {
+pub trait DecisionSink: Send {
     /// Takes one page's decisions.
     fn record(&mut self, page: Vec<SubjectDecision>) -> Result<(), RunError>;
 }
@@ -44,6 +47,8 @@ pub struct ScanTotals {
     pub scanned: u64,
     /// Subjects selected.
     pub selected: u64,
+    /// Subjects due a warning.
+    pub to_warn: u64,
 }
 
 /// Everything the scan needs to decide a subject.
@@ -56,6 +61,8 @@ pub struct DecideContext<'a> {
     pub now: &'a Zoned,
     /// The policy's rule.
     pub rule: &'a Rule,
+    /// Set when the policy warns subjects before deleting them.
+    pub warnings: Option<WarnScan<'a>>,
 }
 
 /// Scans the account source to the end, deciding every subject, and hands each page's
@@ -97,8 +104,12 @@ pub async fn scan_and_decide(
             });
         }
         let count = page.subjects.len() as u64;
-        let decisions = decide_page(context, &source, page.subjects).await;
+        let decisions = decide_page(context, &source, page.subjects).await?;
         totals.selected += decisions.iter().filter(|d| d.reason.selects()).count() as u64;
+        totals.to_warn += decisions
+            .iter()
+            .filter(|d| d.reason == Reason::WarningDue)
+            .count() as u64;
         totals.scanned += count;
         sink.record(decisions)?;
         progress.advance(count);
@@ -128,13 +139,16 @@ pub async fn scan_and_decide(
 }
 
 /// Decides one page: first on the source's own facts; subjects that would be selected by
-/// inactivity are then checked against every other activity-bearing system.
+/// inactivity (or warned, under a policy that warns) are then checked against every other
+/// activity-bearing system, and last against their standing warnings.
 async fn decide_page(
     context: &DecideContext<'_>,
     source: &SystemHandle,
     subjects: Vec<SubjectRecord>,
-) -> Vec<SubjectDecision> {
+) -> Result<Vec<SubjectDecision>, RunError> {
     let mut decisions = Vec::with_capacity(subjects.len());
+    // Everything known about each subject; `None` if a system could not be asked.
+    let mut known: Vec<Option<SubjectFacts>> = Vec::with_capacity(subjects.len());
     let mut pending = JoinSet::new();
     let others: Vec<(String, Result<SystemHandle, String>)> = match context.rule {
         Rule::Inactivity { .. } => context
@@ -146,29 +160,71 @@ async fn decide_page(
     };
     for (index, record) in subjects.into_iter().enumerate() {
         let identifiers = with_source_key(record.identifiers, &record.key);
-        let reason = decide(context, &record.facts);
+        let ask_others = candidate(context, &record.facts) && !others.is_empty();
         decisions.push(SubjectDecision {
             key: record.key,
-            reason,
+            reason: Reason::ActivityUnknown,
             identifiers,
+            clear_warning: false,
         });
-        if reason.selects() && !others.is_empty() {
+        if ask_others {
+            // Unknown until every system has answered: a gathering that panics keeps it.
+            known.push(None);
             let others = others.clone();
             let subject = Subject::new(strip_customer_id(&decisions[index].identifiers));
             let facts = record.facts;
             pending.spawn(async move { (index, gather_facts(others, subject, facts).await) });
+        } else {
+            known.push(Some(record.facts));
         }
     }
     while let Some(joined) = pending.join_next().await {
         let Ok((index, gathered)) = joined else {
             continue;
         };
-        decisions[index].reason = match gathered {
-            Ok(facts) => decide(context, &facts),
-            Err(()) => Reason::SystemUnavailable,
-        };
+        known[index] = gathered.ok();
     }
-    decisions
+    let standing = match &context.warnings {
+        Some(warnings) => {
+            let keys: Vec<&str> = decisions.iter().map(|d| d.key.as_str()).collect();
+            warnings.standing(&keys)?
+        }
+        None => Default::default(),
+    };
+    for (decision, facts) in decisions.iter_mut().zip(&known) {
+        let Some(facts) = facts else {
+            decision.reason = Reason::SystemUnavailable;
+            continue;
+        };
+        match (&context.warnings, context.rule) {
+            (Some(warnings), Rule::Inactivity { idle_for, .. }) => {
+                let warned = policy::inactivity_with_warning(
+                    context.now,
+                    idle_for,
+                    &warnings.warning.before,
+                    facts,
+                    standing.get(&decision.key).copied(),
+                    !warning_address(&decision.identifiers).is_empty(),
+                );
+                decision.reason = warned.reason;
+                decision.clear_warning = warned.clear;
+            }
+            _ => decision.reason = decide(context, facts),
+        }
+    }
+    Ok(decisions)
+}
+
+/// Whether the other activity-bearing systems must be asked about a subject before it is
+/// decided: it would be selected on the source's facts, or (under a policy that warns) it
+/// is near enough its deletion date to be warned.
+fn candidate(context: &DecideContext<'_>, facts: &SubjectFacts) -> bool {
+    match (&context.warnings, context.rule) {
+        (Some(warnings), Rule::Inactivity { idle_for, .. }) => {
+            policy::near_deadline(context.now, idle_for, &warnings.warning.before, facts)
+        }
+        _ => decide(context, facts).selects(),
+    }
 }
 
 fn decide(context: &DecideContext<'_>, facts: &SubjectFacts) -> Reason {

@@ -1,11 +1,15 @@
-//! `gallra run` as a service: the admin API, and requests carried through as their tasks
-//! come due, until SIGTERM or SIGINT.
+//! `gallra run` as a service: the admin API, requests carried through as their tasks come
+//! due, and policies run on their schedules — until SIGTERM or SIGINT. SIGHUP reloads the
+//! configuration; a configuration that does not validate is refused and the running one
+//! stays.
 //!
 //! Everything durable is in the state store, so stopping at any point loses nothing: the
 //! next start carries on where this one stood.
 
+mod scheduler;
 mod waking;
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,10 +18,11 @@ use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
 use crate::api::{self, Auth};
-use crate::config::Config;
+use crate::config::{self, Config};
+use crate::plugins::{PluginFinder, Systems};
 use crate::requests::{Engine, LocalService, RequestService};
-use crate::runner::Context;
-use crate::store::{RequestStore, SqliteStore};
+use crate::runner::{self, Context};
+use crate::store::{RequestStore, SqliteStore, Store};
 use waking::WakingService;
 
 /// The longest the engine sleeps with nothing due (it also wakes on every API submission).
@@ -35,38 +40,130 @@ pub enum ServeError {
     /// Signals could not be set up.
     #[error("cannot listen for signals: {0}")]
     Signals(std::io::Error),
+    /// A run could not be recorded.
+    #[error("{0}")]
+    Run(#[from] runner::RunError),
 }
 
-/// Runs until SIGTERM or SIGINT; then stops taking new work, lets the request in hand be
-/// recorded, and returns.
-pub async fn serve(context: Context, store: Arc<SqliteStore>) -> Result<(), ServeError> {
-    let config = Arc::clone(&context.config);
-    let wake = Arc::new(Notify::new());
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let service: Arc<dyn RequestService> = Arc::new(WakingService::new(
-        LocalService::new(Arc::clone(&config), store.clone()),
-        Arc::clone(&wake),
-    ));
-    let mut tasks: JoinSet<Result<(), ServeError>> = JoinSet::new();
-    start_api(&config, service, &stop_rx, &mut tasks)?;
-    let engine = Engine::new(context, store.clone(), config.state_dir.join("exports"));
-    tasks.spawn(drive_loop(engine, store, wake, stop_rx.clone()));
-    tracing::info!(config = %config.path.display(), "gallra running");
+/// What stopped one generation of workers.
+enum Stop {
+    /// SIGTERM or SIGINT: the service ends.
+    Exit,
+    /// SIGHUP with a valid configuration: start again with it.
+    Reload(Box<Config>),
+}
 
-    let signal = wait_for_stop();
-    tokio::pin!(signal);
-    let outcome = tokio::select! {
-        result = &mut signal => result.map_err(ServeError::Signals),
-        Some(joined) = tasks.join_next() => flatten(joined),
-    };
-    tracing::info!("stopping: finishing the work in hand");
-    let _ = stop_tx.send(true);
-    while let Some(joined) = tasks.join_next().await {
-        if let Err(error) = flatten(joined) {
-            tracing::error!(%error, "stopped with an error");
+/// Runs until SIGTERM or SIGINT, reloading on SIGHUP.
+pub async fn serve(path: &Path, config: Config, store: Arc<SqliteStore>) -> Result<(), ServeError> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).map_err(ServeError::Signals)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(ServeError::Signals)?;
+    let mut hup = signal(SignalKind::hangup()).map_err(ServeError::Signals)?;
+    let started = Timestamp::now();
+    let mut config = config;
+    loop {
+        let context = open(config).await;
+        let store_dyn: Arc<dyn Store> = store.clone();
+        runner::resume_open_runs(&context, &store_dyn).await?;
+        let mut generation = Generation::start(&context, &store, started)?;
+        tracing::info!(config = %path.display(), policies = context.config.policies.len(), "gallra running");
+        let stop = loop {
+            tokio::select! {
+                _ = term.recv() => break Stop::Exit,
+                _ = int.recv() => break Stop::Exit,
+                _ = hup.recv() => match config::load(path) {
+                    Ok(new) => break Stop::Reload(Box::new(new)),
+                    Err(errors) => tracing::error!("configuration reload refused; the running configuration stays:\n{errors}"),
+                },
+                Some(joined) = generation.tasks.join_next() => {
+                    if let Err(error) = flatten(joined) {
+                        generation.stop().await;
+                        return Err(error);
+                    }
+                }
+            }
+        };
+        tracing::info!("stopping: finishing the work in hand");
+        generation.stop().await;
+        match stop {
+            Stop::Exit => return Ok(()),
+            Stop::Reload(new) => {
+                tracing::info!("configuration reloaded");
+                config = *new;
+            }
         }
     }
-    outcome
+}
+
+/// Opens the systems of a configuration (blocking plugin calls, on the blocking pool).
+async fn open(config: Config) -> Context {
+    let config = Arc::new(config);
+    let for_open = Arc::clone(&config);
+    let systems = tokio::task::spawn_blocking(move || {
+        let finder = PluginFinder::new(for_open.plugin_dir.as_deref());
+        Systems::open(&for_open, &finder)
+    })
+    .await
+    .expect("opening systems does not panic");
+    Context {
+        config,
+        systems: Arc::new(systems),
+        progress: false,
+    }
+}
+
+/// The workers of one configuration: API listeners, the request engine, one loop per
+/// scheduled policy.
+struct Generation {
+    tasks: JoinSet<Result<(), ServeError>>,
+    stop: watch::Sender<bool>,
+}
+
+impl Generation {
+    fn start(
+        context: &Context,
+        store: &Arc<SqliteStore>,
+        started: Timestamp,
+    ) -> Result<Self, ServeError> {
+        let config = Arc::clone(&context.config);
+        let (stop, stop_rx) = watch::channel(false);
+        let wake = Arc::new(Notify::new());
+        let service: Arc<dyn RequestService> = Arc::new(WakingService::new(
+            LocalService::new(Arc::clone(&config), store.clone()),
+            Arc::clone(&wake),
+        ));
+        let mut tasks = JoinSet::new();
+        start_api(&config, service, &stop_rx, &mut tasks)?;
+        let engine = Engine::new(context.clone(), store.clone(), exports(&config.state_dir));
+        tasks.spawn(drive_loop(engine, store.clone(), wake, stop_rx.clone()));
+        for policy in config.policies.values() {
+            if let Some(schedule) = policy.schedule.as_deref() {
+                let task = scheduler::PolicyLoop::new(
+                    context.clone(),
+                    store.clone(),
+                    policy,
+                    schedule,
+                    started,
+                )?;
+                tasks.spawn(task.run(stop_rx.clone()));
+            }
+        }
+        Ok(Self { tasks, stop })
+    }
+
+    /// Asks every worker to stop and waits for them; the work in hand is recorded first.
+    async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        while let Some(joined) = self.tasks.join_next().await {
+            if let Err(error) = flatten(joined) {
+                tracing::error!(%error, "a worker stopped with an error");
+            }
+        }
+    }
+}
+
+fn exports(state_dir: &Path) -> PathBuf {
+    state_dir.join("exports")
 }
 
 fn flatten(
@@ -135,16 +232,4 @@ fn until_next(store: &dyn RequestStore) -> Result<Duration, ServeError> {
             .min(IDLE_WAKE),
         None => IDLE_WAKE,
     })
-}
-
-/// SIGTERM (systemd's stop) or SIGINT (Ctrl-C).
-async fn wait_for_stop() -> std::io::Result<()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM received"),
-        _ = int.recv() => tracing::info!("SIGINT received"),
-    }
-    Ok(())
 }

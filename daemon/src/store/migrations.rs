@@ -97,6 +97,26 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX request_tasks_by_request ON request_tasks (request, ord);
     CREATE INDEX request_tasks_by_state ON request_tasks (state, not_before);
     ",
+    // 3: warnings sent to subjects before an inactivity policy deletes them.
+    //
+    // A row is one email that went out; it stands until `cleared_at` (the subject was
+    // active again, was erased, or was warned anew). At most one stands per policy and
+    // subject. Rows are kept after clearing: they record who was told what, and when.
+    "
+    CREATE TABLE warnings (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        policy      TEXT NOT NULL,
+        subject_key TEXT NOT NULL,
+        run         INTEGER NOT NULL,
+        warned_at   TEXT NOT NULL,
+        delete_on   TEXT NOT NULL,
+        cleared_at  TEXT,
+        cleared_why TEXT
+    ) STRICT;
+    CREATE UNIQUE INDEX warnings_standing ON warnings (policy, subject_key)
+        WHERE cleared_at IS NULL;
+    CREATE INDEX warnings_by_subject ON warnings (policy, subject_key, id);
+    ",
 ];
 
 /// The schema version this binary writes.
@@ -204,6 +224,29 @@ mod tests {
             .query_row("SELECT count(*) FROM requests", [], |r| r.get(0))
             .unwrap();
         assert_eq!(requests, 0);
+    }
+
+    #[test]
+    fn a_version_2_database_gains_the_warnings_table_keeping_its_requests() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        apply(&mut conn, 1, MIGRATIONS[0]).unwrap();
+        apply(&mut conn, 2, MIGRATIONS[1]).unwrap();
+        conn.execute(
+            "INSERT INTO requests (kind, state, received_at, due_at)
+             VALUES ('erase', 'open', '2025-03-01T03:00:00Z', '2025-03-08T03:00:00Z')",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn, Path::new("mem.db")).unwrap();
+        assert_eq!(version(&conn), 3);
+        let requests: i64 = conn
+            .query_row("SELECT count(*) FROM requests", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(requests, 1);
+        let warnings: i64 = conn
+            .query_row("SELECT count(*) FROM warnings", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(warnings, 0);
     }
 
     #[test]

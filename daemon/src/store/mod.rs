@@ -13,6 +13,7 @@
 mod migrations;
 mod requests;
 mod sqlite;
+mod warnings;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -26,6 +27,7 @@ use crate::requests::{RequestId, RequestTaskId};
 
 pub use requests::RequestStore;
 pub use sqlite::SqliteStore;
+pub use warnings::{ClearWhy, WarningRecord, WarningStore};
 
 /// The result of every store call.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -275,7 +277,8 @@ pub struct TaskRecord {
 }
 
 /// The state store. Every method is one atomic step: it happens entirely or not at all.
-pub trait Store: Send + Sync {
+/// A run's warnings ([`WarningStore`]) are part of it.
+pub trait Store: WarningStore + Send + Sync {
     /// Starts a run of `policy` for the schedule slot `scheduled_for`, in state
     /// [`RunState::Planning`]. A slot that already has a run gives [`StoreError::RunExists`],
     /// so that no slot is run twice.

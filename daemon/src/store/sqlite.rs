@@ -590,3 +590,4 @@ mod requests;
 mod rows;
 #[cfg(test)]
 mod tests;
+mod warnings;

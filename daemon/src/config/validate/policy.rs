@@ -1,6 +1,7 @@
 //! A policy's checks: which keys its kind takes, its durations, the systems it names, its
 //! schedule and safety valves.
 
+use super::warning::inactivity_warning;
 use super::{unknown_system, Problems};
 use crate::config::cron;
 use crate::config::locate::{index, join};
@@ -9,12 +10,30 @@ use crate::config::types::{Mode, Policy, Rule, Safety};
 use crate::duration::CalendarDuration;
 
 /// The keys that only some policy kinds take.
-const KIND_KEYS: [&str; 5] = ["idle_for", "systems", "after", "system", "records"];
+const KIND_KEYS: [&str; 8] = [
+    "idle_for",
+    "systems",
+    "after",
+    "system",
+    "records",
+    "warn_before",
+    "warn_subject",
+    "warn_template",
+];
 
 /// Which of [`KIND_KEYS`] a kind allows, and which of those it requires.
 fn kind_keys(kind: RawKind) -> (&'static [&'static str], &'static [&'static str]) {
     match kind {
-        RawKind::Inactivity => (&["idle_for", "systems"], &["idle_for"]),
+        RawKind::Inactivity => (
+            &[
+                "idle_for",
+                "systems",
+                "warn_before",
+                "warn_subject",
+                "warn_template",
+            ],
+            &["idle_for"],
+        ),
         RawKind::Retention => (&["after", "systems"], &["after", "systems"]),
         RawKind::RecordRetention => (
             &["after", "system", "records"],
@@ -68,6 +87,9 @@ pub(super) fn policy(
         raw.after.is_some(),
         raw.system.is_some(),
         raw.records.is_some(),
+        raw.warn_before.is_some(),
+        raw.warn_subject.is_some(),
+        raw.warn_template.is_some(),
     ];
     let (allowed, required) = kind_keys(raw.kind);
     let kind = raw.kind.as_str();
@@ -92,9 +114,12 @@ pub(super) fn policy(
         let text = text.as_deref()?;
         p.ok(&key(k), text.parse::<CalendarDuration>())
     };
+    let mut warning = None;
     let rule = match raw.kind {
         RawKind::Inactivity => {
             let idle_for = duration("idle_for", &raw.idle_for, p);
+            let warn_before = duration("warn_before", &raw.warn_before, p);
+            warning = inactivity_warning(raw, idle_for.as_ref(), warn_before, &key, p);
             let list = match &raw.systems {
                 Some(list) => system_list(list, &key("systems"), systems, p),
                 None => Some(systems.iter().map(|s| (*s).to_owned()).collect()),
@@ -145,6 +170,7 @@ pub(super) fn policy(
             max_fraction,
         },
         rule,
+        warning,
     })
 }
 

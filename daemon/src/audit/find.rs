@@ -1,0 +1,59 @@
+//! "Was this person erased, and when?": a subject's entries, found by hashing what they give.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+use gallra_plugin_api::Identifier;
+
+use super::entry::Entry;
+use super::{list_files, AuditError, SubjectKey};
+
+/// The entries about the subject known by `identifier`, in log order.
+pub fn find_subject(
+    dir: &Path,
+    key: &SubjectKey,
+    identifier: &Identifier,
+) -> Result<Vec<Entry>, AuditError> {
+    find_subjects(dir, key, std::slice::from_ref(identifier))
+}
+
+/// The entries about a subject known by any of `identifiers`, in log order. Lines that are
+/// not entries are skipped (with a warning): `verify` is what judges the log, this only
+/// searches it.
+pub fn find_subjects(
+    dir: &Path,
+    key: &SubjectKey,
+    identifiers: &[Identifier],
+) -> Result<Vec<Entry>, AuditError> {
+    let wanted = key.subjects(identifiers);
+    let io_error = |path: &Path, action| {
+        let path = path.to_owned();
+        move |source| AuditError::Io {
+            path,
+            action,
+            source,
+        }
+    };
+    let mut found = Vec::new();
+    let mut unreadable = 0u64;
+    for (_, path) in list_files(dir).map_err(io_error(dir, "list"))? {
+        let reader = BufReader::new(File::open(&path).map_err(io_error(&path, "open"))?);
+        for line in reader.split(b'\n') {
+            let line = line.map_err(io_error(&path, "read"))?;
+            match serde_json::from_slice::<Entry>(&line) {
+                Ok(entry) if entry.subject.iter().any(|s| wanted.contains(s)) => found.push(entry),
+                Ok(_) => {}
+                Err(_) => unreadable += 1,
+            }
+        }
+    }
+    if unreadable > 0 {
+        tracing::warn!(
+            dir = %dir.display(),
+            lines = unreadable,
+            "skipped audit log lines that are not entries; run `gallra audit verify`"
+        );
+    }
+    Ok(found)
+}

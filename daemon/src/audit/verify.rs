@@ -1,0 +1,323 @@
+//! Checking the chain: every file in order, every line against its own hash and the line
+//! before it. Stops at the first bad line and says what is wrong with it.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::entry::{sha256_hex, Entry, GENESIS_PREV};
+use super::{file_name, list_files};
+
+/// An intact log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifyReport {
+    /// Files read.
+    pub files: usize,
+    /// Entries checked.
+    pub entries: u64,
+    /// The last entry's seq (0 if there is none).
+    pub last_seq: u64,
+    /// The last entry's `hash`: note it somewhere else to detect a log cut short later.
+    pub last_hash: Option<String>,
+}
+
+/// Why the log is not intact, or could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// A file or the directory could not be read.
+    #[error("{path}: cannot {action}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// What was being done.
+        action: &'static str,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// The first bad line.
+    #[error("{file}:{line}: {problem}")]
+    Broken {
+        /// The file's name, e.g. `audit-2.log`.
+        file: String,
+        /// The line, from 1.
+        line: u64,
+        /// What is wrong.
+        problem: Problem,
+    },
+}
+
+/// What is wrong with a line. The text says what was probably done to the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// Not JSON, or not the fields of an entry.
+    NotAnEntry {
+        /// Which: `not JSON` or `not the fields of an entry`.
+        why: &'static str,
+    },
+    /// The newest file ends without a newline.
+    Unfinished,
+    /// A finished file ends without a newline.
+    Truncated,
+    /// `hash` does not match the rest of the entry.
+    HashMismatch,
+    /// The fields hash right but the bytes are not what gallra writes for them.
+    NotCanonical,
+    /// These files are absent from the numbering.
+    MissingFiles {
+        /// The first absent number.
+        first: u64,
+        /// The last absent number.
+        last: u64,
+    },
+    /// Seqs `from..=to` are not in the log.
+    Missing {
+        /// The first absent seq.
+        from: u64,
+        /// The last absent seq.
+        to: u64,
+        /// The line is the first of its file.
+        at_file_start: bool,
+    },
+    /// A later seq than expected, and the expected one is further on.
+    Moved {
+        /// The seq found.
+        seq: u64,
+        /// The seq that should be here.
+        expected: u64,
+        /// Where the expected one is, as `file:line`.
+        found_at: String,
+    },
+    /// A seq not greater than the one before.
+    Backwards {
+        /// The seq found.
+        seq: u64,
+        /// The seq of the line before.
+        after: u64,
+    },
+    /// `prev` is not the hash of the line before (or not 64 zeros for the first entry).
+    PrevMismatch,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotAnEntry { why } => {
+                write!(f, "{why} (the line was changed, or written by hand)")
+            }
+            Self::Unfinished => f.write_str(
+                "the last line has no newline (a write in progress, or one cut short by a crash: gallra removes it when it next starts)",
+            ),
+            Self::Truncated => f.write_str(
+                "the file ends in the middle of a line, in a file gallra had finished (the file was cut or changed)",
+            ),
+            Self::HashMismatch => {
+                f.write_str("entry hash does not match its content (the line was changed)")
+            }
+            Self::NotCanonical => f.write_str(
+                "the line is not byte for byte what gallra writes for its content (the line was changed)",
+            ),
+            Self::MissingFiles { first, last } if first == last => write!(
+                f,
+                "{} is missing (a whole file was deleted)",
+                file_name(*first)
+            ),
+            Self::MissingFiles { first, last } => write!(
+                f,
+                "{} to {} are missing (whole files were deleted)",
+                file_name(*first),
+                file_name(*last)
+            ),
+            Self::Missing { from, to, at_file_start } => {
+                let what = if from == to {
+                    format!("entry {from} is missing")
+                } else {
+                    format!("entries {from} to {to} are missing")
+                };
+                let how = if *at_file_start {
+                    "lines were deleted, or a whole file"
+                } else if from == to {
+                    "a line was deleted"
+                } else {
+                    "lines were deleted"
+                };
+                write!(f, "{what} ({how})")
+            }
+            Self::Moved { seq, expected, found_at } => write!(
+                f,
+                "entry {seq} where {expected} was expected, and {expected} is at {found_at} (lines were swapped or moved)"
+            ),
+            Self::Backwards { seq, after } => write!(
+                f,
+                "entry {seq} comes after {after} (lines were swapped, moved or copied)"
+            ),
+            Self::PrevMismatch => f.write_str(
+                "prev does not match the line before (a line was inserted, replaced or moved)",
+            ),
+        }
+    }
+}
+
+/// Checks every file of the log in `dir`, in order. A missing or empty directory is an
+/// intact, empty log.
+pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
+    let files = list_files(dir).map_err(|source| VerifyError::Io {
+        path: dir.to_owned(),
+        action: "list",
+        source,
+    })?;
+    let mut chain = Chain {
+        last_seq: 0,
+        prev: GENESIS_PREV.to_owned(),
+        last_hash: None,
+    };
+    let mut expected_number = 1;
+    for (index, (number, path)) in files.iter().enumerate() {
+        let name = file_name(*number);
+        if *number != expected_number {
+            return Err(broken(
+                &name,
+                1,
+                Problem::MissingFiles {
+                    first: expected_number,
+                    last: number - 1,
+                },
+            ));
+        }
+        expected_number = number + 1;
+        let newest = index + 1 == files.len();
+        chain.check_file(path, &name, newest, &files[index..])?;
+    }
+    Ok(VerifyReport {
+        files: files.len(),
+        entries: chain.last_seq,
+        last_seq: chain.last_seq,
+        last_hash: chain.last_hash,
+    })
+}
+
+/// Where the chain stands after the lines checked so far.
+struct Chain {
+    last_seq: u64,
+    /// Hex SHA-256 of the last line.
+    prev: String,
+    last_hash: Option<String>,
+}
+
+impl Chain {
+    /// `rest` is this file and the ones after it, for finding a moved line.
+    fn check_file(
+        &mut self,
+        path: &Path,
+        name: &str,
+        newest: bool,
+        rest: &[(u64, PathBuf)],
+    ) -> Result<(), VerifyError> {
+        let io_error = |source| VerifyError::Io {
+            path: path.to_owned(),
+            action: "read",
+            source,
+        };
+        let mut reader = BufReader::new(File::open(path).map_err(io_error)?);
+        let mut line = Vec::new();
+        let mut number = 0;
+        loop {
+            line.clear();
+            if reader.read_until(b'\n', &mut line).map_err(io_error)? == 0 {
+                return Ok(());
+            }
+            number += 1;
+            if line.pop() != Some(b'\n') {
+                let problem = if newest {
+                    Problem::Unfinished
+                } else {
+                    Problem::Truncated
+                };
+                return Err(broken(name, number, problem));
+            }
+            self.check_line(&line, number, rest)
+                .map_err(|problem| broken(name, number, problem))?;
+        }
+    }
+
+    fn check_line(
+        &mut self,
+        line: &[u8],
+        number: u64,
+        rest: &[(u64, PathBuf)],
+    ) -> Result<(), Problem> {
+        let entry: Entry = serde_json::from_slice(line).map_err(|e| Problem::NotAnEntry {
+            // The serde message could quote a value, so only its kind is told.
+            why: if e.is_data() {
+                "not the fields of an audit entry"
+            } else {
+                "not JSON"
+            },
+        })?;
+        if entry.content_hash() != entry.hash {
+            return Err(Problem::HashMismatch);
+        }
+        if entry.canonical_line().as_bytes() != line {
+            return Err(Problem::NotCanonical);
+        }
+        let expected = self.last_seq + 1;
+        if entry.seq < expected {
+            return Err(Problem::Backwards {
+                seq: entry.seq,
+                after: self.last_seq,
+            });
+        }
+        if entry.seq > expected {
+            return Err(match find_seq(rest, number, expected) {
+                Some(found_at) => Problem::Moved {
+                    seq: entry.seq,
+                    expected,
+                    found_at,
+                },
+                None => Problem::Missing {
+                    from: expected,
+                    to: entry.seq - 1,
+                    at_file_start: number == 1,
+                },
+            });
+        }
+        if entry.prev != self.prev {
+            return Err(Problem::PrevMismatch);
+        }
+        self.last_seq = entry.seq;
+        self.prev = sha256_hex(line);
+        self.last_hash = Some(entry.hash);
+        Ok(())
+    }
+}
+
+fn broken(file: &str, line: u64, problem: Problem) -> VerifyError {
+    VerifyError::Broken {
+        file: file.to_owned(),
+        line,
+        problem,
+    }
+}
+
+/// Where the entry with `seq` is, after line `after_line` of `files[0]`, as `file:line`.
+/// Only asked once something is already wrong, to tell a moved line from a deleted one.
+fn find_seq(files: &[(u64, PathBuf)], after_line: u64, seq: u64) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Seq {
+        seq: u64,
+    }
+    for (index, (number, path)) in files.iter().enumerate() {
+        let skip = if index == 0 { after_line } else { 0 };
+        let reader = BufReader::new(File::open(path).ok()?);
+        for (i, line) in reader.split(b'\n').enumerate().skip(skip as usize) {
+            let Ok(line) = line else { break };
+            if serde_json::from_slice::<Seq>(&line).is_ok_and(|s| s.seq == seq) {
+                return Some(format!("{}:{}", file_name(*number), i + 1));
+            }
+        }
+    }
+    None
+}

@@ -1,0 +1,94 @@
+//! One policy on its schedule: sleep until its next slot, run it, repeat. One loop per
+//! policy, so runs of a policy never overlap; the slot is recorded before the run starts,
+//! so no slot runs twice.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::{Timestamp, Zoned};
+use tokio::sync::watch;
+
+use super::ServeError;
+use crate::config::Policy;
+use crate::runner::{self, Context, RunError};
+use crate::schedule::{due_slot, Schedule};
+use crate::store::{SqliteStore, Store, StoreError};
+
+/// The longest the loop sleeps at once, so that a clock change is noticed within it.
+const MAX_SLEEP: Duration = Duration::from_secs(60);
+
+/// A scheduled policy's loop.
+pub struct PolicyLoop {
+    context: Context,
+    store: Arc<SqliteStore>,
+    policy: String,
+    schedule: Schedule,
+    started: Timestamp,
+}
+
+impl PolicyLoop {
+    /// The loop for `policy` (whose schedule the config has validated).
+    pub fn new(
+        context: Context,
+        store: Arc<SqliteStore>,
+        policy: &Policy,
+        schedule: &str,
+        started: Timestamp,
+    ) -> Result<Self, ServeError> {
+        let schedule = Schedule::parse(schedule)
+            .map_err(|e| RunError::Internal(format!("policy \"{}\": {e}", policy.name)))?;
+        Ok(Self {
+            context,
+            store,
+            policy: policy.name.clone(),
+            schedule,
+            started,
+        })
+    }
+
+    /// Runs until a stop is asked for; the run in hand finishes first.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) -> Result<(), ServeError> {
+        loop {
+            let now = Zoned::now().with_time_zone(self.context.config.time_zone.clone());
+            if let Some(slot) = due_slot(&self.schedule, self.last_slot()?, &now) {
+                self.run_slot(&slot).await?;
+                continue;
+            }
+            let sleep = self
+                .schedule
+                .next_after(&now)
+                .and_then(|next| Duration::try_from(now.duration_until(&next)).ok())
+                .unwrap_or(MAX_SLEEP)
+                .min(MAX_SLEEP);
+            tokio::select! {
+                _ = tokio::time::sleep(sleep) => {}
+                _ = stop.wait_for(|stopping| *stopping) => return Ok(()),
+            }
+        }
+    }
+
+    /// The latest slot recorded for the policy, or the daemon's start for one that never ran.
+    fn last_slot(&self) -> Result<Timestamp, ServeError> {
+        let recorded = self.store.recent_runs(Some(&self.policy), 1)?;
+        Ok(recorded.first().map_or(self.started, |r| r.scheduled_for))
+    }
+
+    async fn run_slot(&self, slot: &Zoned) -> Result<(), ServeError> {
+        let Some(policy) = self.context.config.policies.get(&self.policy) else {
+            return Ok(());
+        };
+        let store: Arc<dyn Store> = self.store.clone();
+        match runner::run_policy(&self.context, &store, policy, slot).await {
+            Ok(report) => {
+                tracing::info!(policy = %report.policy, run = report.run, state = %report.state, selected = report.selected, "scheduled run finished");
+                Ok(())
+            }
+            // Another daemon sharing the store took this slot.
+            Err(RunError::Store(StoreError::RunExists { .. })) => Ok(()),
+            Err(error) => {
+                tracing::error!(policy = %self.policy, %error, "scheduled run failed; the next slot tries again");
+                Ok(())
+            }
+        }
+    }
+}

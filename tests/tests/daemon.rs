@@ -1,0 +1,85 @@
+//! `gallra run` as a daemon: policies on their schedules, SIGHUP reloads (a broken config is
+//! refused and the running one stays), SIGTERM stops cleanly.
+
+use std::time::{Duration, Instant};
+
+use gallra_e2e::{Backend, Daemon, Gallra, Scenario};
+use serde_json::Value;
+
+fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn runs_of(gallra: &Gallra, policy: &str) -> Vec<Value> {
+    let runs = gallra
+        .run(&["runs", "--json", "--policy", policy])
+        .expect_code(0)
+        .json();
+    runs.as_array().unwrap().clone()
+}
+
+#[test]
+fn policies_run_on_schedule_reload_on_sighup_and_stop_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = Scenario::build(Backend::Sqlite, dir.path(), 4, 30);
+    scenario.edit_config(|config| {
+        let policy = config["policies"]["inactive-6-months"]
+            .as_table_mut()
+            .unwrap();
+        policy.insert("mode".into(), "report".into());
+        policy.insert("schedule".into(), "*/2 * * * * *".into());
+    });
+    // The CLI reads a copy: the daemon's own file is broken on purpose below.
+    let query = dir.path().join("query.toml");
+    std::fs::copy(&scenario.config, &query).unwrap();
+    let gallra = Gallra::new(&query);
+    let before = scenario.snapshot();
+    let mut daemon = Daemon::start(&scenario.config);
+
+    // Runs come every 2 seconds, each recorded under its own slot.
+    wait_until("three scheduled runs", Duration::from_secs(60), || {
+        runs_of(&gallra, "inactive-6-months").len() >= 3
+    });
+    let runs = runs_of(&gallra, "inactive-6-months");
+    assert!(runs.iter().all(|r| r["state"] == "reported"), "{runs:#?}");
+
+    // SIGHUP with a broken config: refused, the daemon keeps running the old one.
+    let good = std::fs::read_to_string(&scenario.config).unwrap();
+    std::fs::write(
+        &scenario.config,
+        good.replace("idle_for = \"6 months\"", "idle_for = \"soon\""),
+    )
+    .unwrap();
+    daemon.signal("HUP");
+    let count = runs_of(&gallra, "inactive-6-months").len();
+    wait_until(
+        "runs to go on after a refused reload",
+        Duration::from_secs(60),
+        || runs_of(&gallra, "inactive-6-months").len() >= count + 2,
+    );
+    assert!(daemon.running(), "a broken config stopped the daemon");
+
+    // SIGHUP with a fixed config that adds a policy: the new policy takes effect.
+    let extra = "\n[policies.second]\nkind = \"inactivity\"\nmode = \"report\"\nidle_for = \"1 year\"\nschedule = \"*/2 * * * * *\"\n";
+    std::fs::write(&scenario.config, format!("{good}{extra}")).unwrap();
+    daemon.signal("HUP");
+    wait_until("the new policy to run", Duration::from_secs(60), || {
+        !runs_of(&gallra, "second").is_empty()
+    });
+
+    // SIGTERM: exit 0 within the systemd stop timeout; nothing deleted in report mode.
+    daemon.signal("TERM");
+    let status = daemon.wait(Duration::from_secs(30));
+    assert!(status.success(), "{status:?}");
+    assert_eq!(scenario.snapshot(), before, "report mode deleted data");
+    let slots: Vec<String> = runs_of(&gallra, "inactive-6-months")
+        .iter()
+        .map(|r| r["started_at"].as_str().unwrap().to_owned())
+        .collect();
+    let unique: std::collections::BTreeSet<&String> = slots.iter().collect();
+    assert_eq!(unique.len(), slots.len(), "a slot ran twice");
+}
