@@ -14,9 +14,15 @@ pub struct Daemon {
 impl Daemon {
     /// Starts `gallra run` with this config.
     pub fn start(config: &Path) -> Daemon {
+        Self::start_with_env(config, &[])
+    }
+
+    /// Starts `gallra run` with this config and extra environment (e.g. `NOTIFY_SOCKET`).
+    pub fn start_with_env(config: &Path, env: &[(&str, &str)]) -> Daemon {
         let child = Command::new(gallra_bin())
             .args(["run", "--config"])
             .arg(config)
+            .envs(env.iter().copied())
             .spawn()
             .expect("gallra starts");
         Daemon { child: Some(child) }

@@ -83,3 +83,50 @@ fn policies_run_on_schedule_reload_on_sighup_and_stop_on_sigterm() {
     let unique: std::collections::BTreeSet<&String> = slots.iter().collect();
     assert_eq!(unique.len(), slots.len(), "a slot ran twice");
 }
+
+/// Reads datagrams from a fake systemd notify socket until one contains `want`.
+fn expect_notification(
+    socket: &std::os::unix::net::UnixDatagram,
+    want: &str,
+    limit: Duration,
+) -> String {
+    socket.set_read_timeout(Some(limit)).unwrap();
+    let mut buf = [0u8; 4096];
+    let start = Instant::now();
+    loop {
+        assert!(
+            start.elapsed() < limit,
+            "no {want} from gallra within {limit:?}"
+        );
+        if let Ok(n) = socket.recv(&mut buf) {
+            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+            if text.lines().any(|l| l == want) {
+                return text;
+            }
+        }
+    }
+}
+
+#[test]
+fn systemd_hears_ready_watchdog_pings_and_stopping() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = Scenario::build(Backend::Sqlite, dir.path(), 4, 20);
+    let notify_path = dir.path().join("notify.sock");
+    let notify = std::os::unix::net::UnixDatagram::bind(&notify_path).unwrap();
+    let socket = notify_path.to_str().unwrap().to_owned();
+    let mut daemon = Daemon::start_with_env(
+        &scenario.config,
+        &[
+            ("NOTIFY_SOCKET", socket.as_str()),
+            ("WATCHDOG_USEC", "1500000"),
+        ],
+    );
+
+    let ready = expect_notification(&notify, "READY=1", Duration::from_secs(60));
+    assert!(ready.contains("STATUS=running"), "{ready}");
+    expect_notification(&notify, "WATCHDOG=1", Duration::from_secs(5));
+    expect_notification(&notify, "WATCHDOG=1", Duration::from_secs(5));
+    daemon.signal("TERM");
+    expect_notification(&notify, "STOPPING=1", Duration::from_secs(10));
+    assert!(daemon.wait(Duration::from_secs(30)).success());
+}

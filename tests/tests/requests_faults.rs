@@ -221,7 +221,7 @@ fn a_permanent_failure_leaves_the_request_visibly_failed_and_never_done() {
         assert_eq!(view["detail"], "1 of 3 tasks failed");
         assert_eq!(receipt_line(&view, "crm")["outcome"], "not_done");
         let listed = gallra
-            .run(&["request", "list", "--json"])
+            .run(&["request", "list", "--all", "--json"])
             .expect_code(0)
             .json();
         let listed = listed
@@ -240,6 +240,27 @@ fn a_permanent_failure_leaves_the_request_visibly_failed_and_never_done() {
             Some(&format!("id = {}", customer.crm_id().unwrap()))
         ),
         1
+    );
+}
+
+#[test]
+#[ignore = "bug: a permanently failed request leaves the default `request list` (open and blocked only)"]
+fn a_permanently_failed_request_stays_in_the_default_request_list() {
+    // Issue 3: «one that fails permanently leaves the request open, visibly failed, never
+    // marked done». A failed request waits for a person; the list a person reads shows it.
+    let dir = tempfile::tempdir().unwrap();
+    let (scenario, customer) = with_crm_broken(dir.path());
+    let gallra = Gallra::new(&scenario.config);
+    let id = submit(&gallra, "erase", customer.email());
+    gallra.run(&["run", "--once"]).expect_code(0);
+    assert_eq!(show(&gallra, id)["state"], "failed");
+    let listed = gallra
+        .run(&["request", "list", "--json"])
+        .expect_code(0)
+        .json();
+    assert!(
+        listed.as_array().unwrap().iter().any(|r| r["id"] == id),
+        "the failed request is not in `gallra request list`: {listed:#}"
     );
 }
 

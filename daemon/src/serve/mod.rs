@@ -7,6 +7,7 @@
 //! next start carries on where this one stood.
 
 mod scheduler;
+mod systemd;
 mod waking;
 
 use std::path::{Path, PathBuf};
@@ -66,14 +67,22 @@ pub async fn serve(path: &Path, config: Config, store: Arc<SqliteStore>) -> Resu
         let store_dyn: Arc<dyn Store> = store.clone();
         runner::resume_open_runs(&context, &store_dyn).await?;
         let mut generation = Generation::start(&context, &store, started)?;
-        tracing::info!(config = %path.display(), policies = context.config.policies.len(), "gallra running");
+        let policies = context.config.policies.len();
+        tracing::info!(config = %path.display(), policies, "gallra running");
+        systemd::ready(&format!(
+            "running: {} systems, {policies} policies",
+            context.config.systems.len()
+        ));
         let stop = loop {
             tokio::select! {
                 _ = term.recv() => break Stop::Exit,
                 _ = int.recv() => break Stop::Exit,
-                _ = hup.recv() => match config::load(path) {
+                _ = hup.recv() => match { systemd::reloading(); config::load(path) } {
                     Ok(new) => break Stop::Reload(Box::new(new)),
-                    Err(errors) => tracing::error!("configuration reload refused; the running configuration stays:\n{errors}"),
+                    Err(errors) => {
+                        tracing::error!("configuration reload refused; the running configuration stays:\n{errors}");
+                        systemd::ready("running (a configuration reload was refused: see the log)");
+                    }
                 },
                 Some(joined) = generation.tasks.join_next() => {
                     if let Err(error) = flatten(joined) {
@@ -84,6 +93,9 @@ pub async fn serve(path: &Path, config: Config, store: Arc<SqliteStore>) -> Resu
             }
         };
         tracing::info!("stopping: finishing the work in hand");
+        if matches!(stop, Stop::Exit) {
+            systemd::stopping();
+        }
         generation.stop().await;
         match stop {
             Stop::Exit => return Ok(()),
@@ -135,7 +147,20 @@ impl Generation {
         let mut tasks = JoinSet::new();
         start_api(&config, service, &stop_rx, &mut tasks)?;
         let engine = Engine::new(context.clone(), store.clone(), exports(&config.state_dir));
-        tasks.spawn(drive_loop(engine, store.clone(), wake, stop_rx.clone()));
+        let heartbeat = Arc::new(systemd::Heartbeat::default());
+        heartbeat.beat();
+        tasks.spawn(drive_loop(
+            engine,
+            store.clone(),
+            wake,
+            Arc::clone(&heartbeat),
+            stop_rx.clone(),
+        ));
+        let watchdog = systemd::watchdog(heartbeat, stop_rx.clone());
+        tasks.spawn(async move {
+            watchdog.await;
+            Ok(())
+        });
         for policy in config.policies.values() {
             if let Some(schedule) = policy.schedule.as_deref() {
                 let task = scheduler::PolicyLoop::new(
@@ -209,9 +234,11 @@ async fn drive_loop(
     engine: Engine,
     store: Arc<SqliteStore>,
     wake: Arc<Notify>,
+    heartbeat: Arc<systemd::Heartbeat>,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), ServeError> {
     loop {
+        heartbeat.beat();
         engine.drive(Timestamp::now()).await?;
         let sleep = until_next(store.as_ref())?;
         tokio::select! {
