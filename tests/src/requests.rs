@@ -152,6 +152,64 @@ impl<'a> StateDb<'a> {
         self.counts("SELECT state, COUNT(*) FROM request_tasks GROUP BY state")
     }
 
+    /// The tasks of requests that are not final, one line each, to show in a failure.
+    pub fn unfinished(&self) -> Vec<String> {
+        let path = self.0.join("state/state.db");
+        let db = rusqlite::Connection::open_with_flags(
+            &path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        let mut stmt = db
+            .prepare(
+                "SELECT r.id, r.state, t.system, t.state, t.attempts, \
+                 COALESCE(t.not_before, '-'), COALESCE(t.detail, '-') \
+                 FROM requests r JOIN request_tasks t ON t.request = r.id \
+                 WHERE r.state NOT IN ('done', 'cancelled') ORDER BY r.id, t.ord",
+            )
+            .unwrap();
+        stmt.query_map([], |r| {
+            Ok(format!(
+                "request {} {}: {} {} attempts={} not_before={} {}",
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, String>(6)?,
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    }
+
+    /// Each task's outcome by (request, system): state, retained until, legal basis, detail.
+    pub fn task_outcomes(&self) -> BTreeMap<(i64, String), [Option<String>; 4]> {
+        let path = self.0.join("state/state.db");
+        let db = rusqlite::Connection::open_with_flags(
+            &path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        let mut stmt = db
+            .prepare(
+                "SELECT request, system, state, retained_until, legal_basis, detail \
+                 FROM request_tasks",
+            )
+            .unwrap();
+        stmt.query_map([], |r| {
+            Ok((
+                (r.get(0)?, r.get(1)?),
+                [r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?],
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    }
+
     /// Request tasks that have an outcome (no longer pending or running).
     pub fn tasks_settled(&self) -> u64 {
         self.tasks()

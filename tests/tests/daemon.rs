@@ -14,6 +14,36 @@ fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     }
 }
 
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `GET /metrics` over a plain TCP connection.
+fn scrape(port: u16) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: gallra\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    response
+}
+
+/// The value of one sample line, 0 if absent.
+fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series).map(|v| v.trim().parse().unwrap()))
+        .unwrap_or(0.0)
+}
+
 fn runs_of(gallra: &Gallra, policy: &str) -> Vec<Value> {
     let runs = gallra
         .run(&["runs", "--json", "--policy", policy])
@@ -33,6 +63,14 @@ fn policies_run_on_schedule_reload_on_sighup_and_stop_on_sigterm() {
         policy.insert("mode".into(), "report".into());
         policy.insert("schedule".into(), "*/2 * * * * *".into());
     });
+    let metrics_port = free_port();
+    scenario.edit_config(|config| {
+        let listen = format!("127.0.0.1:{metrics_port}");
+        config.insert(
+            "metrics".into(),
+            toml::Value::Table(toml::toml! { listen = listen }),
+        );
+    });
     // The CLI reads a copy: the daemon's own file is broken on purpose below.
     let query = dir.path().join("query.toml");
     std::fs::copy(&scenario.config, &query).unwrap();
@@ -46,6 +84,39 @@ fn policies_run_on_schedule_reload_on_sighup_and_stop_on_sigterm() {
     });
     let runs = runs_of(&gallra, "inactive-6-months");
     assert!(runs.iter().all(|r| r["state"] == "reported"), "{runs:#?}");
+
+    // /metrics counts what the store recorded, and holds no personal data.
+    let text = scrape(metrics_port);
+    let recorded = runs_of(&gallra, "inactive-6-months").len() as f64;
+    let counted = metric(
+        &text,
+        "gallra_policy_runs_total{policy=\"inactive-6-months\",outcome=\"reported\"}",
+    );
+    assert!(
+        counted >= 3.0 && counted <= recorded,
+        "counted {counted}, recorded {recorded}"
+    );
+    let scans = metric(
+        &text,
+        "gallra_connector_calls_total{system=\"panel\",operation=\"scan\",outcome=\"ok\"}",
+    );
+    assert!(
+        scans >= counted,
+        "every run scans the account source: {scans} scans, {counted} runs"
+    );
+    assert_eq!(metric(&text, "gallra_up"), 1.0);
+    for customer in scenario.data.customers() {
+        assert!(
+            !text
+                .to_lowercase()
+                .contains(&customer.email().to_lowercase()),
+            "an email in /metrics"
+        );
+        assert!(
+            !text.contains(customer.personnummer()),
+            "a personnummer in /metrics"
+        );
+    }
 
     // SIGHUP with a broken config: refused, the daemon keeps running the old one.
     let good = std::fs::read_to_string(&scenario.config).unwrap();

@@ -43,6 +43,17 @@ pub struct RawConfig {
     pub smtp: Option<RawSmtp>,
     /// The admin API (`[api]`).
     pub api: Option<RawApi>,
+    /// Prometheus metrics (`[metrics]`).
+    pub metrics: Option<RawMetrics>,
+}
+
+/// `[metrics]`: where `/metrics` is served for Prometheus.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [metrics] table")]
+pub struct RawMetrics {
+    /// A TCP address for `GET /metrics`, e.g. `"127.0.0.1:9750"`. Metrics hold no personal
+    /// data, but keep it on localhost or behind a firewall all the same.
+    pub listen: String,
 }
 
 /// `[requests]`: when requests are due, and how often blocked ones are checked again.

@@ -35,6 +35,8 @@ pub struct Config {
     pub smtp: Option<SmtpConfig>,
     /// Where the admin API listens.
     pub api: ApiConfig,
+    /// Where `/metrics` is served, if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// `[requests]`, validated.

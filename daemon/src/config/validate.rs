@@ -138,6 +138,7 @@ pub(crate) fn validate(parsed: Parsed, path: &Path, problems: &mut Vec<Problem>)
         requests: top.requests,
         smtp: top.smtp,
         api: top.api,
+        metrics_listen: top.metrics_listen,
     });
     Validated {
         config,
@@ -155,6 +156,7 @@ struct Top {
     requests: RequestsConfig,
     smtp: Option<SmtpConfig>,
     api: ApiConfig,
+    metrics_listen: Option<std::net::SocketAddr>,
 }
 
 fn top_level(raw: RawConfig, systems: &[&str], dir: &Path, p: &mut Problems) -> Option<Top> {
@@ -184,6 +186,7 @@ fn top_level(raw: RawConfig, systems: &[&str], dir: &Path, p: &mut Problems) -> 
     let requests = extras::requests(raw.requests.as_ref(), p);
     let smtp = extras::smtp(raw.smtp.as_ref(), dir, p);
     let api = extras::api(raw.api.as_ref(), dir, p);
+    let metrics_listen = extras::metrics(raw.metrics.as_ref(), p);
     Some(Top {
         time_zone_name,
         time_zone: time_zone.ok()?,
@@ -193,6 +196,7 @@ fn top_level(raw: RawConfig, systems: &[&str], dir: &Path, p: &mut Problems) -> 
         requests: requests?,
         smtp: smtp?,
         api: api?,
+        metrics_listen: metrics_listen?,
     })
 }
 

@@ -10,6 +10,7 @@ use tokio::sync::Semaphore;
 
 use super::finder::{PluginError, PluginFinder};
 use crate::config::SystemConfig;
+use crate::metrics::{CallOutcome, Metrics, Operation, SafeName};
 
 /// Why a call to a system did not give an answer.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -90,6 +91,7 @@ pub struct SystemHandle {
     description: Arc<Description>,
     permits: Arc<Semaphore>,
     timeout: Duration,
+    metrics: Option<(Metrics, SafeName)>,
 }
 
 impl SystemHandle {
@@ -124,7 +126,14 @@ impl SystemHandle {
             description: Arc::new(description),
             permits: Arc::new(Semaphore::new(config.concurrency.max(1))),
             timeout: config.call_timeout,
+            metrics: None,
         })
+    }
+
+    /// Counts this system's calls in `metrics` (by system, operation and outcome).
+    pub fn with_metrics(mut self, metrics: &Metrics) -> Self {
+        self.metrics = Some((metrics.clone(), SafeName::lossy(&self.name)));
+        self
     }
 
     /// The system's configured name.
@@ -155,8 +164,9 @@ impl SystemHandle {
             .await
             .expect("semaphore never closed");
         let instance = Arc::clone(&self.instance);
+        let started = std::time::Instant::now();
         let work = tokio::task::spawn_blocking(move || f(&instance));
-        match tokio::time::timeout(self.timeout, work).await {
+        let result = match tokio::time::timeout(self.timeout, work).await {
             Ok(Ok(result)) => result.map_err(|source| CallError::Connector {
                 system: self.name.to_string(),
                 operation,
@@ -172,6 +182,16 @@ impl SystemHandle {
                 operation,
                 timeout: self.timeout,
             }),
+        };
+        if let Some((metrics, system)) = &self.metrics {
+            let outcome = CallOutcome::of(&result);
+            metrics.connector_call(
+                system,
+                Operation::from_name(operation),
+                outcome,
+                started.elapsed(),
+            );
         }
+        result
     }
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use super::finder::PluginFinder;
 use super::system::{OpenError, SystemHandle};
 use crate::config::Config;
+use crate::metrics::Metrics;
 
 /// The opened systems of a configuration. A system that failed to open is kept with its
 /// error, so that policies that do not need it still run and those that do can say why not.
@@ -27,6 +28,16 @@ impl Systems {
                 }
                 (system.name.clone(), handle)
             })
+            .collect();
+        Self { opened }
+    }
+
+    /// Counts every system's connector calls in `metrics`.
+    pub fn with_metrics(self, metrics: &Metrics) -> Self {
+        let opened = self
+            .opened
+            .into_iter()
+            .map(|(name, handle)| (name, handle.map(|h| h.with_metrics(metrics))))
             .collect();
         Self { opened }
     }

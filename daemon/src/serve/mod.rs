@@ -6,6 +6,7 @@
 //! Everything durable is in the state store, so stopping at any point loses nothing: the
 //! next start carries on where this one stood.
 
+mod gauges;
 mod scheduler;
 mod systemd;
 mod waking;
@@ -20,6 +21,7 @@ use tokio::task::JoinSet;
 
 use crate::api::{self, Auth};
 use crate::config::{self, Config};
+use crate::metrics::Metrics;
 use crate::plugins::{PluginFinder, Systems};
 use crate::requests::{Engine, LocalService, RequestService};
 use crate::runner::{self, Context};
@@ -44,6 +46,9 @@ pub enum ServeError {
     /// A run could not be recorded.
     #[error("{0}")]
     Run(#[from] runner::RunError),
+    /// The metrics listener failed.
+    #[error("metrics: {0}")]
+    Metrics(String),
 }
 
 /// What stopped one generation of workers.
@@ -61,12 +66,14 @@ pub async fn serve(path: &Path, config: Config, store: Arc<SqliteStore>) -> Resu
     let mut int = signal(SignalKind::interrupt()).map_err(ServeError::Signals)?;
     let mut hup = signal(SignalKind::hangup()).map_err(ServeError::Signals)?;
     let started = Timestamp::now();
+    let metrics = Metrics::new();
     let mut config = config;
     loop {
-        let context = open(config).await;
+        let context = open(config, &metrics).await;
         let store_dyn: Arc<dyn Store> = store.clone();
         runner::resume_open_runs(&context, &store_dyn).await?;
-        let mut generation = Generation::start(&context, &store, started)?;
+        gauges::seed_policies(&metrics, &context.config, store.as_ref())?;
+        let mut generation = Generation::start(&context, &store, started, &metrics)?;
         let policies = context.config.policies.len();
         tracing::info!(config = %path.display(), policies, "gallra running");
         systemd::ready(&format!(
@@ -78,8 +85,12 @@ pub async fn serve(path: &Path, config: Config, store: Arc<SqliteStore>) -> Resu
                 _ = term.recv() => break Stop::Exit,
                 _ = int.recv() => break Stop::Exit,
                 _ = hup.recv() => match { systemd::reloading(); config::load(path) } {
-                    Ok(new) => break Stop::Reload(Box::new(new)),
+                    Ok(new) => {
+                        metrics.config_reloaded(true);
+                        break Stop::Reload(Box::new(new));
+                    }
                     Err(errors) => {
+                        metrics.config_reloaded(false);
                         tracing::error!("configuration reload refused; the running configuration stays:\n{errors}");
                         systemd::ready("running (a configuration reload was refused: see the log)");
                     }
@@ -108,7 +119,7 @@ pub async fn serve(path: &Path, config: Config, store: Arc<SqliteStore>) -> Resu
 }
 
 /// Opens the systems of a configuration (blocking plugin calls, on the blocking pool).
-async fn open(config: Config) -> Context {
+async fn open(config: Config, metrics: &Metrics) -> Context {
     let config = Arc::new(config);
     let for_open = Arc::clone(&config);
     let systems = tokio::task::spawn_blocking(move || {
@@ -116,7 +127,8 @@ async fn open(config: Config) -> Context {
         Systems::open(&for_open, &finder)
     })
     .await
-    .expect("opening systems does not panic");
+    .expect("opening systems does not panic")
+    .with_metrics(metrics);
     Context {
         config,
         systems: Arc::new(systems),
@@ -136,6 +148,7 @@ impl Generation {
         context: &Context,
         store: &Arc<SqliteStore>,
         started: Timestamp,
+        metrics: &Metrics,
     ) -> Result<Self, ServeError> {
         let config = Arc::clone(&context.config);
         let (stop, stop_rx) = watch::channel(false);
@@ -143,15 +156,27 @@ impl Generation {
         let service: Arc<dyn RequestService> = Arc::new(WakingService::new(
             LocalService::new(Arc::clone(&config), store.clone()),
             Arc::clone(&wake),
+            metrics.clone(),
         ));
         let mut tasks = JoinSet::new();
         start_api(&config, service, &stop_rx, &mut tasks)?;
+        if let Some(addr) = config.metrics_listen {
+            let stopped = stopped(stop_rx.clone());
+            let metrics = metrics.clone();
+            tasks.spawn(async move {
+                crate::metrics::serve_metrics(addr, metrics, stopped)
+                    .await
+                    .map_err(|e| ServeError::Metrics(e.to_string()))
+            });
+        }
         let engine = Engine::new(context.clone(), store.clone(), exports(&config.state_dir));
         let heartbeat = Arc::new(systemd::Heartbeat::default());
         heartbeat.beat();
+        let gauges =
+            gauges::RequestGaugeSource::new(Arc::clone(&config), store.clone(), metrics.clone());
         tasks.spawn(drive_loop(
             engine,
-            store.clone(),
+            gauges,
             wake,
             Arc::clone(&heartbeat),
             stop_rx.clone(),
@@ -169,6 +194,7 @@ impl Generation {
                     policy,
                     schedule,
                     started,
+                    metrics.clone(),
                 )?;
                 tasks.spawn(task.run(stop_rx.clone()));
             }
@@ -232,7 +258,7 @@ async fn stopped(mut stop: watch::Receiver<bool>) {
 /// stop is asked for.
 async fn drive_loop(
     engine: Engine,
-    store: Arc<SqliteStore>,
+    gauges: gauges::RequestGaugeSource,
     wake: Arc<Notify>,
     heartbeat: Arc<systemd::Heartbeat>,
     mut stop: watch::Receiver<bool>,
@@ -240,7 +266,8 @@ async fn drive_loop(
     loop {
         heartbeat.beat();
         engine.drive(Timestamp::now()).await?;
-        let sleep = until_next(store.as_ref())?;
+        gauges.update()?;
+        let sleep = until_next(gauges.store())?;
         tokio::select! {
             _ = tokio::time::sleep(sleep) => {}
             _ = wake.notified() => {}

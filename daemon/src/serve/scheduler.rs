@@ -10,6 +10,7 @@ use tokio::sync::watch;
 
 use super::ServeError;
 use crate::config::Policy;
+use crate::metrics::Metrics;
 use crate::runner::{self, Context, RunError};
 use crate::schedule::{due_slot, Schedule};
 use crate::store::{SqliteStore, Store, StoreError};
@@ -24,6 +25,7 @@ pub struct PolicyLoop {
     policy: String,
     schedule: Schedule,
     started: Timestamp,
+    metrics: Metrics,
 }
 
 impl PolicyLoop {
@@ -34,6 +36,7 @@ impl PolicyLoop {
         policy: &Policy,
         schedule: &str,
         started: Timestamp,
+        metrics: Metrics,
     ) -> Result<Self, ServeError> {
         let schedule = Schedule::parse(schedule)
             .map_err(|e| RunError::Internal(format!("policy \"{}\": {e}", policy.name)))?;
@@ -43,6 +46,7 @@ impl PolicyLoop {
             policy: policy.name.clone(),
             schedule,
             started,
+            metrics,
         })
     }
 
@@ -50,6 +54,7 @@ impl PolicyLoop {
     pub async fn run(self, mut stop: watch::Receiver<bool>) -> Result<(), ServeError> {
         loop {
             let now = Zoned::now().with_time_zone(self.context.config.time_zone.clone());
+            self.metrics.scheduler_tick(now.timestamp());
             if let Some(slot) = due_slot(&self.schedule, self.last_slot()?, &now) {
                 self.run_slot(&slot).await?;
                 continue;
@@ -78,8 +83,10 @@ impl PolicyLoop {
             return Ok(());
         };
         let store: Arc<dyn Store> = self.store.clone();
+        let began = std::time::Instant::now();
         match runner::run_policy(&self.context, &store, policy, slot).await {
             Ok(report) => {
+                super::gauges::record_run(&self.metrics, &report, began.elapsed());
                 tracing::info!(policy = %report.policy, run = report.run, state = %report.state, selected = report.selected, "scheduled run finished");
                 Ok(())
             }

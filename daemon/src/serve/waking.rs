@@ -5,6 +5,8 @@ use std::sync::Arc;
 use gallra_plugin_api::Identifier;
 use tokio::sync::Notify;
 
+use crate::metrics::Metrics;
+
 use crate::requests::{
     LocalService, RequestId, RequestKind, RequestService, RequestSummary, RequestTaskId,
     RequestView, ServiceError, TaskView,
@@ -14,12 +16,17 @@ use crate::requests::{
 pub struct WakingService {
     inner: LocalService,
     wake: Arc<Notify>,
+    metrics: Metrics,
 }
 
 impl WakingService {
     /// Wraps `inner`; `wake` is the engine's.
-    pub fn new(inner: LocalService, wake: Arc<Notify>) -> Self {
-        Self { inner, wake }
+    pub fn new(inner: LocalService, wake: Arc<Notify>, metrics: Metrics) -> Self {
+        Self {
+            inner,
+            wake,
+            metrics,
+        }
     }
 }
 
@@ -30,6 +37,7 @@ impl RequestService for WakingService {
         identifiers: Vec<Identifier>,
     ) -> Result<RequestView, ServiceError> {
         let view = self.inner.submit(kind, identifiers)?;
+        self.metrics.request_received(kind);
         self.wake.notify_one();
         Ok(view)
     }

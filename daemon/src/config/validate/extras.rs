@@ -163,3 +163,18 @@ pub(super) fn api(raw: Option<&RawApi>, dir: &Path, p: &mut Problems) -> Option<
         tokens_file,
     })
 }
+
+/// `[metrics]`.
+pub(super) fn metrics(
+    raw: Option<&crate::config::raw::RawMetrics>,
+    p: &mut Problems,
+) -> Option<Option<std::net::SocketAddr>> {
+    let Some(raw) = raw else { return Some(None) };
+    p.ok(
+        "metrics.listen",
+        raw.listen
+            .parse()
+            .map_err(|_| "not an address (write e.g. \"127.0.0.1:9750\")"),
+    )
+    .map(Some)
+}
