@@ -7,8 +7,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use gallra::audit::{
-    self, find_subject, verify, Action, Actor, AuditLog, KeyError, NewEntry, Outcome, Problem,
-    SubjectKey, VerifyError,
+    self, find_subject, verify, Action, Actor, AuditLog, Entry, KeyError, NewEntry, Outcome,
+    Problem, SubjectKey, VerifyError,
 };
 use gallra_plugin_api::{Identifier, IdentifierKind};
 use serde_json::Value;
@@ -211,14 +211,11 @@ fn verify_names_a_line_appended_by_hand() {
     let (_tmp, dir) = logged();
     let path = file(&dir, 3);
     let mut all = lines(&path);
-    let mut forged: Value = serde_json::from_str(all.last().unwrap()).unwrap();
-    let map = forged.as_object_mut().unwrap();
-    map.insert("seq".into(), 1001.into());
-    map.insert("outcome".into(), "retained".into());
-    map.remove("hash");
-    let body = serde_json::to_string(&forged).unwrap();
-    let hash = audit::sha256_hex(body.as_bytes());
-    all.push(format!("{},\"hash\":\"{hash}\"}}", &body[..body.len() - 1]));
+    let mut forged: Entry = serde_json::from_str(all.last().unwrap()).unwrap();
+    forged.seq = 1001;
+    forged.outcome = "retained".into();
+    forged.hash = forged.content_hash();
+    all.push(forged.canonical_line());
     write_lines(&path, &all);
     assert_eq!(
         first_bad(&dir),
@@ -519,4 +516,19 @@ fn audit_log_is_send_and_sync() {
     fn shared<T: Send + Sync>() {}
     shared::<AuditLog>();
     shared::<SubjectKey>();
+}
+
+/// The same by someone who does not know the canonical form: caught by its hash.
+#[test]
+fn verify_names_a_line_appended_by_hand_without_the_canonical_form() {
+    let (_tmp, dir) = logged();
+    let path = file(&dir, 3);
+    let mut all = lines(&path);
+    let mut forged: Value = serde_json::from_str(all.last().unwrap()).unwrap();
+    forged["seq"] = 1001.into();
+    all.push(forged.to_string());
+    write_lines(&path, &all);
+    let (file, line, problem) = first_bad(&dir);
+    assert_eq!((file.as_str(), line), ("audit-3.log", all.len() as u64));
+    assert_eq!(problem, Problem::HashMismatch);
 }

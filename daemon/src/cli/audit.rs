@@ -289,6 +289,7 @@ mod tests {
         let path = config(tmp.path());
         let state = tmp.path().join("state");
         assert_eq!(audit(&path, AuditCommand::Verify, false), OK);
+        std::fs::create_dir(&state).unwrap();
         let key = SubjectKey::generate(&audit::default_key_path(&state)).unwrap();
         let log = AuditLog::open(&audit::log_dir(&state), key, 1 << 20).unwrap();
         let anna = Identifier::parse(IdentifierKind::Email, "anna@example.se").unwrap();

@@ -8,8 +8,12 @@ use crate::store::RunRecord;
 
 /// Prints any report as pretty JSON on stdout.
 pub fn print_json<T: Serialize + ?Sized>(value: &T) {
+    use std::io::Write;
     match serde_json::to_string_pretty(value) {
-        Ok(text) => println!("{text}"),
+        // A closed pipe (`| head`) is not an error worth a panic.
+        Ok(text) => {
+            let _ = writeln!(std::io::stdout().lock(), "{text}");
+        }
         Err(error) => eprintln!("gallra: cannot encode the report as JSON: {error}"),
     }
 }

@@ -15,7 +15,7 @@ use super::model::{
     RequestAction, RequestKind, RequestRecord, RequestState, RequestTask, TaskUpdate,
 };
 use super::settle::{backoff, is_due, settle, MAX_ATTEMPTS};
-use super::steps::{self, request_subject, StepOutcome};
+use super::steps::{self, request_subject, HoldCheck, StepOutcome};
 use super::{delivery, export_step};
 use crate::config::Handling;
 use crate::policy::merge_facts;
@@ -52,6 +52,7 @@ impl Engine {
 
     /// Runs every task that is due at `now`, request by request, until none is.
     pub async fn drive(&self, now: Timestamp) -> Result<DriveSummary, StoreError> {
+        self.settle_stale(now)?;
         let mut summary = DriveSummary::default();
         let permits = Arc::new(Semaphore::new(IN_FLIGHT));
         let mut last_batch = Vec::new();
@@ -85,6 +86,17 @@ impl Engine {
         }
     }
 
+    /// Settles open requests whose tasks are all final: a process killed between recording a
+    /// request's last task and settling it leaves such a request with nothing due.
+    fn settle_stale(&self, now: Timestamp) -> Result<(), StoreError> {
+        for record in self.store.list_requests(true, 100_000)? {
+            if record.state == RequestState::Open {
+                settle(self.store.as_ref(), &record, now)?;
+            }
+        }
+        Ok(())
+    }
+
     async fn process(&self, id: super::RequestId, now: Timestamp) -> Result<(), StoreError> {
         let Some(record) = self.store.request(id)? else {
             return Ok(());
@@ -115,7 +127,12 @@ impl Engine {
                 if !is_due(task, now) || self.waits_for_others(task, &current) {
                     continue;
                 }
-                let outcome = self.step(&record, task, now).await;
+                let outcome = match self.failed_elsewhere(task, &current) {
+                    Some(system) => StepOutcome::Failed(format!(
+                        "not erased here: the task on \"{system}\" failed, and the account source keeps the customer so that the erasure can still be finished"
+                    )),
+                    None => self.step(&record, task, now).await,
+                };
                 self.record(&tasks, vec![(task.id, outcome)], now)?;
             }
         }
@@ -132,6 +149,24 @@ impl Engine {
                     && matches!(t.state, TaskState::Pending | TaskState::Running)
                     && !matches!(t.action, RequestAction::Manual | RequestAction::Notify)
             })
+    }
+
+    /// For the account source's erase task: another system's connector task that failed for
+    /// good. The source then keeps the customer: erasing it would lose the only way to find
+    /// them again for what is left.
+    fn failed_elsewhere(&self, task: &RequestTask, tasks: &[RequestTask]) -> Option<String> {
+        if task.system != self.context.config.account_source || task.action != RequestAction::Erase
+        {
+            return None;
+        }
+        tasks
+            .iter()
+            .find(|t| {
+                t.id != task.id
+                    && t.state == TaskState::Failed
+                    && !matches!(t.action, RequestAction::Manual | RequestAction::Notify)
+            })
+            .map(|t| t.system.clone())
     }
 
     async fn step(
@@ -163,7 +198,34 @@ impl Engine {
                 };
                 match action {
                     RequestAction::Erase | RequestAction::Anonymize => {
-                        steps::erase(config, &handle, task, subject, now).await
+                        let mut task = task.clone();
+                        if let (Some(hold), None) = (&system.legal_hold, task.retained_until) {
+                            match steps::check_hold(config, &handle, hold, subject.clone(), now)
+                                .await
+                            {
+                                HoldCheck::NoHold => {}
+                                HoldCheck::Outcome(outcome) => return outcome,
+                                HoldCheck::Until(until) => {
+                                    let update = TaskUpdate {
+                                        task: task.id,
+                                        state: TaskState::Pending,
+                                        attempted: false,
+                                        not_before: None,
+                                        retained_until: Some(until),
+                                        legal_basis: Some(hold.law.clone()),
+                                        detail: Some(format!(
+                                            "legal hold until {until}: anonymizing"
+                                        )),
+                                    };
+                                    if let Err(e) = self.store.update_request_tasks(&[update], now)
+                                    {
+                                        return StepOutcome::Retry(format!("state store: {e}"));
+                                    }
+                                    task.retained_until = Some(until);
+                                }
+                            }
+                        }
+                        steps::erase(config, &handle, &task, subject, now).await
                     }
                     RequestAction::Restrict => steps::restrict(&handle, subject, true).await,
                     RequestAction::Unrestrict => steps::restrict(&handle, subject, false).await,

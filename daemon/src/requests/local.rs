@@ -141,10 +141,26 @@ impl RequestService for LocalService {
 
     fn list(&self, open_only: bool, limit: usize) -> Result<Vec<RequestSummary>, ServiceError> {
         let now = Timestamp::now();
-        let records = self
-            .store
-            .list_requests(open_only, limit)
-            .map_err(unavailable)?;
+        // "Open" includes failed requests: they need a person and must not drop out of sight.
+        let records: Vec<RequestRecord> = if open_only {
+            let all = self
+                .store
+                .list_requests(false, usize::MAX >> 1)
+                .map_err(unavailable)?;
+            all.into_iter()
+                .filter(|r| {
+                    matches!(
+                        r.state,
+                        RequestState::Open | RequestState::Blocked | RequestState::Failed
+                    )
+                })
+                .take(limit)
+                .collect()
+        } else {
+            self.store
+                .list_requests(false, limit)
+                .map_err(unavailable)?
+        };
         records
             .iter()
             .map(|r| {

@@ -61,9 +61,62 @@ pub fn request_subject(identifiers: &[Identifier], is_source: bool) -> Subject {
     )
 }
 
-/// Erases (or, for `object`, removes from marketing) the subject in one system, honouring
-/// its legal hold: during the hold the personal data the law does not need is anonymized and
-/// the task is retained until the hold ends; then (the engine calls again) it is erased.
+/// What a system's legal hold says about an erasure, decided before anything changes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HoldCheck {
+    /// No hold applies (no dated records there, or the hold is over): erase.
+    NoHold,
+    /// The hold keeps the records until this instant: anonymize now, erase then. The engine
+    /// records the date on the task *before* anonymizing, so that a crash in between cannot
+    /// lose it (once anonymized, the subject can no longer be found to count it again).
+    Until(Timestamp),
+    /// Nothing can be decided now.
+    Outcome(StepOutcome),
+}
+
+/// Counts a legal hold from the subject's last activity in the system (e.g. the last invoice).
+pub async fn check_hold(
+    config: &Config,
+    handle: &SystemHandle,
+    hold: &LegalHold,
+    subject: Subject,
+    now: Timestamp,
+) -> HoldCheck {
+    let who = subject.clone();
+    let facts = match handle.call("status", move |i| i.status(&who)).await {
+        Ok(facts) => facts,
+        Err(e) => return HoldCheck::Outcome(StepOutcome::from_error(&e)),
+    };
+    let Some(last) = facts.last_activity else {
+        // A system that reports activity but has no date for this subject holds no dated
+        // records (no invoice at all): the law keeps nothing, so no hold applies.
+        if handle.description().activity_bearing {
+            return HoldCheck::NoHold;
+        }
+        return match handle.call("lookup", move |i| i.lookup(&subject)).await {
+            Ok(found) if found.records.is_empty() => HoldCheck::NoHold,
+            Ok(_) => HoldCheck::Outcome(StepOutcome::NeedsPerson(format!(
+                "legal hold ({}): this system's connector reports no dates to count the hold from; decide by hand",
+                hold.law
+            ))),
+            Err(e) => HoldCheck::Outcome(StepOutcome::from_error(&e)),
+        };
+    };
+    let until = hold
+        .keep
+        .after(&last.to_zoned(config.time_zone.clone()))
+        .timestamp();
+    if until <= now {
+        HoldCheck::NoHold
+    } else {
+        HoldCheck::Until(until)
+    }
+}
+
+/// Erases (or, for `object`, removes from marketing) the subject in one system. Under a
+/// legal hold whose end the engine has recorded on the task (see [`check_hold`]), the
+/// personal data the law does not need is anonymized and the task retained until the end;
+/// once the hold is over, the rest is erased.
 pub async fn erase(
     config: &Config,
     handle: &SystemHandle,
@@ -71,12 +124,25 @@ pub async fn erase(
     subject: Subject,
     now: Timestamp,
 ) -> StepOutcome {
-    let hold_ended = task.retained_until.is_some_and(|until| until <= now);
-    if let (Some(hold), false) = (&config.systems[&task.system].legal_hold, hold_ended) {
-        if let Some(outcome) = hold_step(config, handle, hold, subject.clone(), now).await {
-            return outcome;
-        }
+    let hold = config
+        .systems
+        .get(&task.system)
+        .and_then(|s| s.legal_hold.as_ref());
+    if let (Some(hold), Some(until)) = (hold, task.retained_until.filter(|until| *until > now)) {
+        return match handle
+            .call("anonymize", move |i| i.anonymize(&subject))
+            .await
+        {
+            Ok(outcome) => StepOutcome::Retained {
+                detail: format!("{}; the records stay for bookkeeping", describe(&outcome)),
+                until: Some(until),
+                law: Some(hold.law.clone()),
+                recheck_at: Some(until),
+            },
+            Err(e) => StepOutcome::from_error(&e),
+        };
     }
+    let hold_ended = task.retained_until.is_some_and(|until| until <= now);
     match handle.call("erase", move |i| i.erase(&subject)).await {
         Ok(EraseOutcome::InProgress {
             reason,
@@ -88,59 +154,6 @@ pub async fn erase(
         Ok(outcome) => erase_outcome(outcome, hold_ended),
         Err(e) => refused_or(&e, now, config),
     }
-}
-
-/// During a legal hold: anonymize and keep until its end. `None` when no hold applies now
-/// (nothing there, or the hold is over).
-async fn hold_step(
-    config: &Config,
-    handle: &SystemHandle,
-    hold: &LegalHold,
-    subject: Subject,
-    now: Timestamp,
-) -> Option<StepOutcome> {
-    let who = subject.clone();
-    let facts = match handle.call("status", move |i| i.status(&who)).await {
-        Ok(facts) => facts,
-        Err(e) => return Some(StepOutcome::from_error(&e)),
-    };
-    let Some(last) = facts.last_activity else {
-        // A system that reports activity but has no date for this subject holds no dated
-        // records (no invoice at all): the law keeps nothing, so no hold applies.
-        if handle.description().activity_bearing {
-            return None;
-        }
-        let who = subject.clone();
-        return match handle.call("lookup", move |i| i.lookup(&who)).await {
-            Ok(found) if found.records.is_empty() => None,
-            Ok(_) => Some(StepOutcome::NeedsPerson(format!(
-                "legal hold ({}): this system's connector reports no dates to count the hold from; decide by hand",
-                hold.law
-            ))),
-            Err(e) => Some(StepOutcome::from_error(&e)),
-        };
-    };
-    let until = hold
-        .keep
-        .after(&last.to_zoned(config.time_zone.clone()))
-        .timestamp();
-    if until <= now {
-        return None;
-    }
-    Some(
-        match handle
-            .call("anonymize", move |i| i.anonymize(&subject))
-            .await
-        {
-            Ok(outcome) => StepOutcome::Retained {
-                detail: format!("{}; the records stay for bookkeeping", describe(&outcome)),
-                until: Some(until),
-                law: Some(hold.law.clone()),
-                recheck_at: Some(until),
-            },
-            Err(e) => StepOutcome::from_error(&e),
-        },
-    )
 }
 
 fn erase_outcome(outcome: EraseOutcome, after_hold: bool) -> StepOutcome {
