@@ -38,9 +38,9 @@ fn run_entry(i: u64) -> NewEntry {
     )
     .system(["panel", "crm", "billing"][(i % 3) as usize])
     .count("rows", i % 5);
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         entry.subject(&[email(ANNA_EMAIL), personnummer(ANNA_PNR)])
-    } else if i % 7 == 0 {
+    } else if i.is_multiple_of(7) {
         entry.subject(&[email(BERT_EMAIL)])
     } else {
         entry
@@ -378,7 +378,7 @@ fn concurrent_appends_from_many_threads_keep_one_chain() {
 #[test]
 fn show_finds_exactly_the_subjects_entries_by_email_in_another_spelling() {
     let (_tmp, dir) = logged();
-    let anna_seqs: Vec<u64> = (1..=1000).filter(|i| i % 10 == 0).collect();
+    let anna_seqs: Vec<u64> = (1..=1000u64).filter(|i| i.is_multiple_of(10)).collect();
     let found = find_subject(&dir, &test_key(), &email(&ANNA_EMAIL.to_uppercase())).unwrap();
     assert_eq!(found.iter().map(|e| e.seq).collect::<Vec<_>>(), anna_seqs);
     assert!(found
@@ -389,7 +389,9 @@ fn show_finds_exactly_the_subjects_entries_by_email_in_another_spelling() {
     assert_eq!(by_pnr, found);
     // Someone else's address finds only theirs; a stranger's nothing.
     let bert = find_subject(&dir, &test_key(), &email("BERT@example.com")).unwrap();
-    assert!(bert.iter().all(|e| e.seq % 7 == 0 && e.seq % 10 != 0));
+    assert!(bert
+        .iter()
+        .all(|e| e.seq.is_multiple_of(7) && !e.seq.is_multiple_of(10)));
     assert!(!bert.is_empty());
     let nobody = find_subject(&dir, &test_key(), &email("nobody@example.com")).unwrap();
     assert!(nobody.is_empty());

@@ -6,7 +6,8 @@ use std::time::Duration;
 use super::model::RequestRecord;
 use super::steps::{notice_vars, StepOutcome};
 use crate::config::{Config, NotifyTarget, NotifyVia};
-use crate::notify::smtp::{send_email, SmtpSettings};
+use crate::notify::smtp::send_email;
+use crate::notify::smtp_settings;
 use crate::notify::template::render;
 use crate::notify::webhook::post_webhook;
 
@@ -72,29 +73,4 @@ fn is_identifier(name: &str) -> bool {
         name,
         "email" | "personnummer" | "customer_id" | "phone" | "domain"
     )
-}
-
-fn smtp_settings(config: &Config) -> Result<SmtpSettings, String> {
-    let smtp = config
-        .smtp
-        .as_ref()
-        .ok_or("no [smtp] table: email notices cannot be sent")?;
-    let password = match &smtp.password_file {
-        Some(file) => Some(
-            std::fs::read_to_string(file)
-                .map_err(|e| format!("cannot read smtp.password_file {}: {e}", file.display()))?
-                .trim()
-                .to_owned(),
-        ),
-        None => None,
-    };
-    Ok(SmtpSettings {
-        host: smtp.host.clone(),
-        port: smtp.port,
-        from: smtp.from.clone(),
-        starttls: smtp.starttls,
-        username: smtp.username.clone(),
-        password,
-        timeout: Duration::from_secs(60),
-    })
 }
