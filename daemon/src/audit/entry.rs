@@ -203,7 +203,8 @@ impl NewEntry {
 pub struct Entry {
     /// Position in the whole log, from 1, across files.
     pub seq: u64,
-    /// When (UTC).
+    /// When, written in UTC with milliseconds (`2025-03-01T03:00:02.113Z`).
+    #[serde(with = "utc_millis")]
     pub time: Timestamp,
     /// Who caused it (`policy:NAME`, `request:ID`, `operator`, `gallra`).
     pub actor: String,
@@ -233,6 +234,7 @@ pub struct Entry {
 #[derive(Serialize)]
 struct Body<'a> {
     seq: u64,
+    #[serde(with = "utc_millis")]
     time: Timestamp,
     actor: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -293,5 +295,21 @@ pub(crate) fn clip_detail(detail: &str) -> String {
     match detail.char_indices().nth(MAX_DETAIL_CHARS) {
         None => detail.to_owned(),
         Some((end, _)) => format!("{}…", &detail[..end]),
+    }
+}
+
+/// The one spelling of a time on disk, fixed here rather than left to jiff's `Display`, so
+/// that the canonical form of lines already written never changes with a library upgrade.
+mod utc_millis {
+    use jiff::Timestamp;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(time: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&time.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
 }

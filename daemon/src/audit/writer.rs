@@ -8,7 +8,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use jiff::{Timestamp, Unit};
+use jiff::Timestamp;
 
 use super::entry::{clip_detail, sha256_hex, Entry, NewEntry, GENESIS_PREV};
 use super::{file_name, list_files, SubjectKey};
@@ -154,7 +154,6 @@ impl AuditLog {
             self.start_next_file(&mut state)?;
         }
         let now = Timestamp::now();
-        let now = now.round(Unit::Millisecond).unwrap_or(now);
         let mut seq = state.last_seq;
         let mut prev = state.prev.clone();
         let mut bytes = Vec::new();

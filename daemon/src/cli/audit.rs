@@ -192,7 +192,14 @@ fn render_entries(entries: &[Entry]) -> String {
     let mut text = String::new();
     for e in entries {
         let counts: Vec<String> = e.counts.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let _ = write!(text, "{}  #{}  {}  {}", e.time, e.seq, e.actor, e.action);
+        let _ = write!(
+            text,
+            "{}  #{}  {}  {}",
+            e.time.strftime("%Y-%m-%d %H:%M:%SZ"),
+            e.seq,
+            e.actor,
+            e.action
+        );
         if let Some(system) = &e.system {
             let _ = write!(text, " in {system}");
         }
@@ -331,7 +338,7 @@ mod tests {
         };
         assert_eq!(
             render_entries(&[entry]),
-            "2025-03-01T03:00:00Z  #4  request:42  erase in crm: done (rows=3)\n\
+            "2025-03-01 03:00:00Z  #4  request:42  erase in crm: done (rows=3)\n\
              1 entry; `gallra audit verify` checks that the log is intact\n"
         );
         assert_eq!(render_entries(&[]), "no audit entries for this subject\n");

@@ -61,6 +61,11 @@ pub async fn dispatch(command: Command) -> u8 {
             json,
             command,
         } => super::requests::request(&config.config, command, json),
+        Command::Audit {
+            config,
+            json,
+            command,
+        } => super::audit::audit(&config.config, command, json),
         Command::Task {
             config,
             json,

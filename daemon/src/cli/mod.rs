@@ -116,6 +116,16 @@ pub enum Command {
         #[command(subcommand)]
         command: requests::RequestCommand,
     },
+    /// The tamper-evident audit log: verify its chain, or find a subject's entries.
+    Audit {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Print JSON for scripts instead of text.
+        #[arg(long, global = true)]
+        json: bool,
+        #[command(subcommand)]
+        command: audit::AuditCommand,
+    },
     /// Tasks waiting for a person, and confirming them done.
     Task {
         #[command(flatten)]

@@ -276,14 +276,16 @@ async fn drive_loop(
     }
 }
 
-/// How long until the earliest waiting task is due, at most [`IDLE_WAKE`].
+/// How long until the earliest waiting task is due, at most [`IDLE_WAKE`] (shorter under a
+/// systemd watchdog, so that the loop's heartbeat stays fresh).
 fn until_next(store: &dyn RequestStore) -> Result<Duration, ServeError> {
     let now = Timestamp::now();
+    let longest = systemd::max_sleep(IDLE_WAKE);
     Ok(match store.next_wakeup()? {
         Some(at) if at <= now => Duration::ZERO,
         Some(at) => Duration::try_from(at.duration_since(now))
-            .unwrap_or(IDLE_WAKE)
-            .min(IDLE_WAKE),
-        None => IDLE_WAKE,
+            .unwrap_or(longest)
+            .min(longest),
+        None => longest,
     })
 }

@@ -46,12 +46,17 @@ impl Heartbeat {
     /// A loop went round now.
     pub fn beat(&self) {
         self.0
-            .store(Timestamp::now().as_second(), Ordering::Relaxed);
+            .store(Timestamp::now().as_millisecond(), Ordering::Relaxed);
     }
 
     fn age(&self) -> Duration {
         let last = self.0.load(Ordering::Relaxed);
-        Duration::from_secs(Timestamp::now().as_second().saturating_sub(last).max(0) as u64)
+        Duration::from_millis(
+            Timestamp::now()
+                .as_millisecond()
+                .saturating_sub(last)
+                .max(0) as u64,
+        )
     }
 }
 
