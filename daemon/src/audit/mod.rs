@@ -35,6 +35,7 @@
 mod entry;
 mod find;
 mod subject_key;
+mod trail;
 mod verify;
 mod writer;
 
@@ -49,8 +50,13 @@ pub use entry::{
 };
 pub use find::{find_subject, find_subjects};
 pub use subject_key::{KeyError, SubjectKey, MIN_KEY_BYTES};
+pub use trail::{append, open};
 pub use verify::{verify, Problem, VerifyError, VerifyReport};
 pub use writer::{AuditError, AuditLog};
+/// Mapping runner and engine states to the log's words.
+pub mod words {
+    pub use super::trail::{action, outcome};
+}
 
 /// Default size at which a file is closed and the next one started.
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;

@@ -128,6 +128,7 @@ pub(super) async fn open_context(config: Config, progress: bool) -> Context {
         config,
         systems: Arc::new(systems),
         progress,
+        audit: None,
     }
 }
 
@@ -181,7 +182,11 @@ async fn run_once(path: &Path, only: Option<&str>, json: bool) -> u8 {
     let store: Arc<dyn Store> = sqlite.clone();
     let now = Zoned::now().with_time_zone(config.time_zone.clone());
     let export_dir = config.state_dir.join("exports");
-    let context = open_context(config, !json).await;
+    let audit = crate::audit::open(&config.state_dir)
+        .map_err(|error| tracing::error!(%error, "the audit log cannot be written; actions are still recorded in the state store"))
+        .ok();
+    let mut context = open_context(config, !json).await;
+    context.audit = audit;
     let engine = Engine::new(context.clone(), sqlite, export_dir);
     if let Err(error) = engine.drive(now.timestamp()).await {
         eprintln!("gallra: requests: {error}");

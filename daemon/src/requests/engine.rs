@@ -17,6 +17,7 @@ use super::model::{
 use super::settle::{backoff, is_due, settle, MAX_ATTEMPTS};
 use super::steps::{self, request_subject, HoldCheck, StepOutcome};
 use super::{delivery, export_step};
+use crate::audit::{words, Actor, NewEntry};
 use crate::config::Handling;
 use crate::policy::merge_facts;
 use crate::runner::Context;
@@ -120,7 +121,7 @@ impl Engine {
         if record.kind == RequestKind::Export {
             let updates =
                 export_step::run(&self.context, &self.export_dir, &record, &tasks, now).await;
-            self.record(&tasks, updates, now)?;
+            self.record(&record, &tasks, updates, now)?;
         } else {
             for task in &tasks {
                 let current = self.store.request_tasks(id)?;
@@ -133,7 +134,7 @@ impl Engine {
                     )),
                     None => self.step(&record, task, now).await,
                 };
-                self.record(&tasks, vec![(task.id, outcome)], now)?;
+                self.record(&record, &tasks, vec![(task.id, outcome)], now)?;
             }
         }
         settle(self.store.as_ref(), &record, now)?;
@@ -307,21 +308,44 @@ impl Engine {
     }
 
     /// Records step outcomes as task updates, in one transaction.
+    /// Records step outcomes as task updates, in one transaction, and in the audit log
+    /// (the subject only as its keyed hash).
     fn record(
         &self,
+        request: &RequestRecord,
         tasks: &[RequestTask],
         outcomes: Vec<(super::RequestTaskId, StepOutcome)>,
         now: Timestamp,
     ) -> Result<(), StoreError> {
         let base = self.context.config.requests.retry_base;
-        let updates: Vec<TaskUpdate> = outcomes
+        let updates: Vec<(TaskUpdate, &RequestTask)> = outcomes
             .into_iter()
             .filter_map(|(id, outcome)| {
                 let task = tasks.iter().find(|t| t.id == id)?;
-                Some(update(task, outcome, now, base))
+                Some((update(task, outcome, now, base), task))
             })
             .collect();
-        self.store.update_request_tasks(&updates, now)
+        let only: Vec<TaskUpdate> = updates.iter().map(|(u, _)| u.clone()).collect();
+        self.store.update_request_tasks(&only, now)?;
+        let entries: Vec<NewEntry> = updates
+            .iter()
+            .filter(|(u, _)| u.state != TaskState::Pending)
+            .map(|(u, task)| {
+                let entry = NewEntry::new(
+                    Actor::Request(request.id.0),
+                    words::action(task.action),
+                    words::outcome(u.state),
+                )
+                .system(task.system.clone())
+                .subject(&request.identifiers);
+                match &u.detail {
+                    Some(detail) => entry.detail(detail.clone()),
+                    None => entry,
+                }
+            })
+            .collect();
+        crate::audit::append(self.context.audit.as_ref(), &entries);
+        Ok(())
     }
 }
 

@@ -14,6 +14,7 @@ use super::report::{RunReport, TaskCounts};
 use super::scan::{scan_and_decide, DecideContext, DecisionSink, SubjectDecision};
 use super::warnings::{send_warnings, warning_address, WarnScan};
 use super::{Context, RunError};
+use crate::audit::{Action as AuditAction, Actor, NewEntry, Outcome as AuditOutcome};
 use crate::config::{Mode, Policy, Rule};
 use crate::policy::{check_safety, Reason};
 use crate::store::{
@@ -23,6 +24,39 @@ use crate::store::{
 /// Runs one policy at `now`: plan into the store, then (in enforce mode, within the safety
 /// valves) carry the plan out.
 pub async fn run_policy(
+    context: &Context,
+    store: &Arc<dyn Store>,
+    policy: &Policy,
+    now: &Zoned,
+) -> Result<RunReport, RunError> {
+    let report = run_policy_unaudited(context, store, policy, now).await?;
+    audit_run(context, &report);
+    Ok(report)
+}
+
+/// Records a finished (or stopped) run in the audit log, with its counts.
+fn audit_run(context: &Context, report: &RunReport) {
+    let outcome = match report.state.as_str() {
+        "done" => AuditOutcome::Done,
+        "reported" => AuditOutcome::Reported,
+        "awaiting_approval" => AuditOutcome::Stopped,
+        _ => AuditOutcome::Failed,
+    };
+    let mut entry = NewEntry::new(
+        Actor::Policy(report.policy.clone()),
+        AuditAction::RunFinished,
+        outcome,
+    )
+    .count("run", report.run.max(0) as u64)
+    .count("scanned", report.scanned)
+    .count("selected", report.selected);
+    if let Some(detail) = &report.detail {
+        entry = entry.detail(detail.clone());
+    }
+    crate::audit::append(context.audit.as_ref(), &[entry]);
+}
+
+async fn run_policy_unaudited(
     context: &Context,
     store: &Arc<dyn Store>,
     policy: &Policy,
@@ -136,7 +170,9 @@ pub async fn resume_open_runs(
             continue;
         };
         tracing::info!(policy = %run.policy, run = run.id.0, "resuming run");
-        reports.push(resume_run(context, store, policy, &run).await?);
+        let report = resume_run(context, store, policy, &run).await?;
+        audit_run(context, &report);
+        reports.push(report);
     }
     Ok(reports)
 }
@@ -186,6 +222,8 @@ async fn execute_subject_run(
         run,
         &context.config.account_source,
         &progress,
+        context.audit.as_ref(),
+        &policy.name,
     )
     .await;
     progress.finish();

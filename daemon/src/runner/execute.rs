@@ -16,6 +16,7 @@ use tokio::task::JoinSet;
 use super::progress::Progress;
 use super::report::TaskCounts;
 use super::RunError;
+use crate::audit::{words, Action, Actor, AuditLog, NewEntry};
 use crate::plugins::{CallError, Systems};
 use crate::store::{RunId, Store, TaskRecord, TaskState};
 
@@ -57,6 +58,8 @@ pub async fn execute_tasks(
     run: RunId,
     source: &str,
     progress: &Progress,
+    audit: Option<&Arc<AuditLog>>,
+    policy: &str,
 ) -> Result<TaskTotals, RunError> {
     let mut totals = TaskTotals::default();
     let in_flight = Arc::new(Semaphore::new(SUBJECTS_IN_FLIGHT));
@@ -82,15 +85,28 @@ pub async fn execute_tasks(
             });
         }
         let mut updates = Vec::new();
+        let mut entries = Vec::new();
         while let Some(joined) = work.join_next().await {
             let results = joined.map_err(|e| RunError::Internal(e.to_string()))?;
             progress.advance(results.len() as u64);
             for (task, state, detail) in results {
                 totals.count(&task.system, state);
+                let mut entry = NewEntry::new(
+                    Actor::Policy(policy.to_owned()),
+                    Action::Erase,
+                    words::outcome(state),
+                )
+                .system(task.system.clone())
+                .subject(&task.identifiers);
+                if let Some(detail) = &detail {
+                    entry = entry.detail(detail.clone());
+                }
+                entries.push(entry);
                 updates.push((task.id, state, detail));
             }
         }
         store.finish_tasks(&updates, jiff::Timestamp::now())?;
+        crate::audit::append(audit, &entries);
     }
 }
 

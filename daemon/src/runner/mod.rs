@@ -33,6 +33,8 @@ pub struct Context {
     pub systems: Arc<Systems>,
     /// Whether to draw progress bars (on a terminal).
     pub progress: bool,
+    /// The audit log, where what is done is recorded (none for `plan`, which does nothing).
+    pub audit: Option<Arc<crate::audit::AuditLog>>,
 }
 
 /// Why a run stopped. None of these leave anything half-deleted: a scan error stops before

@@ -130,6 +130,7 @@ async fn open(config: Config, metrics: &Metrics) -> Context {
     .expect("opening systems does not panic")
     .with_metrics(metrics);
     Context {
+        audit: audit_log(&config.state_dir),
         config,
         systems: Arc::new(systems),
         progress: false,
@@ -211,6 +212,13 @@ impl Generation {
             }
         }
     }
+}
+
+/// The audit log beside the state store; without it gallra still works, and says so.
+fn audit_log(state_dir: &Path) -> Option<Arc<crate::audit::AuditLog>> {
+    crate::audit::open(state_dir)
+        .map_err(|error| tracing::error!(%error, "the audit log cannot be written; actions are still recorded in the state store"))
+        .ok()
 }
 
 fn exports(state_dir: &Path) -> PathBuf {
