@@ -74,6 +74,15 @@ impl Gallra {
         self.command(args).output().expect("gallra starts").into()
     }
 
+    /// Runs it with extra environment (e.g. `GALLRA_LOG=debug`).
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Outcome {
+        self.command(args)
+            .envs(env.iter().copied())
+            .output()
+            .expect("gallra starts")
+            .into()
+    }
+
     /// Starts `gallra ARGS --config …` in the background (to kill it part-way).
     pub fn spawn(&self, args: &[&str]) -> Child {
         self.command(args)

@@ -9,7 +9,26 @@ fn a_real_runs_audit_log_verifies_finds_a_subject_and_holds_no_personal_data() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = Scenario::build(Backend::Sqlite, dir.path(), 12, 120);
     let gallra = Gallra::new(&scenario.config);
-    gallra.run(&["run", "--once"]).expect_code(0);
+    // Debug logging, the most talkative there is: still no personal data in it.
+    let run = gallra
+        .run_with_env(&["run", "--once"], &[("GALLRA_LOG", "debug")])
+        .expect_code(0);
+    let logs = format!("{}{}", run.stdout, run.stderr).to_lowercase();
+    assert!(logs.contains("run started"), "the run logged");
+    for c in scenario.data.customers() {
+        assert!(
+            !logs.contains(&c.email().to_lowercase()),
+            "an email in the logs"
+        );
+        assert!(
+            !logs.contains(c.personnummer()),
+            "a personnummer in the logs"
+        );
+        assert!(
+            !logs.contains(&c.name().to_lowercase()),
+            "a name in the logs"
+        );
+    }
 
     let verified = gallra.run(&["audit", "verify"]).expect_code(0);
     assert!(

@@ -84,7 +84,7 @@ pub async fn serve(path: &Path, config: Config, store: Arc<SqliteStore>) -> Resu
             tokio::select! {
                 _ = term.recv() => break Stop::Exit,
                 _ = int.recv() => break Stop::Exit,
-                _ = hup.recv() => match { systemd::reloading(); config::load(path) } {
+                _ = hup.recv() => match reload(path) {
                     Ok(new) => {
                         metrics.config_reloaded(true);
                         break Stop::Reload(Box::new(new));
@@ -116,6 +116,12 @@ pub async fn serve(path: &Path, config: Config, store: Arc<SqliteStore>) -> Resu
             }
         }
     }
+}
+
+/// Reads the configuration again, telling systemd a reload is under way.
+fn reload(path: &Path) -> Result<Config, config::ConfigErrors> {
+    systemd::reloading();
+    config::load(path)
 }
 
 /// Opens the systems of a configuration (blocking plugin calls, on the blocking pool).

@@ -5,10 +5,12 @@
 
 use gallra_plugin_api::Identifier;
 use jiff::Timestamp;
-use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, Type, ValueRef};
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection, OptionalExtension, Row, ToSql};
 
-use super::rows::{identifiers_to_json, sql_limit, timestamp};
+use super::rows::{
+    identifiers_from_row, identifiers_to_json, sql_id, sql_limit, sql_named, timestamp,
+};
 use super::{Fail, SqliteStore, Step};
 use crate::requests::{
     NewRequestTask, RequestAction, RequestId, RequestKind, RequestRecord, RequestState,
@@ -318,65 +320,8 @@ fn task_from_row(r: &Row<'_>) -> rusqlite::Result<RequestTask> {
     })
 }
 
-/// Why a request's stored identifiers could not be read. Deliberately without serde's
-/// message, which can quote the value, i.e. personal data.
-#[derive(Debug, thiserror::Error)]
-#[error("the identifiers of a request are not in the form this gallra writes")]
-struct UnreadableIdentifiers;
-
-/// Forgotten identifiers (NULL) read as none.
-fn identifiers_from_row(r: &Row<'_>, idx: usize) -> rusqlite::Result<Vec<Identifier>> {
-    match r.get::<_, Option<String>>(idx)? {
-        None => Ok(Vec::new()),
-        Some(json) => serde_json::from_str(&json).map_err(|_| {
-            rusqlite::Error::FromSqlConversionFailure(
-                idx,
-                Type::Text,
-                Box::new(UnreadableIdentifiers),
-            )
-        }),
-    }
-}
-
-/// Ids are stored as plain integers.
-macro_rules! sql_id {
-    ($ty:ident) => {
-        impl ToSql for $ty {
-            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-                Ok(self.0.into())
-            }
-        }
-
-        impl FromSql for $ty {
-            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
-                value.as_i64().map($ty)
-            }
-        }
-    };
-}
-
 sql_id!(RequestId);
 sql_id!(RequestTaskId);
-
-/// Enums are stored as their names; an unknown name reads as corrupt, not as a default.
-macro_rules! sql_named {
-    ($ty:ident) => {
-        impl ToSql for $ty {
-            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-                Ok(self.as_str().into())
-            }
-        }
-
-        impl FromSql for $ty {
-            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
-                value
-                    .as_str()?
-                    .parse()
-                    .map_err(|e: String| FromSqlError::Other(e.into()))
-            }
-        }
-    };
-}
 
 sql_named!(RequestKind);
 sql_named!(RequestState);

@@ -109,6 +109,8 @@ macro_rules! sql_id {
     };
 }
 
+pub(super) use sql_id;
+
 sql_id!(RunId);
 sql_id!(TaskId);
 
@@ -125,12 +127,14 @@ macro_rules! sql_named {
             fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
                 value
                     .as_str()?
-                    .parse()
-                    .map_err(|e| FromSqlError::Other(Box::new(e)))
+                    .parse::<$ty>()
+                    .map_err(|e| FromSqlError::Other(e.to_string().into()))
             }
         }
     };
 }
+
+pub(super) use sql_named;
 
 sql_named!(RunState);
 sql_named!(TaskState);
