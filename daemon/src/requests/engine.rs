@@ -10,6 +10,7 @@ use gallra_plugin_api::SubjectFacts;
 use jiff::Timestamp;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use super::model::{
     RequestAction, RequestKind, RequestRecord, RequestState, RequestTask, TaskUpdate,
@@ -70,7 +71,8 @@ impl Engine {
                     .await
                     .expect("never closed");
                 work.spawn(async move {
-                    let result = engine.process(id, now).await;
+                    let span = tracing::info_span!("request", id = id.0);
+                    let result = engine.process(id, now).instrument(span).await;
                     drop(permit);
                     result
                 });

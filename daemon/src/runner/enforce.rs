@@ -14,6 +14,8 @@ use super::report::{RunReport, TaskCounts};
 use super::scan::{scan_and_decide, DecideContext, DecisionSink, SubjectDecision};
 use super::warnings::{send_warnings, warning_address, WarnScan};
 use super::{Context, RunError};
+use tracing::Instrument;
+
 use crate::audit::{Action as AuditAction, Actor, NewEntry, Outcome as AuditOutcome};
 use crate::config::{Mode, Policy, Rule};
 use crate::policy::{check_safety, Reason};
@@ -29,7 +31,10 @@ pub async fn run_policy(
     policy: &Policy,
     now: &Zoned,
 ) -> Result<RunReport, RunError> {
-    let report = run_policy_unaudited(context, store, policy, now).await?;
+    let span = tracing::info_span!("run", policy = %policy.name);
+    let report = run_policy_unaudited(context, store, policy, now)
+        .instrument(span)
+        .await?;
     audit_run(context, &report);
     Ok(report)
 }

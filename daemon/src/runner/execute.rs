@@ -12,6 +12,7 @@ use std::time::Duration;
 use gallra_plugin_api::{ConnectorError, EraseOutcome, Identifier, IdentifierKind, Subject};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use super::progress::Progress;
 use super::report::TaskCounts;
@@ -143,7 +144,10 @@ async fn run_subject(
             results.push((task, TaskState::Blocked, Some(detail)));
             continue;
         }
-        let (state, detail) = erase_one(systems, &task, task.system == source).await;
+        let span = tracing::info_span!("task", id = task.id.0, system = %task.system);
+        let (state, detail) = erase_one(systems, &task, task.system == source)
+            .instrument(span)
+            .await;
         if !matches!(state, TaskState::Done | TaskState::Retained) {
             failed_at = Some(task.system.clone());
         }
