@@ -73,6 +73,15 @@ impl Personnummer {
         &self.digits
     }
 
+    /// The check digit that completes nine digits `YYMMDDNNN` (for making test data).
+    /// `None` unless the input is exactly nine ASCII digits.
+    pub fn check_digit(nine: &str) -> Option<u8> {
+        if nine.len() != 9 || !nine.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some(((10 - luhn_sum(nine) % 10) % 10) as u8)
+    }
+
     /// The ten-digit form with separator, `YYMMDD-NNNN`, as many systems store it.
     pub fn short_form(&self) -> String {
         format!("{}-{}", &self.digits[2..8], &self.digits[8..])
@@ -155,7 +164,12 @@ fn birth_date(twelve: &str) -> Result<Date, PersonnummerError> {
 
 /// Luhn over ten digits, doubling from the first.
 fn luhn_ok(ten: &str) -> bool {
-    let sum: u32 = ten
+    luhn_sum(ten).is_multiple_of(10)
+}
+
+/// The Luhn sum of ASCII digits, doubling from the first.
+fn luhn_sum(digits: &str) -> u32 {
+    digits
         .bytes()
         .enumerate()
         .map(|(i, b)| {
@@ -167,8 +181,7 @@ fn luhn_ok(ten: &str) -> bool {
                 d
             }
         })
-        .sum();
-    sum.is_multiple_of(10)
+        .sum()
 }
 
 #[cfg(test)]

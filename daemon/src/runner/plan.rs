@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use gallra_plugin_api::{ExpireRequest, Identifier};
+use gallra_plugin_api::Identifier;
 use jiff::Zoned;
 use tokio::task::JoinSet;
 
@@ -183,37 +183,22 @@ async fn plan_records(
     records: &str,
     cutoff: jiff::Timestamp,
 ) -> Result<PlanOutcome, RunError> {
-    let handle = context
-        .systems
-        .get(system)
-        .map_err(|why| RunError::SystemUnavailable {
-            system: system.to_owned(),
-            why,
-        })?;
-    let request = ExpireRequest {
-        kind: records.to_owned(),
-        cutoff,
-        dry_run: true,
-    };
-    let found = handle
-        .call("expire", move |i| i.expire(request))
-        .await
-        .map_err(RunError::Call)?;
+    let matched = super::records::expire(context, system, records, cutoff, true).await?;
     let safety = policy
         .safety
         .max_per_run
-        .filter(|max| found.matched > *max)
+        .filter(|max| matched > *max)
         .map(|max| {
             format!(
                 "would remove {} records, more than max_per_run = {max}",
-                found.matched
+                matched
             )
         });
     Ok(PlanOutcome::Records {
         system: system.to_owned(),
         records: records.to_owned(),
         cutoff: cutoff.to_string(),
-        matched: found.matched,
+        matched: matched,
         safety,
     })
 }

@@ -164,7 +164,8 @@ async fn finish(
     report(store.as_ref(), run)
 }
 
-async fn expire(
+/// Counts (dry run) or removes the records of a kind past `cutoff` in one system.
+pub(super) async fn expire(
     context: &Context,
     system: &str,
     records: &str,
