@@ -198,7 +198,7 @@ async fn plan_records(
         system: system.to_owned(),
         records: records.to_owned(),
         cutoff: cutoff.to_string(),
-        matched: matched,
+        matched,
         safety,
     })
 }
