@@ -11,7 +11,7 @@ use clap::{Args, Subcommand};
 use gallra_plugin_api::{Identifier, IdentifierKind};
 use serde_json::json;
 
-use super::commands::{load, CONFIG, FAILED, OK};
+use super::commands::{load, FAILED, OK};
 use super::output::print_json;
 use crate::audit::{self, Entry, SubjectKey, VerifyError, VerifyReport};
 
@@ -169,19 +169,7 @@ fn identifiers(args: ShowArgs) -> Result<Vec<Identifier>, u8> {
             "--customer-id",
         ),
     ];
-    let mut identifiers = Vec::new();
-    for (kind, value, flag) in given {
-        if let Some(value) = value {
-            match Identifier::parse(kind, &value) {
-                Ok(identifier) => identifiers.push(identifier),
-                Err(error) => {
-                    eprintln!("gallra: {flag}: {error}");
-                    return Err(CONFIG);
-                }
-            }
-        }
-    }
-    Ok(identifiers)
+    super::requests::parse_identifiers(given)
 }
 
 /// One line per entry, oldest first.
@@ -318,7 +306,10 @@ mod tests {
             personnummer: None,
             customer_id: None,
         };
-        assert_eq!(audit(&path, AuditCommand::Show(bad), false), CONFIG);
+        assert_eq!(
+            audit(&path, AuditCommand::Show(bad), false),
+            super::super::commands::CONFIG
+        );
     }
 
     #[test]

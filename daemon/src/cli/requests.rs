@@ -112,6 +112,14 @@ fn identifiers(args: SubjectArgs) -> Result<Vec<Identifier>, u8> {
         (IdentifierKind::Phone, args.phone, "--phone"),
         (IdentifierKind::Domain, args.domain, "--domain"),
     ];
+    parse_identifiers(given)
+}
+
+/// Parses each given `--flag value` as an identifier of its kind; a bad one is reported by
+/// its flag (never its value) and gives the usage exit status.
+pub(super) fn parse_identifiers(
+    given: impl IntoIterator<Item = (IdentifierKind, Option<String>, &'static str)>,
+) -> Result<Vec<Identifier>, u8> {
     let mut identifiers = Vec::new();
     for (kind, value, flag) in given {
         if let Some(value) = value {
