@@ -1,0 +1,1 @@
+//! Test server for the copper connector (owned by the copper helper).

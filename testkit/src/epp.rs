@@ -1,0 +1,1 @@
+//! Test server for the epp connector (owned by the epp helper).

@@ -1,0 +1,1 @@
+//! Test server for the fortnox connector (owned by the fortnox helper).

@@ -1,0 +1,1 @@
+//! Test server for the imap connector (owned by the imap helper).

@@ -1,0 +1,1 @@
+//! Test server for the mailchimp connector (owned by the mailchimp helper).

@@ -1,0 +1,1 @@
+//! Test server for the rest connector (owned by the rest helper).

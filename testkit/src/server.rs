@@ -1,0 +1,1 @@
+//! Start an axum `Router` on a local port in a background thread; stops on drop.

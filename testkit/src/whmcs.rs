@@ -1,0 +1,1 @@
+//! Test server for the whmcs connector (owned by the whmcs helper).

@@ -1,0 +1,1 @@
+//! Test server for the zendesk connector (owned by the zendesk helper).
