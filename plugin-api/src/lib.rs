@@ -101,12 +101,16 @@
 //! - `host` (feature `host`): the loader gallra uses, also handy in your own tests.
 
 pub mod abi;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod connector;
 mod error;
 #[doc(hidden)]
 pub mod export;
 #[cfg(feature = "host")]
 pub mod host;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod identifiers;
 mod log;
 pub mod messages;
