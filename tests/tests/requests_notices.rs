@@ -187,3 +187,104 @@ fn a_processor_that_must_confirm_keeps_the_task_waiting_for_a_person_until_task_
     assert_eq!(task(&view, "registry")["state"], "done");
     assert_eq!(view["state"], "done", "{view:#}");
 }
+
+/// `gallra run --once` with the clock moved `days` (and `hours`) ahead of today.
+fn run_once_after(gallra: &Gallra, days: i64, hours: i64) -> Outcome {
+    let at = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(days * 24 + hours);
+    gallra
+        .run_with_env(&["run", "--once"], &[("GALLRA_NOW", &at.to_string())])
+        .expect_code(0)
+}
+
+/// Policy (issue 3): «Notify tasks to processors are reminded every N days and escalated
+/// (metric + needs-person) after M.»
+#[test]
+fn an_unanswered_notice_is_reminded_every_week_and_escalated_after_three() {
+    let sink = SmtpSink::start();
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = scenario(dir.path(), &sink, true);
+    scenario.edit_config(|config| {
+        let notify = config["systems"]["registry"]["notify"]
+            .as_table_mut()
+            .unwrap();
+        notify.insert("remind_every".into(), "7 days".into());
+        notify.insert("escalate_after".into(), "21 days".into());
+    });
+    let gallra = Gallra::new(&scenario.config);
+    let email = erasable_email(&scenario);
+    let id = submit(&gallra, "erase", &email);
+
+    gallra.run(&["run", "--once"]).expect_code(0);
+    sink.wait_for(1, Duration::from_secs(10))
+        .expect("the registry got no notice");
+
+    // Six days on: no reminder yet.
+    run_once_after(&gallra, 6, 0);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        sink.messages().len(),
+        1,
+        "reminded before a week had passed"
+    );
+
+    // A week and an hour on: the first reminder, marked as such, with the same due date.
+    let run = run_once_after(&gallra, 7, 1);
+    assert_no_leak("run --once (reminder)", &run, &email);
+    let mails = sink
+        .wait_for(2, Duration::from_secs(10))
+        .expect("no reminder after a week");
+    let reminder = &mails[1];
+    assert_eq!(reminder.to, [REGISTRY]);
+    assert_eq!(
+        reminder.header("Subject").as_deref(),
+        Some(format!("Reminder 1: Radera {}", email.to_lowercase()).as_str())
+    );
+    let view = show(&gallra, id);
+    assert!(
+        reminder.body_text().contains(&due_date(&view)),
+        "the reminder gives the due date"
+    );
+    let registry = task(&view, "registry");
+    assert_eq!(registry["state"], "needs_person");
+    assert!(
+        !registry["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("escalated"),
+        "escalated too early: {registry:#}"
+    );
+
+    // Three weeks and a day on: a second reminder, and the silence is escalated.
+    let run = run_once_after(&gallra, 22, 0);
+    assert_no_leak("run --once (escalation)", &run, &email);
+    sink.wait_for(3, Duration::from_secs(10))
+        .expect("no second reminder");
+    let view = show(&gallra, id);
+    let registry = task(&view, "registry").clone();
+    assert_eq!(
+        registry["state"], "needs_person",
+        "still waits for a person"
+    );
+    let detail = registry["detail"].as_str().unwrap();
+    assert!(detail.starts_with("escalated:"), "{detail}");
+    let audit = gallra
+        .run(&["audit", "show", "--email", &email, "--json"])
+        .expect_code(0)
+        .stdout;
+    assert!(
+        audit.contains("\"escalated\""),
+        "the audit log records the escalation"
+    );
+
+    // Escalated once; confirmation still finishes the request.
+    run_once_after(&gallra, 22, 2);
+    task_done(&gallra, &registry, "the registry confirmed the deletion");
+    assert_eq!(show(&gallra, id)["state"], "done");
+    let escalations = gallra
+        .run(&["audit", "show", "--email", &email, "--json"])
+        .expect_code(0)
+        .stdout
+        .matches("\"escalated\"")
+        .count();
+    assert_eq!(escalations, 1, "escalated more than once");
+}

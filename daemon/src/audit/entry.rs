@@ -121,6 +121,10 @@ words! {
         Reported => "reported",
         /// Stopped by a safety valve; waits for approval.
         Stopped => "stopped",
+        /// An unanswered notice sent again.
+        Reminded => "reminded",
+        /// An unanswered notice handed to a person to chase.
+        Escalated => "escalated",
     }
 }
 

@@ -153,7 +153,7 @@ impl AuditLog {
         if state.size > 0 && state.size >= self.max_file_bytes {
             self.start_next_file(&mut state)?;
         }
-        let now = Timestamp::now();
+        let now = crate::clock::now();
         let mut seq = state.last_seq;
         let mut prev = state.prev.clone();
         let mut bytes = Vec::new();

@@ -3,8 +3,6 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use jiff::Zoned;
-
 use super::output;
 use super::Command;
 use crate::config::{self, Config, Policy};
@@ -31,7 +29,8 @@ pub async fn dispatch(command: Command) -> u8 {
             config,
             policy,
             json,
-        } => plan(&config.config, policy.as_deref(), json).await,
+            at,
+        } => plan(&config.config, policy.as_deref(), json, at.as_deref()).await,
         Command::Run {
             config,
             once,
@@ -132,12 +131,21 @@ pub(super) async fn open_context(config: Config, progress: bool) -> Context {
     }
 }
 
-async fn plan(path: &Path, only: Option<&str>, json: bool) -> u8 {
+async fn plan(path: &Path, only: Option<&str>, json: bool, at: Option<&str>) -> u8 {
     let config = match load(path) {
         Ok(config) => config,
         Err(status) => return status,
     };
-    let now = Zoned::now().with_time_zone(config.time_zone.clone());
+    if let Some(at) = at {
+        match crate::clock::parse_instant(at, &config.time_zone) {
+            Ok(at) => crate::clock::set(at),
+            Err(why) => {
+                eprintln!("gallra plan: --at {why}");
+                return 2;
+            }
+        }
+    }
+    let now = crate::clock::now_in(&config.time_zone);
     let names: Vec<String> = match selected_policies(&config, only) {
         Ok(policies) => policies.iter().map(|p| p.name.clone()).collect(),
         Err(status) => return status,
@@ -180,7 +188,7 @@ async fn run_once(path: &Path, only: Option<&str>, json: bool) -> u8 {
         }
     };
     let store: Arc<dyn Store> = sqlite.clone();
-    let now = Zoned::now().with_time_zone(config.time_zone.clone());
+    let now = crate::clock::now_in(&config.time_zone);
     let export_dir = config.state_dir.join("exports");
     let audit = crate::audit::open(&config.state_dir)
         .map_err(|error| tracing::error!(%error, "the audit log cannot be written; actions are still recorded in the state store"))
@@ -265,7 +273,7 @@ fn approve(path: &Path, run: i64) -> u8 {
     let id = RunId(run);
     match store.run(id) {
         Ok(Some(record)) if record.state == RunState::AwaitingApproval => {
-            let now = jiff::Timestamp::now();
+            let now = crate::clock::now();
             match store.set_run_state(
                 id,
                 RunState::Approved,

@@ -67,6 +67,11 @@ pub enum Command {
         /// Print JSON for scripts instead of text.
         #[arg(long)]
         json: bool,
+        /// Plan as if it were this date (2027-03-01, midnight in the configured time zone)
+        /// or instant (2027-03-01T03:00:00Z): "what will happen on 1 March?". Today's data
+        /// is read; only the clock moves.
+        #[arg(long, value_name = "DATE")]
+        at: Option<String>,
     },
     /// Enforce. With --once: carry due requests forward, finish any run a previous process
     /// left open, and run every policy (or --policy) once. Without it: stay running as a
@@ -155,6 +160,10 @@ pub enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
+    if let Err(why) = crate::clock::set_from_env() {
+        eprintln!("gallra: {why}");
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -29,8 +29,8 @@ use locate::{join, Locator};
 use validate::Problem;
 
 pub use types::{
-    ApiConfig, Config, Handling, InactivityWarning, LegalHold, Mode, NotifyTarget, NotifyVia,
-    Policy, RequestsConfig, Rule, Safety, SmtpConfig, SystemConfig,
+    ApiConfig, Config, Confirm, Handling, InactivityWarning, LegalHold, Mode, NotifyTarget,
+    NotifyVia, Policy, RequestsConfig, Rule, Safety, SmtpConfig, SystemConfig,
 };
 pub use validate::{DEFAULT_CALL_TIMEOUT, DEFAULT_CONCURRENCY, DEFAULT_TIME_ZONE};
 

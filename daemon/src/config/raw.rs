@@ -146,6 +146,13 @@ pub struct RawNotify {
     /// `false`: sending the notice completes the task.
     #[serde(default)]
     pub confirm: bool,
+    /// With `confirm`: send the notice again this long after the last one while no answer
+    /// is confirmed, e.g. `"7 days"`.
+    pub remind_every: Option<String>,
+    /// With `confirm`: this long after the first notice with no answer confirmed, escalate
+    /// to a person (the task says so, and `gallra_notices_escalated_total` counts it),
+    /// e.g. `"21 days"`.
+    pub escalate_after: Option<String>,
 }
 
 /// `legal_hold = { … }` on a system: a law keeps some of its data for a while after an

@@ -135,7 +135,7 @@ pub enum Handling {
         instructions: String,
     },
     /// A processor without an API is told.
-    Notify(NotifyTarget),
+    Notify(Box<NotifyTarget>),
 }
 
 /// Where and how a processor is told.
@@ -147,8 +147,22 @@ pub struct NotifyTarget {
     pub subject: String,
     /// The notice text, with placeholders.
     pub template: String,
-    /// Whether a person confirms the processor's answer.
-    pub confirm: bool,
+    /// Whether a person confirms the processor's answer, and how the silence is chased.
+    pub confirm: Confirm,
+}
+
+/// Whether a notice waits for the processor's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirm {
+    /// Sending the notice completes the task.
+    No,
+    /// A person confirms the answer with `gallra task done`.
+    Yes {
+        /// Send the notice again this long after the last one.
+        remind_every: Option<CalendarDuration>,
+        /// Escalate to a person this long after the first notice.
+        escalate_after: Option<CalendarDuration>,
+    },
 }
 
 /// The channel of a notice.

@@ -19,7 +19,7 @@ use super::locate::{index, join};
 use super::parse::Parsed;
 use super::raw::{RawConfig, RawSystem};
 use super::types::{
-    ApiConfig, Config, Handling, NotifyTarget, NotifyVia, RequestsConfig, SmtpConfig, SystemConfig,
+    ApiConfig, Config, Handling, NotifyVia, RequestsConfig, SmtpConfig, SystemConfig,
 };
 use crate::duration::CalendarDuration;
 use policy::policy;
@@ -203,12 +203,8 @@ fn top_level(raw: RawConfig, systems: &[&str], dir: &Path, p: &mut Problems) -> 
 /// A system that notifies by email needs a relay to send through.
 fn email_needs_smtp(systems: &BTreeMap<String, SystemConfig>, have_smtp: bool, p: &mut Problems) {
     for system in systems.values() {
-        if let Handling::Notify(NotifyTarget {
-            via: NotifyVia::Email(_),
-            ..
-        }) = system.handling
-        {
-            if !have_smtp {
+        if let Handling::Notify(target) = &system.handling {
+            if matches!(target.via, NotifyVia::Email(_)) && !have_smtp {
                 p.at(
                     join(&join(&join("systems", &system.name), "notify"), "email"),
                     "email notices need an [smtp] table (host, from) to send them through",

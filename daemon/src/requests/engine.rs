@@ -17,9 +17,10 @@ use super::model::{
 };
 use super::settle::{backoff, is_due, settle, MAX_ATTEMPTS};
 use super::steps::{self, request_subject, HoldCheck, StepOutcome};
-use super::{delivery, export_step};
+use super::{delivery, export_step, followup};
 use crate::audit::{words, Actor, NewEntry};
 use crate::config::Handling;
+use crate::metrics::Metrics;
 use crate::policy::merge_facts;
 use crate::runner::Context;
 use crate::store::{RequestStore, StoreError, TaskState};
@@ -33,6 +34,7 @@ pub struct Engine {
     context: Context,
     store: Arc<dyn RequestStore>,
     export_dir: PathBuf,
+    metrics: Option<Metrics>,
 }
 
 /// What one drive did.
@@ -49,12 +51,26 @@ impl Engine {
             context,
             store,
             export_dir,
+            metrics: None,
         }
+    }
+
+    /// Counts escalated notices in these metrics.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Runs every task that is due at `now`, request by request, until none is.
     pub async fn drive(&self, now: Timestamp) -> Result<DriveSummary, StoreError> {
         self.settle_stale(now)?;
+        followup::follow_up(
+            &self.context,
+            self.store.as_ref(),
+            self.metrics.as_ref(),
+            now,
+        )
+        .await?;
         let mut summary = DriveSummary::default();
         let permits = Arc::new(Semaphore::new(IN_FLIGHT));
         let mut last_batch = Vec::new();
@@ -192,7 +208,14 @@ impl Engine {
                 StepOutcome::NeedsPerson(instructions.clone())
             }
             (Handling::Notify(target), _) => {
-                delivery::notify(config, record, &task.system, target).await
+                let outcome = delivery::notify(config, record, &task.system, target).await;
+                if let StepOutcome::NeedsPerson(_) = outcome {
+                    // Reminders and escalation count from here.
+                    if let Err(e) = self.store.notice_sent(task.id, now) {
+                        return StepOutcome::Retry(format!("state store: {e}"));
+                    }
+                }
+                outcome
             }
             (Handling::Connector { .. }, action) => {
                 let handle = match self.context.systems.get(&task.system) {

@@ -110,7 +110,7 @@ struct JsonSystem<'a> {
 fn write_json(file: File, request: RequestId, parts: &[(String, ExportResult)]) -> io::Result<()> {
     let export = JsonExport {
         request,
-        generated_at: Timestamp::now(),
+        generated_at: crate::clock::now(),
         systems: parts
             .iter()
             .map(|(system, result)| JsonSystem {

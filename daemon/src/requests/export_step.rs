@@ -27,7 +27,7 @@ pub async fn run(
     let mut parts = Vec::new();
     let mut exported = Vec::new();
     let mut retry: Option<String> = None;
-    for task in tasks.iter().filter(|t| is_due(t, Timestamp::now())) {
+    for task in tasks.iter().filter(|t| is_due(t, crate::clock::now())) {
         let Some(system) = config.systems.get(&task.system) else {
             continue;
         };

@@ -104,7 +104,7 @@ impl LocalService {
             build_receipt(record, &tasks, &backups, &self.config.time_zone)
         });
         Ok(RequestView {
-            summary: self.summary(record, &tasks, Timestamp::now()),
+            summary: self.summary(record, &tasks, crate::clock::now()),
             task_list: tasks.iter().map(|t| self.task_view(t)).collect(),
             receipt,
         })
@@ -128,7 +128,7 @@ impl RequestService for LocalService {
                 "no configured system takes {kind} requests"
             )));
         }
-        let now = Timestamp::now();
+        let now = crate::clock::now();
         let due = due_date(&self.config, kind, now);
         let extension = self.config.requests.extension_reason.as_deref();
         let id = self
@@ -140,7 +140,7 @@ impl RequestService for LocalService {
     }
 
     fn list(&self, open_only: bool, limit: usize) -> Result<Vec<RequestSummary>, ServiceError> {
-        let now = Timestamp::now();
+        let now = crate::clock::now();
         // "Open" includes failed requests: they need a person and must not drop out of sight.
         let records: Vec<RequestRecord> = if open_only {
             let all = self
@@ -185,7 +185,7 @@ impl RequestService for LocalService {
                 record.state
             )));
         }
-        let now = Timestamp::now();
+        let now = crate::clock::now();
         let tasks = self.store.request_tasks(id).map_err(unavailable)?;
         let updates: Vec<TaskUpdate> = tasks
             .iter()
@@ -234,7 +234,7 @@ impl RequestService for LocalService {
                 task.state
             )));
         }
-        let now = Timestamp::now();
+        let now = crate::clock::now();
         let update = TaskUpdate {
             task: id,
             state: TaskState::Done,

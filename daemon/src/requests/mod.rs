@@ -9,6 +9,7 @@ mod delivery;
 pub mod engine;
 pub mod export;
 mod export_step;
+pub mod followup;
 pub mod intake;
 pub mod local;
 pub mod model;

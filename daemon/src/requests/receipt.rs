@@ -47,7 +47,7 @@ pub fn build_receipt(
     backup_retention: &dyn Fn(&str) -> Option<CalendarDuration>,
     tz: &TimeZone,
 ) -> Receipt {
-    build_receipt_at(request, tasks, backup_retention, tz, Timestamp::now())
+    build_receipt_at(request, tasks, backup_retention, tz, crate::clock::now())
 }
 
 fn build_receipt_at(

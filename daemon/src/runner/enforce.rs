@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use jiff::{Timestamp, Zoned};
+use jiff::Zoned;
 
 use super::execute::execute_tasks;
 use super::plan::{kind_name, mode_name, target_systems};
@@ -71,7 +71,7 @@ async fn run_policy_unaudited(
         &policy.name,
         mode_name(policy.mode),
         now.timestamp(),
-        Timestamp::now(),
+        crate::clock::now(),
     )?;
     tracing::info!(policy = %policy.name, kind = kind_name(&policy.rule), run = run.0, "run started");
     if let Rule::RecordRetention { .. } = policy.rule {
@@ -98,7 +98,14 @@ async fn run_policy_unaudited(
         Ok(totals) => totals,
         Err(error) => {
             let detail = error.to_string();
-            store.set_run_state(run, RunState::Failed, 0, 0, Some(&detail), Timestamp::now())?;
+            store.set_run_state(
+                run,
+                RunState::Failed,
+                0,
+                0,
+                Some(&detail),
+                crate::clock::now(),
+            )?;
             return report(store.as_ref(), run);
         }
     };
@@ -110,7 +117,7 @@ async fn run_policy_unaudited(
             scanned,
             selected,
             None,
-            Timestamp::now(),
+            crate::clock::now(),
         )?;
         store.forget_identifiers(run)?;
         return report(store.as_ref(), run);
@@ -136,7 +143,7 @@ async fn run_policy_unaudited(
             scanned,
             selected,
             Some(&detail),
-            Timestamp::now(),
+            crate::clock::now(),
         )?;
         return report(store.as_ref(), run);
     }
@@ -157,7 +164,7 @@ pub async fn resume_open_runs(
             run.scanned,
             run.selected,
             Some(detail),
-            Timestamp::now(),
+            crate::clock::now(),
         )?;
     }
     let mut reports = Vec::new();
@@ -170,7 +177,7 @@ pub async fn resume_open_runs(
                 run.scanned,
                 run.selected,
                 Some(detail),
-                Timestamp::now(),
+                crate::clock::now(),
             )?;
             continue;
         };
@@ -215,7 +222,7 @@ async fn execute_subject_run(
         scanned,
         selected,
         None,
-        Timestamp::now(),
+        crate::clock::now(),
     )?;
     // Warn before erasing: a run stopped part-way has sent what it decided to send.
     let unwarned = send_warnings(context, store, policy, run).await?;
@@ -234,7 +241,7 @@ async fn execute_subject_run(
     progress.finish();
     let totals = totals?;
     if policy.warning.is_some() {
-        store.clear_erased_warnings(&policy.name, run, Timestamp::now())?;
+        store.clear_erased_warnings(&policy.name, run, crate::clock::now())?;
     }
     let mut problems = Vec::new();
     match totals.unfinished() {
@@ -262,7 +269,7 @@ async fn execute_subject_run(
         scanned,
         selected,
         detail.as_deref(),
-        Timestamp::now(),
+        crate::clock::now(),
     )?;
     store.forget_identifiers(run)?;
     report(store.as_ref(), run)
@@ -290,7 +297,7 @@ impl DecisionSink for StoreSink<'_> {
                 warnings.policy,
                 &cleared,
                 ClearWhy::Active,
-                Timestamp::now(),
+                crate::clock::now(),
             )?;
         }
         let addresses: Vec<(String, Vec<_>)> = match self.warnings {

@@ -70,7 +70,7 @@ pub async fn execute_tasks(
             return Ok(totals);
         }
         let ids: Vec<_> = tasks.iter().map(|t| t.id).collect();
-        store.start_tasks(&ids, jiff::Timestamp::now())?;
+        store.start_tasks(&ids, crate::clock::now())?;
         let mut work = JoinSet::new();
         for subject_tasks in group_by_subject(tasks) {
             let systems = Arc::clone(systems);
@@ -106,7 +106,7 @@ pub async fn execute_tasks(
                 updates.push((task.id, state, detail));
             }
         }
-        store.finish_tasks(&updates, jiff::Timestamp::now())?;
+        store.finish_tasks(&updates, crate::clock::now())?;
         crate::audit::append(audit, &entries);
     }
 }

@@ -39,7 +39,7 @@ pub async fn run_records(
                 0,
                 0,
                 Some(&error.to_string()),
-                Timestamp::now(),
+                crate::clock::now(),
             )?;
             return report(store.as_ref(), run);
         }
@@ -51,7 +51,7 @@ pub async fn run_records(
             matched,
             matched,
             None,
-            Timestamp::now(),
+            crate::clock::now(),
         )?;
         return report(store.as_ref(), run);
     }
@@ -66,7 +66,7 @@ pub async fn run_records(
             matched,
             matched,
             Some(&detail),
-            Timestamp::now(),
+            crate::clock::now(),
         )?;
         return report(store.as_ref(), run);
     }
@@ -85,7 +85,7 @@ pub async fn run_records(
         matched,
         matched,
         None,
-        Timestamp::now(),
+        crate::clock::now(),
     )?;
     finish(context, store, policy, run, cutoff, matched).await
 }
@@ -124,7 +124,7 @@ pub async fn resume_records(
             run.scanned,
             run.selected,
             None,
-            Timestamp::now(),
+            crate::clock::now(),
         )?;
     }
     finish(context, store, policy, run.id, cutoff, run.selected).await
@@ -153,14 +153,14 @@ async fn finish(
                 (TaskState::Failed, error.to_string())
             }
         };
-        store.finish_task(task.id, state, Some(&detail), Timestamp::now())?;
+        store.finish_task(task.id, state, Some(&detail), crate::clock::now())?;
     }
     let state = if failed {
         RunState::Failed
     } else {
         RunState::Done
     };
-    store.set_run_state(run, state, matched, matched, None, Timestamp::now())?;
+    store.set_run_state(run, state, matched, matched, None, crate::clock::now())?;
     report(store.as_ref(), run)
 }
 

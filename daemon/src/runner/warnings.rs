@@ -183,7 +183,7 @@ impl Notice {
             };
         };
         // Counted from when it is sent: the subject has the whole period from then.
-        let at = Timestamp::now();
+        let at = crate::clock::now();
         let delete_on =
             policy::delete_on(&at.to_zoned(self.time_zone.clone()), &self.warning.before);
         let vars: BTreeMap<&str, String> = [

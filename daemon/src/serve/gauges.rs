@@ -4,8 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use jiff::Timestamp;
-
 use crate::config::Config;
 use crate::metrics::{Metrics, PolicySeed, RequestGauges, RunOutcome, SafeName, TaskOutcome};
 use crate::requests::{LocalService, RequestService, RequestState};
@@ -42,7 +40,7 @@ pub fn record_run(metrics: &Metrics, report: &RunReport, took: Duration) {
     let policy = SafeName::lossy(&report.policy);
     let state: Option<RunState> = report.state.parse().ok();
     if let Some(outcome) = state.and_then(RunOutcome::from_state) {
-        metrics.run_finished(&policy, outcome, report.selected, took, Timestamp::now());
+        metrics.run_finished(&policy, outcome, report.selected, took, crate::clock::now());
     }
     if state == Some(RunState::AwaitingApproval) {
         metrics.safety_valve_tripped(&policy);

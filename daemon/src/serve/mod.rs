@@ -65,7 +65,7 @@ pub async fn serve(path: &Path, config: Config, store: Arc<SqliteStore>) -> Resu
     let mut term = signal(SignalKind::terminate()).map_err(ServeError::Signals)?;
     let mut int = signal(SignalKind::interrupt()).map_err(ServeError::Signals)?;
     let mut hup = signal(SignalKind::hangup()).map_err(ServeError::Signals)?;
-    let started = Timestamp::now();
+    let started = crate::clock::now();
     let metrics = Metrics::new();
     let mut config = config;
     loop {
@@ -176,7 +176,8 @@ impl Generation {
                     .map_err(|e| ServeError::Metrics(e.to_string()))
             });
         }
-        let engine = Engine::new(context.clone(), store.clone(), exports(&config.state_dir));
+        let engine = Engine::new(context.clone(), store.clone(), exports(&config.state_dir))
+            .with_metrics(metrics.clone());
         let heartbeat = Arc::new(systemd::Heartbeat::default());
         heartbeat.beat();
         let gauges =
@@ -279,7 +280,7 @@ async fn drive_loop(
 ) -> Result<(), ServeError> {
     loop {
         heartbeat.beat();
-        engine.drive(Timestamp::now()).await?;
+        engine.drive(crate::clock::now()).await?;
         gauges.update()?;
         let sleep = until_next(gauges.store())?;
         tokio::select! {
@@ -293,7 +294,7 @@ async fn drive_loop(
 /// How long until the earliest waiting task is due, at most [`IDLE_WAKE`] (shorter under a
 /// systemd watchdog, so that the loop's heartbeat stays fresh).
 fn until_next(store: &dyn RequestStore) -> Result<Duration, ServeError> {
-    let now = Timestamp::now();
+    let now = crate::clock::now();
     let longest = systemd::max_sleep(IDLE_WAKE);
     Ok(match store.next_wakeup()? {
         Some(at) if at <= now => Duration::ZERO,

@@ -53,7 +53,7 @@ impl PolicyLoop {
     /// Runs until a stop is asked for; the run in hand finishes first.
     pub async fn run(self, mut stop: watch::Receiver<bool>) -> Result<(), ServeError> {
         loop {
-            let now = Zoned::now().with_time_zone(self.context.config.time_zone.clone());
+            let now = crate::clock::now_in(&self.context.config.time_zone);
             self.metrics.scheduler_tick(now.timestamp());
             if let Some(slot) = due_slot(&self.schedule, self.last_slot()?, &now) {
                 self.run_slot(&slot).await?;

@@ -117,6 +117,17 @@ const MIGRATIONS: &[&str] = &[
         WHERE cleared_at IS NULL;
     CREATE INDEX warnings_by_subject ON warnings (policy, subject_key, id);
     ",
+    // 4: notices to processors that must confirm: when the first went out, the reminders
+    // since, and when the silence was escalated to a person. One row per notify task.
+    "
+    CREATE TABLE notices (
+        task          INTEGER PRIMARY KEY REFERENCES request_tasks (id),
+        first_sent_at TEXT NOT NULL,
+        last_sent_at  TEXT NOT NULL,
+        reminders     INTEGER NOT NULL DEFAULT 0,
+        escalated_at  TEXT
+    ) STRICT;
+    ",
 ];
 
 /// The schema version this binary writes.
@@ -238,7 +249,7 @@ mod tests {
         )
         .unwrap();
         migrate(&mut conn, Path::new("mem.db")).unwrap();
-        assert_eq!(version(&conn), 3);
+        assert_eq!(version(&conn), LATEST);
         let requests: i64 = conn
             .query_row("SELECT count(*) FROM requests", [], |r| r.get(0))
             .unwrap();
@@ -247,6 +258,10 @@ mod tests {
             .query_row("SELECT count(*) FROM warnings", [], |r| r.get(0))
             .unwrap();
         assert_eq!(warnings, 0);
+        let notices: i64 = conn
+            .query_row("SELECT count(*) FROM notices", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(notices, 0, "version 4 adds the notices table");
     }
 
     #[test]

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::requests::{RequestId, RequestTaskId};
 
-pub use requests::RequestStore;
+pub use requests::{NoticeRecord, RequestStore};
 pub use sqlite::SqliteStore;
 pub use warnings::{ClearWhy, WarningRecord, WarningStore};
 

@@ -87,4 +87,27 @@ pub trait RequestStore: Send + Sync {
     /// Tasks waiting for a person, in requests that are not cancelled, by the request's due
     /// date, then request, then task order.
     fn needs_person_tasks(&self) -> Result<Vec<RequestTask>>;
+
+    /// Records that the notice of a notify task went out at `at`: the first one, or a
+    /// reminder (every later call). Returns the notice's record as it now stands.
+    fn notice_sent(&self, task: RequestTaskId, at: Timestamp) -> Result<NoticeRecord>;
+
+    /// The notice of a notify task, if one went out.
+    fn notice(&self, task: RequestTaskId) -> Result<Option<NoticeRecord>>;
+
+    /// Records that an unanswered notice was escalated to a person at `at`.
+    fn notice_escalated(&self, task: RequestTaskId, at: Timestamp) -> Result<()>;
+}
+
+/// The deletion notice of one notify task, and what followed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoticeRecord {
+    /// When the first notice went out.
+    pub first_sent_at: Timestamp,
+    /// When the latest notice (first or reminder) went out.
+    pub last_sent_at: Timestamp,
+    /// Reminders sent after the first notice.
+    pub reminders: u32,
+    /// When the silence was escalated to a person, if it was.
+    pub escalated_at: Option<Timestamp>,
 }

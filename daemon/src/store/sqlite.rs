@@ -311,7 +311,7 @@ impl Store for SqliteStore {
         systems: &[(String, Action, u32)],
     ) -> Result<u64> {
         // The trait passes no `now` here; `updated_at` only informs people, so the clock is fine.
-        let now = ts(Timestamp::now());
+        let now = ts(crate::clock::now());
         self.write(|tx| {
             self.ensure_run(tx, run)?;
             let mut stmt = tx.prepare_cached(
@@ -331,7 +331,7 @@ impl Store for SqliteStore {
     }
 
     fn create_task(&self, run: RunId, task: &NewTask) -> Result<TaskId> {
-        let now = ts(Timestamp::now());
+        let now = ts(crate::clock::now());
         self.write(|tx| {
             self.ensure_run(tx, run)?;
             let key = params![run, task.subject_key, task.system, task.action];

@@ -3,7 +3,7 @@
 use super::{to_json, valid_name, Problems};
 use crate::config::locate::join;
 use crate::config::raw::{RawLegalHold, RawNotify, RawSystem};
-use crate::config::types::{Handling, LegalHold, NotifyTarget, NotifyVia};
+use crate::config::types::{Confirm, Handling, LegalHold, NotifyTarget, NotifyVia};
 use crate::duration::CalendarDuration;
 use crate::notify::template::placeholders;
 use crate::requests::steps::NOTICE_PLACEHOLDERS;
@@ -78,7 +78,7 @@ pub(super) fn handling(base: &str, raw: &RawSystem, p: &mut Problems) -> Option<
     raw.notify
         .as_ref()
         .and_then(|n| notify(&join(base, "notify"), n, p))
-        .map(Handling::Notify)
+        .map(|target| Handling::Notify(Box::new(target)))
 }
 
 fn notify(base: &str, raw: &RawNotify, p: &mut Problems) -> Option<NotifyTarget> {
@@ -140,8 +140,48 @@ fn notify(base: &str, raw: &RawNotify, p: &mut Problems) -> Option<NotifyTarget>
             .clone()
             .unwrap_or_else(|| "Deletion request {request}".into()),
         template: raw.template.clone(),
-        confirm: raw.confirm,
+        confirm: confirm(base, raw, p)?,
     })
+}
+
+/// `confirm`, and how an unanswered notice is chased: only a notice that waits for an
+/// answer can be reminded or escalated.
+fn confirm(base: &str, raw: &RawNotify, p: &mut Problems) -> Option<Confirm> {
+    let chase = [
+        ("remind_every", &raw.remind_every),
+        ("escalate_after", &raw.escalate_after),
+    ];
+    if !raw.confirm {
+        if let Some((key, _)) = chase.iter().find(|(_, v)| v.is_some()) {
+            p.at(
+                join(base, key),
+                "needs confirm = true: only a notice that waits for the processor's answer is reminded or escalated",
+            );
+            return None;
+        }
+        return Some(Confirm::No);
+    }
+    let remind_every = optional_duration(base, "remind_every", &raw.remind_every, p);
+    let escalate_after = optional_duration(base, "escalate_after", &raw.escalate_after, p);
+    Some(Confirm::Yes {
+        remind_every: remind_every?,
+        escalate_after: escalate_after?,
+    })
+}
+
+/// `Some(None)` when absent, `None` when present but wrong (reported).
+fn optional_duration(
+    base: &str,
+    key: &str,
+    value: &Option<String>,
+    p: &mut Problems,
+) -> Option<Option<CalendarDuration>> {
+    match value {
+        None => Some(None),
+        Some(text) => p
+            .ok(&join(base, key), text.parse::<CalendarDuration>())
+            .map(Some),
+    }
 }
 
 /// A legal hold, only on a system a connector reaches (it must anonymize and report status).

@@ -16,7 +16,7 @@ use crate::requests::{
     NewRequestTask, RequestAction, RequestId, RequestKind, RequestRecord, RequestState,
     RequestTask, RequestTaskId, TaskUpdate,
 };
-use crate::store::{RequestStore, Result, StoreError, TaskState};
+use crate::store::{NoticeRecord, RequestStore, Result, StoreError, TaskState};
 
 const REQUEST: &str = "SELECT id, kind, state, received_at, due_at, completed_at,
         identifiers_json, detail, extension
@@ -267,6 +267,18 @@ impl RequestStore for SqliteStore {
     fn needs_person_tasks(&self) -> Result<Vec<RequestTask>> {
         self.query_tasks(&format!("{TASK_COLUMNS} {NEEDS_PERSON}"), [])
     }
+
+    fn notice_sent(&self, task: RequestTaskId, at: Timestamp) -> Result<NoticeRecord> {
+        notices::sent(self, task, at)
+    }
+
+    fn notice(&self, task: RequestTaskId) -> Result<Option<NoticeRecord>> {
+        notices::get(self, task)
+    }
+
+    fn notice_escalated(&self, task: RequestTaskId, at: Timestamp) -> Result<()> {
+        notices::escalated(self, task, at)
+    }
 }
 
 /// Done, failed and cancelled requests have ended (`completed_at` is set).
@@ -278,11 +290,11 @@ fn is_final(state: RequestState) -> bool {
 }
 
 /// The stored spelling of an instant: RFC 3339 in UTC with a fixed nine fraction digits.
-fn at(t: Timestamp) -> String {
+pub(super) fn at(t: Timestamp) -> String {
     format!("{t:.9}")
 }
 
-fn optional_timestamp(r: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Timestamp>> {
+pub(super) fn optional_timestamp(r: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Timestamp>> {
     match r.get_ref(idx)? {
         ValueRef::Null => Ok(None),
         _ => timestamp(r, idx).map(Some),
@@ -327,5 +339,6 @@ sql_named!(RequestKind);
 sql_named!(RequestState);
 sql_named!(RequestAction);
 
+mod notices;
 #[cfg(test)]
 mod tests;
