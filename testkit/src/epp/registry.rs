@@ -7,7 +7,6 @@ use super::{ContactData, Shared, State, IIS_NS, PASSWORD, USERNAME};
 pub(super) struct Session {
     logged_in: bool,
     iis: bool,
-    served: u64,
 }
 
 impl Session {
@@ -46,7 +45,6 @@ impl Session {
         };
         let mut state = shared.state();
         state.commands.push(label.clone());
-        self.served += 1;
         match (label.as_str(), object) {
             ("login", _) => (self.login(verb, &mut state, &trid), false),
             ("logout", _) => (
@@ -233,4 +231,96 @@ fn update_contact(
     }
     *contact = changed;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicU64};
+    use std::sync::Mutex;
+
+    use super::super::xml::parse;
+    use super::*;
+
+    fn registry() -> Shared {
+        let shared = Shared {
+            state: Mutex::new(State::default()),
+            generation: AtomicU64::new(0),
+            stopping: AtomicBool::new(false),
+        };
+        let mut contact = ContactData::person("Anna", "anna@example.se");
+        contact.orgno = Some("[SE]811218-9876".into());
+        shared.state().contacts.insert("C1".into(), contact);
+        shared
+            .state()
+            .domains
+            .insert("anna.se".into(), vec!["C1".into()]);
+        shared
+    }
+
+    /// Sends a command body (inside `<command>`) and returns the result code and message.
+    fn send(session: &mut Session, shared: &Shared, body: &str) -> (u16, String) {
+        let doc = format!(
+            r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><command>{body}<clTRID>t</clTRID></command></epp>"#
+        );
+        let (answer, _) = session.handle(&parse(doc.as_bytes()).unwrap(), shared);
+        let root = parse(&answer).unwrap();
+        let result = root.child("response").unwrap().child("result").unwrap();
+        let code = String::from_utf8(answer.clone()).unwrap();
+        let code = code
+            .split("code=\"")
+            .nth(1)
+            .and_then(|rest| rest.get(..4))
+            .unwrap()
+            .parse()
+            .unwrap();
+        (code, result.text_of("msg").unwrap_or_default())
+    }
+
+    const LOGIN: &str = "<login><clID>gallra-test</clID><pw>correct-horse-7</pw><svcs>\
+        <svcExtension><extURI>urn:se:iis:xml:epp:iis-1.2</extURI></svcExtension></svcs></login>";
+    const C: &str = r#"xmlns:contact="urn:ietf:params:xml:ns:contact-1.0""#;
+    const D: &str = r#"xmlns:domain="urn:ietf:params:xml:ns:domain-1.0""#;
+
+    #[test]
+    fn a_linked_contact_is_deleted_only_after_its_domain() {
+        let shared = registry();
+        let mut s = Session::default();
+        let delete = format!(
+            "<delete><contact:delete {C}><contact:id>C1</contact:id></contact:delete></delete>"
+        );
+        assert_eq!(send(&mut s, &shared, &delete).0, 2002, "before login");
+        let wrong = LOGIN.replace("correct-horse-7", "nope");
+        assert_eq!(send(&mut s, &shared, &wrong).0, 2200);
+        assert_eq!(send(&mut s, &shared, LOGIN).0, 1000);
+
+        let (code, msg) = send(&mut s, &shared, &delete);
+        assert_eq!(code, 2305);
+        assert!(
+            msg.contains("C1"),
+            "like real registries, the msg quotes the id"
+        );
+
+        let orgno = format!(
+            "<update><contact:update {C}><contact:id>C1</contact:id></contact:update></update>\
+             <extension><iis:update xmlns:iis=\"urn:se:iis:xml:epp:iis-1.2\">\
+             <iis:orgno>[SE]000000-0000</iis:orgno></iis:update></extension>"
+        );
+        assert_eq!(send(&mut s, &shared, &orgno).0, 2306);
+
+        let info = format!(
+            "<info><domain:info {D}><domain:name>anna.se</domain:name></domain:info></info>"
+        );
+        assert_eq!(send(&mut s, &shared, &info).0, 1000);
+        let client_delete = format!(
+            "<update><domain:update {D}><domain:name>anna.se</domain:name></domain:update></update>\
+             <extension><iis:update xmlns:iis=\"urn:se:iis:xml:epp:iis-1.2\">\
+             <iis:clientDelete>1</iis:clientDelete></iis:update></extension>"
+        );
+        assert_eq!(send(&mut s, &shared, &client_delete).0, 1000);
+        assert_eq!(send(&mut s, &shared, &info).0, 2303);
+
+        assert_eq!(send(&mut s, &shared, &delete).0, 1000);
+        assert_eq!(send(&mut s, &shared, &delete).0, 2303);
+        assert_eq!(send(&mut s, &shared, "<logout/>").0, 1500);
+    }
 }
