@@ -181,11 +181,7 @@ impl Session {
 
     /// Sends `<hello/>` and checks a greeting comes back: the session is alive.
     pub fn hello(&mut self) -> Result<(), EppError> {
-        let hello = format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><epp xmlns=\"{}\"><hello/></epp>",
-            commands::EPP_NS
-        );
-        frame::write_frame(&mut self.stream, hello.as_bytes()).map_err(EppError::from_io)?;
+        frame::write_frame(&mut self.stream, &commands::hello()).map_err(EppError::from_io)?;
         self.expect_greeting("hello")
     }
 

@@ -74,6 +74,26 @@ pub fn login(trid: &str, client_id: &str, password: &str, iis: bool) -> Vec<u8> 
     })
 }
 
+/// `<hello/>`, which the server answers with its greeting (no `<command>` around it).
+pub fn hello() -> Vec<u8> {
+    let mut writer = Writer::new(Vec::new());
+    let written = writer
+        .write_event(Event::Decl(BytesDecl::new(
+            "1.0",
+            Some("UTF-8"),
+            Some("no"),
+        )))
+        .and_then(|()| {
+            writer
+                .create_element("epp")
+                .with_attribute(("xmlns", EPP_NS))
+                .write_inner_content(|w| w.create_element("hello").write_empty().map(drop))
+                .map(drop)
+        });
+    debug_assert!(written.is_ok());
+    writer.into_inner()
+}
+
 /// `<logout/>`.
 pub fn logout(trid: &str) -> Vec<u8> {
     command(trid, |w| w.create_element("logout").write_empty().map(drop))
