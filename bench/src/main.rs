@@ -1,0 +1,3 @@
+//! gallra's benchmark harness; see BENCHMARKS.md.
+
+fn main() {}
