@@ -182,7 +182,7 @@ fn the_full_example_keeps_every_value() {
                 (system.as_str(), records.as_str()),
                 ("signups", "unconverted_signups")
             );
-            assert_eq!(after.as_str(), "90 days");
+            assert_eq!(after.duration.as_str(), "90 days");
         }
         other => panic!("{other:?}"),
     }

@@ -4,8 +4,6 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use jiff::Zoned;
-
 use super::commands::{load, open_context, run_status, FAILED};
 use super::output;
 use crate::demo::{demo_config, Category, Dataset};
@@ -25,7 +23,8 @@ pub async fn demo(dir: Option<PathBuf>, customers: usize, seed: u64) -> u8 {
 }
 
 async fn build_and_run(dir: Option<PathBuf>, customers: usize, seed: u64) -> Result<u8, String> {
-    let now = Zoned::now()
+    // The data is generated relative to gallra's clock, so that GALLRA_NOW moves both.
+    let now = crate::clock::now()
         .in_tz("Europe/Stockholm")
         .map_err(|e| format!("no Europe/Stockholm time zone: {e}"))?;
     let dir = dir.unwrap_or_else(|| {

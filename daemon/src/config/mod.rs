@@ -13,6 +13,7 @@
 //! `validate` (raw to [`Config`]), `locate` (key paths to `line:col`).
 
 mod cron;
+mod keep;
 mod locate;
 mod parse;
 pub mod raw;
@@ -28,6 +29,7 @@ use crate::plugins::PluginFinder;
 use locate::{join, Locator};
 use validate::Problem;
 
+pub use keep::{CountFrom, FinancialYearEnd, Keep, RoundUp};
 pub use types::{
     ApiConfig, Config, Confirm, Handling, InactivityWarning, LegalHold, Mode, NotifyTarget,
     NotifyVia, Policy, RequestsConfig, Rule, Safety, SmtpConfig, SystemConfig,

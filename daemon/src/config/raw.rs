@@ -163,11 +163,24 @@ pub struct RawNotify {
     expecting = "a table like { keep = \"7 years\", law = \"…\" }"
 )]
 pub struct RawLegalHold {
-    /// Required. How long after the subject's last activity in this system (e.g. the last
-    /// invoice) the data is kept, e.g. `"7 years"`.
+    /// Required. How long the data is kept, e.g. `"7 years"`, counted from the subject's
+    /// last activity in this system (e.g. the last invoice), or as `from` says.
     pub keep: String,
     /// Required. The law, e.g. `"Bokföringslagen 7 kap. 2 §"`.
     pub law: String,
+    /// What `keep` is counted from: `"last_activity"` (the default: the subject's last
+    /// activity here, e.g. the last invoice) or `"end_of_financial_year"` (the end of the
+    /// financial year that activity falls in, as Bokföringslagen 7 kap. 2 § counts).
+    pub from: Option<String>,
+    /// With `from = "end_of_financial_year"`: the financial year's last day as `MM-DD`,
+    /// always the last day of a month. Default `"12-31"` (a calendar year); e.g. `"04-30"`
+    /// for a financial year May–April.
+    pub financial_year_end: Option<String>,
+    /// `"year"`: the hold lasts to the end of the calendar year in which `keep` runs out.
+    /// Bookkeeping is kept "until the end of the seventh year after the calendar year in
+    /// which the financial year ended": `keep = "7 years"`, `from = "end_of_financial_year"`,
+    /// `round_up_to = "year"`.
+    pub round_up_to: Option<String>,
 }
 
 /// One `[systems.NAME]` table: one connector instance, and its entry in the system register.
@@ -249,6 +262,17 @@ pub struct RawPolicy {
     /// relationship ended (retention) or after the record's own clock started
     /// (record_retention), e.g. `"2 months"`.
     pub after: Option<String>,
+    /// `kind = "record_retention"` only: what `after` is counted from: `"record"` (the
+    /// default: the record's own clock, e.g. its date) or `"end_of_financial_year"` (the end
+    /// of the financial year the record's date falls in).
+    pub from: Option<String>,
+    /// `kind = "record_retention"` with `from = "end_of_financial_year"`: the financial
+    /// year's last day as `MM-DD`. Default `"12-31"`; e.g. `"04-30"` for May–April.
+    pub financial_year_end: Option<String>,
+    /// `kind = "record_retention"` only: `"year"` keeps records to the end of the calendar
+    /// year in which `after` runs out. Bookkeeping as Bokföringslagen 7 kap. 2 § counts it:
+    /// `after = "7 years"`, `from = "end_of_financial_year"`, `round_up_to = "year"`.
+    pub round_up_to: Option<String>,
     /// `kind = "record_retention"` only, required: the system holding the records.
     pub system: Option<String>,
     /// `kind = "record_retention"` only, required: the record kind, as that system's

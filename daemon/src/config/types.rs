@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use jiff::tz::TimeZone;
 
+use super::keep::Keep;
 use crate::duration::CalendarDuration;
 
 /// The whole configuration, validated.
@@ -182,8 +183,9 @@ pub enum NotifyVia {
 /// A legal hold on a system's data.
 #[derive(Debug, Clone)]
 pub struct LegalHold {
-    /// How long after the subject's last activity there.
-    pub keep: CalendarDuration,
+    /// How long, counted from the subject's last activity there (or the end of its
+    /// financial year).
+    pub keep: Keep,
     /// The law.
     pub law: String,
 }
@@ -273,7 +275,7 @@ pub enum Rule {
         system: String,
         /// The record kind, as the connector names it.
         records: String,
-        /// How long records are kept.
-        after: CalendarDuration,
+        /// How long records are kept, and from when that is counted.
+        after: Keep,
     },
 }

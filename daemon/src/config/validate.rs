@@ -4,6 +4,7 @@
 
 mod extras;
 mod handling;
+mod keep;
 mod policy;
 mod warning;
 

@@ -74,7 +74,8 @@ pub enum HoldCheck {
     Outcome(StepOutcome),
 }
 
-/// Counts a legal hold from the subject's last activity in the system (e.g. the last invoice).
+/// Counts a legal hold from the subject's last activity in the system (e.g. the last invoice),
+/// as the hold says: plainly, or from the end of that financial year (see [`crate::config::Keep`]).
 pub async fn check_hold(
     config: &Config,
     handle: &SystemHandle,
@@ -104,7 +105,7 @@ pub async fn check_hold(
     };
     let until = hold
         .keep
-        .after(&last.to_zoned(config.time_zone.clone()))
+        .until(&last.to_zoned(config.time_zone.clone()))
         .timestamp();
     if until <= now {
         HoldCheck::NoHold

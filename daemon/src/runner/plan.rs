@@ -14,7 +14,7 @@ use super::scan::{scan_and_decide, DecideContext, DecisionSink, SubjectDecision}
 use super::warnings::WarnScan;
 use super::{Context, RunError};
 use crate::config::{Mode, Policy, Rule};
-use crate::policy::{self, check_safety};
+use crate::policy::check_safety;
 use crate::store::{SqliteStore, WarningStore};
 
 /// Plans one policy at `now`.
@@ -24,16 +24,7 @@ pub async fn plan_policy(context: &Context, policy: &Policy, now: &Zoned) -> Pol
             system,
             records,
             after,
-        } => {
-            plan_records(
-                context,
-                policy,
-                system,
-                records,
-                policy::record_cutoff(now, after),
-            )
-            .await
-        }
+        } => plan_records(context, policy, system, records, after.cutoff(now)).await,
         _ => plan_subjects(context, policy, now).await,
     };
     PolicyPlan {

@@ -9,7 +9,6 @@ use super::enforce::report;
 use super::report::RunReport;
 use super::{Context, RunError};
 use crate::config::{Mode, Policy, Rule};
-use crate::policy::record_cutoff;
 use crate::store::{Action, NewTask, RunId, RunRecord, RunState, Store, TaskState};
 
 /// Counts the records past their deadline and, in enforce mode within `max_per_run`,
@@ -29,7 +28,7 @@ pub async fn run_records(
     else {
         return Err(RunError::Internal("not a record-retention policy".into()));
     };
-    let cutoff = record_cutoff(now, after);
+    let cutoff = after.cutoff(now);
     let matched = match expire(context, system, records, cutoff, true).await {
         Ok(matched) => matched,
         Err(error) => {
@@ -107,7 +106,7 @@ pub async fn resume_records(
     };
     // The cutoff is the run's own, so an approved run removes what was approved, no more.
     let scheduled = run.scheduled_for.to_zoned(context.config.time_zone.clone());
-    let cutoff = record_cutoff(&scheduled, after);
+    let cutoff = after.cutoff(&scheduled);
     if run.state == RunState::Approved {
         store.create_task(
             run.id,

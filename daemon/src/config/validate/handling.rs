@@ -1,5 +1,6 @@
 //! How a system is reached (`plugin`, `manual` or `notify`) and its legal hold.
 
+use super::keep::{keep, KeepKeys};
 use super::{to_json, valid_name, Problems};
 use crate::config::locate::join;
 use crate::config::raw::{RawLegalHold, RawNotify, RawSystem};
@@ -192,7 +193,14 @@ pub(super) fn legal_hold(
     p: &mut Problems,
 ) -> Option<LegalHold> {
     let key = join(base, "legal_hold");
-    let keep = p.ok(&join(&key, "keep"), raw.keep.parse::<CalendarDuration>());
+    let keys = KeepKeys {
+        duration: ("keep", Some(&raw.keep)),
+        from: raw.from.as_deref(),
+        financial_year_end: raw.financial_year_end.as_deref(),
+        round_up_to: raw.round_up_to.as_deref(),
+        event: "last_activity",
+    };
+    let keep = keep(&key, &keys, p);
     if raw.law.trim().is_empty() {
         p.at(
             join(&key, "law"),

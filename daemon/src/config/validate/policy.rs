@@ -1,6 +1,7 @@
 //! A policy's checks: which keys its kind takes, its durations, the systems it names, its
 //! schedule and safety valves.
 
+use super::keep::{keep, KeepKeys};
 use super::warning::inactivity_warning;
 use super::{unknown_system, Problems};
 use crate::config::cron;
@@ -10,7 +11,7 @@ use crate::config::types::{Mode, Policy, Rule, Safety};
 use crate::duration::CalendarDuration;
 
 /// The keys that only some policy kinds take.
-const KIND_KEYS: [&str; 8] = [
+const KIND_KEYS: [&str; 11] = [
     "idle_for",
     "systems",
     "after",
@@ -19,6 +20,9 @@ const KIND_KEYS: [&str; 8] = [
     "warn_before",
     "warn_subject",
     "warn_template",
+    "from",
+    "financial_year_end",
+    "round_up_to",
 ];
 
 /// Which of [`KIND_KEYS`] a kind allows, and which of those it requires.
@@ -36,7 +40,14 @@ fn kind_keys(kind: RawKind) -> (&'static [&'static str], &'static [&'static str]
         ),
         RawKind::Retention => (&["after", "systems"], &["after", "systems"]),
         RawKind::RecordRetention => (
-            &["after", "system", "records"],
+            &[
+                "after",
+                "system",
+                "records",
+                "from",
+                "financial_year_end",
+                "round_up_to",
+            ],
             &["after", "system", "records"],
         ),
     }
@@ -90,6 +101,9 @@ pub(super) fn policy(
         raw.warn_before.is_some(),
         raw.warn_subject.is_some(),
         raw.warn_template.is_some(),
+        raw.from.is_some(),
+        raw.financial_year_end.is_some(),
+        raw.round_up_to.is_some(),
     ];
     let (allowed, required) = kind_keys(raw.kind);
     let kind = raw.kind.as_str();
@@ -139,7 +153,14 @@ pub(super) fn policy(
             }
         }
         RawKind::RecordRetention => {
-            let after = duration("after", &raw.after, p);
+            let keys = KeepKeys {
+                duration: ("after", raw.after.as_deref()),
+                from: raw.from.as_deref(),
+                financial_year_end: raw.financial_year_end.as_deref(),
+                round_up_to: raw.round_up_to.as_deref(),
+                event: "record",
+            };
+            let after = keep(&base, &keys, p);
             if let Some(system) = &raw.system {
                 if !systems.contains(&system.as_str()) {
                     p.at(key("system"), unknown_system(system, systems));
