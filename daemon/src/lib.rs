@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod notify;
 pub mod plugins;
 pub mod policy;
+pub mod register;
 pub mod requests;
 pub mod runner;
 pub mod schedule;

@@ -50,6 +50,11 @@ pub async fn dispatch(command: Command) -> u8 {
             limit,
             json,
         } => runs(&config.config, policy.as_deref(), limit, json),
+        Command::Register {
+            config,
+            format,
+            output,
+        } => super::register::register(&config.config, format, output.as_deref()),
         Command::Demo {
             dir,
             customers,

@@ -7,6 +7,7 @@ mod audit;
 mod commands;
 mod demo;
 mod output;
+mod register;
 mod request_output;
 mod requests;
 
@@ -140,6 +141,19 @@ pub enum Command {
         json: bool,
         #[command(subcommand)]
         command: requests::TaskCommand,
+    },
+    /// Print the record of processing activities (GDPR Art. 30) from the configuration: per
+    /// system its data categories, purpose, legal basis, processor, recipients, retention
+    /// (from the policies and legal holds that name it) and backup retention.
+    Register {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Markdown (a document) or CSV (RFC 4180, for a spreadsheet).
+        #[arg(long, value_enum, default_value_t = register::Format::Markdown)]
+        format: register::Format,
+        /// Write to this file instead of standard output.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// Build sample control-panel, billing and CRM databases, then plan and enforce a
     /// 6-month inactivity policy on them, and show what was deleted and kept, and why.

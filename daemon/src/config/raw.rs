@@ -216,6 +216,13 @@ pub struct RawSystem {
     pub purpose: Option<String>,
     /// Register: the legal basis for the processing, e.g. `"contract"`.
     pub legal_basis: Option<String>,
+    /// Register: who the data is disclosed to from here, e.g. `["Internetstiftelsen (.se)"]`.
+    #[serde(default)]
+    pub recipients: Vec<String>,
+    /// Register: how long the data is kept, in words, where no policy or legal hold of this
+    /// file says it (a system a person tends), e.g. `"at least 8 years (bookkeeping)"`.
+    /// `gallra register` shows it beside the rules it computes.
+    pub retention: Option<String>,
     /// How long backups of this system are kept, as a calendar duration, e.g. `"30 days"`.
     pub backup_retention: Option<String>,
     /// How many calls may run at once against this system: 1 to 256, default 4.

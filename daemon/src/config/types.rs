@@ -112,6 +112,10 @@ pub struct SystemConfig {
     pub purpose: Option<String>,
     /// Register: the legal basis for the processing.
     pub legal_basis: Option<String>,
+    /// Register: who the data is disclosed to from here.
+    pub recipients: Vec<String>,
+    /// Register: how long the data is kept, in words (beside the rules gallra enforces).
+    pub retention: Option<String>,
     /// How long backups of this system are kept.
     pub backup_retention: Option<CalendarDuration>,
     /// How many calls may run at once against this system.

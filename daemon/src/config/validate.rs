@@ -259,6 +259,8 @@ fn system(name: &str, raw: &RawSystem, p: &mut Problems) -> Option<SystemConfig>
         processor: raw.processor.clone(),
         purpose: raw.purpose.clone(),
         legal_basis: raw.legal_basis.clone(),
+        recipients: raw.recipients.clone(),
+        retention: raw.retention.clone(),
         backup_retention: backup_retention.map(|d| d.ok_or(())).transpose().ok()?,
         concurrency: concurrency?,
         call_timeout: call_timeout?,
