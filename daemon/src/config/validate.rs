@@ -118,6 +118,8 @@ pub(crate) fn validate(parsed: Parsed, path: &Path, problems: &mut Vec<Problem>)
         }
     }
 
+    policy::reached_by_connectors(&mut policies, &parsed.policies, &systems, &mut p);
+    activity_needs_a_connector(&systems, &mut p);
     if let Some(top) = &top {
         email_needs_smtp(&systems, top.smtp.is_some(), &mut p);
         let raw_policies = (parsed.policies.iter()).filter_map(|(n, raw)| Some((n, raw.as_ref()?)));
@@ -211,6 +213,20 @@ fn email_needs_smtp(systems: &BTreeMap<String, SystemConfig>, have_smtp: bool, p
                     "email notices need an [smtp] table (host, from) to send them through",
                 );
             }
+        }
+    }
+}
+
+/// Activity is asked of a system's connector; a system a person or a processor handles has
+/// none, and asking it would keep every subject as "system unavailable".
+fn activity_needs_a_connector(systems: &BTreeMap<String, SystemConfig>, p: &mut Problems) {
+    for system in systems.values() {
+        if system.activity && system.connector().is_none() {
+            p.at(
+                join(&join("systems", &system.name), "activity"),
+                "activity is read through a connector, and this system has none: remove it, \
+                 or reach the system with a plugin",
+            );
         }
     }
 }

@@ -7,7 +7,9 @@ use super::{unknown_system, Problems};
 use crate::config::cron;
 use crate::config::locate::{index, join};
 use crate::config::raw::{RawKind, RawMode, RawPolicy};
-use crate::config::types::{Mode, Policy, Rule, Safety};
+use std::collections::BTreeMap;
+
+use crate::config::types::{Mode, Policy, Rule, Safety, SystemConfig};
 use crate::duration::CalendarDuration;
 
 /// The keys that only some policy kinds take.
@@ -227,4 +229,92 @@ fn account_source_last(mut systems: Vec<String>, account_source: Option<&str>) -
         systems.push(source);
     }
     systems
+}
+
+/// A policy run acts through connectors: it erases (or expires records) by calling a plugin.
+/// A system a person tends (`manual`) or a processor is told about (`notify`) is reached by
+/// requests, not runs; naming one in a policy would fail every subject's erasure there and
+/// keep them in the account source. An inactivity policy that names no systems means every
+/// system a connector reaches.
+pub(super) fn reached_by_connectors(
+    policies: &mut BTreeMap<String, Policy>,
+    raw: &[(String, Option<RawPolicy>)],
+    systems: &BTreeMap<String, SystemConfig>,
+    p: &mut Problems,
+) {
+    let without_connector = |name: &str| {
+        systems
+            .get(name)
+            .and_then(|s| s.connector().is_none().then(|| how_reached(s)))
+    };
+    let why = |name: &str, how: &str| {
+        format!(
+            "system \"{name}\" is reached by {how}, and a policy run erases through connectors \
+             only: remove it here; an erasure request (`gallra request erase`) reaches it"
+        )
+    };
+    for (name, raw) in raw {
+        let Some(raw) = raw else { continue };
+        let base = join("policies", name);
+        let Some(policy) = policies.get_mut(name) else {
+            continue;
+        };
+        match &mut policy.rule {
+            Rule::Inactivity { systems: list, .. } if raw.systems.is_none() => {
+                list.retain(|s| without_connector(s).is_none());
+            }
+            Rule::Inactivity { .. } | Rule::Retention { .. } => {
+                let named = raw.systems.as_deref().unwrap_or_default();
+                for (i, system) in named.iter().enumerate() {
+                    if let Some(how) = without_connector(system) {
+                        p.at(index(&join(&base, "systems"), i), why(system, how));
+                    }
+                }
+            }
+            Rule::RecordRetention { system, .. } => {
+                if let Some(how) = without_connector(system) {
+                    p.at(
+                        join(&base, "system"),
+                        format!(
+                            "system \"{system}\" is reached by {how}; record retention removes \
+                             records through a connector's expire"
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn how_reached(system: &SystemConfig) -> &'static str {
+    match system.handling {
+        crate::config::types::Handling::Manual { .. } => "a person (manual)",
+        _ => "a notice to the processor (notify)",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Rule;
+
+    #[test]
+    fn inactivity_without_systems_means_the_systems_a_connector_reaches() {
+        let text = r#"state_dir = "s"
+account_source = "panel"
+[systems.panel]
+plugin = "sql"
+[systems.binders]
+manual = { instructions = "Shred the folder" }
+[systems.crm]
+plugin = "sql"
+[policies.idle]
+kind = "inactivity"
+idle_for = "6 months"
+"#;
+        let config = crate::config::parse(text, std::path::Path::new("/g.toml")).unwrap();
+        let Rule::Inactivity { systems, .. } = &config.policies["idle"].rule else {
+            panic!("not inactivity");
+        };
+        assert_eq!(systems, &["crm", "panel"]);
+    }
 }
