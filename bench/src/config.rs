@@ -1,0 +1,90 @@
+//! The `gallra.toml` each workload runs with.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::systems::System;
+
+/// How gallra reaches one system.
+pub enum Backend<'a> {
+    Sqlite(&'a Path),
+    /// A file holding the database URL (mode 0600).
+    Postgres(&'a Path),
+}
+
+/// A TOML string.
+pub fn quoted(text: &str) -> String {
+    serde_json::to_string(text).expect("a string serializes")
+}
+
+pub fn header(state_dir: &Path, account_source: &str) -> String {
+    format!(
+        "time_zone = \"Europe/Stockholm\"\nstate_dir = {}\naccount_source = {}\n\n",
+        quoted(&state_dir.display().to_string()),
+        quoted(account_source)
+    )
+}
+
+/// One `[systems.NAME]` table for a system of [`crate::systems`].
+pub fn system(system: System, backend: Backend<'_>, concurrency: u32) -> String {
+    let name = system.name;
+    let mut s = format!("[systems.{name}]\nplugin = \"sql\"\n");
+    let activity = name != "crm";
+    let _ = writeln!(s, "activity = {activity}\nconcurrency = {concurrency}");
+    match backend {
+        Backend::Sqlite(path) => {
+            let _ = writeln!(
+                s,
+                "[systems.{name}.settings]\nbackend = \"sqlite\"\npath = {}",
+                quoted(&path.display().to_string())
+            );
+        }
+        Backend::Postgres(url_file) => {
+            let _ = writeln!(
+                s,
+                "[systems.{name}.settings]\nbackend = \"postgres\"\nurl_file = {}",
+                quoted(&url_file.display().to_string())
+            );
+        }
+    }
+    let (identifiers, subject_extra, child_extra) = match name {
+        "panel" => (
+            "email = \"email\", personnummer = \"personnummer\", phone = \"phone\", customer_id = \"id\"",
+            "activity = [\"last_login\", \"created_at\"]\nrelationship_end = \"closed_at\"\n",
+            "activity = [\"ended_at\"]\nactive_when = \"status = 'active'\"\n",
+        ),
+        "crm" => (
+            "email = \"email\", phone = \"phone\", personnummer = \"personnummer\"",
+            "",
+            "",
+        ),
+        _ => (
+            "email = \"email\", personnummer = \"personnummer\"",
+            "",
+            "activity = [\"paid_at\"]\nunpaid_when = \"paid_at IS NULL\"\n",
+        ),
+    };
+    let _ = write!(
+        s,
+        "[systems.{name}.settings.subjects]\ntable = \"{}\"\nkey = \"id\"\nidentifiers = {{ {identifiers} }}\n{subject_extra}on_erase = \"delete\"\n\n",
+        system.subjects
+    );
+    let _ = write!(
+        s,
+        "[[systems.{name}.settings.children]]\ntable = \"{}\"\nforeign_key = \"{}\"\n{child_extra}on_erase = \"delete\"\n\n",
+        system.children, system.foreign_key
+    );
+    s
+}
+
+/// The inactivity policy every workload runs: 6 months idle, valves wide open.
+pub fn inactivity_policy(mode: &str, systems: &[&str]) -> String {
+    let systems = systems
+        .iter()
+        .map(|s| quoted(s))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "[policies.inactive]\nkind = \"inactivity\"\nmode = \"{mode}\"\nidle_for = \"6 months\"\nsystems = [{systems}]\nmax_per_run = 10000000\nmax_fraction = 0.99\n"
+    )
+}
