@@ -373,6 +373,10 @@ fn paging(query: &HashMap<String, String>) -> Option<(usize, usize)> {
 
 /// One page of `items` wrapped as Fortnox lists are.
 fn listing(key: &str, items: Vec<Value>, page: usize, limit: usize) -> Response {
+    Json(listing_body(key, items, page, limit)).into_response()
+}
+
+fn listing_body(key: &str, items: Vec<Value>, page: usize, limit: usize) -> Value {
     let total = items.len();
     let pages = total.div_ceil(limit);
     let rows: Vec<Value> = items
@@ -386,7 +390,7 @@ fn listing(key: &str, items: Vec<Value>, page: usize, limit: usize) -> Response 
         json!({ "@TotalResources": total, "@TotalPages": pages, "@CurrentPage": page }),
     );
     body.insert(key.to_owned(), Value::Array(rows));
-    Json(Value::Object(body)).into_response()
+    Value::Object(body)
 }
 
 fn bad_paging() -> Response {
@@ -568,4 +572,39 @@ async fn list_invoices(
             .collect();
         listing("Invoices", rows, page, limit)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn paging_defaults_to_100_and_refuses_more_than_500() {
+        assert_eq!(paging(&query(&[])), Some((1, 100)));
+        assert_eq!(
+            paging(&query(&[("page", "3"), ("limit", "500")])),
+            Some((3, 500))
+        );
+        assert_eq!(paging(&query(&[("limit", "501")])), None);
+        assert_eq!(paging(&query(&[("page", "0")])), None);
+    }
+
+    #[test]
+    fn lists_carry_meta_information_and_one_page() {
+        let items: Vec<Value> = (0..5).map(Value::from).collect();
+        let body = listing_body("Customers", items.clone(), 3, 2);
+        assert_eq!(body["MetaInformation"]["@TotalPages"], 3);
+        assert_eq!(body["MetaInformation"]["@TotalResources"], 5);
+        assert_eq!(body["Customers"], json!([4]));
+        let empty = listing_body("Invoices", Vec::new(), 1, 100);
+        assert_eq!(empty["MetaInformation"]["@TotalPages"], 0);
+        assert_eq!(empty["Invoices"], json!([]));
+    }
 }
