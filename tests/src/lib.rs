@@ -4,6 +4,7 @@
 
 pub mod binaries;
 pub mod daemon;
+pub mod examples;
 pub mod gallra;
 pub mod requests;
 pub mod scenario;
