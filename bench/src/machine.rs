@@ -29,7 +29,9 @@ pub fn describe() -> String {
 
 /// Today's date and time, UTC.
 pub fn date() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M UTC").to_string()
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%d %H:%M UTC")
+        .to_string()
 }
 
 fn output(program: &str, args: &[&str]) -> String {

@@ -12,6 +12,9 @@
 //! the harness is a wrong answer (gallra deleting other rows than the floor did, requests
 //! lost or repeated) or a workload that cannot run.
 
+use gallra_bench::boundary;
+
+mod abi;
 mod config;
 mod footprint;
 mod machine;
@@ -66,6 +69,9 @@ struct Args {
     /// PostgreSQL server for purge-postgres (a superuser: the harness creates databases).
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
     postgres: String,
+    /// Generate the data here and keep it afterwards (to profile a run by hand).
+    #[arg(long)]
+    keep_data: Option<PathBuf>,
 }
 
 /// What every workload shares.
@@ -74,7 +80,7 @@ pub struct Harness {
     pub runs: usize,
     pub bin_dir: PathBuf,
     pub postgres: String,
-    scratch: tempfile::TempDir,
+    scratch: Scratch,
     command: String,
     machine: String,
     date: String,
@@ -94,6 +100,13 @@ impl Harness {
         }
         std::fs::create_dir_all(&dir)?;
         Ok(dir)
+    }
+
+    /// Done with a scratch directory: removed, unless the data is to be kept.
+    pub fn done_with(&self, dir: &Path) {
+        if let Scratch::Temp(_) = self.scratch {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 
     pub fn section(
@@ -116,11 +129,29 @@ impl Harness {
     }
 }
 
+/// Where generated data goes.
+enum Scratch {
+    Temp(tempfile::TempDir),
+    Kept(PathBuf),
+}
+
+impl Scratch {
+    fn path(&self) -> &Path {
+        match self {
+            Scratch::Temp(t) => t.path(),
+            Scratch::Kept(p) => p,
+        }
+    }
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
     for name in &args.only {
         if !WORKLOADS.contains(&name.as_str()) {
-            bail!("unknown workload {name:?}; the workloads are {}", WORKLOADS.join(", "));
+            bail!(
+                "unknown workload {name:?}; the workloads are {}",
+                WORKLOADS.join(", ")
+            );
         }
     }
     let bin_dir = match args.bin_dir {
@@ -154,7 +185,10 @@ fn main() -> Result<()> {
         runs: args.runs.unwrap_or(if args.quick { 1 } else { 5 }).max(1),
         bin_dir,
         postgres: args.postgres,
-        scratch: tempfile::Builder::new().prefix("gallra-bench-").tempdir()?,
+        scratch: match args.keep_data {
+            Some(dir) => Scratch::Kept(dir),
+            None => Scratch::Temp(tempfile::Builder::new().prefix("gallra-bench-").tempdir()?),
+        },
         command: command.trim().to_owned(),
         machine: machine::describe(),
         date: machine::date(),
@@ -178,6 +212,7 @@ fn main() -> Result<()> {
             "plan" => plan::run(&harness),
             "purge-sqlite" => purge::run_sqlite(&harness),
             "purge-postgres" => purge::run_postgres(&harness),
+            "boundary" => abi::run(&harness),
             "footprint" => footprint::run(&harness),
             _ => {
                 println!("  not built yet");
@@ -194,7 +229,11 @@ fn main() -> Result<()> {
     }
     if let Some(path) = output {
         report::write_sections(&path, &sections)?;
-        println!("\nwrote {} section(s) of {}", sections.len(), path.display());
+        println!(
+            "\nwrote {} section(s) of {}",
+            sections.len(),
+            path.display()
+        );
     }
     println!("\ndone in {:.1} s", started.elapsed().as_secs_f64());
     if !failures.is_empty() {

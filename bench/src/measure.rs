@@ -18,6 +18,7 @@ pub struct Measured {
     /// Peak resident set size, in KiB.
     pub max_rss_kib: u64,
     pub stdout: String,
+    #[allow(dead_code)]
     pub stderr: String,
 }
 

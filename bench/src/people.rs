@@ -93,7 +93,9 @@ impl Clock {
 
     /// The time `days` ago (at most about 11 years).
     pub fn ago(&self, days: u64) -> &str {
-        &self.days[usize::try_from(days).expect("small").min(self.days.len() - 1)]
+        &self.days[usize::try_from(days)
+            .expect("small")
+            .min(self.days.len() - 1)]
     }
 }
 
@@ -109,7 +111,11 @@ pub fn standing(index: u64, inactive_per_mille: u64) -> Standing {
 
 /// A cheap, repeatable spread of small numbers, so rows differ without a random generator.
 pub fn spread(index: u64, salt: u64, modulus: u64) -> u64 {
-    (index.wrapping_mul(2_654_435_761).wrapping_add(salt.wrapping_mul(40_503)) >> 7) % modulus
+    (index
+        .wrapping_mul(2_654_435_761)
+        .wrapping_add(salt.wrapping_mul(40_503))
+        >> 7)
+        % modulus
 }
 
 #[cfg(test)]

@@ -76,7 +76,7 @@ pub fn run(h: &Harness) -> Result<Section> {
         time.print();
         memory.print();
         figures.extend([time, memory]);
-        std::fs::remove_dir_all(&dir).ok();
+        h.done_with(&dir);
     }
     Ok(h.section(
         "plan",

@@ -117,7 +117,10 @@ impl Server {
     /// The floor: the same rows deleted by id in one transaction, two statements.
     pub fn floor_delete(&self, database: &str, system: System, ids: &[i64]) -> Result<u64> {
         let mut db = self.connect(database)?;
-        let ids: Vec<i32> = ids.iter().map(|&i| i32::try_from(i)).collect::<Result<_, _>>()?;
+        let ids: Vec<i32> = ids
+            .iter()
+            .map(|&i| i32::try_from(i))
+            .collect::<Result<_, _>>()?;
         let mut tx = db.transaction()?;
         let children = tx.execute(
             &format!(

@@ -20,8 +20,14 @@ use crate::Harness;
 /// Erased in this order (the account source last), as the policy says.
 const SYSTEMS: [System; 3] = [CRM, BILLING, PANEL];
 
-/// Calls gallra may have in flight per system (the systems' `concurrency`).
-const CONCURRENCY: u32 = 4;
+/// Calls gallra may have in flight per system (the systems' `concurrency`; 4 is the
+/// default). `GALLRA_BENCH_CONCURRENCY` overrides it, to compare.
+fn concurrency() -> u32 {
+    std::env::var("GALLRA_BENCH_CONCURRENCY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4)
+}
 
 fn population(h: &Harness) -> Population {
     // Half the customers are inactive: 50,000 of 100,000.
@@ -54,7 +60,7 @@ pub fn run_sqlite(h: &Harness) -> Result<Section> {
         let mut config = config::header(&dir.join("state"), "panel");
         for system in SYSTEMS {
             let db = dir.join(db_file(system));
-            config += &config::system(system, Backend::Sqlite(&db), CONCURRENCY);
+            config += &config::system(system, Backend::Sqlite(&db), concurrency());
         }
         config += &config::inactivity_policy("enforce", &["crm", "billing", "panel"]);
         let secs = run_gallra(h, &dir, &config, ids.len() as u64)?;
@@ -63,7 +69,7 @@ pub fn run_sqlite(h: &Harness) -> Result<Section> {
             .map(|&s| systems::sqlite_fingerprint(&dir.join(db_file(s)), s))
             .collect::<Result<_>>()?;
         check_audit(&dir.join("state"))?;
-        std::fs::remove_dir_all(&dir).ok();
+        h.done_with(&dir);
 
         // the floor
         let dir = h.scratch(&format!("purge-sqlite-floor-{run}"))?;
@@ -77,10 +83,14 @@ pub fn run_sqlite(h: &Harness) -> Result<Section> {
             .iter()
             .map(|&s| systems::sqlite_fingerprint(&dir.join(db_file(s)), s))
             .collect::<Result<_>>()?;
-        std::fs::remove_dir_all(&dir).ok();
+        h.done_with(&dir);
 
         same_rows(&after_gallra, &after_floor, population)?;
-        println!("  run {}: gallra {secs:.2} s, floor {:.2} s", run + 1, floor[run]);
+        println!(
+            "  run {}: gallra {secs:.2} s, floor {:.2} s",
+            run + 1,
+            floor[run]
+        );
         gallra.push(secs);
     }
     let figure = figure(population, ids.len(), &gallra, &floor, "SQLite");
@@ -88,9 +98,14 @@ pub fn run_sqlite(h: &Harness) -> Result<Section> {
     Ok(h.section(
         "purge-sqlite",
         "2a. Purge vs the raw store: SQLite",
-        &method(population, ids.len(), "three SQLite files (WAL, default `synchronous`)", "\
+        &method(
+            population,
+            ids.len(),
+            "three SQLite files (WAL, default `synchronous`)",
+            "\
          the harness deleting the same rows by id through rusqlite, with prepared statements, \
-         one transaction per database"),
+         one transaction per database",
+        ),
         vec![figure],
     ))
 }
@@ -117,7 +132,7 @@ pub fn run_postgres(h: &Harness) -> Result<Section> {
                 let database = server.clone_fresh(system)?;
                 let url_file = dir.join(format!("{}.url", system.name));
                 postgres_db::write_url_file(&url_file, &server.url_of(&database))?;
-                config += &config::system(system, Backend::Postgres(&url_file), CONCURRENCY);
+                config += &config::system(system, Backend::Postgres(&url_file), concurrency());
             }
             config += &config::inactivity_policy("enforce", &["crm", "billing", "panel"]);
             let secs = run_gallra(h, &dir, &config, ids.len() as u64)?;
@@ -126,7 +141,7 @@ pub fn run_postgres(h: &Harness) -> Result<Section> {
                 .map(|&s| server.fingerprint(&format!("gallra_bench_{}", s.name), s))
                 .collect::<Result<_>>()?;
             check_audit(&dir.join("state"))?;
-            std::fs::remove_dir_all(&dir).ok();
+            h.done_with(&dir);
 
             let mut databases = Vec::new();
             for system in SYSTEMS {
@@ -143,7 +158,11 @@ pub fn run_postgres(h: &Harness) -> Result<Section> {
                 .map(|(&s, d)| server.fingerprint(d, s))
                 .collect::<Result<_>>()?;
             same_rows(&after_gallra, &after_floor, population)?;
-            println!("  run {}: gallra {secs:.2} s, floor {:.2} s", run + 1, floor[run]);
+            println!(
+                "  run {}: gallra {secs:.2} s, floor {:.2} s",
+                run + 1,
+                floor[run]
+            );
             gallra.push(secs);
         }
         Ok(())
@@ -155,14 +174,25 @@ pub fn run_postgres(h: &Harness) -> Result<Section> {
     Ok(h.section(
         "purge-postgres",
         "2b. Purge vs the raw store: PostgreSQL",
-        &method(population, ids.len(), "three databases on the local PostgreSQL server", "\
+        &method(
+            population,
+            ids.len(),
+            "three databases on the local PostgreSQL server",
+            "\
          the harness deleting the same rows with `DELETE … WHERE id = ANY($1)` (children, then \
-         subjects), one transaction per database"),
+         subjects), one transaction per database",
+        ),
         vec![figure],
     ))
 }
 
-fn figure(population: Population, purged: usize, gallra: &[f64], floor: &[f64], what: &str) -> Figure {
+fn figure(
+    population: Population,
+    purged: usize,
+    gallra: &[f64],
+    floor: &[f64],
+    what: &str,
+) -> Figure {
     let _ = population;
     Figure::new(
         format!("purge {} subjects, {what}: time", thousands(purged as u64)),
@@ -180,12 +210,13 @@ fn method(population: Population, purged: usize, stores: &str, floor: &str) -> S
          also asked about there), {} customers of which {} inactive. Every system deletes \
          (`on_erase = \"delete\"`), so the floor deletes exactly the same rows: {floor}. The \
          time is gallra's whole run: scan, decisions and tasks into the state store \
-         (`synchronous = FULL`), {} erase calls (concurrency {CONCURRENCY} per system) and the \
+         (`synchronous = FULL`), {} erase calls (concurrency {} per system) and the \
          audit log. After each run the harness checks that gallra and the floor left exactly \
          the same rows (count and id sum per table).",
         thousands(population.subjects),
         thousands(purged as u64),
         thousands(3 * purged as u64),
+        concurrency(),
     )
 }
 
@@ -210,7 +241,11 @@ fn run_gallra(h: &Harness, dir: &Path, config: &str, purged: u64) -> Result<f64>
     );
     let done: u64 = ["crm", "billing", "panel"]
         .iter()
-        .filter_map(|s| report.pointer(&format!("/0/tasks/{s}/done")).and_then(|v| v.as_u64()))
+        .filter_map(|s| {
+            report
+                .pointer(&format!("/0/tasks/{s}/done"))
+                .and_then(|v| v.as_u64())
+        })
         .sum();
     let _ = done;
     Ok(m.secs())

@@ -46,7 +46,12 @@ impl Figure {
         self
     }
 
-    pub fn floor(mut self, what: impl Into<String>, runs: &[f64], max_ratio: Option<f64>) -> Figure {
+    pub fn floor(
+        mut self,
+        what: impl Into<String>,
+        runs: &[f64],
+        max_ratio: Option<f64>,
+    ) -> Figure {
         self.floor = Some(Floor {
             what: what.into(),
             value: Summary::of(runs),
@@ -65,10 +70,10 @@ impl Figure {
     /// Whether the median meets every target given; `None` if there is none.
     pub fn met(&self) -> Option<bool> {
         let absolute = self.target.map(|t| self.value.median <= t);
-        let relative = self.floor.as_ref().and_then(|f| {
-            f.max_ratio
-                .map(|r| self.value.median <= r * f.value.median)
-        });
+        let relative = self
+            .floor
+            .as_ref()
+            .and_then(|f| f.max_ratio.map(|r| self.value.median <= r * f.value.median));
         match (absolute, relative) {
             (None, None) => None,
             (a, r) => Some(a.unwrap_or(true) && r.unwrap_or(true)),
@@ -113,7 +118,13 @@ impl Figure {
             );
         }
         if let Some(t) = self.target {
-            let _ = write!(line, "  target ≤ {} {} → {}×", num(t), self.unit, num(v.median / t));
+            let _ = write!(
+                line,
+                "  target ≤ {} {} → {}×",
+                num(t),
+                self.unit,
+                num(v.median / t)
+            );
         }
         match self.met() {
             Some(true) => line.push_str("  MET"),

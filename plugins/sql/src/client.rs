@@ -1,15 +1,16 @@
-//! One small trait over the three database clients, and the shared connection behind it.
+//! One small trait over the three database clients, and the shared connection behind it
+//! (with group commit: see [`group`]).
 //!
 //! Each backend reads every value as text (the queries cast), binds [`Param`]s its own way,
 //! and turns its driver's errors into a [`DbError`] that says whether to retry and never
 //! carries a bound value.
 
+mod group;
 mod mariadb;
 mod postgresql;
 mod sqlite;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
 
 use gallra_plugin_api::ConnectorError;
 
@@ -84,14 +85,15 @@ enum Target {
     Mysql(Box<mysql::Opts>),
 }
 
-/// The connection of one connector instance. Calls take turns on it; a connection that
-/// broke is dropped and opened again on the next call.
+/// The connection of one connector instance. Calls take turns on it, and concurrent write
+/// transactions share one commit; a connection that broke is dropped and opened again on
+/// the next call.
 pub struct Database {
     dialect: Dialect,
     target: Target,
     label: String,
     time_zone: String,
-    connection: Mutex<Option<Box<dyn Client>>>,
+    shared: group::Shared,
 }
 
 impl Database {
@@ -126,7 +128,7 @@ impl Database {
             target,
             label,
             time_zone: time_zone.to_owned(),
-            connection: Mutex::new(None),
+            shared: group::Shared::new(),
         };
         let client = database.connect().map_err(|e| {
             let message = format!("cannot connect to {}: {e}", database.label);
@@ -138,7 +140,7 @@ impl Database {
                 ConnectorError::permanent(message)
             }
         })?;
-        *database.lock() = Some(client);
+        database.shared.read().client = Some(client);
         Ok(database)
     }
 
@@ -152,48 +154,31 @@ impl Database {
         &self.label
     }
 
-    /// Runs `f` on the connection, connecting first if needed.
+    /// Runs `f` on the connection, connecting first if needed. Nothing is committed for it:
+    /// it reads, or runs in autocommit.
     pub fn with<T>(
         &self,
         f: impl FnOnce(&mut dyn Client) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
-        let mut guard = self.lock();
-        let client = match guard.take() {
-            Some(client) => guard.insert(client),
-            None => guard.insert(self.connect()?),
-        };
-        let result = f(client.as_mut());
+        let mut state = self.shared.read();
+        if state.client.is_none() {
+            state.client = Some(self.connect()?);
+        }
+        let result = self.shared.guarded(&mut state, f);
         if matches!(&result, Err(e) if e.connection_lost) {
-            *guard = None;
+            state.client = None;
         }
         result
     }
 
-    /// Runs `f` in one transaction: committed if it succeeds, rolled back if it fails.
+    /// Runs `f` in a transaction: rolled back if it fails, and committed (possibly together
+    /// with concurrent calls' work) before this returns if it succeeds.
     pub fn transaction<T>(
         &self,
         f: impl FnOnce(&mut dyn Client) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
-        let begin = self.dialect.begin();
-        self.with(|client| {
-            client.batch(begin)?;
-            match f(client) {
-                Ok(value) => {
-                    client.batch("COMMIT")?;
-                    Ok(value)
-                }
-                Err(e) => {
-                    if let Err(rollback) = client.batch("ROLLBACK") {
-                        tracing::warn!(error = %rollback, "rollback failed");
-                        return Err(DbError {
-                            connection_lost: true,
-                            ..e
-                        });
-                    }
-                    Err(e)
-                }
-            }
-        })
+        self.shared
+            .write(self.dialect.begin(), || self.connect(), f)
     }
 
     fn connect(&self) -> Result<Box<dyn Client>, DbError> {
@@ -201,16 +186,6 @@ impl Database {
             Target::Sqlite(path) => Box::new(sqlite::Sqlite::open(path)?),
             Target::Postgres(config) => Box::new(postgresql::Postgres::connect(config)?),
             Target::Mysql(opts) => Box::new(mariadb::Mysql::connect(opts, &self.time_zone)?),
-        })
-    }
-
-    /// A panic in an earlier call may have left the connection mid-transaction: drop it.
-    fn lock(&self) -> MutexGuard<'_, Option<Box<dyn Client>>> {
-        self.connection.lock().unwrap_or_else(|poisoned| {
-            self.connection.clear_poison();
-            let mut guard = poisoned.into_inner();
-            *guard = None;
-            guard
         })
     }
 }
