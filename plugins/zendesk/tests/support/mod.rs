@@ -1,7 +1,7 @@
 //! Test support: the testkit's Zendesk, settings that point the connector at it (token files
 //! in a private temporary directory), and subjects.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
