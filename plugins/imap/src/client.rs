@@ -366,7 +366,9 @@ impl Pool {
         &self,
         mut work: impl FnMut(&mut Conn) -> Result<T, ImapError>,
     ) -> Result<T, ImapError> {
-        if let Some(mut conn) = self.idle().pop() {
+        // Not `if let Some(..) = self.idle().pop()`: the guard would live through the block.
+        let kept = self.idle().pop();
+        if let Some(mut conn) = kept {
             match work(&mut conn) {
                 Err(e) if e.is_broken() => {
                     tracing::debug!("a kept IMAP session was broken; reconnecting");

@@ -1,0 +1,161 @@
+//! Test support: a fresh user on the test Dovecot (see `gallra_testkit::imap`), the
+//! connector's settings for it, and subjects.
+//!
+//! Dovecot unreachable: the test prints `SKIPPED: …` and passes, unless
+//! `GALLRA_REQUIRE_SERVERS=1` (CI), which makes it fail. Start it with `scripts/dovecot.sh`.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use gallra_plugin_api::{
+    parse_settings, Connector, ConnectorError, Identifier, IdentifierKind, OpenContext, Subject,
+};
+use gallra_plugin_imap::config::Settings;
+use gallra_plugin_imap::ImapConnector;
+use gallra_testkit::imap::{Dovecot, Message, HOST, PASSWORD, PORT};
+use serde_json::{json, Value};
+
+pub use gallra_testkit::imap;
+
+pub const SUBJECT: &str = "anna@example.se";
+pub const BYSTANDER: &str = "bo@example.se";
+
+/// A test's own mail account and a directory for its password file.
+pub struct Account {
+    pub dovecot: Dovecot,
+    pub dir: tempfile::TempDir,
+}
+
+impl Account {
+    /// A fresh account, or `None` when Dovecot is unreachable (SKIPPED).
+    pub fn new() -> Option<Self> {
+        let dovecot = Dovecot::connect()?;
+        Some(Self {
+            dovecot,
+            dir: tempfile::tempdir().expect("tempdir"),
+        })
+    }
+
+    /// Settings for this account over plain IMAP with `mailboxes`, plus `rest`.
+    pub fn settings(&self, mailboxes: &[&str], rest: Value) -> Value {
+        let mut settings = json!({
+            "host": HOST,
+            "port": PORT,
+            "tls": "none",
+            "username": self.dovecot.username(),
+            "password_file": write_secret(self.dir.path(), PASSWORD),
+            "mailboxes": mailboxes,
+            "timeout_secs": 10,
+        });
+        let map = settings.as_object_mut().expect("object");
+        for (k, v) in rest.as_object().expect("settings object") {
+            map.insert(k.clone(), v.clone());
+        }
+        settings
+    }
+
+    /// The connector for `mailboxes`; panics if it does not open.
+    pub fn connector(&self, mailboxes: &[&str]) -> ImapConnector {
+        open(&self.settings(mailboxes, json!({}))).expect("open connector")
+    }
+
+    pub fn append(&self, mailbox: &str, message: &Message) -> u32 {
+        self.dovecot.append(mailbox, message)
+    }
+
+    /// Seeds the standard mail: the subject's messages in INBOX and Sent, a bystander's,
+    /// and near misses that only a substring search would take for the subject's.
+    pub fn seed(&self) -> Seeded {
+        let d = "2024-03-01T10:00:00Z";
+        let from_subject = self.append(
+            "INBOX",
+            &Message::new(
+                "Anna Svensson <Anna@Example.SE>",
+                "support@shop.se",
+                "Order 1",
+                d,
+            ),
+        );
+        let cc_subject = self.append(
+            "INBOX",
+            &Message::new("support@shop.se", "team@shop.se", "About Anna", d).cc(SUBJECT),
+        );
+        let bystander = self.append(
+            "INBOX",
+            &Message::new(BYSTANDER, "support@shop.se", "Bo's order", d),
+        );
+        let near_miss = self.append(
+            "INBOX",
+            &Message::new(
+                "joanna@example.se",
+                "anna@example.se.other.test",
+                "Not Anna",
+                d,
+            ),
+        );
+        let to_subject = self.append(
+            "Sent",
+            &Message::new("support@shop.se", SUBJECT, "Re: Order 1", d),
+        );
+        let sent_bystander = self.append(
+            "Sent",
+            &Message::new("support@shop.se", BYSTANDER, "Re: Bo's order", d),
+        );
+        Seeded {
+            inbox_subject: vec![from_subject, cc_subject],
+            inbox_others: vec![bystander, near_miss],
+            sent_subject: vec![to_subject],
+            sent_others: vec![sent_bystander],
+        }
+    }
+}
+
+/// The UIDs of the standard mail.
+pub struct Seeded {
+    pub inbox_subject: Vec<u32>,
+    pub inbox_others: Vec<u32>,
+    pub sent_subject: Vec<u32>,
+    pub sent_others: Vec<u32>,
+}
+
+/// Writes a secret file readable only by its owner.
+pub fn write_secret(dir: &Path, contents: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("password");
+    std::fs::write(&path, format!("{contents}\n")).expect("write password file");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    path
+}
+
+/// Parses settings JSON as the host hands it over, validates, and opens.
+pub fn open(settings: &Value) -> Result<ImapConnector, ConnectorError> {
+    let bytes = serde_json::to_vec(settings).expect("json");
+    let settings: Settings = parse_settings(&bytes)?;
+    ImapConnector::validate(&settings)?;
+    ImapConnector::open(settings, context())
+}
+
+pub fn context() -> OpenContext {
+    OpenContext {
+        system: "mail".to_owned(),
+        time_zone: "Europe/Stockholm".to_owned(),
+    }
+}
+
+pub fn by_email(email: &str) -> Subject {
+    Subject::new(vec![
+        Identifier::parse(IdentifierKind::Email, email).expect("valid email")
+    ])
+}
+
+/// Panics if `error`'s text holds any of `secrets`.
+pub fn assert_no_personal_data(error: &ConnectorError, secrets: &[&str]) {
+    let text = format!("{error} {error:?}").to_lowercase();
+    for secret in secrets {
+        assert!(
+            !text.contains(&secret.to_lowercase()),
+            "error holds personal data: {text}"
+        );
+    }
+}
