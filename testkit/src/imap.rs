@@ -192,23 +192,38 @@ impl Dovecot {
 
     /// The `From:` header values of `mailbox`'s messages, in UID order.
     pub fn from_headers(&self, mailbox: &str) -> Vec<String> {
-        let mut s = self.session().expect("IMAP session");
-        if !s.examine(mailbox) {
-            return Vec::new();
-        }
-        let reply = s.run("UID FETCH 1:* (UID BODY.PEEK[HEADER.FIELDS (FROM)])");
-        s.logout();
-        reply
-            .literals
-            .iter()
-            .map(|header| {
-                let text = String::from_utf8_lossy(header);
+        self.header_fields(mailbox, "FROM")
+            .into_iter()
+            .map(|text| {
                 text.trim()
                     .strip_prefix("From:")
                     .unwrap_or(&text)
                     .trim()
                     .to_owned()
             })
+            .collect()
+    }
+
+    /// The `From:`, `To:`, `Cc:` and `Bcc:` lines of each of `mailbox`'s messages, one
+    /// string per message, in UID order.
+    pub fn address_headers(&self, mailbox: &str) -> Vec<String> {
+        self.header_fields(mailbox, "FROM TO CC BCC")
+    }
+
+    /// The given header fields of each message (`BODY.PEEK[HEADER.FIELDS (…)]`).
+    fn header_fields(&self, mailbox: &str, fields: &str) -> Vec<String> {
+        let mut s = self.session().expect("IMAP session");
+        if !s.examine(mailbox) {
+            return Vec::new();
+        }
+        let reply = s.run(&format!(
+            "UID FETCH 1:* (UID BODY.PEEK[HEADER.FIELDS ({fields})])"
+        ));
+        s.logout();
+        reply
+            .literals
+            .iter()
+            .map(|header| String::from_utf8_lossy(header).into_owned())
             .collect()
     }
 

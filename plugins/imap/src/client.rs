@@ -66,8 +66,9 @@ impl fmt::Debug for Password {
 
 impl Password {
     /// Reads `password_file`, refusing a file that others may read. A trailing newline is
-    /// not part of the password. (Kept here rather than in a shared helper so the connector
-    /// does not need the HTTP kit.)
+    /// not part of the password. Not the kit's `http::Secret`: that sits behind the `http`
+    /// feature, which would link reqwest into a plugin that speaks no HTTP, and it only warns
+    /// about a file others can read where gallra's file-secrets refuse it.
     pub fn from_file(path: &Path) -> Result<Self, ConnectorError> {
         let shown = path.display();
         let fail = |e: io::Error| {

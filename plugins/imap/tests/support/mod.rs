@@ -159,3 +159,17 @@ pub fn assert_no_personal_data(error: &ConnectorError, secrets: &[&str]) {
         );
     }
 }
+
+/// A local port nothing listens on.
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("address").port()
+}
+
+/// Whether header text names one of `emails` as a whole address (not as part of
+/// `joanna@…` or `…@example.se.other.test`).
+pub fn mentions(headers: &str, emails: &[String]) -> bool {
+    headers
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | '<' | '>' | ':' | ';'))
+        .any(|token| emails.iter().any(|e| token.eq_ignore_ascii_case(e)))
+}
