@@ -22,6 +22,7 @@ mod measure;
 mod people;
 mod plan;
 mod postgres_db;
+mod propagation;
 mod purge;
 mod report;
 mod stats;
@@ -214,10 +215,7 @@ fn main() -> Result<()> {
             "purge-postgres" => purge::run_postgres(&harness),
             "boundary" => abi::run(&harness),
             "footprint" => footprint::run(&harness),
-            _ => {
-                println!("  not built yet");
-                continue;
-            }
+            _ => propagation::run(&harness),
         };
         match result {
             Ok(section) => sections.push(section),

@@ -126,7 +126,8 @@ mod tests {
     fn personnummer_carries_a_valid_luhn_digit() {
         // 811218-9876 is the Swedish Tax Agency's example.
         assert_eq!(luhn_digit("811218987"), 6);
-        assert_eq!(personnummer(0), "19400101-0008");
+        assert_eq!(personnummer(0), "19400101-0000");
+        assert_eq!(personnummer(1_001), "19400102-0017");
     }
 
     #[test]

@@ -46,9 +46,8 @@ impl Server {
     pub fn create_template(&self, system: System, population: Population) -> Result<()> {
         let template = template_name(system);
         let mut admin = self.admin()?;
-        admin.batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {template} WITH (FORCE); CREATE DATABASE {template}"
-        ))?;
+        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {template} WITH (FORCE)"))?;
+        admin.batch_execute(&format!("CREATE DATABASE {template}"))?;
         let mut db = self.connect(&template)?;
         db.batch_execute(&systems::schema(system))?;
         let clock = Clock::now();
@@ -82,9 +81,9 @@ impl Server {
     pub fn clone_fresh(&self, system: System) -> Result<String> {
         let name = format!("gallra_bench_{}", system.name);
         let template = template_name(system);
-        self.admin()?.batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE); CREATE DATABASE {name} TEMPLATE {template}"
-        ))?;
+        let mut admin = self.admin()?;
+        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
+        admin.batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}"))?;
         Ok(name)
     }
 
@@ -92,8 +91,11 @@ impl Server {
         let mut admin = self.admin()?;
         for system in systems {
             admin.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS gallra_bench_{} WITH (FORCE); DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                system.name,
+                "DROP DATABASE IF EXISTS gallra_bench_{} WITH (FORCE)",
+                system.name
+            ))?;
+            admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
                 template_name(*system)
             ))?;
         }

@@ -269,7 +269,7 @@ impl Shared {
     }
 }
 
-fn client<'a>(state: &'a mut State) -> &'a mut dyn Client {
+fn client(state: &mut State) -> &mut dyn Client {
     state
         .client
         .as_deref_mut()
