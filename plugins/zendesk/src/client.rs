@@ -497,6 +497,31 @@ mod tests {
     }
 
     #[test]
+    fn next_page_links_must_stay_on_the_configured_api() {
+        let http = HttpClient::new("helpdesk", &Default::default()).unwrap();
+        let zendesk = Zendesk::new(
+            http,
+            "https://acme.zendesk.com/api/v2".to_owned(),
+            Auth::OAuth(Secret::new("t")),
+        );
+        for good in [
+            "https://acme.zendesk.com/api/v2/users/search.json?page=2&query=email%3Aa%40b.se",
+            "https://acme.zendesk.com/api/v2/deleted_users?page%5Bafter%5D=x",
+        ] {
+            assert_eq!(zendesk.follow(good, "GET /x").unwrap(), good);
+        }
+        for bad in [
+            "https://evil.example/api/v2/users/search.json?page=2",
+            "https://acme.zendesk.com.evil.example/api/v2/users",
+            "https://acme.zendesk.com/api/v2evil/users",
+            "http://acme.zendesk.com/api/v2/users",
+        ] {
+            let error = zendesk.follow(bad, "GET /x").unwrap_err().to_string();
+            assert!(!error.contains("evil"), "the link is not quoted: {error}");
+        }
+    }
+
+    #[test]
     fn email_match_is_exact_and_case_insensitive() {
         let user = |email: &str| User {
             id: 1,
