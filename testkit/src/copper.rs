@@ -304,11 +304,11 @@ async fn search(
     }
     let page_number = search.page_number.unwrap_or(1).max(1);
     let page_size = search.page_size.unwrap_or(20).clamp(1, 200);
-    let mut hits: Vec<Value> = lock(&app.people)
+    let people = lock(&app.people);
+    let mut hits: Vec<&Value> = people
         .by_id
         .values()
         .filter(|p| matches(p, &search))
-        .cloned()
         .collect();
     hits.sort_by_key(|p| (p["date_created"].as_i64(), p["id"].as_u64()));
     let total = hits.len();
@@ -317,7 +317,9 @@ async fn search(
         .into_iter()
         .skip((page_number - 1) * page_size)
         .take(page_size)
+        .cloned()
         .collect();
+    drop(people);
     let mut response = Json(page).into_response();
     if app.options.total_header {
         response
