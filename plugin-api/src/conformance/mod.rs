@@ -112,13 +112,15 @@ pub trait ConformanceSystem {
         )
     }
 
-    /// Someone the system never held. Defaults to an email (and a customer id) under
-    /// `example.invalid`; override it when the connector claims neither kind.
+    /// Someone the system never held. Defaults to an email under `example.invalid` and
+    /// customer id `987654321`; override it when the connector claims neither kind, or
+    /// when that customer id exists.
     fn absent_subject(&self) -> Subject {
         Subject::new(vec![
             Identifier::parse(IdentifierKind::Email, "nobody.conformance@example.invalid")
                 .expect("valid email"),
-            Identifier::parse(IdentifierKind::CustomerId, "conformance-absent-4711")
+            // Digits, so that a system with numeric customer numbers can look it up.
+            Identifier::parse(IdentifierKind::CustomerId, "987654321")
                 .expect("valid customer id"),
         ])
     }
