@@ -36,8 +36,7 @@ use std::time::Duration;
 use md5::{Digest, Md5};
 use serde_json::{Map, Value};
 
-// The kit's crate::server::TestServer once it lands; the same interface meanwhile.
-use crate::whmcs::shim::TestServer;
+use crate::server::TestServer;
 
 mod api;
 
@@ -161,7 +160,7 @@ impl Mailchimp {
 
     /// The API base URL, `http://127.0.0.1:PORT/3.0` (the connector's `base_url`).
     pub fn base_url(&self) -> String {
-        format!("{}/3.0", self.server.url().trim_end_matches('/'))
+        format!("{}/3.0", self.server.base_url())
     }
 
     /// The underlying server.

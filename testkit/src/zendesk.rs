@@ -31,8 +31,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-// The kit's crate::server::TestServer once it lands; the same interface meanwhile.
-use crate::whmcs::shim::TestServer;
+use crate::rate_limit::RateLimit;
+use crate::server::TestServer;
 
 mod api;
 
@@ -130,7 +130,7 @@ struct Inner {
     throttles: VecDeque<Throttle>,
     purge_limit: (usize, Duration),
     purges: VecDeque<Instant>,
-    requests: Vec<(Instant, String)>,
+    requests: Vec<String>,
     base_url: String,
 }
 
@@ -149,6 +149,17 @@ pub struct Zendesk {
 impl Zendesk {
     /// Starts an empty account on a free local port.
     pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// Starts an empty account behind a plan's request limit (Zendesk answers 429 with
+    /// `Retry-After`; build the limit with `.retry_after(Some(secs))`). Keep a clone of
+    /// `limit` to read its arrival log.
+    pub fn start_rate_limited(limit: RateLimit) -> Self {
+        Self::start_with(Some(limit))
+    }
+
+    fn start_with(limit: Option<RateLimit>) -> Self {
         let state: Shared = Arc::new(Mutex::new(Inner {
             next_id: 1000,
             users: BTreeMap::new(),
@@ -162,8 +173,13 @@ impl Zendesk {
             requests: Vec::new(),
             base_url: String::new(),
         }));
-        let server = TestServer::start(api::router(state.clone()));
-        lock(&state).base_url = format!("{}/api/v2", server.url().trim_end_matches('/'));
+        let router = api::router(state.clone());
+        let router = match limit {
+            Some(limit) => limit.apply(router),
+            None => router,
+        };
+        let server = TestServer::start(router);
+        lock(&state).base_url = format!("{}/api/v2", server.base_url());
         Self { server, state }
     }
 
@@ -313,13 +329,6 @@ impl Zendesk {
 
     /// Every request so far as `METHOD /path` (no query), in arrival order.
     pub fn requests(&self) -> Vec<String> {
-        let state = lock(&self.state);
-        state.requests.iter().map(|(_, r)| r.clone()).collect()
-    }
-
-    /// When each request arrived, in arrival order (for rate assertions).
-    pub fn arrivals(&self) -> Vec<Instant> {
-        let state = lock(&self.state);
-        state.requests.iter().map(|(at, _)| *at).collect()
+        lock(&self.state).requests.clone()
     }
 }

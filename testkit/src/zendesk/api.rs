@@ -71,10 +71,9 @@ fn authorized(headers: &HeaderMap) -> bool {
 async fn gate(State(state): State<Shared>, request: Request, next: Next) -> Response {
     let throttle = {
         let mut state = lock(&state);
-        state.requests.push((
-            Instant::now(),
-            format!("{} {}", request.method(), request.uri().path()),
-        ));
+        state
+            .requests
+            .push(format!("{} {}", request.method(), request.uri().path()));
         if !authorized(request.headers()) {
             return (
                 StatusCode::UNAUTHORIZED,

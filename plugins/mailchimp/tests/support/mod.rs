@@ -3,7 +3,6 @@
 
 #![allow(dead_code, unused_imports)]
 
-use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
@@ -51,13 +50,9 @@ pub fn settings(server: &Mailchimp, secrets: &Secrets) -> Value {
 
 /// Settings for a port nobody listens on.
 pub fn unreachable_settings(secrets: &Secrets) -> Value {
-    let closed = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
     json!({
         "api_key_file": secrets.file("key", API_KEY),
-        "base_url": format!("http://127.0.0.1:{closed}/3.0"),
+        "base_url": format!("{}/3.0", gallra_testkit::server::unreachable_url()),
         "http": {"timeout_secs": 2, "max_retries": 1, "backoff_initial_ms": 10},
     })
 }

@@ -3,7 +3,6 @@
 
 #![allow(dead_code, unused_imports)]
 
-use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
@@ -54,12 +53,8 @@ pub fn settings(server: &Zendesk, secrets: &Secrets) -> Value {
 
 /// Settings for a port nobody listens on.
 pub fn unreachable_settings(secrets: &Secrets) -> Value {
-    let closed = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
     json!({
-        "base_url": format!("http://127.0.0.1:{closed}/api/v2"),
+        "base_url": format!("{}/api/v2", gallra_testkit::server::unreachable_url()),
         "email": AGENT_EMAIL,
         "api_token_file": secrets.file("token", API_TOKEN),
         "http": {"timeout_secs": 2, "max_retries": 1, "backoff_initial_ms": 10},
