@@ -225,16 +225,16 @@ fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// Copper's three headers, or its 401.
-fn authorized(headers: &HeaderMap) -> Result<(), Response> {
+/// Copper's 401, unless the three headers are right.
+fn denied(headers: &HeaderMap) -> Option<Response> {
     let is = |name: &str, want: &str| headers.get(name).and_then(|v| v.to_str().ok()) == Some(want);
     if is("X-PW-AccessToken", TOKEN)
         && is("X-PW-Application", "developer_api")
         && is("X-PW-UserEmail", USER_EMAIL)
     {
-        Ok(())
+        None
     } else {
-        Err(error(
+        Some(error(
             StatusCode::UNAUTHORIZED,
             "API Key or Email is invalid",
         ))
@@ -299,7 +299,7 @@ async fn search(
     headers: HeaderMap,
     Json(search): Json<Search>,
 ) -> Response {
-    if let Err(denied) = authorized(&headers) {
+    if let Some(denied) = denied(&headers) {
         return denied;
     }
     let page_number = search.page_number.unwrap_or(1).max(1);
@@ -330,7 +330,7 @@ async fn search(
 }
 
 async fn fetch(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    if let Err(denied) = authorized(&headers) {
+    if let Some(denied) = denied(&headers) {
         return denied;
     }
     let person = id
@@ -344,7 +344,7 @@ async fn fetch(State(app): State<App>, headers: HeaderMap, Path(id): Path<String
 }
 
 async fn delete(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    if let Err(denied) = authorized(&headers) {
+    if let Some(denied) = denied(&headers) {
         return denied;
     }
     let removed = id
@@ -358,7 +358,7 @@ async fn delete(State(app): State<App>, headers: HeaderMap, Path(id): Path<Strin
 }
 
 async fn account(headers: HeaderMap) -> Response {
-    if let Err(denied) = authorized(&headers) {
+    if let Some(denied) = denied(&headers) {
         return denied;
     }
     Json(json!({"id": 1, "name": "Gallra Test AB"})).into_response()
