@@ -99,6 +99,15 @@
 //! - [`messages`]: the values that cross between gallra and a connector.
 //! - [`abi`]: the C ABI (for the curious; the macro handles it).
 //! - `host` (feature `host`): the loader gallra uses, also handy in your own tests.
+//! - `http` (feature `http`): the connector kit for HTTP APIs — a client with retries,
+//!   `Retry-After`, a per-system rate limit and PII-free errors; secrets from files;
+//!   pagination that never takes a short page for the end. `http::guide` is a complete
+//!   HTTP connector with its test.
+//! - `conformance` (feature `conformance`): the suite every connector's tests run against a
+//!   seeded test system.
+//!
+//! `plugins/README.md` in the repository walks through writing, testing, building and
+//! installing a connector.
 
 pub mod abi;
 #[cfg(feature = "conformance")]

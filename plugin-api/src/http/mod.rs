@@ -13,6 +13,9 @@
 //! - [`pagination`]: iterators over page-number, offset and cursor listings that treat a
 //!   short or failed page as an error, never as the end of the data.
 //!
+//! `guide` (with feature `conformance` too) is a complete connector built on the kit,
+//! with its test server and its conformance test.
+//!
 //! ## What to watch out for
 //!
 //! Label every request with [`RequestBuilder::endpoint`] (`"GET /users/{id}"`): that label,
@@ -22,6 +25,8 @@
 #![deny(missing_docs)]
 
 mod client;
+#[cfg(feature = "conformance")]
+pub mod guide;
 mod limiter;
 pub mod pagination;
 mod request;
