@@ -85,7 +85,7 @@ impl Message {
             .flatten()
             .any(|a| {
                 let email = a.email.to_lowercase();
-                emails.iter().any(|e| *e == email)
+                emails.contains(&email)
             })
     }
 

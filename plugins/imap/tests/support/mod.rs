@@ -16,6 +16,7 @@ use gallra_plugin_imap::ImapConnector;
 use gallra_testkit::imap::{Dovecot, Message, HOST, PASSWORD, PORT};
 use serde_json::{json, Value};
 
+#[allow(unused_imports)] // not every test file seeds directly
 pub use gallra_testkit::imap;
 
 pub const SUBJECT: &str = "anna@example.se";
