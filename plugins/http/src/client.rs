@@ -134,3 +134,46 @@ impl Api {
         Ok(url.into())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(base_url: &str) -> Api {
+        let settings: Settings = serde_json::from_value(serde_json::json!({
+            "base_url": base_url,
+            "auth": {"type": "none"},
+            "lookup": [{"path": "/u?email={email}"}],
+            "erase": {"method": "DELETE", "path": "/u/{record.id}"},
+        }))
+        .unwrap();
+        Api::new("shop", &settings).unwrap()
+    }
+
+    #[test]
+    fn next_links_stay_on_the_base_url_origin() {
+        let api = api("https://shop.example.se/api");
+        assert_eq!(
+            api.resolve("GET /u", "/api/u?cursor=c1").unwrap(),
+            "https://shop.example.se/api/u?cursor=c1"
+        );
+        assert_eq!(
+            api.resolve("GET /u", "https://shop.example.se/api/u?page=2")
+                .unwrap(),
+            "https://shop.example.se/api/u?page=2"
+        );
+        for elsewhere in [
+            "https://evil.example/api/u?page=2",
+            "http://shop.example.se/api/u?page=2",
+            "https://shop.example.se:8443/api/u",
+            "//evil.example/u",
+        ] {
+            let err = api.resolve("GET /u", elsewhere).unwrap_err();
+            assert!(
+                err.to_string().contains("credentials"),
+                "{elsewhere}: {err}"
+            );
+            assert!(!err.to_string().contains("evil"), "{err}");
+        }
+    }
+}

@@ -199,8 +199,10 @@ pub struct Lookup {
     /// How the results are paged. Default: `{ type = "none" }`.
     #[serde(default)]
     pub pagination: Pagination,
-    /// Status codes that mean "no such record": nothing found. Default: `[404]`.
-    #[serde(default = "default_not_found")]
+    /// Status codes that mean "nobody with this identifier", e.g. `[404]` for an endpoint
+    /// like `/people/by-email/{email}`. Default: none, so that a 404 from a mistyped path is
+    /// an error rather than "this person has no data here".
+    #[serde(default)]
     pub not_found: Vec<u16>,
 }
 

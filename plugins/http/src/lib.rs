@@ -173,13 +173,28 @@ impl HttpConnector {
         match parsed.scope {
             Scope::Record => {
                 let mut affected = 0;
-                for found in found.values() {
+                let mut answered_gone = Vec::new();
+                for (key, found) in &found {
                     let bindings = Bindings {
                         identifier: None,
                         record_id: Some(found.id.clone()),
                     };
                     if send(&bindings)? {
                         affected += 1;
+                    } else {
+                        answered_gone.push(key);
+                    }
+                }
+                // "Already gone" for a record the lookup has just found is odd: make sure
+                // it is not a wrong path answering 404 while the data stays.
+                if !answered_gone.is_empty() {
+                    let still = self.find(subject)?;
+                    if answered_gone.iter().any(|key| still.contains_key(*key)) {
+                        return Err(ConnectorError::permanent(format!(
+                            "{}: answered \"not found\" for records the lookup still finds; \
+                             check {key}.path and {key}.not_found",
+                            self.api.label(&label)
+                        )));
                     }
                 }
                 Ok(affected)
