@@ -3,8 +3,9 @@
 //!
 //! The control panel (WHMCS), billing (Fortnox) and CRM (Copper) are the demo generator's
 //! panel, billing and CRM databases, whose customers are made to be inactive, active, in
-//! debt, borderline…; support (Zendesk), the newsletter (Mailchimp), the .se registry (EPP)
-//! and the mailbox (IMAP) are SQL tables of the same role, holding the same customers.
+//! debt, borderline…; the newsletter is the real Mailchimp connector against the testkit's
+//! Mailchimp server; support (Zendesk), the .se registry (EPP) and the mailbox (IMAP) are SQL
+//! tables of the same role. Every system holds the same customers.
 //! Manual systems and processors told by email stay as the example has them, and the
 //! notices go to a real SMTP server.
 
@@ -15,6 +16,7 @@ use gallra::demo::Category;
 use gallra_e2e::examples::{report, stockholm, Db, Example};
 use gallra_e2e::requests::{receipt_line, task, SmtpSink};
 use gallra_e2e::{settings_of, Backend, Gallra, Scenario};
+use gallra_testkit::mailchimp::{Mailchimp, NewMember, API_KEY};
 use serde_json::Value;
 
 /// The night the tests take place, 03:00 in Stockholm.
@@ -35,6 +37,9 @@ struct World {
     example: Example,
     gallra: Gallra,
     scenario: Scenario,
+    mailchimp: Mailchimp,
+    /// Every customer's email, lower-cased.
+    everyone: Vec<String>,
 }
 
 impl World {
@@ -46,12 +51,19 @@ impl World {
 
     /// The emails a system holds, lower-cased.
     fn emails(&self, system: &str) -> BTreeSet<String> {
+        if system == "newsletter" {
+            return (self.everyone.iter())
+                .filter(|e| self.mailchimp.holds_email(e))
+                .cloned()
+                .collect();
+        }
         let (_, table, column) = REACHED.iter().find(|(s, ..)| *s == system).unwrap();
         self.db(system)
             .set(&format!("SELECT lower({column}) FROM {table}"))
     }
 
-    /// Every row of every table of every reached system, to show what did not change.
+    /// Every row of every table of every reached system (and the newsletter's members), to
+    /// show what did not change.
     fn snapshot(&self) -> Vec<(String, Vec<Vec<Option<String>>>)> {
         let tables = [
             ("panel", "customers"),
@@ -62,7 +74,6 @@ impl World {
             ("crm", "notes"),
             ("support", "users"),
             ("support", "tickets"),
-            ("newsletter", "members"),
             ("registry-se", "contacts"),
             ("mail", "messages"),
         ];
@@ -155,23 +166,23 @@ fn world(dir: &std::path::Path, sink: &SmtpSink) -> World {
             ),
         ],
     );
-    example.as_sql(
-        "newsletter",
-        toml::toml! {
-            [subjects]
-            table = "members"
-            key = "id"
-            identifiers = { email = "email" }
-            on_erase = "delete"
-        },
-        &[
-            "CREATE TABLE members (id INTEGER PRIMARY KEY, email TEXT)".into(),
-            format!(
-                "INSERT INTO members VALUES {}",
-                values(&|_| true, &|id, e| format!("({id}, {})", q(e)))
-            ),
-        ],
-    );
+    let mailchimp = Mailchimp::start();
+    mailchimp.add_list("kunder", "Kunder");
+    for (_, email) in &everyone {
+        mailchimp.add_member("kunder", NewMember::subscribed(&email.to_lowercase()));
+    }
+    let key_file = dir.join("mailchimp-key");
+    std::fs::write(&key_file, format!("{API_KEY}\n")).unwrap();
+    std::fs::set_permissions(
+        &key_file,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    let newsletter = example.system("newsletter")["settings"]
+        .as_table_mut()
+        .unwrap();
+    newsletter.insert("base_url".into(), mailchimp.base_url().into());
+    newsletter.insert("api_key_file".into(), key_file.display().to_string().into());
     example.as_sql(
         "registry-se",
         toml::toml! {
@@ -221,10 +232,16 @@ fn world(dir: &std::path::Path, sink: &SmtpSink) -> World {
         .policy("inactive-6-months")
         .insert("max_fraction".into(), 0.5.into());
     let gallra = example.save();
+    let everyone = everyone
+        .into_iter()
+        .map(|(_, e)| e.to_lowercase())
+        .collect();
     World {
         example,
         gallra,
         scenario,
+        mailchimp,
+        everyone,
     }
 }
 
@@ -506,16 +523,22 @@ fn an_objection_to_marketing_removes_the_subject_from_the_newsletter_only() {
         .email()
         .to_lowercase();
     let before = world.snapshot();
+    let subscribed = world.emails("newsletter");
     let at = stockholm("2026-09-01T10:00:00");
     let id = world.gallra.request_at(&at, "object", &email);
     world.gallra.at(&at, &["run", "--once"]).expect_code(0);
     let view = world.gallra.show_at(&at, id);
     assert_eq!(view["state"], "done", "{view:#}");
-    assert!(!world.emails("newsletter").contains(&email));
+    let mut expected = subscribed;
+    expected.remove(&email);
+    assert_eq!(
+        world.emails("newsletter"),
+        expected,
+        "only they left the newsletter"
+    );
+    assert!(world.mailchimp.is_forgotten("kunder", &email));
     let after = world.snapshot();
     for ((table, was), (_, is)) in before.iter().zip(&after) {
-        if table != "newsletter.members" {
-            assert!(was == is, "{table} changed");
-        }
+        assert!(was == is, "{table} changed");
     }
 }
