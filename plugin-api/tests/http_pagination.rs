@@ -69,7 +69,11 @@ struct User {
     id: u64,
 }
 
-fn fetch(client: &HttpClient, url: &str, query: &[(&str, String)]) -> Result<Value, ConnectorError> {
+fn fetch(
+    client: &HttpClient,
+    url: &str,
+    query: &[(&str, String)],
+) -> Result<Value, ConnectorError> {
     client
         .get(url)
         .query(query)

@@ -120,8 +120,7 @@ pub trait ConformanceSystem {
             Identifier::parse(IdentifierKind::Email, "nobody.conformance@example.invalid")
                 .expect("valid email"),
             // Digits, so that a system with numeric customer numbers can look it up.
-            Identifier::parse(IdentifierKind::CustomerId, "987654321")
-                .expect("valid customer id"),
+            Identifier::parse(IdentifierKind::CustomerId, "987654321").expect("valid customer id"),
         ])
     }
 
