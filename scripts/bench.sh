@@ -4,7 +4,7 @@
 # data, prints every figure with its target and its ratio to the floor, and rewrites its
 # sections of BENCHMARKS.md.
 #
-#   scripts/bench.sh                      everything, 5 runs per figure (about 15 minutes)
+#   scripts/bench.sh                      everything, 5 runs per figure (about 25 minutes)
 #   scripts/bench.sh --only plan,boundary one or more workloads
 #   scripts/bench.sh --quick              reduced sizes, one run, nothing written
 #
@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo build --release -p gallra -p gallra-plugin-sql -p gallra-plugin-mailchimp \
-  -p gallra-plugin-zendesk -p gallra-plugin-whmcs -p gallra-bench
+  -p gallra-plugin-zendesk -p gallra-plugin-whmcs -p gallra-plugin-http -p gallra-bench
 
 wants() { # whether the arguments select workload $1
   local only=""

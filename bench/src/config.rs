@@ -1,7 +1,11 @@
 //! The `gallra.toml` each workload runs with.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+
+use anyhow::Result;
 
 use crate::systems::System;
 
@@ -86,5 +90,61 @@ pub fn inactivity_policy(mode: &str, systems: &[&str]) -> String {
         .join(", ");
     format!(
         "[policies.inactive]\nkind = \"inactivity\"\nmode = \"{mode}\"\nidle_for = \"6 months\"\nsystems = [{systems}]\nmax_per_run = 10000000\nmax_fraction = 0.99\n"
+    )
+}
+
+/// Writes a secret (a token, an API key) as its own file, readable only by its owner, as
+/// gallra wants secrets kept.
+pub fn secret(path: &Path, text: &str) -> Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    writeln!(file, "{text}")?;
+    Ok(())
+}
+
+/// An account source that only knows its customers: `customers (id, email)` in SQLite,
+/// found by email or customer id, deleted on erase.
+pub fn plain_account_source(name: &str, db: &Path) -> String {
+    format!(
+        "[systems.{name}]\nplugin = \"sql\"\n[systems.{name}.settings]\nbackend = \"sqlite\"\npath = {}\n\
+         [systems.{name}.settings.subjects]\ntable = \"customers\"\nkey = \"id\"\n\
+         identifiers = {{ email = \"email\", customer_id = \"id\" }}\non_erase = \"delete\"\n\n",
+        quoted(&db.display().to_string())
+    )
+}
+
+/// How gallra talks to one REST API through the generic `http` connector.
+pub struct HttpSystem<'a> {
+    pub name: &'a str,
+    pub base_url: &'a str,
+    pub token_file: &'a Path,
+    /// Calls gallra may have in flight to it (`concurrency`).
+    pub concurrency: u32,
+    /// The connector's own request rate (`http.rate_per_sec`).
+    pub rate_per_sec: u32,
+}
+
+/// One `[systems.NAME]` table for the testkit's REST users API
+/// (`gallra_testkit::rest`), written as the `http` connector's documentation shows: users
+/// looked up by email (matched, so an ignored filter cannot select everyone) and deleted by
+/// id, at the API's documented rate.
+pub fn http_system(s: &HttpSystem<'_>) -> String {
+    let name = s.name;
+    format!(
+        "[systems.{name}]\nplugin = \"http\"\nconcurrency = {}\n\
+         [systems.{name}.settings]\nbase_url = {}\ncollection = \"users\"\n\
+         auth = {{ type = \"bearer\", token_file = {} }}\n\
+         [[systems.{name}.settings.lookup]]\npath = \"/v1/users?email={{email}}\"\n\
+         results = \"/data\"\nkey = \"/id\"\nmatch = \"/email\"\n\
+         [systems.{name}.settings.erase]\nmethod = \"DELETE\"\npath = \"/v1/users/{{record.id}}\"\n\
+         [systems.{name}.settings.http]\nrate_per_sec = {}\n\n",
+        s.concurrency,
+        quoted(s.base_url),
+        quoted(&s.token_file.display().to_string()),
+        s.rate_per_sec,
     )
 }

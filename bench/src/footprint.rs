@@ -5,14 +5,12 @@
 //! window, then SIGTERM.
 
 use std::collections::HashMap;
-use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::config::{self, Backend};
 use crate::measure;
@@ -25,12 +23,7 @@ const HTTP_PLUGINS: [&str; 3] = ["mailchimp", "zendesk", "whmcs"];
 
 pub fn run(h: &Harness) -> Result<Section> {
     for plugin in HTTP_PLUGINS {
-        let lib = h.bin_dir.join(format!("libgallra_plugin_{plugin}.so"));
-        ensure!(
-            lib.is_file(),
-            "{} is missing: build it (scripts/bench.sh builds every plugin this needs)",
-            lib.display()
-        );
+        h.require_plugin(plugin)?;
     }
     let dir = h.scratch("footprint")?;
     let config_path = write_config(&dir)?;
@@ -170,17 +163,6 @@ fn vm_rss_kib(pid: u32) -> Result<u64> {
         .context("no VmRSS")
 }
 
-fn secret(path: &Path, text: &str) -> Result<()> {
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    writeln!(file, "{text}")?;
-    Ok(())
-}
-
 fn write_config(dir: &Path) -> Result<std::path::PathBuf> {
     let db = dir.join("panel.db");
     systems::create_sqlite(
@@ -193,7 +175,7 @@ fn write_config(dir: &Path) -> Result<std::path::PathBuf> {
     )?;
     let key = |name: &str| -> Result<String> {
         let path = dir.join(name);
-        secret(&path, "0123456789abcdef0123456789abcdef-us1")?;
+        config::secret(&path, "0123456789abcdef0123456789abcdef-us1")?;
         Ok(config::quoted(&path.display().to_string()))
     };
     // Port 9 (discard) is closed here: an idle connector must not need its server.

@@ -93,6 +93,18 @@ impl Harness {
         self.bin_dir.join("gallra")
     }
 
+    /// A plugin library the workload loads, which must have been built beside `gallra`.
+    pub fn require_plugin(&self, plugin: &str) -> Result<PathBuf> {
+        let lib = self.bin_dir.join(format!("libgallra_plugin_{plugin}.so"));
+        if !lib.is_file() {
+            bail!(
+                "{} is missing: build it (scripts/bench.sh builds every plugin the workloads load)",
+                lib.display()
+            );
+        }
+        Ok(lib)
+    }
+
     /// A fresh directory for one workload's data, removed when the harness ends.
     pub fn scratch(&self, name: &str) -> Result<PathBuf> {
         let dir = self.scratch.path().join(name);

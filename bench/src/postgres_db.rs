@@ -142,15 +142,7 @@ impl Server {
 
 /// Writes the URL of `database` to `path`, mode 0600 (gallra refuses a readable one).
 pub fn write_url_file(path: &Path, url: &str) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    writeln!(file, "{url}")?;
-    Ok(())
+    crate::config::secret(path, url)
 }
 
 fn template_name(system: System) -> String {

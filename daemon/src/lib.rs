@@ -24,3 +24,4 @@ pub mod runner;
 pub mod schedule;
 pub mod serve;
 pub mod store;
+pub mod tombstones;

@@ -110,6 +110,8 @@
 //! installing a connector.
 
 pub mod abi;
+#[cfg(feature = "host")]
+pub mod built;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod connector;

@@ -12,6 +12,9 @@
 //! - `GET /people/{id}`, `DELETE /people/{id}` (`{"id":…,"is_deleted":true}`); 404 when absent.
 //! - `GET /account`.
 //! - An optional [`RateLimit`] in front (Copper: 180 a minute, rolling; 429).
+//! - An outage on demand: [`Copper::answer_next`] serves a status (a 429 storm, with or
+//!   without `Retry-After`, or 5xx) to the next requests instead of answering them, and
+//!   [`Copper::injected_served`] counts how many were served.
 //!
 //! ```no_run
 //! use gallra_testkit::copper::{Copper, NewPerson};
@@ -21,11 +24,12 @@
 //! assert!(!copper.person_exists(id));
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -105,10 +109,19 @@ struct People {
     next_id: u64,
 }
 
+/// Answers served instead of the real ones (an outage), and how many were served.
+#[derive(Debug, Default)]
+struct Outage {
+    /// Each: the status and the `Retry-After` seconds, if any.
+    queue: VecDeque<(StatusCode, Option<u64>)>,
+    served: usize,
+}
+
 #[derive(Clone)]
 struct App {
     people: Arc<Mutex<People>>,
     options: Options,
+    outage: Arc<Mutex<Outage>>,
 }
 
 /// A running Copper test server; stops on drop.
@@ -131,13 +144,20 @@ impl Copper {
                 next_id: 1000,
             })),
             options: options.clone(),
+            outage: Arc::new(Mutex::new(Outage::default())),
         };
         let api = Router::new()
             .route("/people/search", post(search))
             .route("/people/{id}", get(fetch).delete(delete))
             .route("/account", get(account))
             .with_state(app.clone());
-        let mut router = Router::new().nest(PATH_PREFIX, api);
+        let mut router =
+            Router::new()
+                .nest(PATH_PREFIX, api)
+                .layer(axum::middleware::from_fn_with_state(
+                    app.outage.clone(),
+                    outage,
+                ));
         if let Some(limit) = &options.rate_limit {
             router = limit.apply(router);
         }
@@ -180,6 +200,51 @@ impl Copper {
     pub fn rate_limit(&self) -> Option<&RateLimit> {
         self.app.options.rate_limit.as_ref()
     }
+
+    /// Serves `status` (with `Retry-After: retry_after` seconds if given) to the next
+    /// `times` requests instead of answering them: a 429 storm or a 5xx outage. Calls add
+    /// to the queue, served in order.
+    pub fn answer_next(&self, times: usize, status: u16, retry_after: Option<u64>) {
+        let status = StatusCode::from_u16(status).expect("a valid HTTP status");
+        let mut outage = lock(&self.app.outage);
+        outage
+            .queue
+            .extend(std::iter::repeat_n((status, retry_after), times));
+    }
+
+    /// How many injected answers ([`Copper::answer_next`]) were served so far.
+    pub fn injected_served(&self) -> usize {
+        lock(&self.app.outage).served
+    }
+
+    /// How many injected answers are still waiting to be served.
+    pub fn injected_left(&self) -> usize {
+        lock(&self.app.outage).queue.len()
+    }
+}
+
+/// Serves the next injected answer, if any, in place of the route's.
+async fn outage(
+    State(outage): State<Arc<Mutex<Outage>>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let injected = {
+        let mut outage = lock(&outage);
+        let next = outage.queue.pop_front();
+        outage.served += usize::from(next.is_some());
+        next
+    };
+    let Some((status, retry_after)) = injected else {
+        return next.run(request).await;
+    };
+    let mut response = error(status, "injected by the test");
+    if let Some(secs) = retry_after {
+        response
+            .headers_mut()
+            .insert("Retry-After", HeaderValue::from(secs));
+    }
+    response
 }
 
 fn record(id: u64, p: NewPerson) -> Value {
@@ -399,5 +464,42 @@ mod tests {
             &search(&["anna@example.se"], Some("+4670999"))
         ));
         assert!(!matches(&person, &search(&["bo@example.se"], None)));
+    }
+
+    /// `GET /account` over a plain socket: the status line and the `Retry-After` value.
+    fn get_account(copper: &Copper) -> (String, Option<String>) {
+        use std::io::{Read, Write};
+        let addr = copper.server.base_url().replace("http://", "");
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        write!(
+            stream,
+            "GET {PATH_PREFIX}/account HTTP/1.1\r\nHost: test\r\nX-PW-AccessToken: {TOKEN}\r\n\
+             X-PW-Application: developer_api\r\nX-PW-UserEmail: {USER_EMAIL}\r\n\
+             Connection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut text = String::new();
+        stream.read_to_string(&mut text).unwrap();
+        let status = text.lines().next().unwrap_or_default().to_owned();
+        let retry_after = text.lines().find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("retry-after: ")
+                .map(str::to_owned)
+        });
+        (status, retry_after)
+    }
+
+    #[test]
+    fn injected_answers_are_served_in_order_then_the_real_ones() {
+        let copper = Copper::start();
+        copper.answer_next(2, 429, Some(3));
+        copper.answer_next(1, 503, None);
+        let statuses: Vec<_> = (0..4).map(|_| get_account(&copper)).collect();
+        assert!(statuses[0].0.contains(" 429 "), "{statuses:?}");
+        assert_eq!(statuses[1].1.as_deref(), Some("3"));
+        assert!(statuses[2].0.contains(" 503 ") && statuses[2].1.is_none());
+        assert!(statuses[3].0.contains(" 200 "), "{statuses:?}");
+        assert_eq!(copper.injected_served(), 3);
+        assert_eq!(copper.injected_left(), 0);
     }
 }

@@ -27,7 +27,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{Map, Value};
 
-use crate::whmcs::shim::TestServer;
+use crate::server::TestServer;
 
 /// The integration's client id the token endpoint accepts.
 pub const CLIENT_ID: &str = "gallraTestClient";

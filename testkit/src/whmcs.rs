@@ -19,7 +19,6 @@
 
 mod api;
 mod php;
-pub(crate) mod shim;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -29,7 +28,7 @@ use std::time::Instant;
 use axum::routing::post;
 use axum::Router;
 
-use shim::TestServer;
+use crate::server::TestServer;
 
 /// The API credential's identifier the server accepts.
 pub const IDENTIFIER: &str = "gallra-test-identifier";

@@ -3,8 +3,11 @@
 //! fate is known from how they were made. Each test reads like the promise it proves.
 
 pub mod binaries;
+pub mod connectors;
+pub mod crash;
 pub mod daemon;
 pub mod examples;
+pub mod faults;
 pub mod gallra;
 pub mod requests;
 pub mod scenario;

@@ -271,6 +271,17 @@ impl SmtpSink {
         }
     }
 
+    /// An `[smtp]` table that sends to this sink, without TLS or a login.
+    pub fn config(&self) -> toml::Value {
+        let port = i64::from(self.port);
+        toml::Value::Table(toml::toml! {
+            host = "127.0.0.1"
+            port = port
+            from = "privacy@hosting.example"
+            starttls = false
+        })
+    }
+
     /// Its port (the host is `127.0.0.1`).
     pub fn port(&self) -> u16 {
         self.port
@@ -284,12 +295,30 @@ impl SmtpSink {
             .clone()
     }
 
+    /// Every message received so far whose body mentions `needle` (a subject's email: the
+    /// notices about one subject among those about others).
+    pub fn messages_about(&self, needle: &str) -> Vec<ReceivedMail> {
+        let mut messages = self.messages();
+        messages.retain(|m| m.body_text().contains(needle));
+        messages
+    }
+
     /// Waits until at least `n` messages have arrived and returns them all; `None` if
     /// `timeout` passes first.
     pub fn wait_for(&self, n: usize, timeout: Duration) -> Option<Vec<ReceivedMail>> {
+        self.wait_for_about(n, "", timeout)
+    }
+
+    /// [`SmtpSink::wait_for`], counting only the messages about `needle`.
+    pub fn wait_for_about(
+        &self,
+        n: usize,
+        needle: &str,
+        timeout: Duration,
+    ) -> Option<Vec<ReceivedMail>> {
         let start = Instant::now();
         loop {
-            let messages = self.messages();
+            let messages = self.messages_about(needle);
             if messages.len() >= n {
                 return Some(messages);
             }

@@ -23,17 +23,8 @@ const TZ: &str = "Europe/Stockholm";
 /// The demo's 6-month purge, warning 30 days ahead through the sink.
 fn scenario(dir: &Path, sink: &SmtpSink) -> Scenario {
     let scenario = Scenario::build(Backend::Sqlite, dir, 17, 80);
-    let port = i64::from(sink.port());
     scenario.edit_config(|config| {
-        config.insert(
-            "smtp".into(),
-            toml::Value::Table(toml::toml! {
-                host = "127.0.0.1"
-                port = port
-                from = "privacy@hosting.example"
-                starttls = false
-            }),
-        );
+        config.insert("smtp".into(), sink.config());
         let policy = config["policies"][POLICY].as_table_mut().unwrap();
         policy.insert("warn_before".into(), "30 days".into());
         policy.insert(

@@ -20,17 +20,8 @@ const REGISTRY: &str = "privacy@registry.example";
 fn scenario(dir: &std::path::Path, sink: &SmtpSink, confirm: bool) -> Scenario {
     let scenario = Scenario::build(Backend::Sqlite, dir, 5, 40);
     for_requests(&scenario);
-    let port = i64::from(sink.port());
     scenario.edit_config(|config| {
-        config.insert(
-            "smtp".into(),
-            toml::Value::Table(toml::toml! {
-                host = "127.0.0.1"
-                port = port
-                from = "privacy@hosting.example"
-                starttls = false
-            }),
-        );
+        config.insert("smtp".into(), sink.config());
     });
     add_system(
         &scenario,

@@ -74,3 +74,104 @@ fn approving_a_run_that_is_not_waiting_is_refused() {
     let missing = gallra.run(&["approve", "999"]).expect_code(2);
     assert!(missing.stderr.contains("no run 999"), "{}", missing.stderr);
 }
+
+/// The policy's own table in the scenario's config.
+fn policy_table(config: &mut toml::Table) -> &mut toml::Table {
+    config["policies"]["inactive-6-months"]
+        .as_table_mut()
+        .expect("the demo policy")
+}
+
+/// `run --once --json` at an instant, expecting `code`.
+fn run_at(gallra: &Gallra, at: &str, code: i32) -> serde_json::Value {
+    gallra
+        .run_with_env(&["run", "--once", "--json"], &[("GALLRA_NOW", at)])
+        .expect_code(code)
+        .json()
+}
+
+/// An account source that suddenly shows a tenth of its customers (a truncated replica, a
+/// wrong database) is taken as broken: nothing is deleted until a person approves, and a
+/// stopped run never becomes the yardstick the next run is measured against.
+#[test]
+fn a_source_that_suddenly_reports_far_fewer_subjects_deletes_nothing_until_approved() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = Scenario::build(Backend::Sqlite, dir.path(), 7, 200);
+    let gallra = Gallra::new(&scenario.config);
+    let first = gallra
+        .run(&["run", "--once", "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(first[0]["state"], "done");
+
+    let panel = scenario.db("panel");
+    let left = panel.count("customers", None);
+    let kept = format!("(SELECT id FROM customers ORDER BY id LIMIT {})", left / 10);
+    panel.execute(&[
+        format!("DELETE FROM services WHERE customer_id NOT IN {kept}"),
+        format!("DELETE FROM customers WHERE id NOT IN {kept}"),
+    ]);
+    let before = scenario.snapshot();
+    let stopped = gallra
+        .run(&["run", "--once", "--json"])
+        .expect_code(3)
+        .json();
+    assert_eq!(stopped[0]["state"], "awaiting_approval");
+    let detail = stopped[0]["detail"].as_str().unwrap();
+    assert!(detail.contains("looks broken"), "{detail}");
+    // The yardstick is what the first run left: what it saw, less what it purged.
+    let expected = first[0]["scanned"].as_u64().unwrap() - first[0]["selected"].as_u64().unwrap();
+    assert_eq!(expected, left);
+    assert!(
+        detail.contains(&format!("where {left} were left after the last run")),
+        "{detail}"
+    );
+    // The stopped run is no yardstick: the next run is measured against the first one again.
+    gallra.run(&["run", "--once", "--json"]).expect_code(3);
+    assert_eq!(scenario.snapshot(), before, "a stopped run deleted data");
+
+    // A person confirms the source really is this small; from then on it is the yardstick.
+    let id = stopped[0]["run"].as_i64().unwrap().to_string();
+    gallra.run(&["approve", &id]).expect_code(0);
+    gallra.run(&["run", "--once", "--json"]).expect_code(0);
+    let after = gallra
+        .run(&["run", "--once", "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(after[0]["state"], "done", "{after}");
+}
+
+/// After quiet runs, a run that would purge many times more than usual (here: the clock jumps
+/// years ahead, as a wrong time zone or a bad NTP answer would make it) waits for approval.
+#[test]
+fn a_run_far_above_the_median_of_the_last_runs_waits_for_approval() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = Scenario::build(Backend::Sqlite, dir.path(), 11, 300);
+    // Only the median valve: the absolute ones would catch a jump this large by themselves.
+    scenario.edit_config(|config| {
+        let policy = policy_table(config);
+        policy.remove("max_fraction");
+        policy.remove("max_per_run");
+    });
+    let gallra = Gallra::new(&scenario.config);
+    let today = jiff::Zoned::now().timestamp().to_string();
+    for _ in 0..4 {
+        assert_eq!(run_at(&gallra, &today, 0)[0]["state"], "done");
+    }
+    let before = scenario.snapshot();
+    let later = (jiff::Zoned::now() + jiff::Span::new().years(3))
+        .timestamp()
+        .to_string();
+    let stopped = run_at(&gallra, &later, 3);
+    assert_eq!(stopped[0]["state"], "awaiting_approval", "{stopped}");
+    let detail = stopped[0]["detail"].as_str().unwrap();
+    assert!(detail.contains("max_vs_median = 3"), "{detail}");
+    assert_eq!(scenario.snapshot(), before, "a stopped run deleted data");
+
+    // Turned off, the same jump goes through.
+    scenario.edit_config(|config| {
+        policy_table(config).insert("max_vs_median".into(), false.into());
+    });
+    assert_eq!(run_at(&gallra, &later, 0)[0]["state"], "done");
+    assert!(scenario.snapshot() != before);
+}

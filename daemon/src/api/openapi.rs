@@ -237,6 +237,7 @@ fn summary_properties() -> Map<String, Value> {
         ("tasks", json!({"type": "integer", "minimum": 0})),
         ("tasks_open", json!({"type": "integer", "minimum": 0})),
         ("detail", nullable_string()),
+        ("filed_by", nullable_string()),
     ])
 }
 

@@ -44,6 +44,13 @@ pub async fn dispatch(command: Command) -> u8 {
             }
         }
         Command::Approve { config, run } => approve(&config.config, run),
+        Command::Reapply {
+            config,
+            system,
+            since,
+            dry_run,
+            json,
+        } => super::reapply::reapply(&config.config, &system, &since, dry_run, json).await,
         Command::Runs {
             config,
             policy,
@@ -220,6 +227,18 @@ async fn run_once(path: &Path, only: Option<&str>, json: bool) -> u8 {
                 eprintln!("gallra: policy \"{name}\": {error}");
                 return FAILED;
             }
+        }
+    }
+    // The erasure requests the runs filed (manual, notify, legal hold) start now.
+    let filed = context
+        .config
+        .policies
+        .values()
+        .any(|policy| runner::hands_over(&context.config, policy));
+    if filed {
+        if let Err(error) = engine.drive(crate::clock::now()).await {
+            eprintln!("gallra: requests: {error}");
+            return FAILED;
         }
     }
     if json {

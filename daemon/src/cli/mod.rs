@@ -7,6 +7,7 @@ mod audit;
 mod commands;
 mod demo;
 mod output;
+mod reapply;
 mod register;
 mod request_output;
 mod requests;
@@ -97,6 +98,26 @@ pub enum Command {
         config: ConfigArg,
         /// The run's number, as `gallra run` or `gallra runs` printed it.
         run: i64,
+    },
+    /// After a system is restored from a backup: erase again every subject erased there
+    /// since the backup was taken (from encrypted tombstones kept as long as its backups
+    /// live). Prints counts only; running it twice is safe.
+    Reapply {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The restored system.
+        #[arg(long)]
+        system: String,
+        /// When the backup was taken: a date (midnight in the configured time zone) or an
+        /// instant (2027-03-01T03:00:00Z).
+        #[arg(long, value_name = "DATE")]
+        since: String,
+        /// Only count what would be re-applied.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print JSON for scripts instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// List recent runs and their outcomes.
     Runs {
@@ -189,6 +210,9 @@ pub fn main() -> ExitCode {
         }
     };
     let status = runtime.block_on(commands::dispatch(cli.command));
+    // Everything the command did is recorded by now. A connector call that hung past its
+    // timeout still holds a blocking thread; do not wait for it to return (it may never).
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     ExitCode::from(status)
 }
 

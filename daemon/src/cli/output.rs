@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::policy::Reason;
-use crate::runner::{state_name, PlanOutcome, PolicyPlan, RunReport};
+use crate::runner::{state_name, PlanOutcome, PolicyPlan, RunReport, SystemPlan};
 use crate::store::RunRecord;
 
 /// Prints any report as pretty JSON on stdout.
@@ -37,14 +37,7 @@ pub fn print_plan(plan: &PolicyPlan) {
             print_reasons(reasons);
             println!("  a run would erase, in this order:");
             for system in systems {
-                let errors = match system.lookup_errors {
-                    0 => String::new(),
-                    n => format!(" ({n} lookups failed)"),
-                };
-                println!(
-                    "    {:<16} {} of the selected subjects have data here{errors}",
-                    system.system, system.subjects_with_data
-                );
+                print_system_plan(system);
             }
             print_safety(safety.as_deref(), plan.mode);
         }
@@ -136,4 +129,21 @@ pub fn print_runs(runs: &[RunRecord], json: bool) {
             r.started_at
         );
     }
+}
+
+/// One system of a plan: how many selected subjects it holds, and who erases there.
+fn print_system_plan(system: &SystemPlan) {
+    let errors = match system.lookup_errors {
+        0 => String::new(),
+        n => format!(" ({n} lookups failed)"),
+    };
+    let held = match system.subjects_with_data {
+        Some(n) => format!("{n} of the selected subjects have data here{errors}"),
+        None => "no connector to ask".to_owned(),
+    };
+    let by = match system.handled_by {
+        "run" => String::new(),
+        request => format!("; an erasure {request} for each"),
+    };
+    println!("    {:<16} {held}{by}", system.system);
 }

@@ -31,8 +31,8 @@ use validate::Problem;
 
 pub use keep::{CountFrom, FinancialYearEnd, Keep, RoundUp};
 pub use types::{
-    ApiConfig, Config, Confirm, Handling, InactivityWarning, LegalHold, Mode, NotifyTarget,
-    NotifyVia, Policy, RequestsConfig, Rule, Safety, SmtpConfig, SystemConfig,
+    ApiConfig, Config, Confirm, CustomerIds, Handling, InactivityWarning, LegalHold, Mode,
+    NotifyTarget, NotifyVia, Policy, RequestsConfig, Rule, Safety, SmtpConfig, SystemConfig,
 };
 pub use validate::{DEFAULT_CALL_TIMEOUT, DEFAULT_CONCURRENCY, DEFAULT_TIME_ZONE};
 

@@ -201,6 +201,12 @@ pub struct RawSystem {
     /// here. Default `false`.
     #[serde(default)]
     pub marketing: bool,
+    /// Whether this system knows customers by the account source's customer id (a domain
+    /// registry whose contact handles are made from it, say): requests and runs then hand it
+    /// that id with the subject's other identifiers. Default `false`: another system's
+    /// customer ids mean nothing here.
+    #[serde(default)]
+    pub source_customer_id: bool,
     /// Whether activity in this system (a login, a ticket, an invoice) counts against
     /// inactivity. Default `false`.
     #[serde(default)]
@@ -236,6 +242,16 @@ pub struct RawSystem {
     pub settings: toml::Table,
 }
 
+/// A safety valve's setting: a number, or `false` for off (`true` keeps the default).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(untagged, expecting = "a number, or false to turn the valve off")]
+pub enum RawValve {
+    /// On (`true`: with its default) or off (`false`).
+    Switch(bool),
+    /// On, with this limit.
+    Limit(f64),
+}
+
 /// One `[policies.NAME]` table. Which keys it takes depends on `kind`; a key that does not
 /// belong to the kind is an error.
 #[derive(Debug, Clone, Deserialize)]
@@ -258,6 +274,14 @@ pub struct RawPolicy {
     /// Safety valve: a run that would purge more than this fraction of all subjects waits
     /// for `gallra approve` instead. More than 0, at most 1; e.g. `0.1` for 10%.
     pub max_fraction: Option<f64>,
+    /// Safety valve: a run that would purge more than this many times the median of the
+    /// policy's last 5 runs waits for `gallra approve` (at least 3 earlier runs are needed,
+    /// and 10 subjects or fewer never trip it). Default `3`; `false` turns it off.
+    pub max_vs_median: Option<RawValve>,
+    /// Safety valve: an account source that lost more than this fraction of its subjects
+    /// since the policy's last trusted scan is taken as broken, and the run waits for
+    /// `gallra approve`. Default `0.5` (half); `false` turns it off.
+    pub max_shrink: Option<RawValve>,
     /// `kind = "inactivity"` only, required: how long a subject must have had no activity
     /// in any activity-bearing system, e.g. `"6 months"`.
     pub idle_for: Option<String>,

@@ -100,6 +100,8 @@ pub struct SystemConfig {
     pub legal_hold: Option<LegalHold>,
     /// Whether an objection to marketing erases the subject here.
     pub marketing: bool,
+    /// Whether it knows customers by the account source's customer id.
+    pub source_customer_id: bool,
     /// Whether this system's activity counts against inactivity.
     pub activity: bool,
     /// Register: what this system is, in words.
@@ -250,6 +252,19 @@ pub struct Safety {
     pub max_per_run: Option<u64>,
     /// A run that would purge more than this fraction (0..=1) of all subjects waits too.
     pub max_fraction: Option<f64>,
+    /// A run that would purge more than this many times the median of the policy's last
+    /// runs waits too (`None`: off).
+    pub max_vs_median: Option<f64>,
+    /// An account source that lost more than this fraction (0..=1) of its subjects since the
+    /// policy's last trusted scan is taken as broken, and the run waits (`None`: off).
+    pub max_shrink: Option<f64>,
+}
+
+impl Safety {
+    /// `max_vs_median` when the config does not say.
+    pub const DEFAULT_MAX_VS_MEDIAN: f64 = 3.0;
+    /// `max_shrink` when the config does not say.
+    pub const DEFAULT_MAX_SHRINK: f64 = 0.5;
 }
 
 /// What a policy decides.
@@ -282,4 +297,33 @@ pub enum Rule {
         /// How long records are kept, and from when that is counted.
         after: Keep,
     },
+}
+
+/// Which customer id a system is handed with a subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomerIds {
+    /// The account source: its own customer id, the one thing it is sure to find them by.
+    Own,
+    /// A system that knows customers by the account source's id (`source_customer_id`): that
+    /// id, with the subject's other identifiers.
+    Source,
+    /// Any other system: no customer id (another system's ids mean nothing there).
+    None,
+}
+
+impl Config {
+    /// Which customer id `system` is handed with a subject.
+    pub fn customer_ids(&self, system: &str) -> CustomerIds {
+        if system == self.account_source {
+            CustomerIds::Own
+        } else if self
+            .systems
+            .get(system)
+            .is_some_and(|s| s.source_customer_id)
+        {
+            CustomerIds::Source
+        } else {
+            CustomerIds::None
+        }
+    }
 }

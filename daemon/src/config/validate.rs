@@ -118,7 +118,7 @@ pub(crate) fn validate(parsed: Parsed, path: &Path, problems: &mut Vec<Problem>)
         }
     }
 
-    policy::reached_by_connectors(&mut policies, &parsed.policies, &systems, &mut p);
+    policy::records_through_connectors(&policies, &systems, &mut p);
     activity_needs_a_connector(&systems, &mut p);
     if let Some(top) = &top {
         email_needs_smtp(&systems, top.smtp.is_some(), &mut p);
@@ -269,6 +269,7 @@ fn system(name: &str, raw: &RawSystem, p: &mut Problems) -> Option<SystemConfig>
         handling: handling?,
         legal_hold: legal_hold.map(|h| h.ok_or(())).transpose().ok()?,
         marketing: raw.marketing,
+        source_customer_id: raw.source_customer_id,
         activity: raw.activity,
         description: raw.description.clone(),
         data_categories: raw.data_categories.clone(),

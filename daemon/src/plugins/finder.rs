@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 
 use gallra_plugin_api::host::{LoadError, PluginLibrary};
 
+use super::permissions::{check_plugin, UnsafePlugin};
+
 /// The system-wide plugin directory a package installs into.
 pub const SYSTEM_PLUGIN_DIR: &str = "/usr/lib/gallra/plugins";
 
@@ -25,6 +27,9 @@ pub enum PluginError {
     /// The file exists but could not be loaded (wrong ABI, not a plugin, …).
     #[error(transparent)]
     Load(#[from] LoadError),
+    /// The file, or its directory, can be written by other users: it is not loaded.
+    #[error(transparent)]
+    Unsafe(#[from] UnsafePlugin),
 }
 
 /// Finds plugin libraries: beside the running binary first (so a build tree and the demo
@@ -83,8 +88,11 @@ impl PluginFinder {
             })
     }
 
-    /// Finds and loads a plugin, checking its ABI version.
+    /// Finds and loads a plugin, checking first that no one but its owner can write it or
+    /// its directory, then its ABI version.
     pub fn load(&self, plugin: &str) -> Result<PluginLibrary, PluginError> {
-        Ok(PluginLibrary::load(&self.find(plugin)?)?)
+        let path = self.find(plugin)?;
+        check_plugin(&path)?;
+        Ok(PluginLibrary::load(&path)?)
     }
 }

@@ -2,9 +2,13 @@
 //! timeout and a concurrency limit per system.
 
 mod finder;
+mod permissions;
+mod secrets;
 mod system;
 mod systems;
 
 pub use finder::{PluginError, PluginFinder, SYSTEM_PLUGIN_DIR};
+pub use permissions::{check_plugin, UnsafePlugin};
+pub use secrets::{exposed_secret_files, warn_exposed_secrets, ExposedSecret};
 pub use system::{CallError, OpenError, SystemHandle};
 pub use systems::Systems;

@@ -151,6 +151,25 @@ impl SystemHandle {
         self.description.capabilities.contains(&capability)
     }
 
+    /// Confirms an erasure by reading back: `Ok` when a lookup finds nothing of the subject
+    /// (or the connector cannot look up, so there is nothing to read back with), otherwise
+    /// why the erasure cannot count as done. A connector that answers "erased" and left the
+    /// data is caught here, not believed.
+    pub async fn read_back(&self, subject: &gallra_plugin_api::Subject) -> Result<(), String> {
+        if !self.can(Capability::Lookup) {
+            return Ok(());
+        }
+        let who = subject.clone();
+        match self.call("lookup", move |i| i.lookup(&who)).await {
+            Ok(found) if found.records.is_empty() => Ok(()),
+            Ok(found) => Err(format!(
+                "the system answered erased, but a lookup still finds {} records; not counted as done",
+                found.records.len()
+            )),
+            Err(error) => Err(format!("the erasure could not be confirmed by a lookup: {error}")),
+        }
+    }
+
     /// Runs one connector call on the blocking pool, within the system's concurrency limit
     /// and timeout.
     pub async fn call<T, F>(&self, operation: &'static str, f: F) -> Result<T, CallError>

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::finder::PluginFinder;
+use super::secrets::warn_exposed_secrets;
 use super::system::{OpenError, SystemHandle};
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -14,8 +15,10 @@ pub struct Systems {
 }
 
 impl Systems {
-    /// Opens every configured system (blocking).
+    /// Opens every configured system (blocking), after warning about any secret file their
+    /// settings name that other users can read.
     pub fn open(config: &Config, finder: &PluginFinder) -> Self {
+        warn_exposed_secrets(config.systems.values());
         let opened = config
             .systems
             .values()

@@ -1,6 +1,46 @@
-//! Safety valves: a run that would remove too much stops before removing anything.
+//! Safety valves: a run that would remove too much, or whose account source suddenly looks
+//! much smaller than before, stops before removing anything and waits for `gallra approve`.
 
 use crate::config::Safety;
+
+/// How many of a policy's last runs the median valve looks at.
+pub const MEDIAN_OF_RUNS: usize = 5;
+
+/// The median valve needs at least this many earlier runs; before that only the absolute
+/// valves (`max_per_run`, `max_fraction`) apply.
+pub const MEDIAN_MIN_RUNS: usize = 3;
+
+/// A run selecting this many subjects or fewer never trips the median valve: after months of
+/// quiet runs (median 0), a handful of subjects is not a sign of a broken system.
+pub const MEDIAN_FLOOR: u64 = 10;
+
+/// What a policy's earlier runs saw, for the valves that compare a run with the past.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct History {
+    /// Subjects selected by each of the policy's last carried-out runs, newest first.
+    pub selected: Vec<u64>,
+    /// Subjects the policy's last trusted scan left in the account source (what it saw, less
+    /// what it removed), if there was one.
+    pub scanned: Option<u64>,
+}
+
+impl History {
+    /// The median of the last [`MEDIAN_OF_RUNS`] runs' selections, once there are at least
+    /// [`MEDIAN_MIN_RUNS`] of them.
+    pub fn median_selected(&self) -> Option<(u64, usize)> {
+        let mut last: Vec<u64> = self.selected.iter().take(MEDIAN_OF_RUNS).copied().collect();
+        if last.len() < MEDIAN_MIN_RUNS {
+            return None;
+        }
+        last.sort_unstable();
+        let mid = last.len() / 2;
+        let median = match last.len() % 2 {
+            1 => last[mid],
+            _ => (last[mid - 1] + last[mid]).div_ceil(2),
+        };
+        Some((median, last.len()))
+    }
+}
 
 /// Why a run stopped for approval.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +61,26 @@ pub enum SafetyTrip {
         /// The configured limit.
         max_fraction: f64,
     },
+    /// More than `max_vs_median` times the median of the policy's last runs.
+    AboveMedian {
+        /// How many the run selected.
+        selected: u64,
+        /// The median of the last runs.
+        median: u64,
+        /// How many runs the median is of.
+        runs: usize,
+        /// The configured factor.
+        max_vs_median: f64,
+    },
+    /// The account source reports far fewer subjects than the last trusted scan.
+    Shrunk {
+        /// How many this scan saw.
+        scanned: u64,
+        /// How many the last trusted scan saw.
+        before: u64,
+        /// The configured limit: the fraction that may disappear between two runs.
+        max_shrink: f64,
+    },
 }
 
 impl SafetyTrip {
@@ -36,10 +96,33 @@ impl SafetyTrip {
                 max_fraction,
             } => format!(
                 "would {verb} {selected} of {total} ({:.1}%), more than max_fraction = {max_fraction}",
-                *selected as f64 * 100.0 / (*total).max(1) as f64
+                percent(*selected, *total)
+            ),
+            SafetyTrip::AboveMedian {
+                selected,
+                median,
+                runs,
+                max_vs_median,
+            } => format!(
+                "would {verb} {selected}, more than max_vs_median = {max_vs_median} times the \
+                 median ({median}) of the last {runs} runs"
+            ),
+            SafetyTrip::Shrunk {
+                scanned,
+                before,
+                max_shrink,
+            } => format!(
+                "the account source reports {scanned} subjects where {before} were left after \
+                 the last run ({:.1}% fewer, more than max_shrink = {max_shrink}), so it looks \
+                 broken",
+                100.0 - percent(*scanned, *before)
             ),
         }
     }
+}
+
+fn percent(part: u64, whole: u64) -> f64 {
+    part as f64 * 100.0 / whole.max(1) as f64
 }
 
 impl std::fmt::Display for SafetyTrip {
@@ -48,8 +131,14 @@ impl std::fmt::Display for SafetyTrip {
     }
 }
 
-/// Checks a run's selection against the policy's valves.
-pub fn check_safety(selected: u64, total: u64, safety: &Safety) -> Option<SafetyTrip> {
+/// Checks a run's selection against the policy's valves: the absolute ones, then the median
+/// of `history` (pass an empty history where the past does not apply, e.g. for warnings).
+pub fn check_safety(
+    selected: u64,
+    total: u64,
+    safety: &Safety,
+    history: &History,
+) -> Option<SafetyTrip> {
     if let Some(max_per_run) = safety.max_per_run {
         if selected > max_per_run {
             return Some(SafetyTrip::TooMany {
@@ -67,5 +156,32 @@ pub fn check_safety(selected: u64, total: u64, safety: &Safety) -> Option<Safety
             });
         }
     }
-    None
+    check_median(selected, safety, history)
+}
+
+fn check_median(selected: u64, safety: &Safety, history: &History) -> Option<SafetyTrip> {
+    let max_vs_median = safety.max_vs_median?;
+    let (median, runs) = history.median_selected()?;
+    let limit = (median as f64 * max_vs_median).max(MEDIAN_FLOOR as f64);
+    (selected as f64 > limit).then_some(SafetyTrip::AboveMedian {
+        selected,
+        median,
+        runs,
+        max_vs_median,
+    })
+}
+
+/// Checks a scan's size against what the last trusted scan left: a source that lost more than
+/// `max_shrink` of its subjects since then (and more than [`MEDIAN_FLOOR`] of them: a handful
+/// gone from a tiny source is no sign of breakage) is taken as broken, not as emptied.
+pub fn check_shrink(scanned: u64, safety: &Safety, history: &History) -> Option<SafetyTrip> {
+    let max_shrink = safety.max_shrink?;
+    let before = history.scanned?;
+    let floor = before as f64 * (1.0 - max_shrink);
+    let lost = before.saturating_sub(scanned);
+    (lost > MEDIAN_FLOOR && (scanned as f64) < floor).then_some(SafetyTrip::Shrunk {
+        scanned,
+        before,
+        max_shrink,
+    })
 }

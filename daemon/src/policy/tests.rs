@@ -173,6 +173,11 @@ fn safety_valves_trip_on_count_and_fraction() {
     let safety = Safety {
         max_per_run: Some(100),
         max_fraction: Some(0.1),
+        max_vs_median: None,
+        max_shrink: None,
+    };
+    let check_safety = |selected, total, safety: &Safety| {
+        check_safety(selected, total, safety, &History::default())
     };
     assert_eq!(check_safety(50, 1000, &safety), None);
     assert!(matches!(
@@ -189,7 +194,8 @@ fn safety_valves_trip_on_count_and_fraction() {
         40,
         &Safety {
             max_per_run: None,
-            max_fraction: Some(0.5)
+            max_fraction: Some(0.5),
+            ..safety
         }
     )
     .is_some());
@@ -200,5 +206,20 @@ fn safety_valves_trip_on_count_and_fraction() {
 fn reason_codes_round_trip() {
     for reason in Reason::ALL {
         assert_eq!(Reason::from_code(reason.code()), Some(reason));
+    }
+}
+
+#[test]
+fn an_implausible_activity_time_from_any_system_keeps_the_subject() {
+    let now = zoned("2026-11-01T12:00");
+    let idle = "6 months".parse().unwrap();
+    let source = facts(Some("2025-01-01T00:00"), 0, 0);
+    let zeroed = facts(Some("1970-01-01T01:00"), 0, 0);
+    for merged in [merge_facts(&source, &zeroed), merge_facts(&zeroed, &source)] {
+        assert_eq!(
+            inactivity(&now, &idle, &merged),
+            Reason::ActivityImplausible,
+            "a 1970 default elsewhere must not leave the source's old date as the last word"
+        );
     }
 }

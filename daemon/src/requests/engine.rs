@@ -23,7 +23,7 @@ use crate::config::Handling;
 use crate::metrics::Metrics;
 use crate::policy::merge_facts;
 use crate::runner::Context;
-use crate::store::{RequestStore, StoreError, TaskState};
+use crate::store::{NewTombstone, RequestStore, StoreError, TaskState, TombstoneStore};
 
 /// Requests worked on at once.
 const IN_FLIGHT: usize = 16;
@@ -33,6 +33,7 @@ const IN_FLIGHT: usize = 16;
 pub struct Engine {
     context: Context,
     store: Arc<dyn RequestStore>,
+    tombstones: Arc<dyn TombstoneStore>,
     export_dir: PathBuf,
     metrics: Option<Metrics>,
 }
@@ -46,9 +47,19 @@ pub struct DriveSummary {
 
 impl Engine {
     /// An engine over these systems and this store; exports are written to `export_dir`.
-    pub fn new(context: Context, store: Arc<dyn RequestStore>, export_dir: PathBuf) -> Self {
+    /// Erasures done through the store from now on (requests' and runs') leave tombstones
+    /// for the systems that state a backup retention.
+    pub fn new<S: RequestStore + TombstoneStore + 'static>(
+        context: Context,
+        store: Arc<S>,
+        export_dir: PathBuf,
+    ) -> Self {
+        if let Some(keeper) = crate::tombstones::keeper_or_log(&context.config) {
+            store.keep_tombstones_with(keeper);
+        }
         Self {
             context,
+            tombstones: store.clone(),
             store,
             export_dir,
             metrics: None,
@@ -63,6 +74,7 @@ impl Engine {
 
     /// Runs every task that is due at `now`, request by request, until none is.
     pub async fn drive(&self, now: Timestamp) -> Result<DriveSummary, StoreError> {
+        crate::tombstones::prune(self.tombstones.as_ref(), now)?;
         self.settle_stale(now)?;
         followup::follow_up(
             &self.context,
@@ -195,8 +207,7 @@ impl Engine {
         now: Timestamp,
     ) -> StepOutcome {
         let config = &self.context.config;
-        let is_source = task.system == config.account_source;
-        let subject = request_subject(&record.identifiers, is_source);
+        let subject = request_subject(&record.identifiers, config.customer_ids(&task.system));
         let Some(system) = config.systems.get(&task.system) else {
             return StepOutcome::Failed(format!(
                 "system \"{}\" is no longer configured",
@@ -279,8 +290,7 @@ impl Engine {
                     system.name
                 ));
             };
-            let subject =
-                request_subject(&record.identifiers, system.name == config.account_source);
+            let subject = request_subject(&record.identifiers, config.customer_ids(&system.name));
             match handle.call("status", move |i| i.status(&subject)).await {
                 Ok(theirs) => facts = merge_facts(&facts, &theirs),
                 Err(e) => return Some(format!("cannot check for active services: {e}")),
@@ -351,6 +361,9 @@ impl Engine {
             })
             .collect();
         let only: Vec<TaskUpdate> = updates.iter().map(|(u, _)| u.clone()).collect();
+        // Before the outcome: an erasure recorded done always has its tombstone.
+        self.tombstones
+            .bury(&self.tombstones_for(request, &updates, now))?;
         self.store.update_request_tasks(&only, now)?;
         let entries: Vec<NewEntry> = updates
             .iter()
@@ -371,6 +384,37 @@ impl Engine {
             .collect();
         crate::audit::append(self.context.audit.as_ref(), &entries);
         Ok(())
+    }
+}
+
+impl Engine {
+    /// Tombstones for the erasures among these outcomes, in connector systems.
+    fn tombstones_for(
+        &self,
+        request: &RequestRecord,
+        updates: &[(TaskUpdate, &RequestTask)],
+        now: Timestamp,
+    ) -> Vec<NewTombstone> {
+        let Some(keeper) = self.tombstones.tombstone_keeper() else {
+            return Vec::new();
+        };
+        let config = &self.context.config;
+        updates
+            .iter()
+            .filter(|(u, task)| {
+                u.state == TaskState::Done
+                    && matches!(task.action, RequestAction::Erase | RequestAction::Anonymize)
+                    && config
+                        .systems
+                        .get(&task.system)
+                        .is_some_and(|s| s.connector().is_some())
+            })
+            .filter_map(|(_, task)| {
+                let subject =
+                    request_subject(&request.identifiers, config.customer_ids(&task.system));
+                keeper.tombstone(&task.system, &subject, now)
+            })
+            .collect()
     }
 }
 

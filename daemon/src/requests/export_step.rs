@@ -51,7 +51,7 @@ pub async fn run(
                     }
                 };
                 let subject =
-                    request_subject(&record.identifiers, task.system == config.account_source);
+                    request_subject(&record.identifiers, config.customer_ids(&task.system));
                 match handle.call("export", move |i| i.export(&subject)).await {
                     Ok(result) => {
                         parts.push((task.system.clone(), result));

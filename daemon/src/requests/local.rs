@@ -61,6 +61,7 @@ impl LocalService {
             tasks: tasks.len(),
             tasks_open: tasks.iter().filter(|t| is_open(t)).count(),
             detail: record.detail.clone(),
+            filed_by: record.origin.clone(),
         }
     }
 

@@ -147,6 +147,9 @@ pub struct RequestRecord {
     pub detail: Option<String>,
     /// The recorded reason for a deadline beyond one month, if any.
     pub extension: Option<String>,
+    /// Who filed it when no subject did: the policy run that selected the subject (e.g.
+    /// "policy inactive, run 12"). `None` for a subject's own request.
+    pub origin: Option<String>,
 }
 
 /// A task to create with a request.

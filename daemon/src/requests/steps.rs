@@ -5,7 +5,7 @@ use gallra_plugin_api::{ConnectorError, EraseOutcome, Identifier, IdentifierKind
 use jiff::Timestamp;
 
 use super::model::{RequestAction, RequestRecord, RequestTask};
-use crate::config::{Config, LegalHold};
+use crate::config::{Config, CustomerIds, LegalHold};
 use crate::plugins::{CallError, SystemHandle};
 
 /// What came of one step.
@@ -45,11 +45,11 @@ impl StepOutcome {
 }
 
 /// The identifiers a request hands one system: strong ones only (a phone number or an IP can
-/// be shared), and the customer id only to the account source, whose number it is.
-pub fn request_subject(identifiers: &[Identifier], is_source: bool) -> Subject {
+/// be shared), and the customer id only to a system that knows it (see [`CustomerIds`]).
+pub fn request_subject(identifiers: &[Identifier], customer_ids: CustomerIds) -> Subject {
     let keep = |kind: IdentifierKind| match kind {
         IdentifierKind::Email | IdentifierKind::Personnummer | IdentifierKind::Domain => true,
-        IdentifierKind::CustomerId => is_source,
+        IdentifierKind::CustomerId => customer_ids != CustomerIds::None,
         IdentifierKind::Phone | IdentifierKind::Ip => false,
     };
     Subject::new(
@@ -103,6 +103,14 @@ pub async fn check_hold(
             Err(e) => HoldCheck::Outcome(StepOutcome::from_error(&e)),
         };
     };
+    if last < crate::policy::PLAUSIBLE_AFTER {
+        // A 1970 default would end the hold decades ago: nobody can count it from that. Ask
+        // again later (a read gone wrong comes right); an open task shows if it never does.
+        return HoldCheck::Outcome(StepOutcome::Retry(format!(
+            "legal hold ({}): this system reports an implausible last activity (before 2000) to count the hold from; asked again later",
+            hold.law
+        )));
+    }
     let until = hold
         .keep
         .until(&last.to_zoned(config.time_zone.clone()))
@@ -144,7 +152,8 @@ pub async fn erase(
         };
     }
     let hold_ended = task.retained_until.is_some_and(|until| until <= now);
-    match handle.call("erase", move |i| i.erase(&subject)).await {
+    let who = subject.clone();
+    match handle.call("erase", move |i| i.erase(&who)).await {
         Ok(EraseOutcome::InProgress {
             reason,
             check_after_secs,
@@ -152,6 +161,11 @@ pub async fn erase(
             let wait = jiff::SignedDuration::from_secs(check_after_secs.clamp(1, 86_400) as i64);
             StepOutcome::InProgress(format!("in progress: {reason}"), now + wait)
         }
+        // Done only once a read-back finds nothing; otherwise asked again later.
+        Ok(EraseOutcome::Erased { records }) => match handle.read_back(&subject).await {
+            Ok(()) => erase_outcome(EraseOutcome::Erased { records }, hold_ended),
+            Err(why) => StepOutcome::Retry(why),
+        },
         Ok(outcome) => erase_outcome(outcome, hold_ended),
         Err(e) => refused_or(&e, now, config),
     }
@@ -325,6 +339,7 @@ mod tests {
             identifiers: vec![],
             detail: None,
             extension: None,
+            origin: None,
         };
         let names: Vec<&str> = notice_vars(&request, "p", &config)
             .iter()

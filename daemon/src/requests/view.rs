@@ -30,6 +30,9 @@ pub struct RequestSummary {
     pub tasks_open: usize,
     /// Why it is blocked, failed or cancelled.
     pub detail: Option<String>,
+    /// The policy run that filed it for the systems it does not erase itself (e.g. "policy
+    /// inactive, run 12"); `null` for a subject's own request.
+    pub filed_by: Option<String>,
 }
 
 /// One request with its tasks and, when final, its receipt.

@@ -7,18 +7,19 @@ use std::sync::Arc;
 use jiff::Zoned;
 
 use super::execute::execute_tasks;
+use super::handover;
 use super::plan::{kind_name, mode_name, target_systems};
 use super::progress::Progress;
 use super::records;
 use super::report::{RunReport, TaskCounts};
-use super::scan::{scan_and_decide, DecideContext, DecisionSink, SubjectDecision};
+use super::scan::{scan_and_decide, DecideContext, DecisionSink, ScanTotals, SubjectDecision};
 use super::warnings::{send_warnings, warning_address, WarnScan};
 use super::{Context, RunError};
 use tracing::Instrument;
 
 use crate::audit::{Action as AuditAction, Actor, NewEntry, Outcome as AuditOutcome};
-use crate::config::{Mode, Policy, Rule};
-use crate::policy::{check_safety, Reason};
+use crate::config::{Mode, Policy, Rule, Safety};
+use crate::policy::{check_safety, check_shrink, History, Reason};
 use crate::store::{
     Action, ClearWhy, Decision, RunId, RunRecord, RunState, Store, TaskState, WarningStore,
 };
@@ -122,11 +123,8 @@ async fn run_policy_unaudited(
         store.forget_identifiers(run)?;
         return report(store.as_ref(), run);
     }
-    let trip = check_safety(selected, scanned, &policy.safety)
-        .map(|trip| trip.describe("remove"))
-        .or_else(|| {
-            check_safety(totals.to_warn, scanned, &policy.safety).map(|trip| trip.describe("warn"))
-        });
+    let history = super::history::history(store.as_ref(), &policy.name, Some(run))?;
+    let trip = trip(&policy.safety, &totals, &history);
     if let Some(trip) = trip {
         let what = match policy.warning {
             Some(_) => "deleting or warning anything",
@@ -148,6 +146,21 @@ async fn run_policy_unaudited(
         return report(store.as_ref(), run);
     }
     execute_subject_run(context, store, policy, run, scanned, selected).await
+}
+
+/// The first safety valve a run's scan trips, in words: a source that shrank first (nothing
+/// it says can be trusted), then what the run would remove, then whom it would warn.
+pub(super) fn trip(safety: &Safety, totals: &ScanTotals, history: &History) -> Option<String> {
+    check_shrink(totals.scanned, safety, history)
+        .map(|trip| trip.describe("remove"))
+        .or_else(|| {
+            check_safety(totals.selected, totals.scanned, safety, history)
+                .map(|trip| trip.describe("remove"))
+        })
+        .or_else(|| {
+            check_safety(totals.to_warn, totals.scanned, safety, &History::default())
+                .map(|trip| trip.describe("warn"))
+        })
 }
 
 /// Finishes the runs a previous process left open: abandons those interrupted while
@@ -210,12 +223,16 @@ async fn execute_subject_run(
     scanned: u64,
     selected: u64,
 ) -> Result<RunReport, RunError> {
-    let systems: Vec<(String, Action, u32)> = target_systems(context, policy)
+    let targets = target_systems(context, policy);
+    let handed_over = handover::handed_over_tasks(&context.config, &targets);
+    let systems: Vec<(String, Action, u32)> = targets
         .into_iter()
+        .filter(|system| handover::by_run(&context.config, system))
         .enumerate()
         .map(|(order, system)| (system, Action::Erase, order as u32))
         .collect();
     store.create_tasks_for_selected(run, &systems)?;
+    handover::hand_over(context, store.as_ref(), policy, run, &handed_over)?;
     store.set_run_state(
         run,
         RunState::Enforcing,

@@ -63,6 +63,8 @@ pub async fn execute_tasks(
     policy: &str,
 ) -> Result<TaskTotals, RunError> {
     let mut totals = TaskTotals::default();
+    crate::tombstones::prune(store.as_ref(), crate::clock::now())?;
+    let keeper = store.tombstone_keeper();
     let in_flight = Arc::new(Semaphore::new(SUBJECTS_IN_FLIGHT));
     loop {
         let tasks = store.pending_tasks(run, BATCH)?;
@@ -87,6 +89,7 @@ pub async fn execute_tasks(
         }
         let mut updates = Vec::new();
         let mut entries = Vec::new();
+        let mut tombstones = Vec::new();
         while let Some(joined) = work.join_next().await {
             let results = joined.map_err(|e| RunError::Internal(e.to_string()))?;
             progress.advance(results.len() as u64);
@@ -103,10 +106,18 @@ pub async fn execute_tasks(
                     entry = entry.detail(detail.clone());
                 }
                 entries.push(entry);
+                if let (Some(keeper), TaskState::Done) = (&keeper, state) {
+                    let subject = erasure_subject(&task.identifiers, task.system == source);
+                    tombstones.extend(keeper.tombstone(
+                        &task.system,
+                        &subject,
+                        crate::clock::now(),
+                    ));
+                }
                 updates.push((task.id, state, detail));
             }
         }
-        store.finish_tasks(&updates, crate::clock::now())?;
+        store.finish_tasks_and_bury(&updates, &tombstones, crate::clock::now())?;
         crate::audit::append(audit, &entries);
     }
 }
@@ -171,6 +182,12 @@ async fn erase_one(
     for attempt in 1..=ATTEMPTS {
         let who = subject.clone();
         match handle.call("erase", move |i| i.erase(&who)).await {
+            Ok(EraseOutcome::Erased { records }) => {
+                return match handle.read_back(&subject).await {
+                    Ok(()) => outcome_state(EraseOutcome::Erased { records }),
+                    Err(why) => (TaskState::Failed, Some(why)),
+                };
+            }
             Ok(outcome) => return outcome_state(outcome),
             Err(error) if error.is_transient() && attempt < ATTEMPTS => {
                 tracing::warn!(system = %task.system, attempt, error = %error, "erase failed; retrying");

@@ -3,6 +3,8 @@
 
 mod enforce;
 mod execute;
+mod handover;
+mod history;
 mod plan;
 mod progress;
 mod records;
@@ -14,6 +16,7 @@ use std::sync::Arc;
 
 pub use enforce::{resume_open_runs, run_policy, state_name};
 pub use execute::erasure_subject;
+pub use handover::hands_over;
 pub use plan::plan_policy;
 pub use progress::Progress;
 pub use report::{PlanOutcome, PolicyPlan, RunReport, SystemPlan, TaskCounts};

@@ -14,7 +14,7 @@ use super::scan::{scan_and_decide, DecideContext, DecisionSink, SubjectDecision}
 use super::warnings::WarnScan;
 use super::{Context, RunError};
 use crate::config::{Mode, Policy, Rule};
-use crate::policy::check_safety;
+use crate::policy::History;
 use crate::store::{SqliteStore, WarningStore};
 
 /// Plans one policy at `now`.
@@ -79,11 +79,9 @@ async fn plan_subjects(
     policy: &Policy,
     now: &Zoned,
 ) -> Result<PlanOutcome, RunError> {
-    // Who would be warned depends on who was: read the standing warnings, changing nothing.
-    let reader = match WarnScan::of(policy, None) {
-        Some(_) => SqliteStore::open_read_only(&context.config.state_dir)?,
-        None => None,
-    };
+    // Who would be warned depends on who was, and the safety valves on what earlier runs
+    // did: read the state store (once), changing nothing.
+    let reader = SqliteStore::open_read_only(&context.config.state_dir)?;
     let warnings = WarnScan::of(policy, reader.as_ref().map(|r| r as &dyn WarningStore));
     let decide = DecideContext {
         config: &context.config,
@@ -97,6 +95,10 @@ async fn plan_subjects(
     let totals = scan_and_decide(&decide, &mut tally, &progress).await;
     progress.finish();
     let totals = totals?;
+    let history = match &reader {
+        Some(store) => super::history::history(store, &policy.name, None)?,
+        None => History::default(),
+    };
     let mut systems = Vec::new();
     for system in target_systems(context, policy) {
         systems.push(count_holders(context, &system, &tally.selected).await);
@@ -107,12 +109,7 @@ async fn plan_subjects(
         reasons: tally.reasons,
         systems,
         selected_keys: tally.selected.into_iter().map(|(key, _)| key).collect(),
-        safety: check_safety(totals.selected, totals.scanned, &policy.safety)
-            .map(|trip| trip.describe("remove"))
-            .or_else(|| {
-                check_safety(totals.to_warn, totals.scanned, &policy.safety)
-                    .map(|trip| trip.describe("warn"))
-            }),
+        safety: super::enforce::trip(&policy.safety, &totals, &history),
     })
 }
 
@@ -141,11 +138,16 @@ async fn count_holders(
     system: &str,
     selected: &[(String, Vec<Identifier>)],
 ) -> SystemPlan {
+    let config = &context.config.systems[system];
     let mut plan = SystemPlan {
         system: system.to_owned(),
-        subjects_with_data: 0,
+        handled_by: super::handover::handled_by(config),
+        subjects_with_data: config.connector().map(|_| 0),
         lookup_errors: 0,
     };
+    if config.connector().is_none() {
+        return plan;
+    }
     let Ok(handle) = context.systems.get(system) else {
         plan.lookup_errors = selected.len() as u64;
         return plan;
@@ -159,7 +161,9 @@ async fn count_holders(
     }
     while let Some(joined) = lookups.join_next().await {
         match joined {
-            Ok(Ok(found)) if !found.records.is_empty() => plan.subjects_with_data += 1,
+            Ok(Ok(found)) if !found.records.is_empty() => {
+                *plan.subjects_with_data.get_or_insert(0) += 1
+            }
             Ok(Ok(_)) => {}
             _ => plan.lookup_errors += 1,
         }

@@ -65,8 +65,11 @@ pub enum PlanOutcome {
 pub struct SystemPlan {
     /// The system.
     pub system: String,
-    /// Selected subjects it holds records about.
-    pub subjects_with_data: u64,
+    /// Who erases there: `run`, or a request the run files per subject (`request (manual)`,
+    /// `request (notify)`, `request (legal hold)`).
+    pub handled_by: &'static str,
+    /// Selected subjects it holds records about; `None` where no connector can be asked.
+    pub subjects_with_data: Option<u64>,
     /// Selected subjects it could not be asked about.
     pub lookup_errors: u64,
 }

@@ -70,6 +70,10 @@ pub async fn serve(path: &Path, config: Config, store: Arc<SqliteStore>) -> Resu
     let mut config = config;
     loop {
         let context = open(config, &metrics).await;
+        // Tombstones for what resumed runs erase too (the request engine sets this again).
+        if let Some(keeper) = crate::tombstones::keeper_or_log(&context.config) {
+            crate::store::TombstoneStore::keep_tombstones_with(store.as_ref(), keeper);
+        }
         let store_dyn: Arc<dyn Store> = store.clone();
         runner::resume_open_runs(&context, &store_dyn).await?;
         gauges::seed_policies(&metrics, &context.config, store.as_ref())?;

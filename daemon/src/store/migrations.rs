@@ -128,6 +128,32 @@ const MIGRATIONS: &[&str] = &[
         escalated_at  TEXT
     ) STRICT;
     ",
+    // 5: erasure requests a policy run files for the systems it does not erase itself
+    // (manual, notify, legal hold): where each came from, and at most one per run and subject,
+    // so that a run resumed after a crash files none twice.
+    "
+    ALTER TABLE requests ADD COLUMN origin TEXT;
+    ALTER TABLE requests ADD COLUMN from_run INTEGER REFERENCES runs (id);
+    ALTER TABLE requests ADD COLUMN from_subject TEXT;
+    CREATE UNIQUE INDEX requests_from_run ON requests (from_run, from_subject)
+        WHERE from_run IS NOT NULL;
+    CREATE INDEX requests_from_subject ON requests (from_subject)
+        WHERE from_subject IS NOT NULL;
+    ",
+    // 6: tombstones of erasures, kept (encrypted) as long as the system's backups may hold
+    // the subject, so that `gallra reapply` can erase again after a restore.
+    "
+    CREATE TABLE tombstones (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        system     TEXT NOT NULL,
+        erased_at  TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        sealed     BLOB NOT NULL,
+        nonce      BLOB NOT NULL
+    ) STRICT;
+    CREATE INDEX tombstones_by_system ON tombstones (system, erased_at);
+    CREATE INDEX tombstones_by_expiry ON tombstones (expires_at);
+    ",
 ];
 
 /// The schema version this binary writes.

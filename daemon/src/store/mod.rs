@@ -278,7 +278,7 @@ pub struct TaskRecord {
 
 /// The state store. Every method is one atomic step: it happens entirely or not at all.
 /// A run's warnings ([`WarningStore`]) are part of it.
-pub trait Store: WarningStore + Send + Sync {
+pub trait Store: WarningStore + TombstoneStore + Send + Sync {
     /// Starts a run of `policy` for the schedule slot `scheduled_for`, in state
     /// [`RunState::Planning`]. A slot that already has a run gives [`StoreError::RunExists`],
     /// so that no slot is run twice.
@@ -314,6 +314,20 @@ pub trait Store: WarningStore + Send + Sync {
         systems: &[(String, Action, u32)],
     ) -> Result<u64>;
 
+    /// Files one erasure request per subject the run selected, with `tasks` (the systems the
+    /// run does not erase itself), in one transaction, due at `due_at` and marked as coming
+    /// from `origin` (e.g. "policy inactive, run 12"). A subject filed for already is left
+    /// alone, so calling it again (a resumed run) files none twice. Returns how many requests
+    /// were filed now.
+    fn file_requests_for_selected(
+        &self,
+        run: RunId,
+        origin: &str,
+        received_at: Timestamp,
+        due_at: Timestamp,
+        tasks: &[crate::requests::NewRequestTask],
+    ) -> Result<u64>;
+
     /// Creates one pending task. If the same (subject, system, action) exists in the run
     /// already, returns that task instead of making a second one.
     fn create_task(&self, run: RunId, task: &NewTask) -> Result<TaskId>;
@@ -340,6 +354,17 @@ pub trait Store: WarningStore + Send + Sync {
     fn finish_tasks(
         &self,
         updates: &[(TaskId, TaskState, Option<String>)],
+        now: Timestamp,
+    ) -> Result<()> {
+        self.finish_tasks_and_bury(updates, &[], now)
+    }
+
+    /// [`Store::finish_tasks`], writing the erasures' tombstones in the same transaction: a
+    /// crash loses both or neither.
+    fn finish_tasks_and_bury(
+        &self,
+        updates: &[(TaskId, TaskState, Option<String>)],
+        tombstones: &[NewTombstone],
         now: Timestamp,
     ) -> Result<()>;
 
@@ -370,6 +395,48 @@ pub trait Store: WarningStore + Send + Sync {
     /// [`StoreError::TasksOpen`] while a task of the run is pending or running, since that task
     /// could no longer find its subject.
     fn forget_identifiers(&self, run: RunId) -> Result<()>;
+}
+
+/// A tombstone to write: an erasure in `system`, the subject sealed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTombstone {
+    /// The system erased from.
+    pub system: String,
+    /// When.
+    pub erased_at: Timestamp,
+    /// When the system's last backup holding the subject is gone: the tombstone goes then.
+    pub expires_at: Timestamp,
+    /// The identifiers as the connector was asked, encrypted.
+    pub sealed: crate::tombstones::Sealed,
+}
+
+/// A stored tombstone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TombstoneRecord {
+    /// Its number.
+    pub id: i64,
+    /// What was written.
+    pub tombstone: NewTombstone,
+}
+
+/// Tombstones of erasures (see [`crate::tombstones`]). The identifiers are stored only
+/// encrypted.
+pub trait TombstoneStore: Send + Sync {
+    /// Writes tombstones in one transaction.
+    fn bury(&self, tombstones: &[NewTombstone]) -> Result<()>;
+
+    /// The tombstones of `system` from erasures at or after `since`, oldest first.
+    fn tombstones_since(&self, system: &str, since: Timestamp) -> Result<Vec<TombstoneRecord>>;
+
+    /// Deletes the tombstones expired at `now`; returns how many.
+    fn prune_tombstones(&self, now: Timestamp) -> Result<u64>;
+
+    /// Sets what makes tombstones for the erasures this store records (the key and each
+    /// system's backup retention). Set once per process, when the configuration is known.
+    fn keep_tombstones_with(&self, keeper: crate::tombstones::Keeper);
+
+    /// What makes tombstones, if set.
+    fn tombstone_keeper(&self) -> Option<crate::tombstones::Keeper>;
 }
 
 /// Why a store call failed. Messages name the database and the remedy, never personal data.

@@ -21,8 +21,8 @@ use self::rows::{
     RUN_COLUMNS,
 };
 use super::{
-    migrations, Action, Decision, NewTask, Result, RunId, RunRecord, RunState, Store, StoreError,
-    TaskId, TaskRecord, TaskState,
+    migrations, Action, Decision, NewTask, NewTombstone, Result, RunId, RunRecord, RunState, Store,
+    StoreError, TaskId, TaskRecord, TaskState,
 };
 
 /// How long a write waits for another process (e.g. a `gallra` command) holding the lock.
@@ -330,6 +330,59 @@ impl Store for SqliteStore {
         })
     }
 
+    fn file_requests_for_selected(
+        &self,
+        run: RunId,
+        origin: &str,
+        received_at: Timestamp,
+        due_at: Timestamp,
+        tasks: &[crate::requests::NewRequestTask],
+    ) -> Result<u64> {
+        use crate::requests::{RequestKind, RequestState};
+        self.write(|tx| {
+            self.ensure_run(tx, run)?;
+            let filed = tx
+                .prepare_cached(
+                    "INSERT INTO requests (kind, state, received_at, due_at, identifiers_json,
+                                           origin, from_run, from_subject)
+                     SELECT ?2, ?3, ?4, ?5, identifiers_json, ?6, run, subject_key
+                     FROM decisions
+                     WHERE run = ?1 AND selected = 1 AND identifiers_json IS NOT NULL
+                       -- A subject a run filed for before (its data kept under a legal hold in
+                       -- the account source, say) is not filed for again every night.
+                       AND NOT EXISTS (SELECT 1 FROM requests r
+                                       WHERE r.from_subject = decisions.subject_key
+                                         AND r.state NOT IN ('failed', 'cancelled'))
+                     ON CONFLICT (from_run, from_subject) WHERE from_run IS NOT NULL DO NOTHING",
+                )?
+                .execute(params![
+                    run,
+                    RequestKind::Erase,
+                    RequestState::Open,
+                    ts(received_at),
+                    ts(due_at),
+                    origin
+                ])?;
+            let mut add_task = tx.prepare_cached(
+                "INSERT INTO request_tasks (request, system, action, ord, state, updated_at)
+                 SELECT r.id, ?2, ?3, ?4, ?5, ?6 FROM requests r
+                 WHERE r.from_run = ?1 AND NOT EXISTS
+                     (SELECT 1 FROM request_tasks t WHERE t.request = r.id AND t.system = ?2)",
+            )?;
+            for task in tasks {
+                add_task.execute(params![
+                    run,
+                    task.system,
+                    task.action,
+                    task.order,
+                    TaskState::Pending,
+                    ts(received_at)
+                ])?;
+            }
+            Ok(filed as u64)
+        })
+    }
+
     fn create_task(&self, run: RunId, task: &NewTask) -> Result<TaskId> {
         let now = ts(crate::clock::now());
         self.write(|tx| {
@@ -401,15 +454,17 @@ impl Store for SqliteStore {
         self.write(|tx| self.finish_in(tx, task, state, detail, now))
     }
 
-    fn finish_tasks(
+    fn finish_tasks_and_bury(
         &self,
         updates: &[(TaskId, TaskState, Option<String>)],
+        tombstones: &[NewTombstone],
         now: Timestamp,
     ) -> Result<()> {
-        if updates.is_empty() {
+        if updates.is_empty() && tombstones.is_empty() {
             return Ok(());
         }
         self.write(|tx| {
+            tombstones::bury_in(tx, tombstones)?;
             for (task, state, detail) in updates {
                 self.finish_in(tx, *task, *state, detail.as_deref(), now)?;
             }
@@ -590,4 +645,5 @@ mod requests;
 mod rows;
 #[cfg(test)]
 mod tests;
+mod tombstones;
 mod warnings;

@@ -126,8 +126,12 @@ impl HttpClient {
 /// assert_eq!(url, "https://x.example/api/v2/users/a%20b%2Fc");
 /// ```
 ///
-/// Fails (permanent) if `base` is not an absolute http(s) URL; the error does not quote it.
+/// Fails (permanent) if `base` is not an absolute http(s) URL, or if a segment is `.` or
+/// `..` (see [`path_segment`]); the errors quote neither.
 pub fn join_url(base: &str, segments: &[&str]) -> Result<String, ConnectorError> {
+    for segment in segments {
+        reject_dot_segment(segment)?;
+    }
     let mut url = reqwest::Url::parse(base)
         .map_err(|e| ConnectorError::permanent(format!("the base URL is not valid: {e}")))?;
     {
@@ -138,4 +142,49 @@ pub fn join_url(base: &str, segments: &[&str]) -> Result<String, ConnectorError>
         path.extend(segments);
     }
     Ok(url.into())
+}
+
+/// The bytes [`path_segment`] leaves as they are: RFC 3986's unreserved characters.
+const UNRESERVED_ONLY: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Percent-encodes `value` for one path segment (or one query value) of a URL built from a
+/// template: every byte but RFC 3986's unreserved `A–Z a–z 0–9 - . _ ~` is encoded, so an
+/// identifier cannot add a segment (`/`), start a query (`?`) or a fragment (`#`), or
+/// smuggle an encoded byte (`%`).
+///
+/// ```
+/// use gallra_plugin_api::http::path_segment;
+/// assert_eq!(path_segment("anna+1@example.se").unwrap(), "anna%2B1%40example.se");
+/// assert_eq!(path_segment("a/b?c#d").unwrap(), "a%2Fb%3Fc%23d");
+/// assert_eq!(
+///     format!("https://x.example/v1/users/{}/tickets", path_segment("42 ").unwrap()),
+///     "https://x.example/v1/users/42%20/tickets"
+/// );
+/// assert!(path_segment("..").is_err());
+/// ```
+///
+/// Fails (permanent) for `.` and `..`: URL parsers resolve those segments however they are
+/// encoded, so `users/{id}` with the id `..` would address the collection above. The error
+/// quotes nothing.
+///
+/// Prefer [`join_url`] when the URL is the base plus whole segments; use this for a path
+/// the connector (or its settings) writes as a template.
+pub fn path_segment(value: &str) -> Result<String, ConnectorError> {
+    reject_dot_segment(value)?;
+    Ok(percent_encoding::utf8_percent_encode(value, UNRESERVED_ONLY).to_string())
+}
+
+/// `.` and `..` change a path's shape whatever their encoding.
+fn reject_dot_segment(value: &str) -> Result<(), ConnectorError> {
+    if matches!(value, "." | "..") {
+        return Err(ConnectorError::permanent(
+            "a value to put in a URL path is a dot segment (\".\" or \"..\"), which would \
+             address a different path; no record can be reached by it",
+        ));
+    }
+    Ok(())
 }

@@ -4,7 +4,9 @@
 //! system holds nothing about someone because a search came back empty. A page that is
 //! short, empty too early, or inconsistent with the totals the system announced is therefore
 //! an error (transient: try again later), never "that was everything". A failed fetch ends
-//! the iteration with that error.
+//! the iteration with that error. Only [`until_short_page`], for listings that announce
+//! neither a total nor a cursor, takes a short page as the end: there is nothing else to go
+//! by.
 //!
 //! Each helper takes a `label` for its errors — name the system and the endpoint, e.g.
 //! `system "helpdesk": GET /users/search`, and nothing from the query — and a closure that
@@ -76,18 +78,32 @@ impl<T> Buffer<T> {
         }
     }
 
-    /// Hands out a buffered item, or `None` when a page must be fetched (or we are done).
-    fn next_buffered(&mut self) -> Option<Option<Result<T, ConnectorError>>> {
-        if let Some(item) = self.items.pop_front() {
-            return Some(Some(Ok(item)));
+    /// The next item: a buffered one, or the first of the pages `read` fetches, until a page
+    /// `read` calls the last (it returns the page's items and whether it is the last) or
+    /// an error, which ends the iteration.
+    fn next_with(
+        &mut self,
+        mut read: impl FnMut() -> Result<(Vec<T>, bool), ConnectorError>,
+    ) -> Option<Result<T, ConnectorError>> {
+        loop {
+            if let Some(item) = self.items.pop_front() {
+                return Some(Ok(item));
+            }
+            if self.done {
+                return None;
+            }
+            match read() {
+                Ok((items, last)) => {
+                    self.done = last;
+                    self.items.extend(items);
+                }
+                Err(error) => {
+                    self.done = true;
+                    self.items.clear();
+                    return Some(Err(error));
+                }
+            }
         }
-        self.done.then_some(None)
-    }
-
-    fn fail(&mut self, error: ConnectorError) -> Option<Result<T, ConnectorError>> {
-        self.done = true;
-        self.items.clear();
-        Some(Err(error))
     }
 }
 
@@ -131,30 +147,29 @@ where
     type Item = Result<T, ConnectorError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(answer) = self.buffer.next_buffered() {
-                return answer;
-            }
-            let number = self.next_page;
-            let page = match (self.fetch)(number) {
-                Ok(page) => page,
-                Err(e) => return self.buffer.fail(e),
-            };
+        let Self {
+            label,
+            page_size,
+            fetch,
+            next_page,
+            total_pages,
+            buffer,
+        } = self;
+        buffer.next_with(|| {
+            let number = *next_page;
+            let page = fetch(number)?;
             let total = page.total_pages;
             let len = page.items.len();
-            let first_total = *self.total_pages.get_or_insert(total);
-            let label = &self.label;
+            let first_total = *total_pages.get_or_insert(total);
             let problem = if total != first_total {
                 Some(format!("the page count went from {first_total} to {total}"))
-            } else if len > self.page_size {
+            } else if len > *page_size {
                 Some(format!(
-                    "page {number} held {len} items, more than the page size {}",
-                    self.page_size
+                    "page {number} held {len} items, more than the page size {page_size}"
                 ))
-            } else if number < total && len < self.page_size {
+            } else if number < total && len < *page_size {
                 Some(format!(
-                    "page {number} of {total} held {len} items where {} were expected",
-                    self.page_size
+                    "page {number} of {total} held {len} items where {page_size} were expected"
                 ))
             } else if number > 1 && len == 0 {
                 Some(format!("page {number} of {total} is empty"))
@@ -166,13 +181,11 @@ where
                 None
             };
             if let Some(problem) = problem {
-                let error = broken(label, problem);
-                return self.buffer.fail(error);
+                return Err(broken(label, problem));
             }
-            self.buffer.done = number >= total;
-            self.buffer.items.extend(page.items);
-            self.next_page += 1;
-        }
+            *next_page += 1;
+            Ok((page.items, number >= total))
+        })
     }
 }
 
@@ -213,45 +226,126 @@ where
     type Item = Result<T, ConnectorError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(answer) = self.buffer.next_buffered() {
-                return answer;
-            }
-            let offset = self.offset;
-            let page = match (self.fetch)(offset, self.limit) {
-                Ok(page) => page,
-                Err(e) => return self.buffer.fail(e),
-            };
-            let total = page.total;
+        let Self {
+            label,
+            limit,
+            fetch,
+            offset,
+            total,
+            buffer,
+        } = self;
+        buffer.next_with(|| {
+            let at = *offset;
+            let page = fetch(at, *limit)?;
             let len = page.items.len() as u64;
-            let first_total = *self.total.get_or_insert(total);
-            let reached = offset + len;
-            let problem = if total != first_total {
-                Some(format!("the total went from {first_total} to {total}"))
-            } else if len > self.limit {
+            let first_total = *total.get_or_insert(page.total);
+            let announced = page.total;
+            let reached = at + len;
+            let problem = if announced != first_total {
+                Some(format!("the total went from {first_total} to {announced}"))
+            } else if len > *limit {
                 Some(format!(
-                    "the page at offset {offset} held {len} items, more than the limit {}",
-                    self.limit
+                    "the page at offset {at} held {len} items, more than the limit {limit}"
                 ))
-            } else if reached > total {
-                Some(format!("{reached} items were listed of a total of {total}"))
-            } else if reached < total && len < self.limit {
+            } else if reached > announced {
                 Some(format!(
-                    "the page at offset {offset} held {len} items where {} were expected \
-                     ({total} in all)",
-                    self.limit
+                    "{reached} items were listed of a total of {announced}"
+                ))
+            } else if reached < announced && len < *limit {
+                Some(format!(
+                    "the page at offset {at} held {len} items where {limit} were expected \
+                     ({announced} in all)"
                 ))
             } else {
                 None
             };
             if let Some(problem) = problem {
-                let error = broken(&self.label, problem);
-                return self.buffer.fail(error);
+                return Err(broken(label, problem));
             }
-            self.buffer.done = reached >= total;
-            self.buffer.items.extend(page.items);
-            self.offset = reached;
-        }
+            *offset = reached;
+            Ok((page.items, reached >= announced))
+        })
+    }
+}
+
+/// Iterates a listing that announces no total and no cursor, numbered 1, 2, 3, …: it is
+/// read until a page holds fewer than `page_size` items (Copper's people search, many
+/// plain REST APIs). A full last page therefore costs one more request, for an empty page.
+///
+/// `fetch(n)` returns page `n` (from 1; add an offset for APIs that count from 0).
+///
+/// Errors: a page with more than `page_size` items, permanent (the API's page size is not
+/// what the connector thinks, so a short page would not mean the end); any error of
+/// `fetch`. Return
+/// an error from `fetch` to enforce a cap of the API's (e.g. "never more than N results").
+///
+/// ```
+/// use gallra_plugin_api::http::until_short_page;
+/// let rows: Vec<u32> = (0..6).collect();
+/// let mut asked = Vec::new();
+/// let all: Vec<u32> = until_short_page("system \"demo\": POST /people/search", 3, |n| {
+///     asked.push(n);
+///     Ok(rows.iter().copied().skip((n as usize - 1) * 3).take(3).collect())
+/// })
+/// .collect::<Result<_, _>>()
+/// .unwrap();
+/// assert_eq!(all, rows);
+/// assert_eq!(asked, [1, 2, 3], "two full pages, then an empty one ends it");
+/// ```
+pub fn until_short_page<T, F>(
+    label: impl Into<String>,
+    page_size: usize,
+    fetch: F,
+) -> UntilShortPage<T, F>
+where
+    F: FnMut(u32) -> Result<Vec<T>, ConnectorError>,
+{
+    UntilShortPage {
+        label: label.into(),
+        page_size: page_size.max(1),
+        fetch,
+        next_page: 1,
+        buffer: Buffer::new(),
+    }
+}
+
+/// The iterator [`until_short_page`] returns.
+pub struct UntilShortPage<T, F> {
+    label: String,
+    page_size: usize,
+    fetch: F,
+    next_page: u32,
+    buffer: Buffer<T>,
+}
+
+impl<T, F> Iterator for UntilShortPage<T, F>
+where
+    F: FnMut(u32) -> Result<Vec<T>, ConnectorError>,
+{
+    type Item = Result<T, ConnectorError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let Self {
+            label,
+            page_size,
+            fetch,
+            next_page,
+            buffer,
+        } = self;
+        buffer.next_with(|| {
+            let number = *next_page;
+            let items = fetch(number)?;
+            let len = items.len();
+            if len > *page_size {
+                return Err(ConnectorError::permanent(format!(
+                    "{label}: page {number} held {len} items, more than the page size \
+                     {page_size}: the API pages differently than asked (is the page size \
+                     setting the API's?), so the end of the listing cannot be recognised"
+                )));
+            }
+            *next_page += 1;
+            Ok((items, len < *page_size))
+        })
     }
 }
 
@@ -289,32 +383,32 @@ where
     type Item = Result<T, ConnectorError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(answer) = self.buffer.next_buffered() {
-                return answer;
-            }
-            let page = match (self.fetch)(self.cursor.as_deref()) {
-                Ok(page) => page,
-                Err(e) => return self.buffer.fail(e),
-            };
-            self.pages += 1;
-            let number = self.pages;
+        let Self {
+            label,
+            fetch,
+            cursor,
+            pages,
+            buffer,
+        } = self;
+        buffer.next_with(|| {
+            let page = fetch(cursor.as_deref())?;
+            *pages += 1;
+            let number = *pages;
             let problem = match &page.next {
                 Some(_) if page.items.is_empty() => {
                     Some(format!("page {number} is empty but says more follow"))
                 }
-                Some(next) if self.cursor.as_ref() == Some(next) => {
+                Some(next) if cursor.as_ref() == Some(next) => {
                     Some(format!("page {number} points back at itself"))
                 }
                 _ => None,
             };
             if let Some(problem) = problem {
-                let error = broken(&self.label, problem);
-                return self.buffer.fail(error);
+                return Err(broken(label, problem));
             }
-            self.buffer.done = page.next.is_none();
-            self.buffer.items.extend(page.items);
-            self.cursor = page.next;
-        }
+            let last = page.next.is_none();
+            *cursor = page.next;
+            Ok((page.items, last))
+        })
     }
 }

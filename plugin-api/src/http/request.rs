@@ -22,6 +22,11 @@ pub struct RequestBuilder {
     /// `METHOD scheme://host`: the label when the connector gave none (never the path).
     fallback_label: String,
     builder: reqwest::blocking::RequestBuilder,
+    /// Statuses the connector handles itself (see [`accept`](Self::accept)).
+    accepted: Vec<StatusCode>,
+    /// Whether the request may be sent again after a failure that may have reached the
+    /// system (see [`no_retry`](Self::no_retry)).
+    resend: bool,
 }
 
 impl RequestBuilder {
@@ -37,6 +42,8 @@ impl RequestBuilder {
             method,
             endpoint: None,
             builder,
+            accepted: Vec::new(),
+            resend: true,
         }
     }
 
@@ -103,12 +110,51 @@ impl RequestBuilder {
         self
     }
 
+    /// Hands an answer with `status` back as `Ok(Response)` instead of turning it into an
+    /// error, for a connector that gives that status a meaning of its own: Fortnox's 400
+    /// "the customer has invoices", a 401 that means "renew the token", a 409 "already
+    /// done". Call it once per status.
+    ///
+    /// An accepted status is never retried either: accept a 429 or a 5xx only to handle it
+    /// yourself. Check [`Response::status`] on every answer.
+    ///
+    /// ```no_run
+    /// # use gallra_plugin_api::http::{HttpClient, StatusCode};
+    /// # fn f(client: &HttpClient, url: &str) -> Result<bool, gallra_plugin_api::ConnectorError> {
+    /// let response = client
+    ///     .delete(url)
+    ///     .endpoint("DELETE /customers/{CustomerNumber}")
+    ///     .accept(StatusCode::BAD_REQUEST)
+    ///     .send()?;
+    /// let refused = response.status() == StatusCode::BAD_REQUEST;
+    /// # Ok(refused) }
+    /// ```
+    pub fn accept(mut self, status: StatusCode) -> Self {
+        self.accepted.push(status);
+        self
+    }
+
+    /// Sends the request at most once where a resend could act twice: for a POST (or
+    /// PATCH) that is not idempotent — one that creates something, sends something, or
+    /// appends — so a 5xx, a timeout or a broken connection, after which the system may
+    /// have acted, ends [`send`](Self::send) at once with [`ConnectorError::Transient`]
+    /// instead of sending it again. gallra then retries the whole operation later, which
+    /// looks the subject up afresh and so sees whether the first attempt took effect.
+    ///
+    /// Failures that prove the request was not acted on are still retried as usual: a 429
+    /// (the system refused to process it) and a connection that could not be opened.
+    pub fn no_retry(mut self) -> Self {
+        self.resend = false;
+        self
+    }
+
     /// Sends the request, retrying what is worth retrying, and classifies the answer:
     ///
     /// | answer | result |
     /// |---|---|
-    /// | 2xx, 404 | `Ok(Response)` (check [`Response::is_not_found`]) |
+    /// | 2xx, 404, a status given to [`accept`](Self::accept) | `Ok(Response)` (check [`Response::is_not_found`], [`Response::status`]) |
     /// | 429, 5xx, network error, timeout | retried up to `max_retries` times with exponential backoff and jitter, or after `Retry-After` (429/503; seconds or an HTTP date; a 429 pauses every thread of this client); then [`ConnectorError::Transient`] with `retry_after_secs` |
+    /// | the same, after [`no_retry`](Self::no_retry), where the system may have acted (5xx, timeout, broken connection) | [`ConnectorError::Transient`] at once, not sent again |
     /// | `Retry-After` longer than `max_retry_wait_secs` | [`ConnectorError::Transient`] at once, with `retry_after_secs` |
     /// | 401, 403 | [`ConnectorError::Permanent`]: "check the credentials" |
     /// | other 4xx, 1xx, 3xx left over | [`ConnectorError::Permanent`] |
@@ -118,8 +164,13 @@ impl RequestBuilder {
     /// status and the attempt — never the URL, a header or the body.
     pub fn send(self) -> Result<Response, ConnectorError> {
         let label = self.endpoint.unwrap_or(self.fallback_label);
-        let inner = &self.client.inner;
-        let system = &inner.system;
+        let attempts = Attempts {
+            client: &self.client,
+            method: &self.method,
+            label: &label,
+            accepted: &self.accepted,
+        };
+        let system = &self.client.inner.system;
         let request = self.builder.build().map_err(|e| {
             ConnectorError::permanent(format!(
                 "system \"{system}\": {label}: cannot build the request: {} (a bug in the \
@@ -129,123 +180,185 @@ impl RequestBuilder {
         })?;
         let mut attempt: u32 = 0;
         loop {
-            inner.limiter.acquire();
-            let Some(this_try) = request.try_clone() else {
-                return Err(ConnectorError::permanent(format!(
-                    "system \"{system}\": {label}: the request body cannot be sent twice \
-                     (a bug in the connector)"
-                )));
+            let failure = match attempts.once(&request, attempt)? {
+                Attempt::Answered(response) => return Ok(response),
+                Attempt::Failed(failure) => failure,
             };
-            let started = Instant::now();
-            let failure = match inner.client.execute(this_try) {
-                Ok(response) => {
-                    let status = response.status();
-                    tracing::debug!(
-                        system = %system,
-                        endpoint = %label,
-                        method = %self.method,
-                        status = status.as_u16(),
-                        attempt,
-                        elapsed_ms = started.elapsed().as_millis() as u64,
-                        "HTTP request answered"
-                    );
-                    if status.is_success() || status == StatusCode::NOT_FOUND {
-                        let headers = response.headers().clone();
-                        match response.bytes() {
-                            Ok(body) => {
-                                return Ok(Response {
-                                    status,
-                                    headers,
-                                    body: body.to_vec(),
-                                    system: system.clone(),
-                                    endpoint: label,
-                                });
-                            }
-                            Err(e) => Failure::network(&e, inner.timeout_secs),
-                        }
-                    } else if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-                        let retry_after = if status == StatusCode::TOO_MANY_REQUESTS
-                            || status == StatusCode::SERVICE_UNAVAILABLE
-                        {
-                            response
-                                .headers()
-                                .get(reqwest::header::RETRY_AFTER)
-                                .and_then(|v| v.to_str().ok())
-                                .and_then(|v| parse_retry_after(v, SystemTime::now()))
-                        } else {
-                            None
-                        };
-                        Failure {
-                            what: describe_status(status),
-                            status: Some(status),
-                            retry_after,
-                        }
-                    } else {
-                        return Err(status_error(system, &label, status));
-                    }
-                }
-                Err(e) if e.is_builder() => {
-                    return Err(ConnectorError::permanent(format!(
-                        "system \"{system}\": {label}: cannot build the request: {}",
-                        describe_reqwest_error(&e)
-                    )));
-                }
-                Err(e) => {
-                    tracing::debug!(
-                        system = %system,
-                        endpoint = %label,
-                        attempt,
-                        "HTTP request failed before an answer"
-                    );
-                    Failure::network(&e, inner.timeout_secs)
-                }
-            };
+            let wait = attempts.give_up_or_wait(&failure, attempt, self.resend)?;
+            attempts.wait(&failure, attempt, wait);
+            attempt += 1;
+        }
+    }
+}
 
-            if let Some(wait) = failure.retry_after {
-                if wait > inner.max_retry_wait {
-                    return Err(ConnectorError::Transient {
-                        message: format!(
-                            "system \"{system}\": {label}: {}; the system asks to wait {} s, \
-                             longer than max_retry_wait_secs",
-                            failure.what,
-                            ceil_secs(wait)
-                        ),
-                        retry_after_secs: Some(ceil_secs(wait)),
-                    });
-                }
+/// What one request's attempts share.
+struct Attempts<'a> {
+    client: &'a HttpClient,
+    method: &'a Method,
+    label: &'a str,
+    accepted: &'a [StatusCode],
+}
+
+/// How one attempt ended, when it did not end the whole send with an error.
+enum Attempt {
+    /// An answer for the connector.
+    Answered(Response),
+    /// A failure worth another try (if the rules allow).
+    Failed(Failure),
+}
+
+impl Attempts<'_> {
+    fn system(&self) -> &str {
+        &self.client.inner.system
+    }
+
+    /// Takes a token and sends the request once.
+    fn once(
+        &self,
+        request: &reqwest::blocking::Request,
+        attempt: u32,
+    ) -> Result<Attempt, ConnectorError> {
+        let inner = &self.client.inner;
+        let (system, label) = (self.system(), self.label);
+        inner.limiter.acquire();
+        let Some(this_try) = request.try_clone() else {
+            return Err(ConnectorError::permanent(format!(
+                "system \"{system}\": {label}: the request body cannot be sent twice \
+                 (a bug in the connector)"
+            )));
+        };
+        let started = Instant::now();
+        match inner.client.execute(this_try) {
+            Ok(response) => {
+                tracing::debug!(
+                    system = %system,
+                    endpoint = %label,
+                    method = %self.method,
+                    status = response.status().as_u16(),
+                    attempt,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "HTTP request answered"
+                );
+                self.answered(response)
             }
-            if attempt >= inner.max_retries {
+            Err(e) if e.is_builder() => Err(ConnectorError::permanent(format!(
+                "system \"{system}\": {label}: cannot build the request: {}",
+                describe_reqwest_error(&e)
+            ))),
+            Err(e) => {
+                tracing::debug!(
+                    system = %system,
+                    endpoint = %label,
+                    attempt,
+                    "HTTP request failed before an answer"
+                );
+                Ok(Attempt::Failed(Failure::network(&e, inner.timeout_secs)))
+            }
+        }
+    }
+
+    /// Classifies an answer: the connector's, worth a retry, or an error.
+    fn answered(&self, response: reqwest::blocking::Response) -> Result<Attempt, ConnectorError> {
+        let status = response.status();
+        if self.accepted.contains(&status) || status.is_success() || status == StatusCode::NOT_FOUND
+        {
+            let headers = response.headers().clone();
+            return Ok(match response.bytes() {
+                Ok(body) => Attempt::Answered(Response {
+                    status,
+                    headers,
+                    body: body.to_vec(),
+                    system: self.client.inner.system.clone(),
+                    endpoint: self.label.to_owned(),
+                }),
+                Err(e) => Attempt::Failed(Failure::network(&e, self.client.inner.timeout_secs)),
+            });
+        }
+        if status != StatusCode::TOO_MANY_REQUESTS && !status.is_server_error() {
+            return Err(status_error(self.system(), self.label, status));
+        }
+        let retry_after = if status == StatusCode::TOO_MANY_REQUESTS
+            || status == StatusCode::SERVICE_UNAVAILABLE
+        {
+            response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| parse_retry_after(v, SystemTime::now()))
+        } else {
+            None
+        };
+        Ok(Attempt::Failed(Failure {
+            what: describe_status(status),
+            status: Some(status),
+            retry_after,
+            // A 429 is a refusal to process; a 5xx may come after the work was done.
+            may_have_acted: status != StatusCode::TOO_MANY_REQUESTS,
+        }))
+    }
+
+    /// The error that ends the send after `failure`, or how long to wait before the next
+    /// attempt.
+    fn give_up_or_wait(
+        &self,
+        failure: &Failure,
+        attempt: u32,
+        resend: bool,
+    ) -> Result<Duration, ConnectorError> {
+        let inner = &self.client.inner;
+        let (system, label, what) = (self.system(), self.label, &failure.what);
+        if !resend && failure.may_have_acted {
+            return Err(ConnectorError::Transient {
+                message: format!(
+                    "system \"{system}\": {label}: {what}; not sent again, because the \
+                     system may have acted on it and this request is not safe to repeat"
+                ),
+                retry_after_secs: failure.retry_after.map(ceil_secs),
+            });
+        }
+        if let Some(wait) = failure.retry_after {
+            if wait > inner.max_retry_wait {
                 return Err(ConnectorError::Transient {
                     message: format!(
-                        "system \"{system}\": {label}: {} (gave up after {} attempts; is the \
-                         system up and the rate limit right?)",
-                        failure.what,
-                        attempt + 1
+                        "system \"{system}\": {label}: {what}; the system asks to wait {} s, \
+                         longer than max_retry_wait_secs",
+                        ceil_secs(wait)
                     ),
-                    retry_after_secs: failure.retry_after.map(ceil_secs),
+                    retry_after_secs: Some(ceil_secs(wait)),
                 });
             }
-            let wait = match failure.retry_after {
-                Some(wait) => with_jitter(wait),
-                None => inner.backoff.delay(attempt),
-            };
-            tracing::info!(
-                system = %system,
-                endpoint = %label,
-                status = failure.status.map(|s| s.as_u16()),
-                attempt,
-                wait_ms = wait.as_millis() as u64,
-                "HTTP request failed transiently; retrying"
-            );
-            if failure.retry_after.is_some()
-                || failure.status == Some(StatusCode::TOO_MANY_REQUESTS)
-            {
-                // The system is throttling this client as a whole: hold every thread back.
-                inner.limiter.pause_until(Instant::now() + wait);
-            } else {
-                std::thread::sleep(wait);
-            }
-            attempt += 1;
+        }
+        if attempt >= inner.max_retries {
+            return Err(ConnectorError::Transient {
+                message: format!(
+                    "system \"{system}\": {label}: {what} (gave up after {} attempts; is the \
+                     system up and the rate limit right?)",
+                    attempt + 1
+                ),
+                retry_after_secs: failure.retry_after.map(ceil_secs),
+            });
+        }
+        Ok(match failure.retry_after {
+            Some(wait) => with_jitter(wait),
+            None => inner.backoff.delay(attempt),
+        })
+    }
+
+    /// Waits before the next attempt: this thread only, or every thread of the client when
+    /// the system is throttling it.
+    fn wait(&self, failure: &Failure, attempt: u32, wait: Duration) {
+        tracing::info!(
+            system = %self.system(),
+            endpoint = %self.label,
+            status = failure.status.map(|s| s.as_u16()),
+            attempt,
+            wait_ms = wait.as_millis() as u64,
+            "HTTP request failed transiently; retrying"
+        );
+        if failure.retry_after.is_some() || failure.status == Some(StatusCode::TOO_MANY_REQUESTS) {
+            self.client.inner.limiter.pause_until(Instant::now() + wait);
+        } else {
+            std::thread::sleep(wait);
         }
     }
 }
@@ -256,6 +369,8 @@ struct Failure {
     what: String,
     status: Option<StatusCode>,
     retry_after: Option<Duration>,
+    /// Whether the system may have received and acted on the request.
+    may_have_acted: bool,
 }
 
 impl Failure {
@@ -271,6 +386,8 @@ impl Failure {
             what,
             status: None,
             retry_after: None,
+            // A connection that never opened carried nothing.
+            may_have_acted: !error.is_connect(),
         }
     }
 }

@@ -8,7 +8,8 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ConnectorError;
 
-/// A successful (2xx) or not-found (404) answer, with its body already read.
+/// A successful (2xx) or not-found (404) answer, or one with a status the request
+/// [accepted](super::RequestBuilder::accept), with its body already read.
 ///
 /// Decoding errors are permanent — the system answers in a shape the connector does not
 /// expect — and, like every error of the kit, name the system and the endpoint label but
@@ -23,7 +24,8 @@ pub struct Response {
 }
 
 impl Response {
-    /// The status: a 2xx, or 404 (decide what "not found" means for the call at hand).
+    /// The status: a 2xx, 404 (decide what "not found" means for the call at hand), or one
+    /// the request [accepted](super::RequestBuilder::accept).
     pub fn status(&self) -> StatusCode {
         self.status
     }

@@ -1,6 +1,8 @@
 //! Copper's developer API: people search, fetch and delete, with its headers and limits.
 
-use gallra_plugin_api::http::{join_url, HttpClient, Method, RequestBuilder, Response, Secret};
+use gallra_plugin_api::http::{
+    join_url, until_short_page, HttpClient, Method, RequestBuilder, Response, Secret,
+};
 use gallra_plugin_api::ConnectorError;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -10,6 +12,9 @@ use crate::config::Settings;
 /// Copper's search returns at most this many records, whatever the page parameters: a
 /// search that reaches it may have missed people.
 pub const SEARCH_CAP: u64 = 100_000;
+
+/// The people search's endpoint label.
+const SEARCH: &str = "POST /people/search";
 
 /// The header in which Copper announces an upper bound of a search's matches.
 const TOTAL_HEADER: &str = "X-PW-TOTAL";
@@ -103,52 +108,48 @@ impl CopperClient {
     /// Errors (never a partial list): a page longer than asked for, or a search that reaches
     /// Copper's cap of 100,000 records.
     pub fn search(&self, filter: &Filter) -> Result<Vec<Person>, ConnectorError> {
-        const ENDPOINT: &str = "POST /people/search";
         let page_size = u64::from(self.page_size);
-        let mut people = Vec::new();
-        for page_number in 1u64.. {
-            let mut body = json!({
-                "page_number": page_number,
-                "page_size": page_size,
-                // A fixed order keeps pages stable while they are read.
-                "sort_by": "date_created",
-                "sort_direction": "asc",
-            });
-            match filter {
-                Filter::Emails(emails) => body["emails"] = json!(emails),
-                Filter::Phone(number) => body["phone_number"] = json!(number),
+        until_short_page(self.label(SEARCH), self.page_size as usize, |page_number| {
+            let page_number = u64::from(page_number);
+            // Only full pages lead here: past the cap Copper has nothing more to give.
+            if (page_number - 1) * page_size >= SEARCH_CAP {
+                return Err(self.capped(SEARCH));
             }
-            let response = self
-                .request(Method::POST, &["people", "search"], ENDPOINT)
-                .json(&body)
-                .send()?;
-            let response = self.expect_found(response, ENDPOINT)?;
-            if let Some(total) = response
-                .header(TOTAL_HEADER)
-                .and_then(|t| t.trim().parse::<u64>().ok())
-            {
-                if total > SEARCH_CAP {
-                    return Err(self.capped(ENDPOINT));
-                }
-            }
-            let page: Vec<Person> = response.json()?;
-            let len = page.len() as u64;
-            if len > page_size {
-                return Err(ConnectorError::transient(format!(
-                    "{}: page {page_number} held {len} records, more than the page size \
-                     {page_size}; the search is not taken as complete",
-                    self.label(ENDPOINT)
-                )));
-            }
-            people.extend(page);
-            if len < page_size {
-                return Ok(people);
-            }
-            if page_number * page_size >= SEARCH_CAP {
-                return Err(self.capped(ENDPOINT));
-            }
+            self.search_page(filter, page_number, page_size)
+        })
+        .collect()
+    }
+
+    /// One page of a people search.
+    fn search_page(
+        &self,
+        filter: &Filter,
+        page_number: u64,
+        page_size: u64,
+    ) -> Result<Vec<Person>, ConnectorError> {
+        let mut body = json!({
+            "page_number": page_number,
+            "page_size": page_size,
+            // A fixed order keeps pages stable while they are read.
+            "sort_by": "date_created",
+            "sort_direction": "asc",
+        });
+        match filter {
+            Filter::Emails(emails) => body["emails"] = json!(emails),
+            Filter::Phone(number) => body["phone_number"] = json!(number),
         }
-        unreachable!("the page loop returns")
+        let response = self
+            .request(Method::POST, &["people", "search"], SEARCH)
+            .json(&body)
+            .send()?;
+        let response = self.expect_found(response, SEARCH)?;
+        let total = response
+            .header(TOTAL_HEADER)
+            .and_then(|t| t.trim().parse::<u64>().ok());
+        if total.is_some_and(|total| total > SEARCH_CAP) {
+            return Err(self.capped(SEARCH));
+        }
+        response.json()
     }
 
     fn capped(&self, endpoint: &str) -> ConnectorError {

@@ -6,6 +6,10 @@
 
 use std::io::{self, Read, Write};
 
+/// The parser every frame's payload goes through, public here (the `xml` module is private)
+/// so that the framing and the answers it carries can be fuzzed together.
+pub use crate::xml::{parse as parse_payload, Element, XmlError};
+
 /// The length of the header.
 pub const HEADER_LEN: usize = 4;
 

@@ -165,3 +165,57 @@ fn the_default_rate_stays_under_25_requests_in_any_5_seconds() {
     assert!(busiest(&arrivals, Duration::from_millis(4950)) <= 20);
     assert!(busiest(&arrivals, Duration::from_millis(950)) <= 4);
 }
+
+/// A Fortnox whose token endpoint hands out tokens that its API refuses (an integration
+/// whose access was revoked): the connector renews the token once, then gives up.
+#[test]
+fn an_api_that_refuses_every_token_is_permanent_after_one_renewal() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use axum::http::StatusCode;
+    use axum::routing::{get, post};
+    use axum::{Json, Router};
+
+    let tokens = Arc::new(AtomicUsize::new(0));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (t, c) = (tokens.clone(), calls.clone());
+    let router = Router::new()
+        .route(
+            "/oauth-v1/token",
+            post(move || async move {
+                t.fetch_add(1, Ordering::SeqCst);
+                Json(serde_json::json!({"access_token": "t", "expires_in": 3600}))
+            }),
+        )
+        .route(
+            "/3/customers",
+            get(move || async move {
+                c.fetch_add(1, Ordering::SeqCst);
+                StatusCode::UNAUTHORIZED
+            }),
+        );
+    let server = gallra_testkit::server::TestServer::start(router);
+    let real = support::fortnox();
+    let mut s = settings(&real);
+    s["base_url"] = format!("{}/3", server.base_url()).into();
+    s["token_url"] = format!("{}/oauth-v1/token", server.base_url()).into();
+    let connector = open_settings(&s).unwrap();
+
+    let error = connector
+        .lookup(&email("annika.lindqvist@example.se"))
+        .unwrap_err();
+    assert!(
+        matches!(error, ConnectorError::Permanent { .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("401"), "{error}");
+    assert!(error.to_string().contains("credentials"), "{error}");
+    assert_no_personal_data(&error);
+    assert_eq!(tokens.load(Ordering::SeqCst), 2, "one renewal");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "the API asked twice, no more"
+    );
+}

@@ -7,6 +7,15 @@ use url::Url;
 
 use crate::config::{Auth, HttpMethod, Settings};
 
+/// What a request does, which decides whether it may be sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// It reads: a lookup, an export, a health check.
+    Read,
+    /// It changes data: an erase, an anonymize.
+    Change,
+}
+
 /// Where a request goes.
 pub enum Target {
     /// A rendered path (and query) after the base URL, with extra query parameters.
@@ -72,7 +81,10 @@ impl Api {
 
     /// Sends one request. `endpoint` is its PII-free label (method and path template).
     /// Returns `None` when the answer's status is one of `not_found`; a 404 that is not
-    /// listed there is an error.
+    /// listed there is an error. Transient failures are retried, except for a
+    /// [`Effect::Change`] by POST or PATCH, which the API need not treat as idempotent:
+    /// after a 5xx or a timeout it fails transiently at once, and gallra retries the whole
+    /// erase later, looking the subject up afresh first.
     pub fn send(
         &self,
         method: HttpMethod,
@@ -80,6 +92,7 @@ impl Api {
         target: Target,
         body: Option<&Value>,
         not_found: &[u16],
+        effect: Effect,
     ) -> Result<Option<Response>, ConnectorError> {
         let (url, query) = match target {
             Target::Path(path, query) => (format!("{}{path}", self.base_text), query),
@@ -100,6 +113,9 @@ impl Api {
         };
         if let Some(body) = body {
             request = request.json(body);
+        }
+        if effect == Effect::Change && !method.is_idempotent() {
+            request = request.no_retry();
         }
         let response = request.send()?;
         let status = response.status().as_u16();

@@ -157,6 +157,12 @@ impl HttpMethod {
         }
     }
 
+    /// Whether sending the request twice has the effect of sending it once (RFC 9110
+    /// §9.2.2): GET, PUT and DELETE are; POST and PATCH need not be.
+    pub fn is_idempotent(self) -> bool {
+        !matches!(self, Self::Post | Self::Patch)
+    }
+
     /// The method's name.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -14,7 +14,9 @@
 //!   record (`{record.id}`).
 //! - `erase` / `anonymize`: a request per record found (`{record.id}`), or per identifier
 //!   when the lookup found anything; a `not_found` status (default 404) means already gone,
-//!   so erasing twice succeeds.
+//!   so erasing twice succeeds. One sent by POST or PATCH is never resent within a call
+//!   after a 5xx or a timeout (the API may have acted); gallra retries the erase later,
+//!   looking the subject up afresh.
 //! - `status`: the latest time at `status.last_activity` in the records found.
 //!
 //! Identifiers enter requests only as data: percent-encoded in paths, as JSON values in
@@ -42,7 +44,7 @@ use gallra_plugin_api::{
 };
 use serde_json::Value;
 
-use crate::client::{Api, Target};
+use crate::client::{Api, Effect, Target};
 use crate::config::{parse_request, Action, Export, Lookup, Parsed, Scope, Settings};
 use crate::pagination::PageRequest;
 use crate::template::Bindings;
@@ -83,7 +85,7 @@ impl HttpConnector {
                     identifier: Some((kind, identifier.value())),
                     record_id: None,
                 };
-                let path = parsed.path.render_path(&bindings);
+                let path = self.path(parsed, &bindings, &label)?;
                 let body = parsed.body.as_ref().map(|b| b.render(&bindings));
                 let records = lookup.pagination.read_all(
                     &self.api.label(&label),
@@ -102,7 +104,14 @@ impl HttpConnector {
                             }
                         };
                         self.api
-                            .send(method, &label, target, body, &lookup.not_found)?
+                            .send(
+                                method,
+                                &label,
+                                target,
+                                body,
+                                &lookup.not_found,
+                                Effect::Read,
+                            )?
                             .map(|response| response.json::<Value>())
                             .transpose()
                     },
@@ -141,6 +150,19 @@ impl HttpConnector {
         Ok(found)
     }
 
+    /// The request's path with the bindings filled in, percent-encoded.
+    fn path(
+        &self,
+        parsed: &Parsed,
+        bindings: &Bindings,
+        label: &str,
+    ) -> Result<String, ConnectorError> {
+        parsed
+            .path
+            .render_path(bindings)
+            .map_err(|e| ConnectorError::permanent(format!("{}: {e}", self.api.label(label))))
+    }
+
     fn system(&self) -> String {
         self.api.label("").trim_end_matches(": ").to_owned()
     }
@@ -158,7 +180,7 @@ impl HttpConnector {
         }
         let label = endpoint(action.method, &action.path);
         let send = |bindings: &Bindings| {
-            let target = Target::Path(parsed.path.render_path(bindings), Vec::new());
+            let target = Target::Path(self.path(parsed, bindings, &label)?, Vec::new());
             let body = parsed.body.as_ref().map(|b| b.render(bindings));
             self.api
                 .send(
@@ -167,6 +189,7 @@ impl HttpConnector {
                     target,
                     body.as_ref(),
                     &action.not_found,
+                    Effect::Change,
                 )
                 .map(|answer| answer.is_some())
         };
@@ -234,7 +257,7 @@ impl HttpConnector {
             record_id: Some(found.id.clone()),
         };
         let label = endpoint(export.method, &export.path);
-        let target = Target::Path(parsed.path.render_path(&bindings), Vec::new());
+        let target = Target::Path(self.path(parsed, &bindings, &label)?, Vec::new());
         let body = parsed.body.as_ref().map(|b| b.render(&bindings));
         let Some(response) = self.api.send(
             export.method,
@@ -242,6 +265,7 @@ impl HttpConnector {
             target,
             body.as_ref(),
             &export.not_found,
+            Effect::Read,
         )?
         else {
             // Gone between the lookup and the fetch.
@@ -427,10 +451,10 @@ impl Connector for HttpConnector {
                 let label = endpoint(health.method, &health.path);
                 let path = parse_request("health", &health.path, None)?
                     .path
-                    .render_path(&Bindings::default());
+                    .render_path(&Bindings::default())?;
                 let target = Target::Path(path, Vec::new());
                 self.api
-                    .send(health.method, &label, target, None, &[])
+                    .send(health.method, &label, target, None, &[], Effect::Read)
                     .map(drop)
             }
             None => self
@@ -441,6 +465,7 @@ impl Connector for HttpConnector {
                     Target::Path(String::new(), Vec::new()),
                     None,
                     &[404],
+                    Effect::Read,
                 )
                 .map(drop),
         }

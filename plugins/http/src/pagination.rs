@@ -5,7 +5,7 @@
 //! decide that): gallra concludes from an empty lookup that a person has no data here.
 
 use gallra_plugin_api::http::{
-    by_cursor, by_offset, by_page_number, CursorPage, NumberedPage, OffsetPage,
+    by_cursor, by_offset, by_page_number, until_short_page, CursorPage, NumberedPage, OffsetPage,
 };
 use gallra_plugin_api::ConnectorError;
 use serde::Deserialize;
@@ -253,26 +253,14 @@ impl Pagination {
                         collect_limited(label, pages, max_items)
                     }
                     None => {
-                        let mut all = Vec::new();
-                        for n in 0u32.. {
-                            let Some(doc) = page(params(first_page + n))? else {
-                                return Ok(all);
-                            };
-                            let batch = items(&doc)?;
-                            let len = batch.len();
-                            if len > *size as usize {
-                                return Err(ConnectorError::transient(format!(
-                                    "{label}: a page held {len} results, more than the page \
-                                     size {size}; is size the API's page size?"
-                                )));
+                        let pages = until_short_page(label, *size as usize, |n| {
+                            match page(params(first_page + n - 1))? {
+                                // No results: the end.
+                                None => Ok(Vec::new()),
+                                Some(doc) => items(&doc),
                             }
-                            all.extend(batch);
-                            all = limited(all)?;
-                            if len < *size as usize {
-                                break;
-                            }
-                        }
-                        Ok(all)
+                        });
+                        collect_limited(label, pages, max_items)
                     }
                 }
             }

@@ -7,19 +7,13 @@
 //! is concatenated into JSON text.
 
 use std::collections::BTreeSet;
+use std::convert::Infallible;
 use std::fmt;
 use std::str::FromStr;
 
-use gallra_plugin_api::IdentifierKind;
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use gallra_plugin_api::http::path_segment;
+use gallra_plugin_api::{ConnectorError, IdentifierKind};
 use serde_json::Value;
-
-/// Bytes left as they are in a path or query value: RFC 3986's unreserved characters.
-const ENCODED: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
 
 /// The name of the placeholder for a record's key, from a lookup's results.
 pub const RECORD_ID: &str = "record.id";
@@ -171,27 +165,41 @@ impl Template {
         })
     }
 
-    /// Renders a path (with its query): every value percent-encoded.
-    pub fn render_path(&self, bindings: &Bindings) -> String {
+    /// Renders a path (with its query): every value percent-encoded by the kit's
+    /// [`path_segment`]. Fails (permanent, quoting nothing) for a value that is `.` or `..`,
+    /// which would address another path however it is encoded.
+    pub fn render_path(&self, bindings: &Bindings) -> Result<String, ConnectorError> {
         self.render(bindings, |value, out| {
-            out.extend(utf8_percent_encode(value, ENCODED));
+            out.push_str(&path_segment(value)?);
+            Ok(())
         })
     }
 
     /// Renders as plain text (values as they are), for a string inside a JSON body.
     fn render_text(&self, bindings: &Bindings) -> String {
-        self.render(bindings, |value, out| out.push_str(value))
+        let rendered = self.render(bindings, |value, out| {
+            out.push_str(value);
+            Ok::<(), Infallible>(())
+        });
+        match rendered {
+            Ok(text) => text,
+            Err(never) => match never {},
+        }
     }
 
-    fn render(&self, bindings: &Bindings, put: impl Fn(&str, &mut String)) -> String {
+    fn render<E>(
+        &self,
+        bindings: &Bindings,
+        put: impl Fn(&str, &mut String) -> Result<(), E>,
+    ) -> Result<String, E> {
         let mut out = String::new();
         for piece in &self.pieces {
             match piece {
                 Piece::Text(text) => out.push_str(text),
-                Piece::Slot(slot) => put(&bindings.text(*slot), &mut out),
+                Piece::Slot(slot) => put(&bindings.text(*slot), &mut out)?,
             }
         }
-        out
+        Ok(out)
     }
 
     /// The placeholder, if the template is exactly one and nothing else.
@@ -289,7 +297,8 @@ mod tests {
     fn path_values_are_percent_encoded_so_they_cannot_change_the_path() {
         let t: Template = "/v1/users?email={email}&x=1".parse().unwrap();
         assert_eq!(
-            t.render_path(&email("a+b/../c?d=e&f#g@example.se")),
+            t.render_path(&email("a+b/../c?d=e&f#g@example.se"))
+                .unwrap(),
             "/v1/users?email=a%2Bb%2F..%2Fc%3Fd%3De%26f%23g%40example.se&x=1"
         );
         let t: Template = "/v1/users/{record.id}".parse().unwrap();
@@ -297,13 +306,26 @@ mod tests {
             identifier: None,
             record_id: Some(json!(42)),
         };
-        assert_eq!(t.render_path(&b), "/v1/users/42");
+        assert_eq!(t.render_path(&b).unwrap(), "/v1/users/42");
+    }
+
+    #[test]
+    fn a_dot_segment_value_is_refused_rather_than_resolved() {
+        let t: Template = "/v1/users/{record.id}/erase".parse().unwrap();
+        for dots in [".", ".."] {
+            let b = Bindings {
+                identifier: None,
+                record_id: Some(json!(dots)),
+            };
+            let error = t.render_path(&b).unwrap_err();
+            assert!(error.to_string().contains("dot segment"), "{error}");
+        }
     }
 
     #[test]
     fn literal_braces_and_errors() {
         let t: Template = "/a{{b}}/{ email }".parse().unwrap();
-        assert_eq!(t.render_path(&email("x")), "/a{b}/x");
+        assert_eq!(t.render_path(&email("x")).unwrap(), "/a{b}/x");
         assert_eq!(
             "/v1/{mail}".parse::<Template>().unwrap_err(),
             TemplateError::Unknown("mail".into())

@@ -38,10 +38,18 @@
 //! Watch out:
 //! - Only the tickets the user *requested* are deleted. Their comments on other people's
 //!   tickets stay; Zendesk shows them as written by a permanently deleted user.
-//! - A permanently deleted user can no longer be found by email, so the ids whose
-//!   compliance deletion is still running are remembered in memory between calls. If gallra
-//!   restarts meanwhile, the next erase finds nothing left and answers `Erased`: the
-//!   deletion was requested irrevocably and Zendesk finishes it on its own.
+//! - An erase cut short between the two steps of a user (the permanent-deletion limit, a
+//!   timeout, gallra restarting) needs no state of the connector's own: the soft-deleted
+//!   user still holds the email in `GET /deleted_users`, so the next erase — by any
+//!   instance — finds them there and finishes the permanent step.
+//! - A permanently deleted user can no longer be found by email (Zendesk lists them as
+//!   "Permanently Deleted User", email and phone null), so the ids whose compliance
+//!   deletion is still running are remembered in memory between calls. If gallra restarts
+//!   meanwhile, the next erase finds nothing left and answers `Erased`: the deletion was
+//!   requested irrevocably and Zendesk finishes it on its own.
+//! - `GET /deleted_users` cannot be filtered and lists permanently deleted users too, so
+//!   every lookup reads all of it: its cost grows with every user the account has ever
+//!   deleted (100 per request).
 //! - If an erase is interrupted between a ticket's two deletes, the ticket waits among the
 //!   deleted tickets (which do not name the requester, so a later erase cannot find it)
 //!   until Zendesk purges it after 30 days.

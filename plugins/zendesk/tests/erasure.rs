@@ -208,3 +208,57 @@ fn status_reports_the_last_login_only_when_activity_is_on() {
     let nobody = connector.status(&by_email("nobody@example.se")).unwrap();
     assert_eq!(nobody.last_activity, None, "unknown, not inactive");
 }
+
+#[test]
+fn an_erase_cut_short_after_the_soft_delete_is_finished_by_a_new_instance() {
+    let (server, anna, tickets) = seeded();
+    let secrets = Secrets::new();
+    let subject = by_email(ANNA);
+    // One permanent deletion per ten minutes, and someone else has just used it.
+    server.set_permanent_deletion_limit(1, std::time::Duration::from_secs(600));
+    let bo = server.add_user(NewUser::new("Bo Ek", "bo.ek@example.se"));
+    let first = open(&server, &secrets);
+    first.erase(&by_email("bo.ek@example.se")).unwrap();
+    assert_eq!(server.user_deletion(bo), Some(Deletion::Permanent));
+
+    let error = first.erase(&subject).unwrap_err();
+    assert!(error.is_transient(), "{error:?}");
+    assert_no_pii(&error, &[ANNA, "anna.svensson", "Anna Svensson"]);
+    assert_eq!(
+        server.user_deletion(anna),
+        Some(Deletion::SoftDeleted),
+        "step 1 done, the permanent step refused"
+    );
+    assert!(
+        server.holds_email(ANNA),
+        "a soft-deleted user still holds the data"
+    );
+    drop(first);
+
+    // gallra restarts; the deletion window has passed.
+    server.set_permanent_deletion_limit(700, std::time::Duration::from_secs(600));
+    let second = open(&server, &secrets);
+    let found = second.lookup(&subject).unwrap();
+    assert_eq!(found.records.len(), 1, "found among the deleted users");
+    assert_eq!(found.records[0].collection, "deleted_users");
+    assert_eq!(found.records[0].key, anna.to_string());
+    assert!(matches!(
+        second.erase(&subject).unwrap(),
+        EraseOutcome::InProgress { .. }
+    ));
+    assert_eq!(server.user_deletion(anna), Some(Deletion::Permanent));
+    assert!(!server.holds_email(ANNA));
+    for ticket in &tickets {
+        assert_eq!(
+            server.ticket_deletion(*ticket),
+            None,
+            "tickets purged before"
+        );
+    }
+    server.finish_compliance_deletions();
+    assert!(matches!(
+        second.erase(&subject).unwrap(),
+        EraseOutcome::Erased { .. }
+    ));
+    assert!(second.lookup(&subject).unwrap().records.is_empty());
+}

@@ -113,6 +113,7 @@ impl RequestService for FakeService {
                     tasks: 2,
                     tasks_open: 2,
                     detail: None,
+                    filed_by: None,
                 },
                 task_list: vec![
                     task(

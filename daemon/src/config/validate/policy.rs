@@ -6,7 +6,7 @@ use super::warning::inactivity_warning;
 use super::{unknown_system, Problems};
 use crate::config::cron;
 use crate::config::locate::{index, join};
-use crate::config::raw::{RawKind, RawMode, RawPolicy};
+use crate::config::raw::{RawKind, RawMode, RawPolicy, RawValve};
 use std::collections::BTreeMap;
 
 use crate::config::types::{Mode, Policy, Rule, Safety, SystemConfig};
@@ -93,6 +93,26 @@ pub(super) fn policy(
         }
         ok
     });
+    let max_vs_median = valve(
+        raw.max_vs_median,
+        Safety::DEFAULT_MAX_VS_MEDIAN,
+        |f| f >= 1.0,
+        (
+            &key("max_vs_median"),
+            "must be at least 1 (e.g. 3 for three times the median), or false",
+        ),
+        p,
+    );
+    let max_shrink = valve(
+        raw.max_shrink,
+        Safety::DEFAULT_MAX_SHRINK,
+        |f| f > 0.0 && f <= 1.0,
+        (
+            &key("max_shrink"),
+            "must be more than 0 and at most 1 (e.g. 0.5 for half), or false",
+        ),
+        p,
+    );
 
     let present = [
         raw.idle_for.is_some(),
@@ -191,10 +211,32 @@ pub(super) fn policy(
         safety: Safety {
             max_per_run,
             max_fraction,
+            max_vs_median,
+            max_shrink,
         },
         rule,
         warning,
     })
+}
+
+/// A valve that is on by default: its limit, `None` when turned off. A limit outside
+/// `allowed` is reported at `key` with `why`.
+fn valve(
+    raw: Option<RawValve>,
+    default: f64,
+    allowed: impl Fn(f64) -> bool,
+    (key, why): (&str, &str),
+    p: &mut Problems,
+) -> Option<f64> {
+    match raw {
+        None | Some(RawValve::Switch(true)) => Some(default),
+        Some(RawValve::Switch(false)) => None,
+        Some(RawValve::Limit(limit)) if allowed(limit) => Some(limit),
+        Some(RawValve::Limit(_)) => {
+            p.at(key.to_owned(), why);
+            None
+        }
+    }
 }
 
 /// A policy's `systems`: each must exist, once.
@@ -231,58 +273,30 @@ fn account_source_last(mut systems: Vec<String>, account_source: Option<&str>) -
     systems
 }
 
-/// A policy run acts through connectors: it erases (or expires records) by calling a plugin.
-/// A system a person tends (`manual`) or a processor is told about (`notify`) is reached by
-/// requests, not runs; naming one in a policy would fail every subject's erasure there and
-/// keep them in the account source. An inactivity policy that names no systems means every
-/// system a connector reaches.
-pub(super) fn reached_by_connectors(
-    policies: &mut BTreeMap<String, Policy>,
-    raw: &[(String, Option<RawPolicy>)],
+/// Record retention removes records through a connector's `expire`: a system a person tends
+/// (`manual`) or a processor is told about (`notify`) has none. Subject policies may name any
+/// system: a run erases through connectors, and hands the subjects it selects to an erasure
+/// request for the others (see `runner::handover`).
+pub(super) fn records_through_connectors(
+    policies: &BTreeMap<String, Policy>,
     systems: &BTreeMap<String, SystemConfig>,
     p: &mut Problems,
 ) {
-    let without_connector = |name: &str| {
-        systems
-            .get(name)
-            .and_then(|s| s.connector().is_none().then(|| how_reached(s)))
-    };
-    let why = |name: &str, how: &str| {
-        format!(
-            "system \"{name}\" is reached by {how}, and a policy run erases through connectors \
-             only: remove it here; an erasure request (`gallra request erase`) reaches it"
-        )
-    };
-    for (name, raw) in raw {
-        let Some(raw) = raw else { continue };
-        let base = join("policies", name);
-        let Some(policy) = policies.get_mut(name) else {
+    for (name, policy) in policies {
+        let Rule::RecordRetention { system, .. } = &policy.rule else {
             continue;
         };
-        match &mut policy.rule {
-            Rule::Inactivity { systems: list, .. } if raw.systems.is_none() => {
-                list.retain(|s| without_connector(s).is_none());
-            }
-            Rule::Inactivity { .. } | Rule::Retention { .. } => {
-                let named = raw.systems.as_deref().unwrap_or_default();
-                for (i, system) in named.iter().enumerate() {
-                    if let Some(how) = without_connector(system) {
-                        p.at(index(&join(&base, "systems"), i), why(system, how));
-                    }
-                }
-            }
-            Rule::RecordRetention { system, .. } => {
-                if let Some(how) = without_connector(system) {
-                    p.at(
-                        join(&base, "system"),
-                        format!(
-                            "system \"{system}\" is reached by {how}; record retention removes \
-                             records through a connector's expire"
-                        ),
-                    );
-                }
-            }
-        }
+        let Some(config) = systems.get(system).filter(|s| s.connector().is_none()) else {
+            continue;
+        };
+        p.at(
+            join(&join("policies", name), "system"),
+            format!(
+                "system \"{system}\" is reached by {}; record retention removes records through \
+                 a connector's expire",
+                how_reached(config)
+            ),
+        );
     }
 }
 
@@ -298,7 +312,7 @@ mod tests {
     use crate::config::Rule;
 
     #[test]
-    fn inactivity_without_systems_means_the_systems_a_connector_reaches() {
+    fn inactivity_without_systems_means_every_system() {
         let text = r#"state_dir = "s"
 account_source = "panel"
 [systems.panel]
@@ -315,6 +329,6 @@ idle_for = "6 months"
         let Rule::Inactivity { systems, .. } = &config.policies["idle"].rule else {
             panic!("not inactivity");
         };
-        assert_eq!(systems, &["crm", "panel"]);
+        assert_eq!(systems, &["binders", "crm", "panel"]);
     }
 }

@@ -25,6 +25,7 @@ fn request(kind: RequestKind, completed_at: Option<&str>) -> RequestRecord {
         ],
         detail: None,
         extension: None,
+        origin: None,
     }
 }
 

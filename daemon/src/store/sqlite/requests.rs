@@ -19,17 +19,17 @@ use crate::requests::{
 use crate::store::{NoticeRecord, RequestStore, Result, StoreError, TaskState};
 
 const REQUEST: &str = "SELECT id, kind, state, received_at, due_at, completed_at,
-        identifiers_json, detail, extension
+        identifiers_json, detail, extension, origin
     FROM requests WHERE id = ?1";
 
 /// Every request by due date; served by the index `requests_by_due`.
 const LIST_ALL: &str = "SELECT id, kind, state, received_at, due_at, completed_at,
-        identifiers_json, detail, extension
+        identifiers_json, detail, extension, origin
     FROM requests ORDER BY due_at, id LIMIT ?1";
 
 /// Open and blocked requests by due date; served by the index `requests_open_by_due`.
 const LIST_OPEN: &str = "SELECT id, kind, state, received_at, due_at, completed_at,
-        identifiers_json, detail, extension
+        identifiers_json, detail, extension, origin
     FROM requests WHERE state IN ('open', 'blocked') ORDER BY due_at, id LIMIT ?1";
 
 /// The columns [`task_from_row`] reads, as the start of a query on `request_tasks t`.
@@ -312,6 +312,7 @@ fn request_from_row(r: &Row<'_>) -> rusqlite::Result<RequestRecord> {
         identifiers: identifiers_from_row(r, 6)?,
         detail: r.get(7)?,
         extension: r.get(8)?,
+        origin: r.get(9)?,
     })
 }
 

@@ -573,3 +573,56 @@ fn a_state_directory_that_cannot_be_made_gives_an_error_naming_the_path() {
     assert!(matches!(err, StoreError::CreateDir { .. }), "{err:?}");
     assert!(err.to_string().contains(&state_dir.display().to_string()));
 }
+
+/// A run hands the subjects it selected to erasure requests for the systems it does not erase
+/// itself: once per subject, however often the (resumed) run asks, and never again for a
+/// subject a run filed for before.
+#[test]
+fn a_run_files_one_erasure_request_per_selected_subject_once() {
+    use crate::requests::{NewRequestTask, RequestAction};
+    use crate::store::RequestStore;
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let run = run_with_tasks(&store);
+    let tasks = [
+        NewRequestTask {
+            system: "binders".to_owned(),
+            action: RequestAction::Manual,
+            order: 0,
+        },
+        NewRequestTask {
+            system: "registry".to_owned(),
+            action: RequestAction::Notify,
+            order: 1,
+        },
+    ];
+    let file = |run| {
+        store
+            .file_requests_for_selected(run, "policy inactive, run 1", at(NOW), at(NOW), &tasks)
+            .unwrap()
+    };
+    assert_eq!(file(run), 2, "a and b, not the kept c");
+    assert_eq!(file(run), 0, "a resumed run files none twice");
+    let requests = store.list_requests(false, 100).unwrap();
+    assert_eq!(requests.len(), 2);
+    for request in &requests {
+        assert_eq!(request.origin.as_deref(), Some("policy inactive, run 1"));
+        assert_eq!(request.identifiers.len(), 1, "the subject's identifiers");
+        let systems: Vec<String> = store
+            .request_tasks(request.id)
+            .unwrap()
+            .into_iter()
+            .map(|t| t.system)
+            .collect();
+        assert_eq!(systems, ["binders", "registry"]);
+    }
+    // The next night's run selects them again (say the account source keeps them under a
+    // legal hold): nothing new is filed.
+    let next = store
+        .begin_run("inactive", "enforce", at("2025-03-02T03:00:00Z"), at(NOW))
+        .unwrap();
+    store
+        .record_decisions(next, &[selected("a"), selected("d")])
+        .unwrap();
+    assert_eq!(file(next), 1, "only d is new");
+}

@@ -126,6 +126,7 @@ fn a_request_and_its_tasks_are_created_together_and_survive_a_crash_and_reopenin
             identifiers: anna(),
             detail: None,
             extension: Some("complex request, Art. 12(3)".to_owned()),
+            origin: None,
         }
     );
     let stored = store.request_tasks(id).unwrap();

@@ -1,0 +1,382 @@
+//! The seeded fault harness: the demo's panel, billing and CRM on SQLite, each reached through
+//! the `test-faults` connector (the SQL connector with faults drawn from a seed), a policy in
+//! enforce mode and erasure requests, driven by `gallra run --once` at advancing dates.
+//! After every step the state is checked against a model computed from the generated rows.
+
+pub mod checks;
+pub mod model;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use jiff::Zoned;
+use serde_json::{json, Value};
+
+use crate::gallra::Gallra;
+use crate::scenario::{settings_of, Scenario};
+use crate::servers::Backend;
+use checks::{Observed, Stores};
+use model::{day, Model};
+
+/// Every fault the `test-faults` connector can inject.
+pub const ALL_FAULTS: [&str; 12] = [
+    "timeout",
+    "5xx",
+    "panic",
+    "hang",
+    "empty_page",
+    "short_page",
+    "truncated_page",
+    "ts1970",
+    "ts9999",
+    "schema_drift",
+    "partial_erase",
+    "lying_erase",
+];
+
+/// Faults that break an invariant today, each kept as an ignored test in `fault_harness.rs`
+/// until the daemon is fixed: an erase is read back now, but an anonymization under a legal
+/// hold that claims success is still believed (a lookup finds the kept records either way).
+pub const KNOWN_BUGS: [&str; 1] = ["lying_erase"];
+
+/// The shape of a scenario that meets only `fault`, often.
+pub fn only(fault: &'static str) -> Shape {
+    Shape {
+        faults: vec![fault],
+        ..Shape::standard()
+    }
+}
+
+/// The systems of the demo, all behind the fault connector.
+const SYSTEMS: [&str; 3] = ["panel", "billing", "crm"];
+
+/// How a scenario is shaped: what faults it meets and when it runs.
+#[derive(Debug, Clone)]
+pub struct Shape {
+    /// How many customers are generated.
+    pub customers: usize,
+    /// The faults drawn from.
+    pub faults: Vec<&'static str>,
+    /// Days after the start of each faulty step (the calm runs follow the last).
+    pub steps: Vec<i64>,
+    /// How many customers ask to be erased at the start.
+    pub requests: usize,
+}
+
+impl Shape {
+    /// The standard shape: every fault gallra is expected to withstand today (see
+    /// [`KNOWN_BUGS`]), four faulty steps across a DST change and a month.
+    pub fn standard() -> Shape {
+        Shape {
+            customers: 40,
+            faults: ALL_FAULTS
+                .into_iter()
+                .filter(|f| !KNOWN_BUGS.contains(f))
+                .collect(),
+            steps: vec![0, 3, 8, 36],
+            requests: 3,
+        }
+    }
+}
+
+/// Figures over the scenarios run.
+#[derive(Debug, Default, Clone)]
+pub struct Figures {
+    /// Scenarios run to the end.
+    pub scenarios: u64,
+    /// `gallra run --once` steps (faulty and calm).
+    pub steps: u64,
+    /// Injected faults by kind, from the connector's fault log.
+    pub faults: BTreeMap<String, u64>,
+    /// Invariant checks that held.
+    pub checks: u64,
+    /// Policy runs that stopped on a failed or broken scan (and deleted nothing).
+    pub scans_refused: u64,
+    /// Policy runs a safety valve stopped before deleting anything (awaiting approval).
+    pub valve_stops: u64,
+    /// Policy runs finished as done although they saw fewer subjects than the store holds.
+    pub incomplete_scans_accepted: u64,
+    /// Erasure requests (submitted) done.
+    pub requests_done: u64,
+    /// Requests left failed.
+    pub requests_failed: u64,
+    /// Requests still waiting (blocked by an active service or debt).
+    pub requests_waiting: u64,
+    /// Requests a run filed for the held billing system that ended failed (left visible).
+    pub handovers_failed: u64,
+    /// Subjects deleted by policy or request.
+    pub deleted: u64,
+}
+
+impl Figures {
+    /// Adds another scenario's figures.
+    pub fn add(&mut self, other: &Figures) {
+        self.scenarios += other.scenarios;
+        self.steps += other.steps;
+        for (kind, n) in &other.faults {
+            *self.faults.entry(kind.clone()).or_default() += n;
+        }
+        self.checks += other.checks;
+        self.scans_refused += other.scans_refused;
+        self.valve_stops += other.valve_stops;
+        self.incomplete_scans_accepted += other.incomplete_scans_accepted;
+        self.requests_done += other.requests_done;
+        self.requests_failed += other.requests_failed;
+        self.requests_waiting += other.requests_waiting;
+        self.handovers_failed += other.handovers_failed;
+        self.deleted += other.deleted;
+    }
+}
+
+/// One seeded scenario, built and ready to step through.
+pub struct FaultScenario {
+    /// The seed everything is drawn from.
+    pub seed: u64,
+    /// The generated systems.
+    pub scenario: Scenario,
+    /// The binary bound to the scenario's config.
+    pub gallra: Gallra,
+    /// The model of what must happen.
+    pub model: Model,
+    shape: Shape,
+    rate: f64,
+    start: Zoned,
+    schedule: PathBuf,
+    log: PathBuf,
+    initial: Stores,
+    requested: BTreeMap<i64, i64>,
+    /// The figures so far.
+    pub figures: Figures,
+}
+
+/// The first day of every scenario: a week before the change to summer time (2027-03-28).
+pub fn start() -> Zoned {
+    "2027-03-22T12:00:00+01:00[Europe/Stockholm]"
+        .parse()
+        .unwrap()
+}
+
+impl FaultScenario {
+    /// Generates the systems for `seed` in `dir` and writes the config.
+    pub fn build(seed: u64, dir: &Path, shape: Shape) -> FaultScenario {
+        let start = start();
+        let scenario =
+            Scenario::build_at(Backend::Sqlite, dir, seed, shape.customers, start.clone());
+        let schedule = dir.join("faults.json");
+        configure(&scenario, &schedule);
+        let model = Model::of(&scenario);
+        let initial = Stores::read(&scenario);
+        let gallra = Gallra::new(&scenario.config);
+        FaultScenario {
+            seed,
+            rate: 0.1 + (seed % 4) as f64 * 0.08,
+            gallra,
+            model,
+            shape,
+            start,
+            schedule,
+            log: dir.join("faults.log"),
+            initial,
+            requested: BTreeMap::new(),
+            figures: Figures::default(),
+            scenario,
+        }
+    }
+
+    /// Runs the whole scenario: requests, the faulty steps, then two calm runs, checking
+    /// every invariant after each, and the end state after the last.
+    pub fn run(mut self) -> Figures {
+        self.calm();
+        self.submit_requests();
+        for (step, days) in self.shape.steps.clone().into_iter().enumerate() {
+            self.step(step as u64 + 1, days, true);
+        }
+        let last = *self.shape.steps.last().unwrap();
+        self.step(100, last + 2, false);
+        self.step(101, last + 3, false);
+        let at = day(&self.start, last + 3);
+        let stores = Stores::read(&self.scenario);
+        let views = self.request_views(&at);
+        let observed = self.observed(&stores, &views);
+        observed.end_state(&self.model.selected(&at));
+        let (checks, handovers_failed) = (observed.checks(), observed.failed_handovers().len());
+        self.figures.checks += checks;
+        self.figures.handovers_failed = handovers_failed as u64;
+        for view in views.values() {
+            match view["state"].as_str() {
+                Some("done") => self.figures.requests_done += 1,
+                Some("failed") => self.figures.requests_failed += 1,
+                _ => self.figures.requests_waiting += 1,
+            }
+        }
+        self.figures.deleted = (self.initial.panel.len() - stores.panel.len()) as u64;
+        self.count_faults();
+        self.figures.scenarios = 1;
+        self.figures
+    }
+
+    /// Erasure requests from customers picked by the seed, submitted on the first day.
+    fn submit_requests(&mut self) {
+        let at = self.start.timestamp().to_string();
+        let customers = self.scenario.data.customers().len() as u64;
+        for i in 0..self.shape.requests as u64 {
+            let panel_id = ((self.seed * 7 + i * 13) % customers) as i64 + 1;
+            if self.requested.contains_key(&panel_id) {
+                continue;
+            }
+            let email = self
+                .scenario
+                .data
+                .customer(panel_id)
+                .unwrap()
+                .email()
+                .to_owned();
+            let id = self.gallra.request_at(&at, "erase", &email);
+            self.requested.insert(panel_id, id);
+        }
+    }
+
+    /// One `gallra run --once` at `days` after the start, with faults on or off; the calm
+    /// plan for that day is taken first, and everything is checked after.
+    fn step(&mut self, step: u64, days: i64, faulty: bool) {
+        let at = day(&self.start, days);
+        let instant = at.timestamp().to_string();
+        let before = Stores::read(&self.scenario);
+        let plan = self.calm_plan(&instant);
+        if faulty {
+            self.faulty(step);
+        }
+        let outcome = self.gallra.at(&instant, &["run", "--once", "--json"]);
+        self.calm();
+        // Exit code 1 says a run failed (a broken scan, a failed task), 3 that a safety valve
+        // stopped one (a source that shrank, e.g. an empty page): the reports say which.
+        let reports = if matches!(outcome.code, Some(0 | 1 | 3)) && outcome.stdout.starts_with('[')
+        {
+            outcome.json()
+        } else {
+            panic!(
+                "seed {}: `gallra run --once` exited with {:?} at step {step}:\n{}\n{}",
+                self.seed, outcome.code, outcome.stdout, outcome.stderr
+            )
+        };
+        self.figures.steps += 1;
+        let after = Stores::read(&self.scenario);
+        let views = self.request_views(&at);
+        let observed = self.observed(&after, &views);
+        observed.plan_matches_model(&plan, &self.model.selected(&at), &before);
+        let mut seen = Figures::default();
+        observed.step(&before, &plan, &reports, &mut seen);
+        seen.checks = observed.checks();
+        self.figures.add(&seen);
+    }
+
+    fn observed<'a>(&'a self, after: &'a Stores, views: &'a BTreeMap<i64, Value>) -> Observed<'a> {
+        Observed::new(
+            self.seed,
+            &self.model,
+            &self.initial,
+            after,
+            &self.requested,
+            views,
+            self.scenario.dir.join("state/state.db"),
+        )
+    }
+
+    /// `gallra plan --json` at `instant` with no faults: the keys the policy would select.
+    fn calm_plan(&self, instant: &str) -> BTreeSet<i64> {
+        let plans = self
+            .gallra
+            .at(instant, &["plan", "--json"])
+            .expect_code(0)
+            .json();
+        let plan = crate::examples::report(&plans, "inactive-6-months");
+        assert_eq!(plan["status"], "subjects", "seed {}: {plan:#}", self.seed);
+        plan["selected_keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k.as_str().unwrap().parse().unwrap())
+            .collect()
+    }
+
+    fn request_views(&self, at: &Zoned) -> BTreeMap<i64, Value> {
+        let instant = at.timestamp().to_string();
+        self.requested
+            .values()
+            .map(|id| (*id, self.gallra.show_at(&instant, *id)))
+            .collect()
+    }
+
+    /// Faults on for `step`.
+    fn faulty(&self, step: u64) {
+        let schedule = json!({
+            "seed": self.seed,
+            "step": step,
+            "rate": self.rate,
+            "faults": self.shape.faults,
+            "hang_ms": 1500,
+            "log_file": self.log,
+        });
+        write_private(&self.schedule, &schedule.to_string());
+    }
+
+    /// Writes a schedule of the test's own (see the `test-faults` connector's `Schedule`).
+    pub fn set_schedule(&self, schedule: &Value) {
+        write_private(&self.schedule, &schedule.to_string());
+    }
+
+    /// Faults off.
+    pub fn calm(&self) {
+        write_private(&self.schedule, "{}");
+    }
+
+    fn count_faults(&mut self) {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        for line in log.lines() {
+            let kind = line.rsplit(' ').next().unwrap_or_default().to_owned();
+            *self.figures.faults.entry(kind).or_default() += 1;
+        }
+    }
+}
+
+/// Puts every system behind `test-faults` (reading `schedule`), with a 1-second call
+/// timeout, small scan pages, billing's bookkeeping hold and 7-day erasures.
+fn configure(scenario: &Scenario, schedule: &Path) {
+    scenario.edit_config(|config| {
+        settings_of(config, "panel").insert("page_size".into(), 7.into());
+        for system in SYSTEMS {
+            let table = config["systems"][system].as_table_mut().unwrap();
+            let sql = table.remove("settings").unwrap();
+            let mut settings = toml::Table::new();
+            settings.insert("sql".into(), sql);
+            settings.insert(
+                "schedule_file".into(),
+                schedule.display().to_string().into(),
+            );
+            table.insert("plugin".into(), "test-faults".into());
+            table.insert("settings".into(), settings.into());
+            table.insert("call_timeout".into(), "1s".into());
+        }
+        config["systems"]["billing"].as_table_mut().unwrap().insert(
+            "legal_hold".into(),
+            toml::Value::Table(
+                toml::toml! { keep = "7 years"  law = "Bokföringslagen 7 kap. 2 §" },
+            ),
+        );
+        config.insert(
+            "requests".into(),
+            toml::Value::Table(toml::toml! {
+                erase_within = "7 days"
+                recheck_every = "1 second"
+                retry_base = "200ms"
+            }),
+        );
+    });
+}
+
+/// Writes a file only its owner may read (gallra warns about `*_file` settings others can).
+fn write_private(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}

@@ -1,0 +1,126 @@
+//! What the 6-month inactivity policy must select on a given day, computed from the rows as
+//! they were generated — never from gallra's own policy code.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::civil::DateTime;
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ToSpan, Zoned};
+
+use crate::scenario::Scenario;
+
+/// The calendar the demo data and config use.
+pub const ZONE: &str = "Europe/Stockholm";
+
+/// One customer's facts across the panel and billing, as generated.
+#[derive(Debug, Clone, Default)]
+struct Facts {
+    last_activity: Option<Timestamp>,
+    active_service: bool,
+    unpaid: bool,
+}
+
+/// The generated customers' facts, by panel id, and their ids in the other systems.
+pub struct Model {
+    facts: BTreeMap<i64, Facts>,
+    /// Panel id → CRM id, for the customers the CRM holds.
+    pub crm_ids: BTreeMap<i64, i64>,
+    /// Panel id → billing id.
+    pub billing_ids: BTreeMap<i64, i64>,
+}
+
+impl Model {
+    /// Reads the facts from a freshly built scenario's databases.
+    pub fn of(scenario: &Scenario) -> Model {
+        let zone = TimeZone::get(ZONE).unwrap();
+        let mut facts: BTreeMap<i64, Facts> = BTreeMap::new();
+        let panel = scenario.db("panel");
+        for row in panel.rows("SELECT id, created_at, last_login FROM customers") {
+            let f = facts.entry(int(&row[0])).or_default();
+            f.last_activity = latest(&zone, f.last_activity, &row[1..]);
+        }
+        for row in panel.rows("SELECT customer_id, status, ended_at FROM services") {
+            let f = facts.entry(int(&row[0])).or_default();
+            f.active_service |= row[1].as_deref() == Some("active");
+            f.last_activity = latest(&zone, f.last_activity, &row[2..]);
+        }
+        let customers = scenario.data.customers();
+        let billing_ids: BTreeMap<i64, i64> = customers
+            .iter()
+            .map(|c| (c.panel_id(), c.billing_id()))
+            .collect();
+        let by_billing: BTreeMap<i64, i64> = billing_ids.iter().map(|(p, b)| (*b, *p)).collect();
+        let invoices = scenario
+            .db("billing")
+            .rows("SELECT client_id, paid_at FROM invoices");
+        for row in invoices {
+            let Some(panel_id) = by_billing.get(&int(&row[0])) else {
+                continue;
+            };
+            let f = facts.entry(*panel_id).or_default();
+            f.unpaid |= row[1].is_none();
+            f.last_activity = latest(&zone, f.last_activity, &row[1..]);
+        }
+        let crm_ids = customers
+            .iter()
+            .filter_map(|c| c.crm_id().map(|crm| (c.panel_id(), crm)))
+            .collect();
+        Model {
+            facts,
+            crm_ids,
+            billing_ids,
+        }
+    }
+
+    /// Every panel id.
+    pub fn customers(&self) -> BTreeSet<i64> {
+        self.facts.keys().copied().collect()
+    }
+
+    /// The panel ids the policy must select at `now`: no active service, nothing unpaid, and
+    /// the latest activity anywhere strictly before `now` minus 6 calendar months in
+    /// Stockholm.
+    pub fn selected(&self, now: &Zoned) -> BTreeSet<i64> {
+        let cutoff = now
+            .in_tz(ZONE)
+            .unwrap()
+            .checked_sub(6.months())
+            .unwrap()
+            .timestamp();
+        self.facts
+            .iter()
+            .filter(|(_, f)| !f.active_service && !f.unpaid)
+            .filter(|(_, f)| matches!(f.last_activity, Some(last) if last < cutoff))
+            .map(|(id, _)| *id)
+            .collect()
+    }
+}
+
+fn int(value: &Option<String>) -> i64 {
+    value.as_deref().unwrap().parse().unwrap()
+}
+
+/// The later of `current` and the local times in `values` (`YYYY-MM-DD HH:MM:SS` in `zone`).
+fn latest(
+    zone: &TimeZone,
+    current: Option<Timestamp>,
+    values: &[Option<String>],
+) -> Option<Timestamp> {
+    values
+        .iter()
+        .flatten()
+        .map(|text| {
+            DateTime::strptime("%Y-%m-%d %H:%M:%S", text)
+                .unwrap_or_else(|e| panic!("a generated time: {e}"))
+                .to_zoned(zone.clone())
+                .unwrap()
+                .timestamp()
+        })
+        .chain(current)
+        .max()
+}
+
+/// `start` plus `days` calendar days in Stockholm, as `GALLRA_NOW` takes it.
+pub fn day(start: &Zoned, days: i64) -> Zoned {
+    start.checked_add(days.days()).unwrap()
+}

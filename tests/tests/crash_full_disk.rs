@@ -1,0 +1,274 @@
+//! The state directory (state store and audit log) runs out of space mid-run: it is a small
+//! tmpfs, filled to the last byte while gallra scans or erases. gallra must exit non-zero
+//! with an error that says the disk is full or names the path, must have erased nothing it
+//! could not record (every erasure done has its task outcome in the state store and its
+//! entry in the audit log), and once space is freed the next run finishes, the systems end
+//! as a calm run's and `gallra audit verify` passes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use gallra_e2e::crash::{
+    audit_erasures, resume, skip, spawn_logged, submit_erasures, wait_for, Aim, AuditCheck, Calm,
+    Observer, Tmpfs,
+};
+use gallra_e2e::requests::for_requests;
+use gallra_e2e::{now, Backend, Gallra, Scenario};
+
+/// Customers in a scenario (180 purged by the policy).
+const CUSTOMERS: usize = 1500;
+/// Erasure requests in the request scenario.
+const REQUESTS: usize = 60;
+/// The tmpfs: room for the run's state and audit log, had nobody filled it.
+const SIZE: &str = "32m";
+
+/// Words of an error that says the disk is full.
+const FULL: [&str; 3] = ["disk is full", "no space left", "disk full"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Work {
+    Purge,
+    Requests,
+}
+
+/// (system, panel id) of every customer whose data is gone from a system: deleted from the
+/// panel or the CRM, anonymized in billing.
+fn erased(scenario: &Scenario) -> BTreeSet<(String, i64)> {
+    let ids = |system: &str, sql: &str| -> BTreeSet<i64> {
+        scenario
+            .db(system)
+            .rows(sql)
+            .into_iter()
+            .filter_map(|row| row[0].as_deref()?.parse().ok())
+            .collect()
+    };
+    let panel = ids("panel", "SELECT id FROM customers");
+    let crm = ids("crm", "SELECT id FROM people");
+    let anonymized = ids(
+        "billing",
+        "SELECT id FROM clients WHERE name = 'Anonymiserad kund'",
+    );
+    let mut gone = BTreeSet::new();
+    for c in scenario.data.customers() {
+        if !panel.contains(&c.panel_id()) {
+            gone.insert(("panel".to_owned(), c.panel_id()));
+        }
+        if c.crm_id().is_some_and(|id| !crm.contains(&id)) {
+            gone.insert(("crm".to_owned(), c.panel_id()));
+        }
+        if anonymized.contains(&c.billing_id()) {
+            gone.insert(("billing".to_owned(), c.panel_id()));
+        }
+    }
+    gone
+}
+
+/// (system, panel id) of every erasure the audit log records as carried out or begun.
+fn audited(scenario: &Scenario) -> BTreeSet<(String, i64)> {
+    audit_erasures(scenario)
+        .into_keys()
+        .filter(|(_, _, _, outcome, _)| matches!(outcome.as_str(), "done" | "retained" | "started"))
+        .filter_map(|(_, system, _, _, customer)| Some((system, customer?)))
+        .collect()
+}
+
+/// Tasks per system in the state store whose state is one of `states`.
+fn tasks_in(scenario: &Scenario, states: &str) -> BTreeMap<String, u64> {
+    let db = rusqlite::Connection::open_with_flags(
+        scenario.dir.join("state/state.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let mut stmt = db
+        .prepare(&format!(
+            "SELECT system, COUNT(*) FROM (SELECT system, state FROM tasks \
+                 UNION ALL SELECT system, state FROM request_tasks) \
+                 WHERE state IN ({states}) GROUP BY system"
+        ))
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// When an erasure must be recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Record {
+    /// Before the process stops: its task outcome in the state store, its entry in the
+    /// audit log (an entry that it began counts).
+    Before,
+    /// Before or after: an erasure the audit log lacks still has its task open in the state
+    /// store, so the next run does it again (idempotently) and records it.
+    BeforeOrNextRun,
+}
+
+/// Checks that every erasure the systems show is recorded as `record` demands.
+fn check_recorded(name: &str, scenario: &Scenario, record: Record) {
+    let gone = erased(scenario);
+    let in_audit = audited(scenario);
+    let unaudited: Vec<&(String, i64)> = gone.difference(&in_audit).collect();
+    eprintln!(
+        "{name}: {} erasures when the disk filled, {} of them not in the audit log",
+        gone.len(),
+        unaudited.len()
+    );
+    let finished = tasks_in(scenario, "'done', 'retained'");
+    let open = tasks_in(scenario, "'pending', 'running'");
+    for system in ["panel", "billing", "crm"] {
+        let count = |set: &mut dyn Iterator<Item = &(String, i64)>| {
+            set.filter(|(s, _)| s == system).count() as u64
+        };
+        let erased_here = count(&mut gone.iter());
+        let unaudited_here = count(&mut unaudited.iter().copied());
+        let finished_here = finished.get(system).copied().unwrap_or(0);
+        let open_here = open.get(system).copied().unwrap_or(0);
+        assert!(
+            erased_here <= finished_here + open_here,
+            "{name}: {erased_here} erased in {system}, the state store has {finished_here} \
+             finished and {open_here} open tasks there"
+        );
+        match record {
+            Record::Before => assert!(
+                unaudited_here == 0,
+                "{name}: {unaudited_here} of {erased_here} erasures in {system} have no audit \
+                 entry, e.g. {:?}",
+                &unaudited[..unaudited.len().min(5)]
+            ),
+            Record::BeforeOrNextRun => assert!(
+                unaudited_here <= open_here,
+                "{name}: {unaudited_here} erasures in {system} have no audit entry and only \
+                 {open_here} tasks there are open to be done and recorded again"
+            ),
+        }
+    }
+}
+
+fn scenario(work: Work, dir: &Path, at: &jiff::Zoned) -> Scenario {
+    std::fs::create_dir_all(dir).unwrap();
+    let scenario = Scenario::build_at(Backend::Sqlite, dir, 61, CUSTOMERS, at.clone());
+    if work == Work::Requests {
+        for_requests(&scenario);
+    }
+    scenario
+}
+
+fn a_full_disk_mid_run_erases_nothing_unrecorded(work: Work, aim: Aim, record: Record) {
+    let name = format!("{work:?} with the state directory filled ({aim:?})");
+    let root = tempfile::tempdir().unwrap();
+    let at = now();
+    let calm = scenario(work, &root.path().join("calm"), &at);
+    if work == Work::Requests {
+        submit_erasures(&calm, REQUESTS);
+    }
+    let submitted = root.path().join("submitted-state");
+    let reference = Calm::run(
+        &calm,
+        (work == Work::Requests).then_some(submitted.as_path()),
+    );
+
+    let dir = root.path().join("full");
+    let full = scenario(work, &dir, &at);
+    let tmpfs = match Tmpfs::mount(&dir.join("state"), SIZE) {
+        Ok(tmpfs) => tmpfs,
+        Err(why) => return skip(&name, &why),
+    };
+    if work == Work::Requests {
+        // The submitted requests, copied onto the tmpfs.
+        let status = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(format!("{}/.", submitted.display()))
+            .arg(dir.join("state"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    let mut observer = Observer::of(&full);
+    let start = observer.stand();
+    let log = root.path().join("stderr.log");
+    let mut child = spawn_logged(&full.config, &["run", "--once"], &log);
+    assert!(
+        wait_for(&mut child, &mut observer, &start, aim),
+        "{name}: the run finished before the disk was filled"
+    );
+    let filler = tmpfs.fill();
+    resume(&child); // stopped there if the aim was a moment
+    let status = child.wait().unwrap();
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    let said = stderr
+        .lines()
+        .filter(|l| l.contains("ERROR") || l.starts_with("gallra:"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    eprintln!("{name}: the run {status}; its errors:\n{said}");
+    assert!(
+        !status.success(),
+        "{name}: the run succeeded on a full disk:\n{stderr}"
+    );
+    let lower = said.to_lowercase();
+    assert!(
+        FULL.iter().any(|w| lower.contains(w))
+            || said.contains(&*dir.join("state").to_string_lossy()),
+        "{name}: the error says neither that the disk is full nor where:\n{stderr}"
+    );
+
+    check_recorded(&name, &full, record);
+
+    // Space freed: the next run finishes, and all ends as in the calm run.
+    std::fs::remove_file(filler).unwrap();
+    Gallra::new(&full.config)
+        .run(&["run", "--once"])
+        .expect_code(0);
+    let requests = (work == Work::Requests).then_some(REQUESTS);
+    reference.check(&name, &full, requests, AuditCheck::Complete);
+    drop(tmpfs);
+}
+
+#[test]
+fn a_purge_that_fills_the_disk_while_scanning_erases_nothing() {
+    let aim = Aim::Scanning(100);
+    a_full_disk_mid_run_erases_nothing_unrecorded(Work::Purge, aim, Record::Before);
+}
+
+#[test]
+fn a_purge_that_fills_the_disk_while_erasing_leaves_each_erasure_recorded_or_to_redo() {
+    let aim = Aim::Erasing(50);
+    a_full_disk_mid_run_erases_nothing_unrecorded(Work::Purge, aim, Record::BeforeOrNextRun);
+}
+
+#[test]
+fn erasure_requests_that_fill_the_disk_leave_each_erasure_recorded_or_to_redo() {
+    let aim = Aim::Erasing(20);
+    a_full_disk_mid_run_erases_nothing_unrecorded(Work::Requests, aim, Record::BeforeOrNextRun);
+}
+
+/// The runner erases a batch of up to 500 subjects and only then commits their outcomes
+/// and appends their audit entries (daemon/src/runner/execute.rs `execute_tasks`); the
+/// request engine likewise records after its step (requests/engine.rs `Engine::record`).
+/// When the disk fills in between, the erasures are done and neither is written.
+#[test]
+#[ignore = "bug: erasures are carried out before anything about them reaches the audit log; a full disk leaves them unaudited"]
+fn a_purge_that_fills_the_disk_while_erasing_erases_nothing_unrecorded() {
+    let aim = Aim::Erasing(50);
+    a_full_disk_mid_run_erases_nothing_unrecorded(Work::Purge, aim, Record::Before);
+}
+
+/// As above, for requests.
+#[test]
+#[ignore = "bug: a request's erasure is carried out before anything about it reaches the audit log; a full disk leaves it unaudited"]
+fn erasure_requests_that_fill_the_disk_erase_nothing_unrecorded() {
+    let aim = Aim::Erasing(20);
+    a_full_disk_mid_run_erases_nothing_unrecorded(Work::Requests, aim, Record::Before);
+}
+
+/// Filled the moment task outcomes are committed, before their audit entries are written:
+/// the audit append fails, `audit::append` (daemon/src/audit/trail.rs) only logs it, the
+/// run goes on until the state store fails too, and the committed outcomes never reach the
+/// audit log: the next run does not redo tasks that are done.
+#[test]
+#[ignore = "bug: outcomes committed before their audit entries; a failed audit append is only logged, so those entries are lost for good"]
+fn a_purge_whose_audit_log_fills_the_disk_stops_and_leaves_each_erasure_recorded_or_to_redo() {
+    let aim = Aim::Audit;
+    a_full_disk_mid_run_erases_nothing_unrecorded(Work::Purge, aim, Record::BeforeOrNextRun);
+}
