@@ -1,12 +1,17 @@
-//! File modes that make loading a plugin unsafe. Loading a library runs its code with the
-//! daemon's rights, and the daemon can erase data in every system: a plugin file, or the
-//! directory it sits in, that another user can write is a way in. Such a plugin is refused.
+//! Owners and file modes that make loading a plugin unsafe. Loading a library runs its code
+//! with the daemon's rights, and the daemon can erase data in every system: a plugin file, or
+//! the directory it sits in, that another user owns or can write is a way in. Such a plugin
+//! is refused.
 
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// The mode bits that let group or others write.
 const WRITABLE_BY_OTHERS: u32 = 0o022;
+
+/// root's user id.
+const ROOT: u32 = 0;
 
 /// A plugin refused because of who can write it.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +29,22 @@ pub enum UnsafePlugin {
         /// Its permission bits.
         mode: u32,
     },
+    /// The file, or the directory holding it, is owned by a user other than root or the one
+    /// gallra runs as: that user could replace it, or change its mode back.
+    #[error(
+        "refusing to load plugin {plugin}: {path} is owned by uid {owner}, not by root or the \
+         user gallra runs as ({runs_as}); fix: chown root:root {path}"
+    )]
+    Owner {
+        /// The plugin library.
+        plugin: PathBuf,
+        /// The file or directory with the wrong owner.
+        path: PathBuf,
+        /// Its owner's user id.
+        owner: u32,
+        /// The user gallra runs as, in words (`uid 998`, or why it is not known).
+        runs_as: String,
+    },
     /// The file or its directory could not be examined.
     #[error("refusing to load plugin {plugin}: cannot check who may write {path}: {source}")]
     Unreadable {
@@ -36,9 +57,16 @@ pub enum UnsafePlugin {
     },
 }
 
-/// Checks that nobody but the owner can write the plugin at `path` (following a symlink to
-/// the real file), the directory it was found in, or the directory the real file is in.
+/// Checks that the plugin at `path` (following a symlink to the real file), the directory it
+/// was found in, and the directory the real file is in are each owned by root or by the user
+/// gallra runs as, and that nobody but that owner can write them.
 pub fn check_plugin(path: &Path) -> Result<(), UnsafePlugin> {
+    check_plugin_for(path, effective_uid())
+}
+
+/// [`check_plugin`] for a daemon running as `runs_as` (`None`: not known, so only root is
+/// trusted).
+fn check_plugin_for(path: &Path, runs_as: Option<u32>) -> Result<(), UnsafePlugin> {
     let unreadable = |at: &Path, source| UnsafePlugin::Unreadable {
         plugin: path.to_path_buf(),
         path: at.to_path_buf(),
@@ -50,10 +78,20 @@ pub fn check_plugin(path: &Path) -> Result<(), UnsafePlugin> {
     checked.extend(real.parent().map(Path::to_path_buf));
     checked.dedup();
     for at in checked {
-        let mode = std::fs::metadata(&at)
-            .map_err(|e| unreadable(&at, e))?
-            .permissions()
-            .mode();
+        let metadata = std::fs::metadata(&at).map_err(|e| unreadable(&at, e))?;
+        let owner = metadata.uid();
+        if owner != ROOT && Some(owner) != runs_as {
+            return Err(UnsafePlugin::Owner {
+                plugin: path.to_path_buf(),
+                path: at,
+                owner,
+                runs_as: runs_as.map_or_else(
+                    || "unknown: /proc/self/status is unreadable".to_owned(),
+                    |uid| format!("uid {uid}"),
+                ),
+            });
+        }
+        let mode = metadata.permissions().mode();
         if mode & WRITABLE_BY_OTHERS != 0 {
             return Err(UnsafePlugin::Writable {
                 plugin: path.to_path_buf(),
@@ -63,6 +101,23 @@ pub fn check_plugin(path: &Path) -> Result<(), UnsafePlugin> {
         }
     }
     Ok(())
+}
+
+/// The effective user id gallra runs as, read once from `/proc/self/status` (the daemon
+/// forbids `unsafe`, so it does not call `geteuid` itself); `None` if that cannot be read.
+fn effective_uid() -> Option<u32> {
+    static EUID: OnceLock<Option<u32>> = OnceLock::new();
+    *EUID.get_or_init(|| {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        effective_uid_in(&status)
+    })
+}
+
+/// The effective uid in the text of `/proc/<pid>/status`: the second field of its `Uid:` line
+/// (real, effective, saved, filesystem).
+fn effective_uid_in(status: &str) -> Option<u32> {
+    let line = status.lines().find_map(|l| l.strip_prefix("Uid:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// A file's directory; `.` for a bare file name.
@@ -164,6 +219,108 @@ mod tests {
         let refused = finder.load("x").map(drop).unwrap_err();
         assert!(matches!(refused, PluginError::Unsafe(_)), "{refused}");
         assert!(refused.to_string().contains("chmod go-w"), "{refused}");
+    }
+
+    /// The uid of no login user, that a test chowns files to.
+    const NOBODY: u32 = 65534;
+
+    /// Whether this test process can chown files to another user; says why not when it cannot.
+    fn can_chown(test: &str) -> bool {
+        if effective_uid() == Some(ROOT) {
+            return true;
+        }
+        eprintln!("SKIPPED {test}: not running as root, so cannot chown a file to another uid");
+        false
+    }
+
+    fn chown(path: &Path, uid: u32) {
+        std::os::unix::fs::chown(path, Some(uid), None).unwrap();
+    }
+
+    #[test]
+    fn the_effective_uid_is_read_from_proc() {
+        let status = "Name:\tgallra\nUid:\t1000\t998\t998\t998\nGid:\t1\t2\t3\t4\n";
+        assert_eq!(effective_uid_in(status), Some(998));
+        assert_eq!(effective_uid_in("Name:\tgallra\n"), None);
+        // A file this process creates is owned by the user it runs as.
+        let (_dir, file) = plugin_dir();
+        assert_eq!(effective_uid(), Some(fs::metadata(&file).unwrap().uid()));
+    }
+
+    #[test]
+    fn a_plugin_file_owned_by_another_user_is_refused() {
+        if !can_chown("a_plugin_file_owned_by_another_user_is_refused") {
+            return;
+        }
+        let (_dir, file) = plugin_dir();
+        chown(&file, NOBODY);
+        let path = file.canonicalize().unwrap();
+        let error = check_plugin(&file).unwrap_err();
+        assert!(
+            matches!(error, UnsafePlugin::Owner { owner: NOBODY, .. }),
+            "{error}"
+        );
+        let error = error.to_string();
+        assert!(
+            error.contains(&format!("{} is owned by uid {NOBODY}", path.display())),
+            "{error}"
+        );
+        assert!(error.contains("uid 0"), "says who gallra runs as: {error}");
+        assert!(
+            error.contains(&format!("chown root:root {}", path.display())),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_plugin_directory_owned_by_another_user_is_refused() {
+        if !can_chown("a_plugin_directory_owned_by_another_user_is_refused") {
+            return;
+        }
+        let (dir, file) = plugin_dir();
+        chown(dir.path(), NOBODY);
+        match check_plugin(&file).unwrap_err() {
+            UnsafePlugin::Owner { path, owner, .. } => {
+                assert_eq!(path, dir.path());
+                assert_eq!(owner, NOBODY);
+            }
+            other => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn a_plugin_owned_by_the_user_gallra_runs_as_passes() {
+        if !can_chown("a_plugin_owned_by_the_user_gallra_runs_as_passes") {
+            return;
+        }
+        let (dir, file) = plugin_dir();
+        chown(dir.path(), NOBODY);
+        chown(&file, NOBODY);
+        check_plugin_for(&file, Some(NOBODY)).unwrap();
+        // Not knowing who gallra runs as trusts root only.
+        let error = check_plugin_for(&file, None).unwrap_err().to_string();
+        assert!(error.contains("unknown"), "{error}");
+        // Owner right, mode wrong: still refused with the chmod fix.
+        chmod(&file, 0o666);
+        let error = check_plugin_for(&file, Some(NOBODY))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("chmod go-w"), "{error}");
+    }
+
+    /// Through the finder: a plugin someone else owns is refused before it is opened.
+    #[test]
+    fn the_finder_checks_the_owner_before_it_loads() {
+        use crate::plugins::{PluginError, PluginFinder};
+        if !can_chown("the_finder_checks_the_owner_before_it_loads") {
+            return;
+        }
+        let (dir, file) = plugin_dir();
+        let finder = PluginFinder::with_dirs(vec![dir.path().to_path_buf()]);
+        chown(&file, NOBODY);
+        let refused = finder.load("x").map(drop).unwrap_err();
+        assert!(matches!(refused, PluginError::Unsafe(_)), "{refused}");
+        assert!(refused.to_string().contains("chown root:root"), "{refused}");
     }
 
     #[test]
