@@ -118,6 +118,18 @@ fn an_erasure_reaches_every_system_keeps_bookkeeping_and_ends_with_a_receipt() {
         manual["instructions"],
         "Shred the customer's folder in the archive room"
     );
+    // A note is kept with the request: one that names the customer is refused, and says
+    // why without repeating it.
+    let named = format!("shredded the folder of {}", customer.email());
+    let refused = gallra.run(&["task", "done", &manual["id"].to_string(), "--note", &named]);
+    assert_ne!(refused.code, Some(0), "{}", refused.stdout);
+    assert!(
+        refused.stderr.contains("must not hold personal data")
+            && !refused.stderr.contains(customer.email()),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(task(&show(&gallra, id), "binders")["state"], "needs_person");
     gallra
         .run(&[
             "task",

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use gallra_plugin_api::Identifier;
 use jiff::Timestamp;
 
+use super::free_text::refuse_personal_data;
 use super::intake::{check_identifiers, due_date, fan_out};
 use super::model::{
     RequestId, RequestKind, RequestRecord, RequestState, RequestTask, RequestTaskId, TaskUpdate,
@@ -186,6 +187,8 @@ impl RequestService for LocalService {
                 record.state
             )));
         }
+        refuse_personal_data("reason", reason, &record.identifiers)
+            .map_err(ServiceError::Invalid)?;
         let now = crate::clock::now();
         let tasks = self.store.request_tasks(id).map_err(unavailable)?;
         let updates: Vec<TaskUpdate> = tasks
@@ -235,6 +238,8 @@ impl RequestService for LocalService {
                 task.state
             )));
         }
+        let record = self.record(task.request)?;
+        refuse_personal_data("note", note, &record.identifiers).map_err(ServiceError::Invalid)?;
         let now = crate::clock::now();
         let update = TaskUpdate {
             task: id,
@@ -248,7 +253,6 @@ impl RequestService for LocalService {
         self.store
             .update_request_tasks(&[update], now)
             .map_err(unavailable)?;
-        let record = self.record(task.request)?;
         settle(self.store.as_ref(), &record, now).map_err(unavailable)?;
         tracing::info!(
             task = id.0,

@@ -10,6 +10,7 @@ pub mod engine;
 pub mod export;
 mod export_step;
 pub mod followup;
+mod free_text;
 pub mod intake;
 pub mod local;
 pub mod model;
