@@ -42,7 +42,10 @@ pub fn run(
         let Some(clock) = row[0].clone() else {
             continue;
         };
-        if times.read(Some(&clock)).is_some_and(|t| t < cutoff) {
+        if times
+            .read(Some(&clock), &kind.table, &kind.clock)
+            .is_some_and(|t| t < cutoff)
+        {
             matched += count(row[1].as_ref());
             expired.push(clock);
         }

@@ -3,14 +3,13 @@
 
 use std::collections::HashMap;
 
-use gallra_plugin_api::jiff::Timestamp;
 use gallra_plugin_api::{Identifier, ScanPage, ScanRequest, Subject, SubjectFacts, SubjectRecord};
 
 use crate::client::{Client, DbError, Row};
 use crate::config::ChildTable;
 use crate::schema::{count, run_query, KeyFilter, Schema};
 use crate::sql::{Builder, Param};
-use crate::timestamps::Reader;
+use crate::timestamps::{Activity, Reader};
 
 /// What a read needs besides the connection: timestamps and identifiers it could not read
 /// are counted here and logged once, as counts.
@@ -25,13 +24,25 @@ pub struct Tally {
 struct SubjectRow {
     key: String,
     identifiers: Vec<Identifier>,
+    /// Its activity so far; `facts.last_activity` is filled from it once all is read.
+    activity: Activity,
     facts: SubjectFacts,
+}
+
+impl SubjectRow {
+    /// The facts as reported: an unreadable activity value shows as an implausible time.
+    fn reported(&self) -> SubjectFacts {
+        SubjectFacts {
+            last_activity: self.activity.reported(),
+            ..self.facts.clone()
+        }
+    }
 }
 
 /// What one child table knows about one subject.
 #[derive(Default)]
 struct ChildTotals {
-    last_activity: Option<Timestamp>,
+    last_activity: Activity,
     active: u64,
     unpaid: u64,
 }
@@ -97,9 +108,9 @@ pub fn scan(
         subjects: subjects
             .into_iter()
             .map(|s| SubjectRecord {
+                facts: s.reported(),
                 key: s.key,
                 identifiers: s.identifiers,
-                facts: s.facts,
             })
             .collect(),
         next_cursor,
@@ -147,14 +158,16 @@ pub fn status(
         ..SubjectFacts::default()
     };
     let all_ended = !rows.is_empty() && rows.iter().all(|r| r.facts.relationship_ended.is_some());
+    let mut activity = Activity::None;
     for row in rows {
-        facts.last_activity = facts.last_activity.max(row.facts.last_activity);
+        activity = activity.max(row.activity);
         if all_ended {
             facts.relationship_ended = facts.relationship_ended.max(row.facts.relationship_ended);
         }
         facts.active_services = sum(facts.active_services, row.facts.active_services);
         facts.unpaid_invoices = sum(facts.unpaid_invoices, row.facts.unpaid_invoices);
     }
+    facts.last_activity = activity.reported();
     Ok(facts)
 }
 
@@ -188,19 +201,21 @@ fn read_subject(schema: &Schema, row: &Row, tally: &mut Tally) -> SubjectRow {
             }
         }
     }
-    let mut last_activity = None;
-    for _ in &s.activity {
-        last_activity = last_activity.max(tally.times.read(values.next().flatten()));
+    let mut activity = Activity::None;
+    for column in &s.activity {
+        let value = values.next().flatten();
+        activity = activity.max(tally.times.activity(value, &s.table, column));
     }
     let relationship_ended = s
         .relationship_end
         .as_ref()
-        .and_then(|_| tally.times.read(values.next().flatten()));
+        .and_then(|column| tally.times.read(values.next().flatten(), &s.table, column));
     SubjectRow {
         key,
         identifiers,
+        activity,
         facts: SubjectFacts {
-            last_activity,
+            last_activity: None,
             relationship_ended,
             active_services: None,
             unpaid_invoices: None,
@@ -220,8 +235,10 @@ fn add_children(
         let totals = child_totals(schema, client, child, filter, tally)?;
         for subject in subjects.iter_mut() {
             let t = totals.get(&subject.key);
+            if let Some(t) = t {
+                subject.activity = subject.activity.max(t.last_activity);
+            }
             let f = &mut subject.facts;
-            f.last_activity = f.last_activity.max(t.and_then(|t| t.last_activity));
             if child.active_when.is_some() {
                 let n = t.map_or(0, |t| t.active);
                 f.active_services = Some(f.active_services.unwrap_or(0) + n);
@@ -236,6 +253,10 @@ fn add_children(
 }
 
 /// One grouped query per child table: latest activity and matching-row counts per subject.
+///
+/// Each activity column is read as its `MAX` and its `MIN`: a value that cannot be read sorts
+/// (as text, or as PostgreSQL's `infinity`) above or below the dates more often than between
+/// them, and either end being unreadable makes the subject's activity unreadable.
 fn child_totals(
     schema: &Schema,
     client: &mut dyn Client,
@@ -255,8 +276,10 @@ fn child_totals(
     let mut b = Builder::new(d);
     b.sql("SELECT ").text_of(&child.foreign_key);
     for column in &child.activity {
-        b.sql(", ")
-            .sql(&d.text(&format!("MAX({})", d.quote(column))));
+        for aggregate in ["MAX", "MIN"] {
+            b.sql(", ")
+                .sql(&d.text(&format!("{aggregate}({})", d.quote(column))));
+        }
     }
     for condition in &conditions {
         let matching = format!("SUM(CASE WHEN (\n{condition}\n) THEN 1 ELSE 0 END)");
@@ -273,9 +296,15 @@ fn child_totals(
         };
         let mut t = ChildTotals::default();
         let mut values = row.iter().skip(1);
-        for _ in &child.activity {
-            let value = values.next().and_then(Option::as_deref);
-            t.last_activity = t.last_activity.max(tally.times.read(value));
+        for column in &child.activity {
+            let latest = values.next().and_then(Option::as_deref);
+            let earliest = values.next().and_then(Option::as_deref);
+            let mut read = |v| tally.times.activity(v, &child.table, column);
+            let mut activity = read(latest);
+            if earliest != latest {
+                activity = activity.max(read(earliest));
+            }
+            t.last_activity = t.last_activity.max(activity);
         }
         if child.active_when.is_some() {
             t.active = count(values.next().and_then(Option::as_ref));
