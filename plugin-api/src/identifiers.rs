@@ -150,6 +150,28 @@ impl Identifier {
             Self::Ip(ip) => ip.to_string(),
         }
     }
+
+    /// Whether this identifier appears in `text` in one of the usual spellings: any case for
+    /// emails and domains; with or without separators for numbers, a phone number also in
+    /// its national form (without a two-digit country code, as `070…`), a personnummer also
+    /// in ten digits; a customer id only as a whole word. For checks that personal data is
+    /// gone from a field, a note or a message; it may match more than the exact value, never
+    /// less.
+    pub fn appears_in(&self, text: &str) -> bool {
+        match self {
+            Self::Email(v) | Self::Domain(v) => text.to_lowercase().contains(v.as_str()),
+            Self::Phone(_) | Self::Personnummer(_) => {
+                let own: String = self.value().chars().filter(char::is_ascii_digit).collect();
+                let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+                let short = own.get(2..).unwrap_or_default();
+                digits.contains(&own) || (short.len() >= 7 && digits.contains(short))
+            }
+            Self::CustomerId(v) => text
+                .split(|c: char| !c.is_alphanumeric() && c != '-' && c != '_')
+                .any(|word| word == v),
+            Self::Ip(ip) => text.contains(&ip.to_string()),
+        }
+    }
 }
 
 impl fmt::Debug for Identifier {
@@ -251,6 +273,24 @@ mod tests {
 
     fn parse(kind: IdentifierKind, v: &str) -> Result<String, IdentifierError> {
         Identifier::parse(kind, v).map(|i| i.value())
+    }
+
+    #[test]
+    fn an_identifier_is_found_in_text_in_its_usual_spellings() {
+        let id = |kind, v| Identifier::parse(kind, v).unwrap();
+        let email = id(IdentifierKind::Email, "Anna@Example.se");
+        assert!(email.appears_in("to: ANNA@example.SE"));
+        assert!(!email.appears_in("to: anna@example.com"));
+        let phone = id(IdentifierKind::Phone, "+46701234567");
+        assert!(phone.appears_in("070-123 45 67"));
+        assert!(phone.appears_in("+46 70 123 45 67"));
+        assert!(!phone.appears_in("070-123 45 68"));
+        let pnr = id(IdentifierKind::Personnummer, "19121212-1212");
+        assert!(pnr.appears_in("pnr 121212-1212"));
+        assert!(!pnr.appears_in("pnr 121212-1213"));
+        let customer = id(IdentifierKind::CustomerId, "31");
+        assert!(customer.appears_in("customer 31, closed"));
+        assert!(!customer.appears_in("customer 310"));
     }
 
     #[test]

@@ -151,6 +151,72 @@ impl SystemHandle {
         self.description.capabilities.contains(&capability)
     }
 
+    /// Confirms what a connector says it did, by reading back: an erasure with
+    /// [`read_back`](Self::read_back), an anonymization with
+    /// [`anonymized_read_back`](Self::anonymized_read_back). Other outcomes need no check.
+    pub async fn confirm(
+        &self,
+        subject: &gallra_plugin_api::Subject,
+        outcome: &gallra_plugin_api::EraseOutcome,
+    ) -> Result<(), String> {
+        use gallra_plugin_api::EraseOutcome;
+        match outcome {
+            EraseOutcome::Erased { .. } => self.read_back(subject).await,
+            EraseOutcome::Anonymized { .. } => self.anonymized_read_back(subject).await,
+            EraseOutcome::Retained(_) | EraseOutcome::InProgress { .. } => Ok(()),
+        }
+    }
+
+    /// Confirms an anonymization by exporting what is left: `Ok` when no field holds one of
+    /// the subject's email, personnummer, phone number or domain (or the connector cannot
+    /// export), otherwise why it cannot count as done. The kept records may still carry the
+    /// system's own customer number; that is what anonymized bookkeeping keeps.
+    pub async fn anonymized_read_back(
+        &self,
+        subject: &gallra_plugin_api::Subject,
+    ) -> Result<(), String> {
+        use gallra_plugin_api::IdentifierKind as Kind;
+        if !self.can(Capability::Export) {
+            return Ok(());
+        }
+        let who = subject.clone();
+        let export = match self.call("export", move |i| i.export(&who)).await {
+            Ok(export) => export,
+            Err(error) => {
+                return Err(format!(
+                    "the anonymization could not be confirmed by an export: {error}"
+                ))
+            }
+        };
+        let personal: Vec<_> = subject
+            .identifiers
+            .iter()
+            .filter(|i| {
+                matches!(
+                    i.kind(),
+                    Kind::Email | Kind::Personnummer | Kind::Phone | Kind::Domain
+                )
+            })
+            .collect();
+        let left = export
+            .fields
+            .iter()
+            .filter(|f| {
+                f.value
+                    .as_deref()
+                    .is_some_and(|v| personal.iter().any(|i| i.appears_in(v)))
+            })
+            .count();
+        if left == 0 {
+            Ok(())
+        } else {
+            Err(format!(
+                "the system answered anonymized, but an export still finds the subject's \
+                 identifiers in {left} fields; not counted as done"
+            ))
+        }
+    }
+
     /// Confirms an erasure by reading back: `Ok` when a lookup finds nothing of the subject
     /// (or the connector cannot look up, so there is nothing to read back with), otherwise
     /// why the erasure cannot count as done. A connector that answers "erased" and left the

@@ -42,22 +42,11 @@ fn personal_data_in(text: &str, subject: &[Identifier]) -> Option<String> {
 /// The kind of the first of the subject's identifiers that appears in `text`. Customer ids
 /// are left out: a short number is too common in ordinary notes to mean anything.
 fn subject_identifier_in(text: &str, subject: &[Identifier]) -> Option<IdentifierKind> {
-    let lower = text.to_lowercase();
-    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
-    subject.iter().find_map(|identifier| {
-        let value = identifier.value().to_lowercase();
-        let found = match identifier.kind() {
-            IdentifierKind::CustomerId => false,
-            // Written with or without separators and the country code.
-            IdentifierKind::Phone | IdentifierKind::Personnummer => {
-                let own: String = value.chars().filter(char::is_ascii_digit).collect();
-                let national = own.get(2..).unwrap_or_default();
-                digits.contains(&own) || (national.len() >= 7 && digits.contains(national))
-            }
-            _ => lower.contains(&value),
-        };
-        found.then(|| identifier.kind())
-    })
+    subject
+        .iter()
+        .filter(|identifier| identifier.kind() != IdentifierKind::CustomerId)
+        .find(|identifier| identifier.appears_in(text))
+        .map(Identifier::kind)
 }
 
 fn parse(kind: IdentifierKind, value: &str) -> bool {

@@ -138,17 +138,20 @@ pub async fn erase(
         .get(&task.system)
         .and_then(|s| s.legal_hold.as_ref());
     if let (Some(hold), Some(until)) = (hold, task.retained_until.filter(|until| *until > now)) {
-        return match handle
-            .call("anonymize", move |i| i.anonymize(&subject))
-            .await
-        {
-            Ok(outcome) => StepOutcome::Retained {
+        let who = subject.clone();
+        let outcome = match handle.call("anonymize", move |i| i.anonymize(&who)).await {
+            Ok(outcome) => outcome,
+            Err(e) => return StepOutcome::from_error(&e),
+        };
+        // Whatever the connector answered, the kept records must no longer name the subject.
+        return match handle.anonymized_read_back(&subject).await {
+            Ok(()) => StepOutcome::Retained {
                 detail: format!("{}; the records stay for bookkeeping", describe(&outcome)),
                 until: Some(until),
                 law: Some(hold.law.clone()),
                 recheck_at: Some(until),
             },
-            Err(e) => StepOutcome::from_error(&e),
+            Err(why) => StepOutcome::Retry(why),
         };
     }
     let hold_ended = task.retained_until.is_some_and(|until| until <= now);
@@ -161,12 +164,11 @@ pub async fn erase(
             let wait = jiff::SignedDuration::from_secs(check_after_secs.clamp(1, 86_400) as i64);
             StepOutcome::InProgress(format!("in progress: {reason}"), now + wait)
         }
-        // Done only once a read-back finds nothing; otherwise asked again later.
-        Ok(EraseOutcome::Erased { records }) => match handle.read_back(&subject).await {
-            Ok(()) => erase_outcome(EraseOutcome::Erased { records }, hold_ended),
+        // Done only once a read-back confirms it; otherwise asked again later.
+        Ok(outcome) => match handle.confirm(&subject, &outcome).await {
+            Ok(()) => erase_outcome(outcome, hold_ended),
             Err(why) => StepOutcome::Retry(why),
         },
-        Ok(outcome) => erase_outcome(outcome, hold_ended),
         Err(e) => refused_or(&e, now, config),
     }
 }
