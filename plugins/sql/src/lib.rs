@@ -13,6 +13,10 @@
 //! - `erase` runs in one transaction: children first (per their `on_erase`), then the
 //!   subject rows. It is idempotent: a subject that is gone erases as `Erased { records: 0 }`.
 //! - `expire` counts or deletes records whose clock is before the cutoff.
+//! - An activity value that is present but cannot be read (`'last Tuesday'`, PostgreSQL's
+//!   `infinity`) is never dropped from a subject's latest activity: the subject's activity is
+//!   reported as 1970, which the daemon takes as broken and keeps the subject for (see
+//!   `timestamps`). The warning names the columns and counts, never a value or a key.
 //!
 //! Values always travel as bound parameters; table and column names are validated and
 //! quoted. Errors name the system, database and table, never a value.
