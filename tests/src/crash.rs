@@ -50,10 +50,12 @@ pub enum Phase {
     Starting,
     /// A policy run reading the account source and recording its decisions.
     Scanning,
-    /// Tasks under way: erase calls made, their outcomes not all recorded.
+    /// Tasks under way: announced in the audit log, erase calls made, their outcomes not
+    /// all recorded.
     Erasing,
-    /// Task outcomes committed to the state store, their audit entries not yet written.
-    Audit,
+    /// Task outcomes written to the audit log, not yet committed to the state store (the
+    /// next run does those tasks again and says so in their entries).
+    Recorded,
     /// A request's tasks all final, the request not yet settled.
     Settling,
     /// A policy run final in the store, its `run_finished` audit entry not yet written.
@@ -78,14 +80,16 @@ pub struct Stand {
     tasks_touched: String,
     requests_begun: u64,
     requests_unsettled: u64,
-    audit_erasures: u64,
+    audit_outcomes: u64,
     audit_runs_finished: u64,
 }
 
 impl Stand {
-    /// Task outcomes committed to the store but not in the audit log.
-    pub fn unaudited(&self) -> u64 {
-        self.tasks_final.saturating_sub(self.audit_erasures)
+    /// Erasure outcomes in the audit log beyond the erasure tasks final in the store: entries
+    /// written whose outcomes are not (yet) committed. Grows only, across kills: a task
+    /// whose outcome was written and not committed is done again, and written again.
+    pub fn ahead(&self) -> u64 {
+        self.audit_outcomes.saturating_sub(self.tasks_final)
     }
 
     /// Finished runs with no `run_finished` audit entry.
@@ -111,8 +115,8 @@ impl Stand {
     /// The phase this stand shows, given the stand before the process started (so that
     /// what an earlier kill left is not counted again).
     pub fn phase(&self, before: &Stand) -> Phase {
-        if self.unaudited() > before.unaudited() {
-            Phase::Audit
+        if self.ahead() > before.ahead() {
+            Phase::Recorded
         } else if self.scanning(before) {
             Phase::Scanning
         } else if self.requests_unsettled > 0 && self.touched(before) {
@@ -143,7 +147,8 @@ const STAND_SQL: &str = "SELECT \
       WHERE state IN ('done', 'failed', 'reported', 'awaiting_approval')), \
     (SELECT COUNT(*) FROM tasks WHERE state = 'running'), \
     (SELECT COUNT(*) FROM tasks WHERE state NOT IN ('pending', 'running')) \
-      + (SELECT COUNT(*) FROM request_tasks WHERE state NOT IN ('pending', 'running')), \
+      + (SELECT COUNT(*) FROM request_tasks WHERE state NOT IN ('pending', 'running') \
+         AND action IN ('erase', 'anonymize')), \
     (SELECT COALESCE(MAX(updated_at), '') FROM tasks) \
       || (SELECT COALESCE(MAX(updated_at), '') FROM request_tasks), \
     (SELECT COUNT(*) FROM requests r WHERE r.state = 'open' AND EXISTS \
@@ -163,12 +168,13 @@ impl Observer {
         }
     }
 
-    /// The stand now. The store is read first: an audit entry is written after the outcome
-    /// it records is committed, so reading in this order never sees an entry ahead of it.
+    /// The stand now. The audit log is read first: an outcome's entry is written before the
+    /// outcome is committed, so reading in this order never counts an entry ahead of an
+    /// outcome that was in fact committed by then.
     pub fn stand(&mut self) -> Stand {
+        let (outcomes, finished) = self.audit.counts();
         let mut stand = self.store_counts().unwrap_or_default();
-        let (erasures, finished) = self.audit.counts();
-        stand.audit_erasures = erasures;
+        stand.audit_outcomes = outcomes;
         stand.audit_runs_finished = finished;
         stand
     }
@@ -203,7 +209,7 @@ impl Observer {
 struct AuditTail {
     dir: PathBuf,
     read: BTreeMap<PathBuf, u64>,
-    erasures: u64,
+    outcomes: u64,
     finished: u64,
 }
 
@@ -212,12 +218,13 @@ impl AuditTail {
         AuditTail {
             dir,
             read: BTreeMap::new(),
-            erasures: 0,
+            outcomes: 0,
             finished: 0,
         }
     }
 
-    /// Erase or anonymize entries, and `run_finished` entries, written so far.
+    /// Erase or anonymize entries with an outcome (not those saying an erasure is about to be
+    /// attempted), and `run_finished` entries, written so far.
     fn counts(&mut self) -> (u64, u64) {
         for path in audit_files(&self.dir) {
             let offset = self.read.entry(path.clone()).or_insert(0);
@@ -236,14 +243,16 @@ impl AuditTail {
                 if line.contains("\"action\":\"erase\"")
                     || line.contains("\"action\":\"anonymize\"")
                 {
-                    self.erasures += 1;
+                    if !line.contains("\"outcome\":\"started\"") {
+                        self.outcomes += 1;
+                    }
                 } else if line.contains("\"action\":\"run_finished\"") {
                     self.finished += 1;
                 }
             }
             *offset += end as u64 + 1;
         }
-        (self.erasures, self.finished)
+        (self.outcomes, self.finished)
     }
 }
 
@@ -276,8 +285,9 @@ pub enum Aim {
     Scanning(u64),
     /// Once tasks have begun to finish, after up to this many milliseconds more.
     Erasing(u64),
-    /// The moment an outcome is committed and its audit entry is not yet written.
-    Audit,
+    /// The moment task outcomes are in the audit log and not yet committed to the state
+    /// store (or a run is final in the store and its `run_finished` entry not yet written).
+    Recorded,
     /// The moment a request's tasks are all final and it is not yet settled.
     Settling,
     /// This many milliseconds after the start, wherever the process is.
@@ -299,7 +309,7 @@ impl Aim {
 
     /// Whether the aim is a moment, checked with the process stopped before it is shot.
     fn exact(&self) -> bool {
-        matches!(self, Aim::Audit | Aim::Settling)
+        matches!(self, Aim::Recorded | Aim::Settling)
     }
 
     /// Whether the stand (compared with the one at start and the one when the process
@@ -308,13 +318,13 @@ impl Aim {
         match *self {
             Aim::Scanning(delay) => now.scanning(start).then_some(delay),
             Aim::Erasing(delay) => now.touched(start).then_some(delay),
-            Aim::Audit => (now.unaudited() > start.unaudited()
+            Aim::Recorded => (now.ahead() > start.ahead()
                 || now.runs_unaudited() > start.runs_unaudited())
             .then_some(0),
-            Aim::Settling => (now.requests_unsettled > 0
-                && now.touched(start)
-                && now.unaudited() <= start.unaudited())
-            .then_some(0),
+            Aim::Settling => {
+                (now.requests_unsettled > 0 && now.touched(start) && now.ahead() <= start.ahead())
+                    .then_some(0)
+            }
             Aim::After(ms) => (elapsed >= Duration::from_millis(ms)).then_some(0),
         }
     }
@@ -479,12 +489,21 @@ impl Tally {
     }
 }
 
-/// An audit log's erasure entries, counted by who, where, what, how, and which customer
-/// (found by the keyed hash of their email).
-pub type Erasures = BTreeMap<(String, String, String, String, Option<i64>), u64>;
+/// Who, where, what, how, and which customer (found by the keyed hash of their email).
+pub type ErasureKey = (String, String, String, String, Option<i64>);
 
-/// Counts the erasure entries of a scenario's audit log. Entries whose `detail` says they
-/// repeat an earlier one (a "repeat" or "again") are left out: those are explained.
+/// An audit log's erasure entries, counted per [`ErasureKey`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Erasures {
+    /// Entries whose `detail` does not say they repeat an earlier one ("repeat", "again").
+    pub first: BTreeMap<ErasureKey, u64>,
+    /// Every entry, those that repeat an earlier one too.
+    pub all: BTreeMap<ErasureKey, u64>,
+}
+
+/// Counts the erasure entries of a scenario's audit log, those that say they repeat an
+/// earlier one (a task done again after an interrupted run, a retry) apart: those are
+/// explained.
 pub fn audit_erasures(scenario: &Scenario) -> Erasures {
     let state = scenario.dir.join("state");
     let key = SubjectKey::load(&state.join("audit.key")).expect("the audit key");
@@ -497,16 +516,12 @@ pub fn audit_erasures(scenario: &Scenario) -> Erasures {
             Some((key.subject(&email), c.panel_id()))
         })
         .collect();
-    let mut counts = Erasures::new();
+    let mut counts = Erasures::default();
     for path in audit_files(&state.join("audit")) {
         for line in std::fs::read_to_string(&path).unwrap().lines() {
             let entry: serde_json::Value = serde_json::from_str(line).unwrap();
             let text = |field: &str| entry[field].as_str().unwrap_or("").to_owned();
             if !matches!(text("action").as_str(), "erase" | "anonymize") {
-                continue;
-            }
-            let detail = text("detail");
-            if detail.contains("repeat") || detail.contains("again") {
                 continue;
             }
             let customer = entry["subject"]
@@ -521,25 +536,30 @@ pub fn audit_erasures(scenario: &Scenario) -> Erasures {
                 text("outcome"),
                 customer,
             );
-            *counts.entry(key).or_insert(0) += 1;
+            let detail = text("detail");
+            if !(detail.contains("repeat") || detail.contains("again")) {
+                *counts.first.entry(key.clone()).or_insert(0) += 1;
+            }
+            *counts.all.entry(key).or_insert(0) += 1;
         }
     }
     counts
 }
 
 /// How two audit logs' erasures differ: (entries the crashed log lacks, entries it holds
-/// more than the calm one), each listed.
+/// more than the calm one), each listed. An entry that says it repeats an earlier one
+/// counts as recorded, never as a repeat.
 pub fn audit_difference(calm: &Erasures, crashed: &Erasures) -> (Vec<String>, Vec<String>) {
     let mut missing = Vec::new();
     let mut repeated = Vec::new();
-    for (key, &n) in calm {
-        let got = crashed.get(key).copied().unwrap_or(0);
+    for (key, &n) in &calm.first {
+        let got = crashed.all.get(key).copied().unwrap_or(0);
         if got < n {
             missing.push(format!("{key:?}: {got} of {n}"));
         }
     }
-    for (key, &n) in crashed {
-        let want = calm.get(key).copied().unwrap_or(0);
+    for (key, &n) in &crashed.first {
+        let want = calm.first.get(key).copied().unwrap_or(0);
         if n > want {
             repeated.push(format!("{key:?}: {n}, calm {want}"));
         }

@@ -6,7 +6,7 @@
 //! as a calm run's and `gallra audit verify` passes.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use gallra_e2e::crash::{
     audit_erasures, resume, skip, spawn_logged, submit_erasures, wait_for, Aim, AuditCheck, Calm,
@@ -66,6 +66,7 @@ fn erased(scenario: &Scenario) -> BTreeSet<(String, i64)> {
 /// (system, panel id) of every erasure the audit log records as carried out or begun.
 fn audited(scenario: &Scenario) -> BTreeSet<(String, i64)> {
     audit_erasures(scenario)
+        .all
         .into_keys()
         .filter(|(_, _, _, outcome, _)| matches!(outcome.as_str(), "done" | "retained" | "started"))
         .filter_map(|(_, system, _, _, customer)| Some((system, customer?)))
@@ -153,28 +154,45 @@ fn scenario(work: Work, dir: &Path, at: &jiff::Zoned) -> Scenario {
     scenario
 }
 
-fn a_full_disk_mid_run_erases_nothing_unrecorded(work: Work, aim: Aim, record: Record) {
-    let name = format!("{work:?} with the state directory filled ({aim:?})");
-    let root = tempfile::tempdir().unwrap();
-    let at = now();
-    let calm = scenario(work, &root.path().join("calm"), &at);
-    if work == Work::Requests {
-        submit_erasures(&calm, REQUESTS);
-    }
-    let submitted = root.path().join("submitted-state");
-    let reference = Calm::run(
-        &calm,
-        (work == Work::Requests).then_some(submitted.as_path()),
-    );
+/// A calm run of `work` to compare with, and a second scenario on the same data to disturb.
+struct Setup {
+    root: tempfile::TempDir,
+    reference: Calm,
+    /// For requests: the state directory of the submitted requests, to copy.
+    submitted: PathBuf,
+    /// The disturbed scenario's directory.
+    dir: PathBuf,
+    full: Scenario,
+}
 
-    let dir = root.path().join("full");
-    let full = scenario(work, &dir, &at);
-    let tmpfs = match Tmpfs::mount(&dir.join("state"), SIZE) {
-        Ok(tmpfs) => tmpfs,
-        Err(why) => return skip(&name, &why),
-    };
+impl Setup {
+    fn new(work: Work) -> Setup {
+        let root = tempfile::tempdir().unwrap();
+        let at = now();
+        let calm = scenario(work, &root.path().join("calm"), &at);
+        if work == Work::Requests {
+            submit_erasures(&calm, REQUESTS);
+        }
+        let submitted = root.path().join("submitted-state");
+        let reference = Calm::run(
+            &calm,
+            (work == Work::Requests).then_some(submitted.as_path()),
+        );
+        let dir = root.path().join("full");
+        let full = scenario(work, &dir, &at);
+        Setup {
+            root,
+            reference,
+            submitted,
+            dir,
+            full,
+        }
+    }
+}
+
+/// For requests: copies the submitted requests' state directory into `dir/state`.
+fn copy_submitted(work: Work, submitted: &Path, dir: &Path) {
     if work == Work::Requests {
-        // The submitted requests, copied onto the tmpfs.
         let status = std::process::Command::new("cp")
             .arg("-a")
             .arg(format!("{}/.", submitted.display()))
@@ -183,6 +201,23 @@ fn a_full_disk_mid_run_erases_nothing_unrecorded(work: Work, aim: Aim, record: R
             .unwrap();
         assert!(status.success());
     }
+}
+
+fn a_full_disk_mid_run_erases_nothing_unrecorded(work: Work, aim: Aim, record: Record) {
+    let name = format!("{work:?} with the state directory filled ({aim:?})");
+    let Setup {
+        root,
+        reference,
+        submitted,
+        dir,
+        full,
+    } = Setup::new(work);
+    let tmpfs = match Tmpfs::mount(&dir.join("state"), SIZE) {
+        Ok(tmpfs) => tmpfs,
+        Err(why) => return skip(&name, &why),
+    };
+    // The submitted requests, copied onto the tmpfs.
+    copy_submitted(work, &submitted, &dir);
 
     let mut observer = Observer::of(&full);
     let start = observer.stand();
@@ -243,32 +278,91 @@ fn erasure_requests_that_fill_the_disk_leave_each_erasure_recorded_or_to_redo() 
     a_full_disk_mid_run_erases_nothing_unrecorded(Work::Requests, aim, Record::BeforeOrNextRun);
 }
 
-/// The runner erases a batch of up to 500 subjects and only then commits their outcomes
-/// and appends their audit entries (daemon/src/runner/execute.rs `execute_tasks`); the
-/// request engine likewise records after its step (requests/engine.rs `Engine::record`).
-/// When the disk fills in between, the erasures are done and neither is written.
+/// The runner writes an audit entry for each task of a batch before its erase calls, and
+/// the outcomes before committing them (daemon/src/runner/execute.rs `execute_tasks`); a
+/// disk that fills stops the run at the next write, and every erasure made is in the log.
+/// (Before the write-ahead order, a batch was erased and only then recorded, and a full
+/// disk left its erasures unaudited.)
 #[test]
-#[ignore = "bug: erasures are carried out before anything about them reaches the audit log; a full disk leaves them unaudited"]
 fn a_purge_that_fills_the_disk_while_erasing_erases_nothing_unrecorded() {
     let aim = Aim::Erasing(50);
     a_full_disk_mid_run_erases_nothing_unrecorded(Work::Purge, aim, Record::Before);
 }
 
-/// As above, for requests.
+/// As above, for requests (requests/engine.rs `Engine::announce` before the step,
+/// `Engine::record` after it).
 #[test]
-#[ignore = "bug: a request's erasure is carried out before anything about it reaches the audit log; a full disk leaves it unaudited"]
 fn erasure_requests_that_fill_the_disk_erase_nothing_unrecorded() {
     let aim = Aim::Erasing(20);
     a_full_disk_mid_run_erases_nothing_unrecorded(Work::Requests, aim, Record::Before);
 }
 
-/// Filled the moment task outcomes are committed, before their audit entries are written:
-/// the audit append fails, `audit::append` (daemon/src/audit/trail.rs) only logs it, the
-/// run goes on until the state store fails too, and the committed outcomes never reach the
-/// audit log: the next run does not redo tasks that are done.
+/// Filled the moment task outcomes are in the audit log and not yet committed: the commit
+/// or the next audit write fails and stops the run (a failed audit write is an error, not
+/// a log line), every erasure made is in the audit log already, and the tasks not
+/// committed are done again by the next run. (Before the write-ahead order the outcomes
+/// were committed first, and a full disk lost their entries for good.)
 #[test]
-#[ignore = "bug: outcomes committed before their audit entries; a failed audit append is only logged, so those entries are lost for good"]
 fn a_purge_whose_audit_log_fills_the_disk_stops_and_leaves_each_erasure_recorded_or_to_redo() {
-    let aim = Aim::Audit;
-    a_full_disk_mid_run_erases_nothing_unrecorded(Work::Purge, aim, Record::BeforeOrNextRun);
+    let aim = Aim::Recorded;
+    a_full_disk_mid_run_erases_nothing_unrecorded(Work::Purge, aim, Record::Before);
+}
+
+/// The audit log's own disk is full before the run starts (a tmpfs on `state/audit`,
+/// filled): the entry saying an erasure is about to be attempted cannot be written, so
+/// nothing is erased; the run exits non-zero naming the path and the full disk, and its
+/// tasks are left pending. Once space is freed the next run ends as a calm one.
+fn a_full_audit_log_erases_nothing(work: Work) {
+    let name = format!("{work:?} with the audit log's disk full from the start");
+    let setup = Setup::new(work);
+    let (reference, dir, full) = (&setup.reference, &setup.dir, &setup.full);
+    let audit_dir = dir.join("state/audit");
+    let tmpfs = match Tmpfs::mount(&audit_dir, "4m") {
+        Ok(tmpfs) => tmpfs,
+        Err(why) => return skip(&name, &why),
+    };
+    copy_submitted(work, &setup.submitted, dir);
+    let before = full.snapshot();
+    let filler = tmpfs.fill();
+
+    let gallra = Gallra::new(&full.config);
+    let run = gallra.run(&["run", "--once"]);
+    eprintln!("{name}: exit {:?}:\n{}", run.code, run.stderr.trim());
+    assert_ne!(
+        run.code,
+        Some(0),
+        "{name}: the run succeeded:\n{}",
+        run.stderr
+    );
+    let said = run.stderr.to_lowercase();
+    assert!(
+        FULL.iter().any(|w| said.contains(w)) && run.stderr.contains(&*audit_dir.to_string_lossy()),
+        "{name}: the error does not say that the audit log's disk is full, and where:\n{}",
+        run.stderr
+    );
+    assert!(
+        full.snapshot() == before,
+        "{name}: something was erased though its audit entry could not be written"
+    );
+    let touched = tasks_in(full, "'done', 'retained', 'failed', 'blocked', 'running'");
+    assert!(
+        touched.is_empty(),
+        "{name}: tasks were attempted or left running: {touched:?}"
+    );
+
+    std::fs::remove_file(filler).unwrap();
+    gallra.run(&["run", "--once"]).expect_code(0);
+    let requests = (work == Work::Requests).then_some(REQUESTS);
+    reference.check(&name, full, requests, AuditCheck::Complete);
+    drop(tmpfs);
+}
+
+#[test]
+fn a_purge_whose_audit_log_is_full_erases_nothing() {
+    a_full_audit_log_erases_nothing(Work::Purge);
+}
+
+#[test]
+fn erasure_requests_whose_audit_log_is_full_erase_nothing() {
+    a_full_audit_log_erases_nothing(Work::Requests);
 }

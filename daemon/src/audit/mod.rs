@@ -50,7 +50,7 @@ pub use entry::{
 };
 pub use find::{find_subject, find_subjects};
 pub use subject_key::{KeyError, SubjectKey, MIN_KEY_BYTES};
-pub use trail::{append, open};
+pub use trail::{append, open, write, AuditUnavailable};
 pub use verify::{verify, Problem, VerifyError, VerifyReport};
 pub use writer::{AuditError, AuditLog};
 /// Mapping runner and engine states to the log's words.

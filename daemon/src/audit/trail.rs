@@ -1,7 +1,7 @@
 //! What the runner and the request engine write to the audit log: the mapping from their
 //! states to the log's words, and opening the log beside the state store.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::{
@@ -45,14 +45,49 @@ pub fn action(action: RequestAction) -> Action {
     }
 }
 
-/// Appends entries; a failure is logged, not raised: the state store already holds what was
-/// done, and an erasure is not undone because its record could not be written.
+/// Why gallra did not go on: what it does reaches the audit log before it is done (an
+/// erasure's intent before the erase call, its outcome before the state store records it),
+/// so an audit log that cannot be written stops the work. The message names the directory
+/// or file and says what to do; it never holds personal data.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditUnavailable {
+    /// An append failed (the disk is full, the directory is not writable, the log is
+    /// damaged). Nothing of the batch is in the log.
+    #[error("the audit log cannot be written, so gallra stops before erasing anything it could not record: {0}")]
+    Write(#[from] AuditError),
+    /// No audit log was opened (the error was reported when opening it).
+    #[error("no audit log is open in {}, and gallra erases nothing it cannot record there: make the directory (and {}) readable and writable by the user gallra runs as, free space on its disk if it is full, and run again", .dir.display(), .key.display())]
+    NotOpen {
+        /// The audit log's directory.
+        dir: PathBuf,
+        /// The subject key file beside it.
+        key: PathBuf,
+    },
+}
+
+impl AuditUnavailable {
+    /// No audit log is open for the state directory `state_dir`.
+    pub fn not_open(state_dir: &Path) -> Self {
+        Self::NotOpen {
+            dir: log_dir(state_dir),
+            key: default_key_path(state_dir),
+        }
+    }
+}
+
+/// Appends entries with one write and one fsync, or says why not: the caller stops what it
+/// was about to do (or leaves its outcome uncommitted, to be done again).
+pub fn write(log: &AuditLog, entries: &[NewEntry]) -> Result<(), AuditUnavailable> {
+    log.append_batch(entries)?;
+    Ok(())
+}
+
+/// Appends entries, and only logs a failure. Only for records that are written after the
+/// fact and whose loss undoes nothing (`gallra reapply`'s summary line); everything the
+/// runner and the request engine record goes through [`write`], which stops them instead.
 pub fn append(log: Option<&Arc<AuditLog>>, entries: &[NewEntry]) {
     let Some(log) = log else { return };
-    if entries.is_empty() {
-        return;
-    }
-    if let Err(error) = log.append_batch(entries) {
+    if let Err(error) = write(log, entries) {
         tracing::error!(%error, entries = entries.len(), "cannot write the audit log");
     }
 }

@@ -127,8 +127,22 @@ fn selected_policies<'a>(config: &'a Config, only: Option<&str>) -> Result<Vec<&
     }
 }
 
-/// Opens every system on the blocking pool (plugin calls block).
+/// Opens the audit log and every system (on the blocking pool: plugin calls block), for a
+/// command that acts. An audit log that cannot be opened is reported here, and whatever
+/// would erase then refuses with an error naming its directory.
 pub(super) async fn open_context(config: Config, progress: bool) -> Context {
+    let audit = crate::audit::open(&config.state_dir)
+        .map_err(|error| tracing::error!(%error, "the audit log cannot be opened; nothing will be erased"))
+        .ok();
+    Context {
+        audit,
+        ..open_systems(config, progress).await
+    }
+}
+
+/// Opens every system on the blocking pool, without the audit log (for `plan`, which does
+/// nothing).
+async fn open_systems(config: Config, progress: bool) -> Context {
     let config = Arc::new(config);
     let finder = PluginFinder::new(config.plugin_dir.as_deref());
     let for_open = Arc::clone(&config);
@@ -162,7 +176,7 @@ async fn plan(path: &Path, only: Option<&str>, json: bool, at: Option<&str>) -> 
         Ok(policies) => policies.iter().map(|p| p.name.clone()).collect(),
         Err(status) => return status,
     };
-    let context = open_context(config, !json).await;
+    let context = open_systems(config, !json).await;
     let mut plans = Vec::new();
     for name in names {
         let policy = &context.config.policies[&name];
@@ -202,11 +216,19 @@ async fn run_once(path: &Path, only: Option<&str>, json: bool) -> u8 {
     let store: Arc<dyn Store> = sqlite.clone();
     let now = crate::clock::now_in(&config.time_zone);
     let export_dir = config.state_dir.join("exports");
-    let audit = crate::audit::open(&config.state_dir)
-        .map_err(|error| tracing::error!(%error, "the audit log cannot be written; actions are still recorded in the state store"))
-        .ok();
-    let mut context = open_context(config, !json).await;
-    context.audit = audit;
+    // Every erasure is written to the audit log before it is made: no log, no run.
+    let audit = match crate::audit::open(&config.state_dir) {
+        Ok(audit) => audit,
+        Err(error) => {
+            eprintln!(
+                "gallra: {error}; `gallra run` erases nothing it cannot record in its audit log: make {} writable by the user gallra runs as (or free space on its disk) and run again",
+                crate::audit::log_dir(&config.state_dir).display()
+            );
+            return FAILED;
+        }
+    };
+    let mut context = open_systems(config, !json).await;
+    context.audit = Some(audit);
     let engine = Engine::new(context.clone(), sqlite, export_dir);
     if let Err(error) = engine.drive(now.timestamp()).await {
         eprintln!("gallra: requests: {error}");

@@ -2,6 +2,12 @@
 //! one starts, and the request settled. Called by `gallra run` and the daemon's loop; after a
 //! crash it simply runs again — a task whose outcome was not recorded is still due, and every
 //! step is idempotent.
+//!
+//! The audit log hears first: before an erase or anonymize step the task is marked running
+//! and an entry says it is about to be attempted; its outcome is written to the log before
+//! the state store records it. A step interrupted anywhere is done again by the next drive
+//! (the task is still running), and its entries then say "again". If the log cannot be
+//! written the drive stops with [`DriveError::Audit`] and the request waits.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,7 +24,7 @@ use super::model::{
 use super::settle::{backoff, is_due, settle, MAX_ATTEMPTS};
 use super::steps::{self, request_subject, HoldCheck, StepOutcome};
 use super::{delivery, export_step, followup};
-use crate::audit::{words, Actor, NewEntry};
+use crate::audit::{words, Actor, AuditUnavailable, NewEntry, Outcome};
 use crate::config::Handling;
 use crate::metrics::Metrics;
 use crate::policy::merge_facts;
@@ -36,6 +42,21 @@ pub struct Engine {
     tombstones: Arc<dyn TombstoneStore>,
     export_dir: PathBuf,
     metrics: Option<Metrics>,
+}
+
+/// Said of a request task taken up again after a drive stopped during its step (a kill, a
+/// full disk): its erasure may have been made, and recorded in the audit log, already.
+const AGAIN: &str = "again after an interrupted run";
+
+/// Why a drive stopped. The requests it did not finish wait for the next one.
+#[derive(Debug, thiserror::Error)]
+pub enum DriveError {
+    /// The state store failed.
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    /// The audit log cannot be written: no step that would need it is taken.
+    #[error("{0}")]
+    Audit(#[from] AuditUnavailable),
 }
 
 /// What one drive did.
@@ -72,8 +93,10 @@ impl Engine {
         self
     }
 
-    /// Runs every task that is due at `now`, request by request, until none is.
-    pub async fn drive(&self, now: Timestamp) -> Result<DriveSummary, StoreError> {
+    /// Runs every task that is due at `now`, request by request, until none is. Without an
+    /// audit log it does nothing and says why.
+    pub async fn drive(&self, now: Timestamp) -> Result<DriveSummary, DriveError> {
+        self.context.audit_log()?;
         crate::tombstones::prune(self.tombstones.as_ref(), now)?;
         self.settle_stale(now)?;
         followup::follow_up(
@@ -92,6 +115,7 @@ impl Engine {
                 return Ok(summary);
             }
             let mut work = JoinSet::new();
+            let mut failed = None;
             for id in due.iter().copied() {
                 let engine = self.clone();
                 let permit = Arc::clone(&permits)
@@ -105,13 +129,20 @@ impl Engine {
                     result
                 });
             }
+            // Requests in flight finish (and are recorded) before an error stops the drive.
             while let Some(joined) = work.join_next().await {
                 match joined {
-                    Ok(result) => result?,
+                    Ok(Ok(())) => {}
+                    Ok(Err(error)) => {
+                        failed.get_or_insert(error);
+                    }
                     Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
                     Err(_) => {}
                 }
                 summary.worked += 1;
+            }
+            if let Some(error) = failed {
+                return Err(error);
             }
             last_batch = due;
         }
@@ -128,7 +159,7 @@ impl Engine {
         Ok(())
     }
 
-    async fn process(&self, id: super::RequestId, now: Timestamp) -> Result<(), StoreError> {
+    async fn process(&self, id: super::RequestId, now: Timestamp) -> Result<(), DriveError> {
         let Some(record) = self.store.request(id)? else {
             return Ok(());
         };
@@ -138,7 +169,7 @@ impl Engine {
         let tasks = self.store.request_tasks(id)?;
         if record.kind == RequestKind::Erase && !started(&tasks) {
             if let Some(why) = self.precondition(&record).await {
-                return self.block(&record, &tasks, &why, now);
+                return Ok(self.block(&record, &tasks, &why, now)?);
             }
         }
         let record = if record.state == RequestState::Blocked {
@@ -162,7 +193,12 @@ impl Engine {
                     Some(system) => StepOutcome::Failed(format!(
                         "not erased here: the task on \"{system}\" failed, and the account source keeps the customer so that the erasure can still be finished"
                     )),
-                    None => self.step(&record, task, now).await,
+                    None => {
+                        if self.erases(task) {
+                            self.announce(&record, task, now)?;
+                        }
+                        self.step(&record, task, now).await
+                    }
                 };
                 self.record(&record, &tasks, vec![(task.id, outcome)], now)?;
             }
@@ -243,9 +279,11 @@ impl Engine {
                                 HoldCheck::NoHold => {}
                                 HoldCheck::Outcome(outcome) => return outcome,
                                 HoldCheck::Until(until) => {
+                                    // Still running: a drive stopped from here on does
+                                    // the step again and says so.
                                     let update = TaskUpdate {
                                         task: task.id,
-                                        state: TaskState::Pending,
+                                        state: TaskState::Running,
                                         attempted: false,
                                         not_before: None,
                                         retained_until: Some(until),
@@ -342,49 +380,135 @@ impl Engine {
         Ok(())
     }
 
-    /// Records step outcomes as task updates, in one transaction.
-    /// Records step outcomes as task updates, in one transaction, and in the audit log
-    /// (the subject only as its keyed hash).
+    /// Records step outcomes in the audit log (the subject only as its keyed hash), then as
+    /// task updates in the state store, in one transaction. If the log cannot be written
+    /// nothing is committed: the tasks stay due and are done again.
     fn record(
         &self,
         request: &RequestRecord,
         tasks: &[RequestTask],
         outcomes: Vec<(super::RequestTaskId, StepOutcome)>,
         now: Timestamp,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), DriveError> {
         let base = self.context.config.requests.retry_base;
         let updates: Vec<(TaskUpdate, &RequestTask)> = outcomes
             .into_iter()
             .filter_map(|(id, outcome)| {
                 let task = tasks.iter().find(|t| t.id == id)?;
-                Some((update(task, outcome, now, base), task))
+                let mut update = update(task, outcome, now, base);
+                if self.redone(task) {
+                    update.detail = Some(match update.detail {
+                        Some(detail) => format!("{AGAIN}: {detail}"),
+                        None => AGAIN.to_owned(),
+                    });
+                }
+                Some((update, task))
             })
             .collect();
+        self.context
+            .write_audit(&outcome_entries(request, &updates))?;
         let only: Vec<TaskUpdate> = updates.iter().map(|(u, _)| u.clone()).collect();
         // Before the outcome: an erasure recorded done always has its tombstone.
         self.tombstones
             .bury(&self.tombstones_for(request, &updates, now))?;
         self.store.update_request_tasks(&only, now)?;
-        let entries: Vec<NewEntry> = updates
-            .iter()
-            .filter(|(u, _)| u.state != TaskState::Pending)
-            .map(|(u, task)| {
-                let entry = NewEntry::new(
-                    Actor::Request(request.id.0),
-                    words::action(task.action),
-                    words::outcome(u.state),
-                )
-                .system(task.system.clone())
-                .subject(&request.identifiers);
-                match &u.detail {
-                    Some(detail) => entry.detail(detail.clone()),
-                    None => entry,
-                }
-            })
-            .collect();
-        crate::audit::append(self.context.audit.as_ref(), &entries);
         Ok(())
     }
+
+    /// Whether a task's step erases or anonymizes through a connector (and so is announced
+    /// in the audit log before it is taken).
+    fn erases(&self, task: &RequestTask) -> bool {
+        matches!(task.action, RequestAction::Erase | RequestAction::Anonymize)
+            && self
+                .context
+                .config
+                .systems
+                .get(&task.system)
+                .is_some_and(|s| s.connector().is_some())
+    }
+
+    /// Whether a task is taken up again after a drive stopped during its step.
+    fn redone(&self, task: &RequestTask) -> bool {
+        task.state == TaskState::Running && self.erases(task)
+    }
+
+    /// Marks the task running and writes that it is about to be attempted to the audit log,
+    /// before any connector call. If the log cannot be written the task is put back as it
+    /// was and the request waits for the next drive: nothing was erased.
+    fn announce(
+        &self,
+        request: &RequestRecord,
+        task: &RequestTask,
+        now: Timestamp,
+    ) -> Result<(), DriveError> {
+        let mark = |state, not_before| TaskUpdate {
+            task: task.id,
+            state,
+            attempted: false,
+            not_before,
+            retained_until: None,
+            legal_basis: None,
+            detail: None,
+        };
+        // Running in the store first: a drive killed before the entry is written leaves
+        // the task running, so the next drive's entries say "again".
+        if task.state != TaskState::Running {
+            self.store
+                .update_request_tasks(&[mark(TaskState::Running, None)], now)?;
+        }
+        let detail = if self.redone(task) {
+            Some(AGAIN.to_owned())
+        } else if task.attempts > 0 {
+            Some(format!("tried again (attempt {})", task.attempts + 1))
+        } else {
+            None
+        };
+        let mut entry = NewEntry::new(
+            Actor::Request(request.id.0),
+            words::action(task.action),
+            Outcome::Started,
+        )
+        .system(task.system.clone())
+        .subject(&request.identifiers);
+        if let Some(detail) = detail {
+            entry = entry.detail(detail);
+        }
+        if let Err(error) = self.context.write_audit(&[entry]) {
+            if task.state != TaskState::Running {
+                let back = mark(task.state, task.not_before);
+                if let Err(also) = self.store.update_request_tasks(&[back], now) {
+                    tracing::error!(error = %also, "the task stays marked running, though it was not attempted; the next drive does it");
+                }
+            }
+            return Err(error.into());
+        }
+        Ok(())
+    }
+}
+
+/// The audit entries of step outcomes that are final or wait for a person (a retry or a
+/// deletion in progress is not an outcome yet).
+fn outcome_entries(
+    request: &RequestRecord,
+    updates: &[(TaskUpdate, &RequestTask)],
+) -> Vec<NewEntry> {
+    updates
+        .iter()
+        .filter(|(u, _)| u.state != TaskState::Pending)
+        .map(|(u, task)| {
+            let entry = NewEntry::new(
+                Actor::Request(request.id.0),
+                words::action(task.action),
+                words::outcome(u.state),
+            )
+            .system(task.system.clone())
+            .subject(&request.identifiers);
+            match &u.detail {
+                Some(detail) => entry.detail(detail.clone()),
+                None => entry,
+            }
+        })
+        .collect()
 }
 
 impl Engine {
@@ -423,7 +547,7 @@ impl Engine {
 fn started(tasks: &[RequestTask]) -> bool {
     tasks
         .iter()
-        .any(|t| t.attempts > 0 || !matches!(t.state, TaskState::Pending | TaskState::Running))
+        .any(|t| t.attempts > 0 || t.state != TaskState::Pending)
 }
 
 /// The task update for a step's outcome.

@@ -6,13 +6,14 @@
 use jiff::Timestamp;
 
 use super::delivery::{self, Notice};
+use super::engine::DriveError;
 use super::model::{RequestTask, TaskUpdate};
 use crate::audit::{Action, Actor, NewEntry, Outcome};
 use crate::config::{Confirm, Handling, NotifyTarget};
 use crate::duration::CalendarDuration;
 use crate::metrics::{Metrics, SafeName};
 use crate::runner::Context;
-use crate::store::{NoticeRecord, RequestStore, StoreError, TaskState};
+use crate::store::{NoticeRecord, RequestStore, TaskState};
 
 /// What is due for one unanswered notice at `now`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -46,12 +47,16 @@ pub fn due(
 
 /// Sends the reminders and escalations that are due at `now`. A reminder that cannot be sent
 /// is logged and tried at the next pass; nothing here changes whether a task is done.
+///
+/// Each is recorded in the state store first (so that a processor is not reminded again at
+/// every pass while the audit log is failing), then in the audit log; an audit log that
+/// cannot be written stops the drive with its error.
 pub async fn follow_up(
     context: &Context,
     store: &dyn RequestStore,
     metrics: Option<&Metrics>,
     now: Timestamp,
-) -> Result<(), StoreError> {
+) -> Result<(), DriveError> {
     for task in store.needs_person_tasks()? {
         let Some(target) = chased(context, &task) else {
             continue;
@@ -107,7 +112,7 @@ async fn remind(
     target: &NotifyTarget,
     n: u32,
     now: Timestamp,
-) -> Result<(), StoreError> {
+) -> Result<(), DriveError> {
     let Some(record) = store.request(task.request)? else {
         return Ok(());
     };
@@ -123,7 +128,7 @@ async fn remind(
             .system(task.system.clone())
             .subject(&record.identifiers)
             .detail(format!("reminder {n}"));
-            crate::audit::append(context.audit.as_ref(), &[entry]);
+            context.write_audit(&[entry])?;
             tracing::info!(system = %task.system, request = record.id.0, reminder = n, "reminder sent");
         }
         Err(why) => {
@@ -140,7 +145,7 @@ fn escalate(
     task: &RequestTask,
     notice: &NoticeRecord,
     now: Timestamp,
-) -> Result<(), StoreError> {
+) -> Result<(), DriveError> {
     let detail = format!(
         "escalated: the processor has not confirmed the deletion since the notice of {} ({} reminders sent); ask them, then confirm with `gallra task done`",
         notice.first_sent_at.to_zoned(context.config.time_zone.clone()).date(),
@@ -169,7 +174,7 @@ fn escalate(
     if let Some(record) = store.request(task.request)? {
         entry = entry.subject(&record.identifiers);
     }
-    crate::audit::append(context.audit.as_ref(), &[entry]);
+    context.write_audit(&[entry])?;
     tracing::warn!(system = %task.system, request = task.request.0, "an unanswered deletion notice was escalated to a person");
     Ok(())
 }

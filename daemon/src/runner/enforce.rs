@@ -32,16 +32,20 @@ pub async fn run_policy(
     policy: &Policy,
     now: &Zoned,
 ) -> Result<RunReport, RunError> {
+    // Nothing is recorded, let alone erased, by a run that could not write the audit log.
+    context.audit_log()?;
     let span = tracing::info_span!("run", policy = %policy.name);
     let report = run_policy_unaudited(context, store, policy, now)
         .instrument(span)
         .await?;
-    audit_run(context, &report);
+    audit_run(context, &report)?;
     Ok(report)
 }
 
-/// Records a finished (or stopped) run in the audit log, with its counts.
-fn audit_run(context: &Context, report: &RunReport) {
+/// Records a finished (or stopped) run in the audit log, with its counts. A failure stops
+/// the command with an error: the run itself is final in the state store, and each of its
+/// erasures is in the audit log already.
+fn audit_run(context: &Context, report: &RunReport) -> Result<(), RunError> {
     let outcome = match report.state.as_str() {
         "done" => AuditOutcome::Done,
         "reported" => AuditOutcome::Reported,
@@ -59,7 +63,8 @@ fn audit_run(context: &Context, report: &RunReport) {
     if let Some(detail) = &report.detail {
         entry = entry.detail(detail.clone());
     }
-    crate::audit::append(context.audit.as_ref(), &[entry]);
+    context.write_audit(&[entry])?;
+    Ok(())
 }
 
 async fn run_policy_unaudited(
@@ -195,8 +200,9 @@ pub async fn resume_open_runs(
             continue;
         };
         tracing::info!(policy = %run.policy, run = run.id.0, "resuming run");
+        context.audit_log()?;
         let report = resume_run(context, store, policy, &run).await?;
-        audit_run(context, &report);
+        audit_run(context, &report)?;
         reports.push(report);
     }
     Ok(reports)
@@ -223,6 +229,7 @@ async fn execute_subject_run(
     scanned: u64,
     selected: u64,
 ) -> Result<RunReport, RunError> {
+    let audit = context.audit_log()?;
     let targets = target_systems(context, policy);
     let handed_over = handover::handed_over_tasks(&context.config, &targets);
     let systems: Vec<(String, Action, u32)> = targets
@@ -251,7 +258,7 @@ async fn execute_subject_run(
         run,
         &context.config.account_source,
         &progress,
-        context.audit.as_ref(),
+        audit,
         &policy.name,
     )
     .await;

@@ -3,9 +3,11 @@
 //! Tasks are in the state store before the first one runs. Per subject they run in order, the
 //! account source last, and stop at the first failure: a subject the source still lists is
 //! found again by the next run, so nothing is left half-erased and forgotten. A task whose
-//! result was not recorded (a crash) runs again; every erase is idempotent.
+//! result was not recorded (a crash) runs again; every erase is idempotent. The audit log
+//! hears of each task before the erase call and of its outcome before the state store does
+//! (see [`execute_tasks`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,9 +19,9 @@ use tracing::Instrument;
 use super::progress::Progress;
 use super::report::TaskCounts;
 use super::RunError;
-use crate::audit::{words, Action, Actor, AuditLog, NewEntry};
+use crate::audit::{words, Action, Actor, AuditLog, NewEntry, Outcome};
 use crate::plugins::{CallError, Systems};
-use crate::store::{RunId, Store, TaskRecord, TaskState};
+use crate::store::{RunId, Store, TaskId, TaskRecord, TaskState};
 
 /// Tasks fetched from the store per batch; their results are committed together.
 const BATCH: usize = 500;
@@ -52,14 +54,29 @@ impl TaskTotals {
     }
 }
 
-/// Runs every pending task of `run` to a final state.
+/// Said of a task taken up again after a run stopped while it was running (a kill, a full
+/// disk): its erasure may have been made, and recorded in the audit log, already. Its new
+/// entries say so, so that a repeated entry is explained.
+pub(crate) const AGAIN: &str = "again after an interrupted run";
+
+/// One task's outcome, as the audit log and the state store get it.
+type TaskResult = (TaskRecord, TaskState, Option<String>);
+
+/// Runs every pending task of `run` to a final state, batch by batch, in a write-ahead
+/// order: the audit log first gets an entry per task saying it is about to be attempted,
+/// then the erase calls are made, then the log gets each outcome, and only then does the
+/// state store record the outcomes (with their tombstones). A run stopped anywhere leaves
+/// every erasure it made in the audit log; one stopped before the store commit leaves the
+/// tasks running, and the next run does them again (every erase is idempotent and read
+/// back) and says so in their entries. If the audit log cannot be written the run stops:
+/// before erasing if it is the intent, before committing if it is an outcome.
 pub async fn execute_tasks(
     store: &Arc<dyn Store>,
     systems: &Arc<Systems>,
     run: RunId,
     source: &str,
     progress: &Progress,
-    audit: Option<&Arc<AuditLog>>,
+    audit: &AuditLog,
     policy: &str,
 ) -> Result<TaskTotals, RunError> {
     let mut totals = TaskTotals::default();
@@ -71,54 +88,111 @@ pub async fn execute_tasks(
         if tasks.is_empty() {
             return Ok(totals);
         }
-        let ids: Vec<_> = tasks.iter().map(|t| t.id).collect();
-        store.start_tasks(&ids, crate::clock::now())?;
-        let mut work = JoinSet::new();
-        for subject_tasks in group_by_subject(tasks) {
-            let systems = Arc::clone(systems);
-            let source = source.to_owned();
-            let permit = Arc::clone(&in_flight)
-                .acquire_owned()
-                .await
-                .expect("never closed");
-            work.spawn(async move {
-                let results = run_subject(&systems, &source, subject_tasks).await;
-                drop(permit);
-                results
-            });
-        }
+        let interrupted: BTreeSet<TaskId> = tasks
+            .iter()
+            .filter(|t| t.state == TaskState::Running)
+            .map(|t| t.id)
+            .collect();
+        announce(store.as_ref(), audit, policy, &tasks, &interrupted)?;
+        let results = erase_batch(systems, source, tasks, &in_flight, progress).await?;
         let mut updates = Vec::new();
         let mut entries = Vec::new();
         let mut tombstones = Vec::new();
-        while let Some(joined) = work.join_next().await {
-            let results = joined.map_err(|e| RunError::Internal(e.to_string()))?;
-            progress.advance(results.len() as u64);
-            for (task, state, detail) in results {
-                totals.count(&task.system, state);
-                let mut entry = NewEntry::new(
-                    Actor::Policy(policy.to_owned()),
-                    Action::Erase,
-                    words::outcome(state),
-                )
-                .system(task.system.clone())
-                .subject(&task.identifiers);
-                if let Some(detail) = &detail {
-                    entry = entry.detail(detail.clone());
-                }
-                entries.push(entry);
-                if let (Some(keeper), TaskState::Done) = (&keeper, state) {
-                    let subject = erasure_subject(&task.identifiers, task.system == source);
-                    tombstones.extend(keeper.tombstone(
-                        &task.system,
-                        &subject,
-                        crate::clock::now(),
-                    ));
-                }
-                updates.push((task.id, state, detail));
+        for (task, state, detail) in results {
+            totals.count(&task.system, state);
+            let detail = match (interrupted.contains(&task.id), detail) {
+                (true, Some(detail)) => Some(format!("{AGAIN}: {detail}")),
+                (true, None) => Some(AGAIN.to_owned()),
+                (false, detail) => detail,
+            };
+            entries.push(entry(policy, &task, words::outcome(state), detail.clone()));
+            if let (Some(keeper), TaskState::Done) = (&keeper, state) {
+                let subject = erasure_subject(&task.identifiers, task.system == source);
+                tombstones.extend(keeper.tombstone(&task.system, &subject, crate::clock::now()));
             }
+            updates.push((task.id, state, detail));
         }
+        // The outcomes reach the audit log before the store: if they cannot, nothing is
+        // committed, the tasks stay running and the next run does them again.
+        crate::audit::write(audit, &entries)?;
         store.finish_tasks_and_bury(&updates, &tombstones, crate::clock::now())?;
-        crate::audit::append(audit, &entries);
+    }
+}
+
+/// Marks a batch's tasks started and writes, before any erase call, one audit entry per task
+/// saying it is about to be attempted (one write, one fsync). If the log cannot be written,
+/// the tasks that were pending are put back and the run stops: nothing was erased.
+fn announce(
+    store: &dyn Store,
+    audit: &AuditLog,
+    policy: &str,
+    tasks: &[TaskRecord],
+    interrupted: &BTreeSet<TaskId>,
+) -> Result<(), RunError> {
+    let ids: Vec<TaskId> = tasks.iter().map(|t| t.id).collect();
+    // Started in the store first: a process killed before the entries are written leaves
+    // the tasks running, so the next run's entries for them say "again" and none is
+    // counted twice.
+    store.start_tasks(&ids, crate::clock::now())?;
+    let intents: Vec<NewEntry> = tasks
+        .iter()
+        .map(|task| {
+            let again = interrupted.contains(&task.id).then(|| AGAIN.to_owned());
+            entry(policy, task, Outcome::Started, again)
+        })
+        .collect();
+    if let Err(error) = crate::audit::write(audit, &intents) {
+        let fresh: Vec<TaskId> = ids
+            .into_iter()
+            .filter(|id| !interrupted.contains(id))
+            .collect();
+        if let Err(also) = store.release_tasks(&fresh, crate::clock::now()) {
+            tracing::error!(error = %also, "the batch's tasks stay marked running, though none was attempted; the next run does them");
+        }
+        return Err(error.into());
+    }
+    Ok(())
+}
+
+/// Runs a batch's tasks, subjects in parallel, and returns every task's outcome.
+async fn erase_batch(
+    systems: &Arc<Systems>,
+    source: &str,
+    tasks: Vec<TaskRecord>,
+    in_flight: &Arc<Semaphore>,
+    progress: &Progress,
+) -> Result<Vec<TaskResult>, RunError> {
+    let mut work = JoinSet::new();
+    for subject_tasks in group_by_subject(tasks) {
+        let systems = Arc::clone(systems);
+        let source = source.to_owned();
+        let permit = Arc::clone(in_flight)
+            .acquire_owned()
+            .await
+            .expect("never closed");
+        work.spawn(async move {
+            let results = run_subject(&systems, &source, subject_tasks).await;
+            drop(permit);
+            results
+        });
+    }
+    let mut all = Vec::new();
+    while let Some(joined) = work.join_next().await {
+        let results = joined.map_err(|e| RunError::Internal(e.to_string()))?;
+        progress.advance(results.len() as u64);
+        all.extend(results);
+    }
+    Ok(all)
+}
+
+/// The audit entry of a task: the policy erases in a system, the subject as keyed hashes.
+fn entry(policy: &str, task: &TaskRecord, outcome: Outcome, detail: Option<String>) -> NewEntry {
+    let entry = NewEntry::new(Actor::Policy(policy.to_owned()), Action::Erase, outcome)
+        .system(task.system.clone())
+        .subject(&task.identifiers);
+    match detail {
+        Some(detail) => entry.detail(detail),
+        None => entry,
     }
 }
 
@@ -142,11 +216,7 @@ fn group_by_subject(tasks: Vec<TaskRecord>) -> Vec<Vec<TaskRecord>> {
 }
 
 /// Runs one subject's tasks in order; after a failure the rest are blocked for this run.
-async fn run_subject(
-    systems: &Systems,
-    source: &str,
-    tasks: Vec<TaskRecord>,
-) -> Vec<(TaskRecord, TaskState, Option<String>)> {
+async fn run_subject(systems: &Systems, source: &str, tasks: Vec<TaskRecord>) -> Vec<TaskResult> {
     let mut results = Vec::with_capacity(tasks.len());
     let mut failed_at: Option<String> = None;
     for task in tasks {
@@ -271,4 +341,150 @@ pub fn erasure_subject(identifiers: &[Identifier], is_source: bool) -> Subject {
             .cloned()
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use gallra_plugin_api::{Identifier, IdentifierKind};
+
+    use super::*;
+    use crate::audit::{AuditUnavailable, Outcome, SubjectKey};
+    use crate::plugins::PluginFinder;
+    use crate::store::{Decision, SqliteStore};
+
+    /// A run with one selected subject and its task in "crm", a system whose plugin is not
+    /// there: its erase fails without a connector call, but every step around it is taken.
+    fn run_with_a_task(dir: &Path) -> (Arc<dyn Store>, Arc<Systems>, RunId) {
+        let store = SqliteStore::open(&dir.join("state")).unwrap();
+        let now = crate::clock::now();
+        let run = store.begin_run("inactive", "enforce", now, now).unwrap();
+        let email = Identifier::parse(IdentifierKind::Email, "anna@example.se").unwrap();
+        let decision = Decision {
+            subject_key: "a".into(),
+            selected: true,
+            reason: "inactive".into(),
+            identifiers: vec![email],
+        };
+        store.record_decisions(run, &[decision]).unwrap();
+        let systems = [("crm".to_owned(), crate::store::Action::Erase, 0)];
+        store.create_tasks_for_selected(run, &systems).unwrap();
+        let text = "state_dir = \"s\"\naccount_source = \"crm\"\n[systems.crm]\nplugin = \"sql\"\n";
+        let config = crate::config::parse(text, Path::new("/g.toml")).unwrap();
+        let finder = PluginFinder::new(Some(&dir.join("no-plugins")));
+        let systems = Arc::new(Systems::open(&config, &finder));
+        (Arc::new(store), systems, run)
+    }
+
+    /// An audit log in `dir/audit` that starts a new file at every batch after the first.
+    fn log(dir: &Path) -> AuditLog {
+        log_of_size(dir, 1)
+    }
+
+    fn log_of_size(dir: &Path, max_file_bytes: u64) -> AuditLog {
+        let key = SubjectKey::generate(&dir.join("audit.key")).unwrap();
+        AuditLog::open(&dir.join("audit"), key, max_file_bytes).unwrap()
+    }
+
+    /// Makes the log's next file impossible to create: its name is taken by a directory.
+    fn block_next_file(dir: &Path) -> std::path::PathBuf {
+        let blocker = dir.join("audit/audit-2.log");
+        std::fs::create_dir(&blocker).unwrap();
+        blocker
+    }
+
+    /// (outcome, detail) of every entry in the log's first file.
+    fn entries(dir: &Path) -> Vec<(String, String)> {
+        let text = std::fs::read_to_string(dir.join("audit/audit-1.log")).unwrap();
+        assert!(!text.contains("anna"), "no personal data in the log");
+        text.lines()
+            .map(|line| {
+                let entry: serde_json::Value = serde_json::from_str(line).unwrap();
+                let field = |name: &str| entry[name].as_str().unwrap_or("").to_owned();
+                (field("outcome"), field("detail"))
+            })
+            .collect()
+    }
+
+    async fn execute(
+        store: &Arc<dyn Store>,
+        systems: &Arc<Systems>,
+        run: RunId,
+        audit: &AuditLog,
+    ) -> Result<TaskTotals, RunError> {
+        let progress = Progress::new("test", false);
+        execute_tasks(store, systems, run, "crm", &progress, audit, "inactive").await
+    }
+
+    fn the_task(store: &Arc<dyn Store>, run: RunId) -> Option<TaskRecord> {
+        store.pending_tasks(run, 10).unwrap().pop()
+    }
+
+    #[tokio::test]
+    async fn an_audit_log_that_cannot_take_the_intent_stops_the_run_before_any_erase() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, systems, run) = run_with_a_task(dir.path());
+        let audit = log(dir.path());
+        audit
+            .append(NewEntry::new(Actor::Operator, Action::Erase, Outcome::Done))
+            .unwrap();
+        let blocker = block_next_file(dir.path());
+
+        let error = execute(&store, &systems, run, &audit).await.unwrap_err();
+        let text = error.to_string();
+        assert!(matches!(error, RunError::Audit(AuditUnavailable::Write(_))));
+        assert!(text.contains(&*blocker.to_string_lossy()), "{text}");
+        assert!(text.contains("is the disk full?"), "{text}");
+        let task = the_task(&store, run).expect("the task is still to do");
+        assert_eq!(
+            (task.state, task.attempts),
+            (TaskState::Pending, 0),
+            "no erase was attempted and the task waits for the next run"
+        );
+        assert_eq!(
+            entries(dir.path()).len(),
+            1,
+            "nothing of the batch was written"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_outcome_the_audit_log_cannot_take_is_not_committed_and_done_again_next_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, systems, run) = run_with_a_task(dir.path());
+        let audit = log(dir.path());
+        // The intent fits in the first file; the outcome needs the second.
+        let blocker = block_next_file(dir.path());
+
+        let error = execute(&store, &systems, run, &audit).await.unwrap_err();
+        assert!(matches!(error, RunError::Audit(_)), "{error}");
+        let task = the_task(&store, run).expect("the outcome was not committed");
+        assert_eq!((task.state, task.attempts), (TaskState::Running, 0));
+        assert_eq!(entries(dir.path()), [("started".into(), String::new())]);
+
+        std::fs::remove_dir(&blocker).unwrap();
+        drop(audit);
+        let audit = log_of_size(dir.path(), 1 << 20);
+        let totals = execute(&store, &systems, run, &audit).await.unwrap();
+        assert_eq!(totals.unfinished(), 1, "the plugin is missing: failed");
+        assert!(the_task(&store, run).is_none(), "the task is final now");
+        let written = entries(dir.path());
+        assert_eq!(written.len(), 3, "{written:?}");
+        assert_eq!(written[1], ("started".into(), AGAIN.into()));
+        assert_eq!(written[2].0, "failed");
+        assert!(
+            written[2].1.starts_with(&format!("{AGAIN}: ")),
+            "the repeated outcome says why: {:?}",
+            written[2].1
+        );
+    }
+
+    #[test]
+    fn without_an_audit_log_the_error_names_its_directory_and_what_to_do() {
+        let text = AuditUnavailable::not_open(Path::new("/var/lib/gallra")).to_string();
+        assert!(text.contains("/var/lib/gallra/audit"), "{text}");
+        assert!(text.contains("writable"), "{text}");
+        assert!(text.contains("erases nothing"), "{text}");
+    }
 }

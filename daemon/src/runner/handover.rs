@@ -71,7 +71,9 @@ pub(super) fn hand_over(
         .count("run", run.0.max(0) as u64)
         .count("requests", filed)
         .detail(format!("filed by the run for {}", systems.join(", ")));
-        crate::audit::append(context.audit.as_ref(), &[entry]);
+        // The requests are filed: a log that cannot be written stops the run here, before
+        // it erases anything.
+        context.write_audit(&[entry])?;
     }
     Ok(filed)
 }

@@ -36,7 +36,9 @@ pub struct Context {
     pub systems: Arc<Systems>,
     /// Whether to draw progress bars (on a terminal).
     pub progress: bool,
-    /// The audit log, where what is done is recorded (none for `plan`, which does nothing).
+    /// The audit log, where what is done is recorded before it is done. `None` only for
+    /// `plan`, which does nothing; a run or a request step that would act refuses without it
+    /// ([`Context::audit_log`]).
     pub audit: Option<Arc<crate::audit::AuditLog>>,
 }
 
@@ -69,7 +71,30 @@ pub enum RunError {
     /// A record-retention call failed.
     #[error("{0}")]
     Call(CallError),
+    /// The audit log cannot be written: the run stops before erasing what it could not
+    /// record, and leaves the tasks it has not recorded to the next run.
+    #[error("{0}")]
+    Audit(#[from] crate::audit::AuditUnavailable),
     /// A bug in gallra.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl Context {
+    /// The audit log, or why there is none: nothing is erased without one.
+    pub fn audit_log(
+        &self,
+    ) -> Result<&Arc<crate::audit::AuditLog>, crate::audit::AuditUnavailable> {
+        self.audit
+            .as_ref()
+            .ok_or_else(|| crate::audit::AuditUnavailable::not_open(&self.config.state_dir))
+    }
+
+    /// Appends entries to the audit log (one write, one fsync), or says why it could not.
+    pub fn write_audit(
+        &self,
+        entries: &[crate::audit::NewEntry],
+    ) -> Result<(), crate::audit::AuditUnavailable> {
+        crate::audit::write(self.audit_log()?, entries)
+    }
 }

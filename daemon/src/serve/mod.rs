@@ -23,6 +23,7 @@ use crate::api::{self, Auth};
 use crate::config::{self, Config};
 use crate::metrics::Metrics;
 use crate::plugins::{PluginFinder, Systems};
+use crate::requests::engine::DriveError;
 use crate::requests::{Engine, LocalService, RequestService};
 use crate::runner::{self, Context};
 use crate::store::{RequestStore, SqliteStore, Store};
@@ -49,6 +50,9 @@ pub enum ServeError {
     /// The metrics listener failed.
     #[error("metrics: {0}")]
     Metrics(String),
+    /// The audit log cannot be opened: gallra does not start without it.
+    #[error("{0}")]
+    Audit(String),
 }
 
 /// What stopped one generation of workers.
@@ -69,7 +73,7 @@ pub async fn serve(path: &Path, config: Config, store: Arc<SqliteStore>) -> Resu
     let metrics = Metrics::new();
     let mut config = config;
     loop {
-        let context = open(config, &metrics).await;
+        let context = open(config, &metrics).await?;
         // Tombstones for what resumed runs erase too (the request engine sets this again).
         if let Some(keeper) = crate::tombstones::keeper_or_log(&context.config) {
             crate::store::TombstoneStore::keep_tombstones_with(store.as_ref(), keeper);
@@ -128,8 +132,10 @@ fn reload(path: &Path) -> Result<Config, config::ConfigErrors> {
     config::load(path)
 }
 
-/// Opens the systems of a configuration (blocking plugin calls, on the blocking pool).
-async fn open(config: Config, metrics: &Metrics) -> Context {
+/// Opens the audit log and the systems of a configuration (blocking plugin calls, on the
+/// blocking pool).
+async fn open(config: Config, metrics: &Metrics) -> Result<Context, ServeError> {
+    let audit = audit_log(&config.state_dir)?;
     let config = Arc::new(config);
     let for_open = Arc::clone(&config);
     let systems = tokio::task::spawn_blocking(move || {
@@ -139,12 +145,12 @@ async fn open(config: Config, metrics: &Metrics) -> Context {
     .await
     .expect("opening systems does not panic")
     .with_metrics(metrics);
-    Context {
-        audit: audit_log(&config.state_dir),
+    Ok(Context {
+        audit: Some(audit),
         config,
         systems: Arc::new(systems),
         progress: false,
-    }
+    })
 }
 
 /// The workers of one configuration: API listeners, the request engine, one loop per
@@ -225,11 +231,15 @@ impl Generation {
     }
 }
 
-/// The audit log beside the state store; without it gallra still works, and says so.
-fn audit_log(state_dir: &Path) -> Option<Arc<crate::audit::AuditLog>> {
-    crate::audit::open(state_dir)
-        .map_err(|error| tracing::error!(%error, "the audit log cannot be written; actions are still recorded in the state store"))
-        .ok()
+/// The audit log beside the state store. gallra records each erasure there before making
+/// it, so without one it does not start.
+fn audit_log(state_dir: &Path) -> Result<Arc<crate::audit::AuditLog>, ServeError> {
+    crate::audit::open(state_dir).map_err(|error| {
+        ServeError::Audit(format!(
+            "{error}; gallra erases nothing it cannot record in its audit log, so it does not start without one: make {} writable by the user gallra runs as (or free space on its disk) and start it again",
+            crate::audit::log_dir(state_dir).display()
+        ))
+    })
 }
 
 fn exports(state_dir: &Path) -> PathBuf {
@@ -284,9 +294,19 @@ async fn drive_loop(
 ) -> Result<(), ServeError> {
     loop {
         heartbeat.beat();
-        engine.drive(crate::clock::now()).await?;
+        let audit_stuck = match engine.drive(crate::clock::now()).await {
+            Ok(_) => false,
+            Err(DriveError::Store(error)) => return Err(error.into()),
+            Err(DriveError::Audit(error)) => {
+                tracing::error!(%error, "requests wait: nothing is erased until the audit log can be written; trying again in a minute");
+                true
+            }
+        };
         gauges.update()?;
-        let sleep = until_next(gauges.store())?;
+        let sleep = match audit_stuck {
+            true => systemd::max_sleep(IDLE_WAKE),
+            false => until_next(gauges.store())?,
+        };
         tokio::select! {
             _ = tokio::time::sleep(sleep) => {}
             _ = wake.notified() => {}

@@ -336,6 +336,11 @@ pub trait Store: WarningStore + TombstoneStore + Send + Sync {
     /// alone. Returns how many were marked.
     fn start_tasks(&self, tasks: &[TaskId], now: Timestamp) -> Result<u64>;
 
+    /// Puts running tasks back to pending, in one transaction: they were marked started but
+    /// no connector was called (the audit log could not record the attempt). Tasks in any
+    /// other state are left alone. Returns how many were put back.
+    fn release_tasks(&self, tasks: &[TaskId], now: Timestamp) -> Result<u64>;
+
     /// Up to `limit` tasks of the run that are pending or running (a running one was
     /// interrupted; every action is idempotent, so it is safe to repeat), ordered by
     /// (subject_key, order).

@@ -436,6 +436,28 @@ impl Store for SqliteStore {
         })
     }
 
+    fn release_tasks(&self, tasks: &[TaskId], now: Timestamp) -> Result<u64> {
+        if tasks.is_empty() {
+            return Ok(0);
+        }
+        self.write(|tx| {
+            let mut stmt = tx.prepare_cached(
+                "UPDATE tasks SET state = ?2, updated_at = ?3 WHERE id = ?1 AND state = ?4",
+            )?;
+            let mut released = 0;
+            for &task in tasks {
+                let n = stmt.execute(params![
+                    task,
+                    TaskState::Pending,
+                    ts(now),
+                    TaskState::Running
+                ])?;
+                released += n as u64;
+            }
+            Ok(released)
+        })
+    }
+
     fn pending_tasks(&self, run: RunId, limit: usize) -> Result<Vec<TaskRecord>> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(PENDING_TASKS)?;
