@@ -166,30 +166,33 @@ pub async fn erase(
         }
         // Done only once a read-back confirms it; otherwise asked again later.
         Ok(outcome) => match handle.confirm(&subject, &outcome).await {
-            Ok(()) => erase_outcome(outcome, hold_ended),
+            Ok(()) => {
+                let zoned = now.to_zoned(config.time_zone.clone());
+                let recheck = config.requests.recheck_every.after(&zoned).timestamp();
+                erase_outcome(outcome, hold_ended, recheck)
+            }
             Err(why) => StepOutcome::Retry(why),
         },
         Err(e) => refused_or(&e, now, config),
     }
 }
 
-fn erase_outcome(outcome: EraseOutcome, after_hold: bool) -> StepOutcome {
+/// The step outcome of an erase call the read-back confirmed. Data kept with no end date
+/// (a registry keeps a contact while a domain lives) is asked about again at `recheck`, so
+/// it is erased once the reason is gone instead of being kept for good.
+fn erase_outcome(outcome: EraseOutcome, after_hold: bool, recheck: Timestamp) -> StepOutcome {
+    let kept = |detail: String, r: gallra_plugin_api::Retention| StepOutcome::Retained {
+        detail,
+        until: r.until,
+        law: r.legal_basis,
+        recheck_at: Some(r.until.unwrap_or(recheck)),
+    };
     match outcome {
-        EraseOutcome::Retained(r) => StepOutcome::Retained {
-            detail: r.reason,
-            until: r.until,
-            law: r.legal_basis,
-            recheck_at: r.until,
-        },
+        EraseOutcome::Retained(r) => kept(r.reason.clone(), r),
         EraseOutcome::Anonymized {
             records,
             retained: Some(r),
-        } => StepOutcome::Retained {
-            detail: format!("anonymized {records} records; {}", r.reason),
-            until: r.until,
-            law: r.legal_basis,
-            recheck_at: r.until,
-        },
+        } => kept(format!("anonymized {records} records; {}", r.reason), r),
         other if after_hold => {
             StepOutcome::Done(format!("{} after the legal hold ended", describe(&other)))
         }
@@ -323,6 +326,7 @@ pub fn notice_vars(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gallra_plugin_api::Retention;
 
     #[test]
     fn notices_provide_exactly_the_placeholders_config_allows() {
@@ -348,5 +352,44 @@ mod tests {
             .map(|(n, _)| *n)
             .collect();
         assert_eq!(names, NOTICE_PLACEHOLDERS);
+    }
+
+    fn retention(until: Option<Timestamp>) -> Retention {
+        Retention {
+            reason: "the contact holds a domain".into(),
+            legal_basis: None,
+            until,
+        }
+    }
+
+    fn recheck_at(outcome: StepOutcome) -> Option<Timestamp> {
+        match outcome {
+            StepOutcome::Retained { recheck_at, .. } => recheck_at,
+            other => panic!("not retained: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn data_kept_without_an_end_date_is_asked_about_again() {
+        let recheck: Timestamp = "2027-01-02T00:00:00Z".parse().unwrap();
+        let until: Timestamp = "2032-01-01T00:00:00Z".parse().unwrap();
+        let kept = EraseOutcome::Retained(retention(None));
+        assert_eq!(
+            recheck_at(erase_outcome(kept, false, recheck)),
+            Some(recheck)
+        );
+        let anonymized = EraseOutcome::Anonymized {
+            records: 1,
+            retained: Some(retention(None)),
+        };
+        assert_eq!(
+            recheck_at(erase_outcome(anonymized, false, recheck)),
+            Some(recheck)
+        );
+        let dated = EraseOutcome::Retained(retention(Some(until)));
+        assert_eq!(
+            recheck_at(erase_outcome(dated, false, recheck)),
+            Some(until)
+        );
     }
 }
