@@ -62,29 +62,20 @@ fn words(text: &str) -> impl Iterator<Item = &str> {
 /// Runs of digits joined by single spaces or dashes (`070-123 45 67`), with a leading `+`.
 fn number_runs(text: &str) -> impl Iterator<Item = &str> {
     let bytes = text.as_bytes();
+    let digit_at = move |i: usize| bytes.get(i).is_some_and(u8::is_ascii_digit);
+    let continues = move |i: usize| {
+        digit_at(i) || (matches!(bytes.get(i), Some(b' ' | b'-')) && digit_at(i + 1))
+    };
     let mut at = 0;
     std::iter::from_fn(move || {
         while at < bytes.len() {
             let start = at;
-            let plus = bytes[at] == b'+';
-            let first = if plus { at + 1 } else { at };
-            if first < bytes.len() && bytes[first].is_ascii_digit() {
-                let mut end = first;
-                while end < bytes.len() {
-                    if bytes[end].is_ascii_digit() {
-                        end += 1;
-                    } else if matches!(bytes[end], b' ' | b'-')
-                        && bytes.get(end + 1).is_some_and(u8::is_ascii_digit)
-                    {
-                        end += 1;
-                    } else {
-                        break;
-                    }
-                }
-                at = end;
-                return Some(&text[start..end]);
-            }
+            let first = start + usize::from(bytes[start] == b'+');
             at += 1;
+            if digit_at(first) {
+                at = (first..).find(|&i| !continues(i)).unwrap_or(bytes.len());
+                return Some(&text[start..at]);
+            }
         }
         None
     })
