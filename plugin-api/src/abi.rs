@@ -15,6 +15,13 @@ use std::ffi::c_void;
 
 /// The ABI version this crate speaks. Bump it for any change to the types in this module or
 /// to the JSON messages that is not backwards compatible, and rename [`ENTRY_SYMBOL`] with it.
+///
+/// A new call with its own [`crate::Capability`] is backwards compatible and needs no bump
+/// (`restore` was added so): the host sends it only to a plugin that declares the
+/// capability, which a plugin built before the call existed cannot, so every older plugin
+/// keeps working unchanged. The other way round does not hold: an older host reads a newer
+/// plugin's `describe` with a capability it does not know as an error, so upgrade gallra
+/// with its plugins.
 pub const ABI_VERSION: u32 = 1;
 
 /// Unversioned symbol, stable forever: `extern "C" fn() -> u32` giving the plugin's ABI version.

@@ -5,7 +5,7 @@ use serde::de::DeserializeOwned;
 use crate::error::ConnectorError;
 use crate::messages::{
     Call, Description, EraseOutcome, ExpireRequest, ExpireResult, ExportResult, LookupResult,
-    OpenContext, Reply, ScanPage, ScanRequest, Subject, SubjectFacts,
+    OpenContext, Reply, RestoreOutcome, ScanPage, ScanRequest, Subject, SubjectFacts,
 };
 
 /// A connection to one system that holds personal data.
@@ -77,6 +77,16 @@ pub trait Connector: Send + Sync + Sized + 'static {
         Err(unsupported("expire"))
     }
 
+    /// Puts back the records of `data`, an export this connector made of a subject (every
+    /// field of each record it holds, as [`export`](Connector::export) gave them), in one
+    /// transaction where the system has them. A record that is already there is left exactly
+    /// as it is and counted in [`RestoreOutcome::already_present`], so restoring twice puts
+    /// nothing back twice. Declare [`crate::Capability::Restore`] only if the export holds
+    /// everything needed to re-create the records.
+    fn restore(&self, _data: &ExportResult) -> Result<RestoreOutcome, ConnectorError> {
+        Err(unsupported("restore"))
+    }
+
     /// Checks that the system is reachable and the credentials work.
     fn health(&self) -> Result<(), ConnectorError> {
         Ok(())
@@ -112,6 +122,7 @@ pub fn dispatch<C: Connector>(connector: &C, call: Call) -> Result<Reply, Connec
             connector.health()?;
             Reply::Done
         }
+        Call::Restore(data) => Reply::Restore(connector.restore(&data)?),
     })
 }
 

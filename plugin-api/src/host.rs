@@ -10,7 +10,7 @@ use crate::abi::{
 use crate::error::ConnectorError;
 use crate::messages::{
     Call, CallResult, Description, EraseOutcome, ExpireRequest, ExpireResult, ExportResult,
-    LookupResult, OpenContext, Reply, ScanPage, ScanRequest, Subject, SubjectFacts,
+    LookupResult, OpenContext, Reply, RestoreOutcome, ScanPage, ScanRequest, Subject, SubjectFacts,
 };
 
 /// Why a plugin library could not be loaded.
@@ -302,6 +302,14 @@ impl PluginInstance {
         match self.call(&Call::Expire(request))? {
             Reply::Expire(r) => Ok(r),
             other => Err(mismatch("expire", &other)),
+        }
+    }
+
+    /// `restore`: puts back the records of an export (see [`crate::Connector::restore`]).
+    pub fn restore(&self, data: &ExportResult) -> Result<RestoreOutcome, ConnectorError> {
+        match self.call(&Call::Restore(data.clone()))? {
+            Reply::Restore(r) => Ok(r),
+            other => Err(mismatch("restore", &other)),
         }
     }
 

@@ -134,8 +134,8 @@ pub use identifiers::{
 };
 pub use messages::{
     Call, CallResult, Capability, Description, EraseOutcome, ExpireRequest, ExpireResult,
-    ExportField, ExportResult, LookupResult, OpenContext, RecordRef, Reply, Retention, ScanPage,
-    ScanRequest, Subject, SubjectFacts, SubjectRecord,
+    ExportField, ExportResult, LookupResult, OpenContext, RecordRef, Reply, RestoreOutcome,
+    Retention, ScanPage, ScanRequest, Subject, SubjectFacts, SubjectRecord,
 };
 
 /// Re-exported so that plugin crates use the same `jiff` types as the messages.

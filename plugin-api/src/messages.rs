@@ -29,6 +29,11 @@ pub enum Capability {
     Status,
     /// Removes records of a kind whose own retention clock started before a cutoff.
     Expire,
+    /// Puts back what an [`ExportResult`] of this system holds, leaving records that are
+    /// already there as they are ([`crate::Connector::restore`]). gallra asks for it only of
+    /// systems that declare it: a purge under a `restore_window` keeps each subject's export,
+    /// encrypted, so that `gallra restore RUN` can undo a wrong purge.
+    Restore,
 }
 
 /// A connector's answer to `describe`: who it is and what it can do.
@@ -155,6 +160,16 @@ pub struct ExportResult {
     pub fields: Vec<ExportField>,
 }
 
+/// What a restore did with the records of an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct RestoreOutcome {
+    /// Records put back by this call.
+    pub restored: u64,
+    /// Records that were already there and were left as they are (restoring twice puts
+    /// nothing back twice).
+    pub already_present: u64,
+}
+
 /// Why some data stays after an erase, and until when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Retention {
@@ -255,6 +270,10 @@ pub enum Call {
     Expire(ExpireRequest),
     /// See [`crate::Connector::health`].
     Health,
+    /// See [`crate::Connector::restore`]. Added after ABI version 1 was released without a
+    /// bump: the host sends it only to a connector that declares [`Capability::Restore`],
+    /// which a plugin built before it cannot do.
+    Restore(ExportResult),
 }
 
 impl Call {
@@ -271,6 +290,7 @@ impl Call {
             Call::Status(_) => "status",
             Call::Expire(_) => "expire",
             Call::Health => "health",
+            Call::Restore(_) => "restore",
         }
     }
 }
@@ -295,6 +315,8 @@ pub enum Reply {
     Status(SubjectFacts),
     /// Answer to `expire`.
     Expire(ExpireResult),
+    /// Answer to `restore`.
+    Restore(RestoreOutcome),
 }
 
 /// What travels back for every call: the reply or the connector's error.

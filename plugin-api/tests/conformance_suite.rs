@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 use gallra_plugin_api::conformance::{self, ConformanceSystem};
 use gallra_plugin_api::{
     Capability, Connector, ConnectorError, Description, EraseOutcome, ExportField, ExportResult,
-    Identifier, IdentifierKind, LookupResult, OpenContext, RecordRef, Retention, Subject,
+    Identifier, IdentifierKind, LookupResult, OpenContext, RecordRef, RestoreOutcome, Retention,
+    Subject,
 };
 
 /// How a test connector misbehaves.
@@ -24,6 +25,10 @@ enum Flaw {
     EraseTakesBystander,
     ExportMissesName,
     SecondEraseFails,
+    /// Restore puts a record back even when it is there (not idempotent).
+    RestoreTwice,
+    /// Restore leaves out the name.
+    RestoreLosesName,
 }
 
 /// How a test connector erases.
@@ -100,7 +105,16 @@ impl Connector for Memory {
         Description {
             name: "memory".into(),
             version: "0".into(),
-            capabilities: vec![Capability::Lookup, Capability::Export, Capability::Erase],
+            capabilities: match self.style {
+                // Only a deleting connector can put back what it deleted.
+                Style::Delete => vec![
+                    Capability::Lookup,
+                    Capability::Export,
+                    Capability::Erase,
+                    Capability::Restore,
+                ],
+                _ => vec![Capability::Lookup, Capability::Export, Capability::Erase],
+            },
             identifier_kinds: vec![IdentifierKind::Email, IdentifierKind::CustomerId],
             record_kinds: vec![],
             activity_bearing: false,
@@ -160,6 +174,15 @@ impl Connector for Memory {
         Ok(ExportResult { fields })
     }
 
+    fn restore(&self, data: &ExportResult) -> Result<RestoreOutcome, ConnectorError> {
+        if !self.reachable {
+            return Err(ConnectorError::transient(
+                "system \"memory\": connection refused",
+            ));
+        }
+        self.restore_export(data)
+    }
+
     fn erase(&self, who: &Subject) -> Result<EraseOutcome, ConnectorError> {
         if !self.reachable {
             return Err(self.down(who));
@@ -214,6 +237,39 @@ impl Connector for Memory {
             },
             _ => EraseOutcome::Erased { records },
         })
+    }
+}
+
+impl Memory {
+    /// Puts back each exported record that is not there.
+    fn restore_export(&self, data: &ExportResult) -> Result<RestoreOutcome, ConnectorError> {
+        let mut store = self.store.lock().unwrap();
+        let mut outcome = RestoreOutcome::default();
+        let mut records: BTreeMap<&str, Person> = BTreeMap::new();
+        for field in &data.fields {
+            let person = records.entry(&field.record).or_insert_with(|| Person {
+                email: String::new(),
+                name: String::new(),
+                legal_hold: false,
+                anonymized: false,
+                deletion_requested: false,
+            });
+            let value = field.value.clone().unwrap_or_default();
+            match field.field.as_str() {
+                "email" => person.email = value,
+                "name" if self.flaw != Flaw::RestoreLosesName => person.name = value,
+                _ => {}
+            }
+        }
+        for (key, person) in records {
+            if store.contains_key(key) && self.flaw != Flaw::RestoreTwice {
+                outcome.already_present += 1;
+            } else {
+                store.insert(key.to_owned(), person);
+                outcome.restored += 1;
+            }
+        }
+        Ok(outcome)
     }
 }
 
@@ -398,4 +454,18 @@ fn an_export_missing_a_seeded_value_fails() {
 #[should_panic(expected = "conformance rule \"erase-idempotent\" violated")]
 fn an_erase_that_fails_the_second_time_fails() {
     run(Flaw::SecondEraseFails, Style::Delete);
+}
+
+#[test]
+#[should_panic(expected = "conformance rule \"restore-idempotent\" violated")]
+fn a_restore_that_puts_back_twice_fails() {
+    run(Flaw::RestoreTwice, Style::Delete);
+}
+
+#[test]
+#[should_panic(
+    expected = "conformance rule \"restore-round-trip\" violated: after the restore the subject's export differs"
+)]
+fn a_restore_that_loses_a_field_fails() {
+    run(Flaw::RestoreLosesName, Style::Delete);
 }

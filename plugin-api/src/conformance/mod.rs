@@ -29,6 +29,8 @@
 //! | `erase-removes` | afterwards lookup by each identifier kind finds nothing, and the system (checked directly) holds none of the subject's data |
 //! | `erase-spares-bystander` | the bystander is still found and still held |
 //! | `erase-idempotent` | erasing again succeeds |
+//! | `restore-round-trip` | (if `restore` is claimed, with `export`) restoring the export made before the erase answers `restored` > 0, after which lookup finds the subject again, the system holds it, and its export equals the one before, field for field |
+//! | `restore-idempotent` | restoring the same export again puts nothing back (`restored` = 0, `already_present` > 0) and changes no field |
 //! | `refusal-honest` | a subject the system must keep is answered `Retained`, `Anonymized` with a retention, or [`ConnectorError::Refused`] — never `Erased` |
 //! | `refusal-keeps-data` | and the data that must stay is still there |
 //! | `no-personal-data-in-errors` | no error returned during the run contains an identifier or seeded value of any test subject |
@@ -48,7 +50,8 @@ use crate::connector::{dispatch, Connector};
 use crate::error::ConnectorError;
 use crate::identifiers::{Identifier, IdentifierKind};
 use crate::messages::{
-    Call, Capability, Description, EraseOutcome, ExportResult, LookupResult, Reply, Subject,
+    Call, Capability, Description, EraseOutcome, ExportResult, LookupResult, Reply, RestoreOutcome,
+    Subject,
 };
 
 use pii::Sensitive;
@@ -147,8 +150,11 @@ pub fn run<S: ConformanceSystem>(system: &mut S) {
     suite.unreachable_is_transient();
     let connector = suite.open();
     suite.lookups(&connector);
-    suite.export(&connector);
+    let export = suite.export(&connector);
     suite.erase(&connector);
+    if let Some(export) = export.filter(|_| suite.claims(Capability::Restore)) {
+        suite.restore(&connector, &export);
+    }
     if let Some(refused) = &refused {
         suite.refusal(&connector, refused);
     }
@@ -426,9 +432,10 @@ impl<'s, S: ConformanceSystem> Suite<'s, S> {
         }
     }
 
-    fn export(&mut self, connector: &S::Connector) {
+    /// Checks the subject's export; returns it for the restore round trip.
+    fn export(&mut self, connector: &S::Connector) -> Option<ExportResult> {
         if !self.claims(Capability::Export) {
-            return;
+            return None;
         }
         let export = self.export_of(connector, self.subject).unwrap_or_else(|e| {
             violated(
@@ -465,6 +472,90 @@ impl<'s, S: ConformanceSystem> Suite<'s, S> {
                     ),
                 );
             }
+        }
+        Some(export)
+    }
+
+    /// Restores the export made before the erase, twice: the first puts the subject back as
+    /// they were, the second changes nothing.
+    fn restore(&mut self, connector: &S::Connector, before: &ExportResult) {
+        let first = self.restore_once(connector, before, "restore-round-trip");
+        if first.restored == 0 {
+            violated(
+                "restore-round-trip",
+                "restoring the export of an erased subject put back no record",
+            );
+        }
+        match self.lookup(connector, self.subject) {
+            Ok(found) if !found.records.is_empty() => {}
+            Ok(_) => violated(
+                "restore-round-trip",
+                "after the restore, lookup does not find the subject",
+            ),
+            Err(e) => violated(
+                "restore-round-trip",
+                format!("lookup after the restore failed: {e}"),
+            ),
+        }
+        if !self.system.holds(self.subject) {
+            violated(
+                "restore-round-trip",
+                "after the restore, the system does not hold the subject's data",
+            );
+        }
+        self.same_export(connector, before, "restore-round-trip");
+        let second = self.restore_once(connector, before, "restore-idempotent");
+        if second.restored != 0 || second.already_present == 0 {
+            violated(
+                "restore-idempotent",
+                format!("restoring the same export again answered {second:?}; expected nothing restored and the records already present"),
+            );
+        }
+        self.same_export(connector, before, "restore-idempotent");
+    }
+
+    fn restore_once(
+        &self,
+        connector: &S::Connector,
+        data: &ExportResult,
+        rule: &str,
+    ) -> RestoreOutcome {
+        match self.call(connector, Call::Restore(data.clone())) {
+            Ok(Reply::Restore(outcome)) => outcome,
+            Ok(other) => violated(rule, format!("restore answered {}", kind_of(&other))),
+            Err(e) => violated(rule, format!("restore failed: {e}")),
+        }
+    }
+
+    /// The subject's export now holds exactly the fields of `before` (in any order).
+    fn same_export(&self, connector: &S::Connector, before: &ExportResult, rule: &str) {
+        let now = self
+            .export_of(connector, self.subject)
+            .unwrap_or_else(|e| violated(rule, format!("export after the restore failed: {e}")));
+        let sorted = |export: &ExportResult| {
+            let mut fields: Vec<_> = export
+                .fields
+                .iter()
+                .map(|f| (&f.collection, &f.record, &f.field, &f.value))
+                .collect();
+            fields.sort();
+            fields
+                .into_iter()
+                .map(|(c, r, f, v)| (c.clone(), r.clone(), f.clone(), v.clone()))
+                .collect::<Vec<_>>()
+        };
+        let (was, is) = (sorted(before), sorted(&now));
+        if was != is {
+            let differ = was.iter().filter(|f| !is.contains(f)).count()
+                + is.iter().filter(|f| !was.contains(f)).count();
+            violated(
+                rule,
+                format!(
+                    "after the restore the subject's export differs from the one before the erase in {differ} fields ({} then, {} now)",
+                    was.len(),
+                    is.len()
+                ),
+            );
         }
     }
 
