@@ -56,6 +56,10 @@ pub enum Phase {
     /// Task outcomes written to the audit log, not yet committed to the state store (the
     /// next run does those tasks again and says so in their entries).
     Recorded,
+    /// Task outcomes committed to the state store, their audit entries not written: the
+    /// window that lost entries before the write-ahead order. Never reached since; kept so
+    /// that a change that brings it back is seen.
+    Unrecorded,
     /// A request's tasks all final, the request not yet settled.
     Settling,
     /// A policy run final in the store, its `run_finished` audit entry not yet written.
@@ -85,11 +89,13 @@ pub struct Stand {
 }
 
 impl Stand {
-    /// Erasure outcomes in the audit log beyond the erasure tasks final in the store: entries
-    /// written whose outcomes are not (yet) committed. Grows only, across kills: a task
-    /// whose outcome was written and not committed is done again, and written again.
-    pub fn ahead(&self) -> u64 {
-        self.audit_outcomes.saturating_sub(self.tasks_final)
+    /// Erasure outcomes in the audit log less erasure tasks final in the store. Above its
+    /// value at a process's start: outcomes written and not (yet) committed. Below it:
+    /// outcomes committed whose entries are not written (the order broken). Across kills it
+    /// only grows: a task whose outcome was written and not committed is done again, and
+    /// written again.
+    pub fn lead(&self) -> i64 {
+        self.audit_outcomes as i64 - self.tasks_final as i64
     }
 
     /// Finished runs with no `run_finished` audit entry.
@@ -115,7 +121,9 @@ impl Stand {
     /// The phase this stand shows, given the stand before the process started (so that
     /// what an earlier kill left is not counted again).
     pub fn phase(&self, before: &Stand) -> Phase {
-        if self.ahead() > before.ahead() {
+        if self.lead() < before.lead() {
+            Phase::Unrecorded
+        } else if self.lead() > before.lead() {
             Phase::Recorded
         } else if self.scanning(before) {
             Phase::Scanning
@@ -286,7 +294,8 @@ pub enum Aim {
     /// Once tasks have begun to finish, after up to this many milliseconds more.
     Erasing(u64),
     /// The moment task outcomes are in the audit log and not yet committed to the state
-    /// store (or a run is final in the store and its `run_finished` entry not yet written).
+    /// store (or, were the write-ahead order broken, committed and not in the log; or a run
+    /// is final in the store and its `run_finished` entry not yet written).
     Recorded,
     /// The moment a request's tasks are all final and it is not yet settled.
     Settling,
@@ -318,11 +327,11 @@ impl Aim {
         match *self {
             Aim::Scanning(delay) => now.scanning(start).then_some(delay),
             Aim::Erasing(delay) => now.touched(start).then_some(delay),
-            Aim::Recorded => (now.ahead() > start.ahead()
+            Aim::Recorded => (now.lead() != start.lead()
                 || now.runs_unaudited() > start.runs_unaudited())
             .then_some(0),
             Aim::Settling => {
-                (now.requests_unsettled > 0 && now.touched(start) && now.ahead() <= start.ahead())
+                (now.requests_unsettled > 0 && now.touched(start) && now.lead() == start.lead())
                     .then_some(0)
             }
             Aim::After(ms) => (elapsed >= Duration::from_millis(ms)).then_some(0),

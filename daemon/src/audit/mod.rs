@@ -50,6 +50,8 @@ pub use entry::{
 };
 pub use find::{find_subject, find_subjects};
 pub use subject_key::{KeyError, SubjectKey, MIN_KEY_BYTES};
+#[cfg(test)]
+pub(crate) use trail::testing;
 pub use trail::{append, open, write, AuditUnavailable};
 pub use verify::{verify, Problem, VerifyError, VerifyReport};
 pub use writer::{AuditError, AuditLog};

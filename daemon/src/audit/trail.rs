@@ -91,3 +91,41 @@ pub fn append(log: Option<&Arc<AuditLog>>, entries: &[NewEntry]) {
         tracing::error!(%error, entries = entries.len(), "cannot write the audit log");
     }
 }
+
+/// Audit logs for the runner's and the engine's tests, and what they hold.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::path::{Path, PathBuf};
+
+    use super::super::{AuditLog, SubjectKey};
+
+    /// An audit log in `dir/audit` (key `dir/audit.key`) that starts a new file at the first
+    /// batch once a file holds `max_file_bytes`.
+    pub fn log(dir: &Path, max_file_bytes: u64) -> AuditLog {
+        let key = SubjectKey::generate(&dir.join("audit.key")).unwrap();
+        AuditLog::open(&dir.join("audit"), key, max_file_bytes).unwrap()
+    }
+
+    /// Makes the log's second file impossible to create: its name is taken by a directory.
+    /// With `max_file_bytes` 1, the batch after the first then fails, and nothing of it is
+    /// written.
+    pub fn block_second_file(dir: &Path) -> PathBuf {
+        let blocker = dir.join("audit/audit-2.log");
+        std::fs::create_dir(&blocker).unwrap();
+        blocker
+    }
+
+    /// (outcome, detail) of every entry in the log's first file, which must not contain
+    /// `absent` (the personal data the test used).
+    pub fn entries(dir: &Path, absent: &str) -> Vec<(String, String)> {
+        let text = std::fs::read_to_string(dir.join("audit/audit-1.log")).unwrap();
+        assert!(!text.contains(absent), "personal data in the audit log");
+        text.lines()
+            .map(|line| {
+                let entry: serde_json::Value = serde_json::from_str(line).unwrap();
+                let field = |name: &str| entry[name].as_str().unwrap_or("").to_owned();
+                (field("outcome"), field("detail"))
+            })
+            .collect()
+    }
+}

@@ -616,6 +616,133 @@ mod tests {
     use super::*;
     use crate::requests::{RequestId, RequestTaskId};
 
+    mod write_ahead {
+        use std::path::Path;
+
+        use gallra_plugin_api::{Identifier, IdentifierKind};
+
+        use super::*;
+        use crate::audit::testing;
+        use crate::plugins::{PluginFinder, Systems};
+        use crate::store::SqliteStore;
+
+        /// An engine over one erasure request with one task in "crm", a system whose plugin
+        /// is not there (its step fails before any connector call), attempted `attempts`
+        /// times already (so no precondition is asked), and an audit log that starts a new
+        /// file at every batch after the first.
+        fn engine(dir: &Path, attempts: u32) -> (Engine, Arc<SqliteStore>, RequestTaskId) {
+            let store = Arc::new(SqliteStore::open(&dir.join("state")).unwrap());
+            let email = Identifier::parse(IdentifierKind::Email, "anna@example.se").unwrap();
+            let task = crate::requests::NewRequestTask {
+                system: "crm".into(),
+                action: RequestAction::Erase,
+                order: 0,
+            };
+            let now = crate::clock::now();
+            let id = store
+                .create_request(RequestKind::Erase, &[email], now, now, None, &[task])
+                .unwrap();
+            let task = store.request_tasks(id).unwrap()[0].id;
+            let attempted = TaskUpdate {
+                task,
+                state: TaskState::Pending,
+                attempted: true,
+                not_before: None,
+                retained_until: None,
+                legal_basis: None,
+                detail: None,
+            };
+            for _ in 0..attempts {
+                store
+                    .update_request_tasks(std::slice::from_ref(&attempted), now)
+                    .unwrap();
+            }
+            let text =
+                "state_dir = \"s\"\naccount_source = \"crm\"\n[systems.crm]\nplugin = \"sql\"\n";
+            let config = crate::config::parse(text, Path::new("/g.toml")).unwrap();
+            let finder = PluginFinder::new(Some(&dir.join("no-plugins")));
+            let context = Context {
+                systems: Arc::new(Systems::open(&config, &finder)),
+                config: Arc::new(config),
+                progress: false,
+                audit: Some(Arc::new(testing::log(dir, 1))),
+            };
+            let engine = Engine::new(context, Arc::clone(&store), dir.join("exports"));
+            (engine, store, task)
+        }
+
+        fn entries(dir: &Path) -> Vec<(String, String)> {
+            testing::entries(dir, "anna")
+        }
+
+        fn task(store: &SqliteStore, id: RequestTaskId) -> RequestTask {
+            let request = RequestId(1);
+            let tasks = store.request_tasks(request).unwrap();
+            tasks.into_iter().find(|t| t.id == id).unwrap()
+        }
+
+        #[tokio::test]
+        async fn an_audit_log_that_cannot_take_the_intent_leaves_the_request_untouched() {
+            let dir = tempfile::tempdir().unwrap();
+            let (engine, store, id) = engine(dir.path(), 1);
+            let audit = engine.context.audit.clone().unwrap();
+            audit
+                .append(NewEntry::new(
+                    Actor::Operator,
+                    crate::audit::Action::Erase,
+                    Outcome::Done,
+                ))
+                .unwrap();
+            testing::block_second_file(dir.path());
+
+            let error = engine.drive(crate::clock::now()).await.unwrap_err();
+            assert!(matches!(error, DriveError::Audit(_)), "{error}");
+            assert!(error.to_string().contains("is the disk full?"), "{error}");
+            let task = task(&store, id);
+            assert_eq!(
+                (task.state, task.attempts),
+                (TaskState::Pending, 1),
+                "not attempted, and due for the next drive as it was"
+            );
+            assert_eq!(
+                entries(dir.path()).len(),
+                1,
+                "nothing of the step was written"
+            );
+        }
+
+        #[tokio::test]
+        async fn an_outcome_the_audit_log_cannot_take_is_not_committed_and_done_again() {
+            let dir = tempfile::tempdir().unwrap();
+            // The next attempt is the last: its outcome is final, and written.
+            let (engine, store, id) = engine(dir.path(), MAX_ATTEMPTS - 1);
+            let blocker = testing::block_second_file(dir.path());
+
+            let error = engine.drive(crate::clock::now()).await.unwrap_err();
+            assert!(matches!(error, DriveError::Audit(_)), "{error}");
+            let stopped = task(&store, id);
+            assert_eq!(
+                (stopped.state, stopped.attempts),
+                (TaskState::Running, MAX_ATTEMPTS - 1),
+                "the outcome was not committed"
+            );
+            assert_eq!(entries(dir.path())[0].0, "started");
+
+            std::fs::remove_dir(&blocker).unwrap();
+            let mut engine = engine;
+            engine.context.audit = Some(Arc::new(testing::log(dir.path(), 1 << 20)));
+            engine.drive(crate::clock::now()).await.unwrap();
+            let done = task(&store, id);
+            assert_eq!(done.state, TaskState::Failed, "the plugin is missing");
+            let detail = done.detail.unwrap_or_default();
+            assert!(detail.starts_with(&format!("{AGAIN}: gave up")), "{detail}");
+            let written = entries(dir.path());
+            assert_eq!(written.len(), 3, "{written:?}");
+            assert_eq!(written[1], ("started".into(), AGAIN.into()));
+            assert_eq!(written[2], ("failed".into(), detail));
+        }
+    }
+
     fn task(attempts: u32) -> RequestTask {
         RequestTask {
             id: RequestTaskId(1),

@@ -350,7 +350,7 @@ mod tests {
     use gallra_plugin_api::{Identifier, IdentifierKind};
 
     use super::*;
-    use crate::audit::{AuditUnavailable, Outcome, SubjectKey};
+    use crate::audit::{testing, AuditUnavailable, Outcome};
     use crate::plugins::PluginFinder;
     use crate::store::{Decision, SqliteStore};
 
@@ -377,34 +377,12 @@ mod tests {
         (Arc::new(store), systems, run)
     }
 
-    /// An audit log in `dir/audit` that starts a new file at every batch after the first.
     fn log(dir: &Path) -> AuditLog {
-        log_of_size(dir, 1)
+        testing::log(dir, 1)
     }
 
-    fn log_of_size(dir: &Path, max_file_bytes: u64) -> AuditLog {
-        let key = SubjectKey::generate(&dir.join("audit.key")).unwrap();
-        AuditLog::open(&dir.join("audit"), key, max_file_bytes).unwrap()
-    }
-
-    /// Makes the log's next file impossible to create: its name is taken by a directory.
-    fn block_next_file(dir: &Path) -> std::path::PathBuf {
-        let blocker = dir.join("audit/audit-2.log");
-        std::fs::create_dir(&blocker).unwrap();
-        blocker
-    }
-
-    /// (outcome, detail) of every entry in the log's first file.
     fn entries(dir: &Path) -> Vec<(String, String)> {
-        let text = std::fs::read_to_string(dir.join("audit/audit-1.log")).unwrap();
-        assert!(!text.contains("anna"), "no personal data in the log");
-        text.lines()
-            .map(|line| {
-                let entry: serde_json::Value = serde_json::from_str(line).unwrap();
-                let field = |name: &str| entry[name].as_str().unwrap_or("").to_owned();
-                (field("outcome"), field("detail"))
-            })
-            .collect()
+        testing::entries(dir, "anna")
     }
 
     async fn execute(
@@ -429,7 +407,7 @@ mod tests {
         audit
             .append(NewEntry::new(Actor::Operator, Action::Erase, Outcome::Done))
             .unwrap();
-        let blocker = block_next_file(dir.path());
+        let blocker = testing::block_second_file(dir.path());
 
         let error = execute(&store, &systems, run, &audit).await.unwrap_err();
         let text = error.to_string();
@@ -455,7 +433,7 @@ mod tests {
         let (store, systems, run) = run_with_a_task(dir.path());
         let audit = log(dir.path());
         // The intent fits in the first file; the outcome needs the second.
-        let blocker = block_next_file(dir.path());
+        let blocker = testing::block_second_file(dir.path());
 
         let error = execute(&store, &systems, run, &audit).await.unwrap_err();
         assert!(matches!(error, RunError::Audit(_)), "{error}");
@@ -465,7 +443,7 @@ mod tests {
 
         std::fs::remove_dir(&blocker).unwrap();
         drop(audit);
-        let audit = log_of_size(dir.path(), 1 << 20);
+        let audit = testing::log(dir.path(), 1 << 20);
         let totals = execute(&store, &systems, run, &audit).await.unwrap();
         assert_eq!(totals.unfinished(), 1, "the plugin is missing: failed");
         assert!(the_task(&store, run).is_none(), "the task is final now");
