@@ -12,6 +12,10 @@
 //!   spellings, phone in E.164 and Swedish national form, customer id as is.
 //! - `erase` runs in one transaction: children first (per their `on_erase`), then the
 //!   subject rows. It is idempotent: a subject that is gone erases as `Erased { records: 0 }`.
+//! - `restore` puts back the rows of an export (every column of the subject rows and child
+//!   rows, as `export` gives them) in one transaction, leaving rows that are there as they
+//!   are (see `restore`). Offered only where `erase` deletes the subject row
+//!   (`subjects.on_erase = "delete"`, the default): an anonymized row is still there.
 //! - `expire` counts or deletes records whose clock is before the cutoff.
 //! - An activity value that is present but cannot be read (`'last Tuesday'`, PostgreSQL's
 //!   `infinity`) is never dropped from a subject's latest activity: the subject's activity is
@@ -33,6 +37,7 @@ mod erase;
 mod expire;
 mod facts;
 mod records;
+mod restore;
 mod schema;
 mod sql;
 mod timestamps;
@@ -40,7 +45,8 @@ mod timestamps;
 use gallra_plugin_api::jiff::tz::TimeZone;
 use gallra_plugin_api::{
     Capability, Connector, ConnectorError, Description, EraseOutcome, ExpireRequest, ExpireResult,
-    ExportResult, LookupResult, OpenContext, ScanPage, ScanRequest, Subject, SubjectFacts,
+    ExportResult, LookupResult, OpenContext, RestoreOutcome, ScanPage, ScanRequest, Subject,
+    SubjectFacts,
 };
 
 use crate::anonymize::Hasher;
@@ -114,6 +120,9 @@ impl Connector for SqlConnector {
             if !s.anonymize.is_empty() {
                 capabilities.push(Capability::Anonymize);
             }
+            if s.on_erase == config::SubjectOnErase::Delete {
+                capabilities.push(Capability::Restore);
+            }
             identifier_kinds.extend(s.identifiers.keys().copied());
             activity_bearing =
                 !s.activity.is_empty() || settings.children.iter().any(|c| !c.activity.is_empty());
@@ -168,6 +177,13 @@ impl Connector for SqlConnector {
         self.database
             .transaction(|c| erase::run(&self.schema, c, subject, Mode::Anonymize))
             .map_err(|e| self.failed("anonymize", e))
+    }
+
+    fn restore(&self, data: &ExportResult) -> Result<RestoreOutcome, ConnectorError> {
+        self.require_subjects("restore")?;
+        self.database
+            .transaction(|c| restore::run(&self.schema, c, data))
+            .map_err(|e| self.failed("restore", e))
     }
 
     fn status(&self, subject: &Subject) -> Result<SubjectFacts, ConnectorError> {
