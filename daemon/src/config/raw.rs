@@ -80,6 +80,10 @@ pub struct RawRequests {
     /// The first wait before retrying a task that failed transiently, e.g. `"30 seconds"`
     /// (the default); each further attempt waits twice as long (with jitter), up to 6 hours.
     pub retry_base: Option<String>,
+    /// Meant to keep what erasure requests erase, encrypted, for `gallra restore`. Not built
+    /// yet: set, it is refused, so that no one relies on a promise gallra does not keep
+    /// (policies take `restore_window` of their own).
+    pub restore_window: Option<String>,
 }
 
 /// `[smtp]`: the mail relay gallra sends notices through.
@@ -322,6 +326,12 @@ pub struct RawPolicy {
     /// date the account will be deleted unless they log in, `YYYY-MM-DD` in `time_zone`),
     /// `{email}`, `{policy}` and `{idle_for}`; `{{` and `}}` write a brace.
     pub warn_template: Option<String>,
+    /// `kind = "inactivity"` and `kind = "retention"`, optional: keep what a run erases,
+    /// encrypted, for this long, e.g. `"14 days"`, so that `gallra restore RUN` can undo a
+    /// wrong purge; then the run's key is destroyed. Every system of the policy must be
+    /// reached by a connector (and, at run time, one that can export and restore: an erase
+    /// there is not made until the subject's data is kept). Default: nothing is kept.
+    pub restore_window: Option<String>,
 }
 
 /// The `kind` of a policy.

@@ -59,6 +59,9 @@ pub struct RequestsConfig {
     pub recheck_every: CalendarDuration,
     /// The first wait before a retry.
     pub retry_base: std::time::Duration,
+    /// How long what an erasure request erases is kept for `gallra restore`. Always `None`
+    /// for now: validation refuses the key until requests keep what they erase.
+    pub restore_window: Option<CalendarDuration>,
 }
 
 /// `[smtp]`, validated.
@@ -221,6 +224,9 @@ pub struct Policy {
     pub rule: Rule,
     /// `kind = "inactivity"` only: warn subjects by email before deleting them.
     pub warning: Option<InactivityWarning>,
+    /// How long what a run of this policy erases is kept, encrypted, so that `gallra restore
+    /// RUN` can put it back (see [`crate::restore`]); `None`: nothing is kept.
+    pub restore_window: Option<CalendarDuration>,
 }
 
 /// `warn_before` and its notice: an inactivity policy warns each subject by email before

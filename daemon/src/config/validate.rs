@@ -119,6 +119,7 @@ pub(crate) fn validate(parsed: Parsed, path: &Path, problems: &mut Vec<Problem>)
     }
 
     policy::records_through_connectors(&policies, &systems, &mut p);
+    policy::windows_through_connectors(&policies, &systems, &mut p);
     activity_needs_a_connector(&systems, &mut p);
     if let Some(top) = &top {
         email_needs_smtp(&systems, top.smtp.is_some(), &mut p);

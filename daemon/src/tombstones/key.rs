@@ -1,6 +1,10 @@
 //! The key that seals tombstones: 32 random bytes, kept as hex in `<state_dir>/tombstone.key`,
 //! created with mode 0600 on first use. Whoever holds it can read who was erased; without it
 //! the tombstones say nothing.
+//!
+//! The same sealing (XChaCha20-Poly1305, a random nonce per seal, a context bound in as
+//! associated data) and the same key files serve the restore window's per-run keys
+//! ([`crate::restore`]): [`TombstoneKey::seal_bytes`] and [`TombstoneKey::open_bytes`].
 
 use std::fmt;
 use std::fs::{File, OpenOptions};
@@ -28,7 +32,7 @@ pub fn key_path(state_dir: &Path) -> PathBuf {
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     /// The file could not be read or created.
-    #[error("tombstone key {path}: cannot {action}: {source}")]
+    #[error("key file {path}: cannot {action}: {source}")]
     Io {
         /// The key file.
         path: PathBuf,
@@ -39,7 +43,7 @@ pub enum KeyError {
         source: io::Error,
     },
     /// Others may read it.
-    #[error("tombstone key {path}: users other than its owner may read or write it (mode {mode:04o}); run `chmod 600 {path}`")]
+    #[error("key file {path}: users other than its owner may read or write it (mode {mode:04o}); run `chmod 600 {path}`")]
     Readable {
         /// The key file.
         path: PathBuf,
@@ -47,7 +51,7 @@ pub enum KeyError {
         mode: u32,
     },
     /// Not 32 bytes written as hex.
-    #[error("tombstone key {path}: not {KEY_BYTES} bytes written as hex")]
+    #[error("key file {path}: not {KEY_BYTES} bytes written as hex")]
     Malformed {
         /// The key file.
         path: PathBuf,
@@ -55,6 +59,12 @@ pub enum KeyError {
     /// A tombstone did not open: another key sealed it, or it was altered.
     #[error("a tombstone does not open with this key (the key file was replaced, or the tombstone altered)")]
     WrongKey,
+    /// The key file is not there (a restore key destroyed at the end of its window).
+    #[error("key file {path} does not exist")]
+    Missing {
+        /// The key file.
+        path: PathBuf,
+    },
 }
 
 /// The tombstone key. `Debug` never shows it.
@@ -83,16 +93,20 @@ impl TombstoneKey {
     /// Loads the key at `path`, creating it (mode 0600) if there is none. Refuses a file
     /// that group or others may access.
     pub fn load_or_create(path: &Path) -> Result<Self, KeyError> {
-        let fail = |action: &'static str| {
-            let path = path.to_owned();
-            move |source| KeyError::Io {
-                path,
-                action,
-                source,
-            }
-        };
-        create_if_missing(path).map_err(fail("create"))?;
-        let mut file = File::open(path).map_err(fail("open"))?;
+        create_if_missing(path).map_err(io_error(path, "create"))?;
+        Self::load(path)
+    }
+
+    /// Loads the key at `path`, which must exist. Refuses a file that group or others may
+    /// access.
+    pub fn load(path: &Path) -> Result<Self, KeyError> {
+        let fail = |action: &'static str| io_error(path, action);
+        let mut file = File::open(path).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => KeyError::Missing {
+                path: path.to_owned(),
+            },
+            _ => fail("open")(e),
+        })?;
         let mode = file.metadata().map_err(fail("stat"))?.permissions().mode() & 0o7777;
         if mode & 0o077 != 0 {
             return Err(KeyError::Readable {
@@ -114,15 +128,27 @@ impl TombstoneKey {
     /// Seals the subject as the connector `system` was asked, under a fresh random nonce.
     /// The system's name is bound in, so a tombstone cannot be replayed against another.
     pub fn seal(&self, system: &str, subject: &Subject) -> Sealed {
-        let nonce = random_bytes::<NONCE_BYTES>();
         let plain = serde_json::to_vec(subject).expect("a subject serializes");
+        self.seal_bytes(system.as_bytes(), &plain)
+    }
+
+    /// Opens a tombstone of `system`.
+    pub fn open(&self, system: &str, sealed: &Sealed) -> Result<Subject, KeyError> {
+        let plain = self.open_bytes(system.as_bytes(), sealed)?;
+        serde_json::from_slice(&plain).map_err(|_| KeyError::WrongKey)
+    }
+
+    /// Seals `plain` under a fresh random nonce, binding `context` in (it must be given
+    /// again to open it, so a sealed value cannot be replayed in another context).
+    pub fn seal_bytes(&self, context: &[u8], plain: &[u8]) -> Sealed {
+        let nonce = random_bytes::<NONCE_BYTES>();
         let ciphertext = self
             .cipher
             .encrypt(
                 XNonce::from_slice(&nonce),
                 Payload {
-                    msg: &plain,
-                    aad: system.as_bytes(),
+                    msg: plain,
+                    aad: context,
                 },
             )
             .expect("sealing in memory does not fail");
@@ -132,28 +158,35 @@ impl TombstoneKey {
         }
     }
 
-    /// Opens a tombstone of `system`.
-    pub fn open(&self, system: &str, sealed: &Sealed) -> Result<Subject, KeyError> {
+    /// Opens what [`seal_bytes`](Self::seal_bytes) sealed with this key and `context`.
+    pub fn open_bytes(&self, context: &[u8], sealed: &Sealed) -> Result<Vec<u8>, KeyError> {
         if sealed.nonce.len() != NONCE_BYTES {
             return Err(KeyError::WrongKey);
         }
-        let plain = self
-            .cipher
+        self.cipher
             .decrypt(
                 XNonce::from_slice(&sealed.nonce),
                 Payload {
                     msg: &sealed.ciphertext,
-                    aad: system.as_bytes(),
+                    aad: context,
                 },
             )
-            .map_err(|_| KeyError::WrongKey)?;
-        serde_json::from_slice(&plain).map_err(|_| KeyError::WrongKey)
+            .map_err(|_| KeyError::WrongKey)
     }
 }
 
 impl fmt::Debug for TombstoneKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("TombstoneKey(<redacted>)")
+    }
+}
+
+fn io_error(path: &Path, action: &'static str) -> impl FnOnce(io::Error) -> KeyError {
+    let path = path.to_owned();
+    move |source| KeyError::Io {
+        path,
+        action,
+        source,
     }
 }
 
@@ -166,7 +199,7 @@ fn random_bytes<const N: usize>() -> [u8; N] {
 }
 
 /// Writes a new random key (hex, mode 0600, synced with its directory) unless one exists.
-fn create_if_missing(path: &Path) -> io::Result<()> {
+pub(crate) fn create_if_missing(path: &Path) -> io::Result<()> {
     let created = OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -183,7 +216,7 @@ fn create_if_missing(path: &Path) -> io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         File::open(dir)?.sync_all()?;
     }
-    tracing::info!(path = %path.display(), "created a new tombstone key");
+    tracing::info!(path = %path.display(), "created a new key");
     Ok(())
 }
 

@@ -24,6 +24,7 @@ pub(super) fn requests(raw: Option<&RawRequests>, p: &mut Problems) -> Option<Re
         at_risk_within: None,
         recheck_every: None,
         retry_base: None,
+        restore_window: None,
     };
     let raw = raw.unwrap_or(&empty);
     let extension = raw
@@ -70,6 +71,13 @@ pub(super) fn requests(raw: Option<&RawRequests>, p: &mut Problems) -> Option<Re
         "requests.retry_base",
         super::timeout(raw.retry_base.as_deref().unwrap_or("30s")),
     );
+    if raw.restore_window.is_some() {
+        p.at(
+            "requests.restore_window",
+            "keeping what erasure requests erase is not built yet: remove the key (a policy \
+             can keep what its purges erase with restore_window in [policies.NAME])",
+        );
+    }
     Some(RequestsConfig {
         erase_within: erase_within?,
         export_within: export_within?,
@@ -79,6 +87,7 @@ pub(super) fn requests(raw: Option<&RawRequests>, p: &mut Problems) -> Option<Re
         at_risk_within: at_risk_within?,
         recheck_every: recheck_every?,
         retry_base: retry_base?,
+        restore_window: None,
     })
 }
 

@@ -13,7 +13,7 @@ use crate::config::types::{Mode, Policy, Rule, Safety, SystemConfig};
 use crate::duration::CalendarDuration;
 
 /// The keys that only some policy kinds take.
-const KIND_KEYS: [&str; 11] = [
+const KIND_KEYS: [&str; 12] = [
     "idle_for",
     "systems",
     "after",
@@ -25,6 +25,7 @@ const KIND_KEYS: [&str; 11] = [
     "from",
     "financial_year_end",
     "round_up_to",
+    "restore_window",
 ];
 
 /// Which of [`KIND_KEYS`] a kind allows, and which of those it requires.
@@ -37,10 +38,14 @@ fn kind_keys(kind: RawKind) -> (&'static [&'static str], &'static [&'static str]
                 "warn_before",
                 "warn_subject",
                 "warn_template",
+                "restore_window",
             ],
             &["idle_for"],
         ),
-        RawKind::Retention => (&["after", "systems"], &["after", "systems"]),
+        RawKind::Retention => (
+            &["after", "systems", "restore_window"],
+            &["after", "systems"],
+        ),
         RawKind::RecordRetention => (
             &[
                 "after",
@@ -126,6 +131,7 @@ pub(super) fn policy(
         raw.from.is_some(),
         raw.financial_year_end.is_some(),
         raw.round_up_to.is_some(),
+        raw.restore_window.is_some(),
     ];
     let (allowed, required) = kind_keys(raw.kind);
     let kind = raw.kind.as_str();
@@ -150,6 +156,7 @@ pub(super) fn policy(
         let text = text.as_deref()?;
         p.ok(&key(k), text.parse::<CalendarDuration>())
     };
+    let restore_window = duration("restore_window", &raw.restore_window, p);
     let mut warning = None;
     let rule = match raw.kind {
         RawKind::Inactivity => {
@@ -216,6 +223,7 @@ pub(super) fn policy(
         },
         rule,
         warning,
+        restore_window,
     })
 }
 
@@ -297,6 +305,39 @@ pub(super) fn records_through_connectors(
                 how_reached(config)
             ),
         );
+    }
+}
+
+/// A restore window keeps what the run erases through connectors: a system a person or a
+/// processor erases in (the run hands it an erasure request) keeps nothing gallra could put
+/// back, so a policy promising a window over it is refused.
+pub(super) fn windows_through_connectors(
+    policies: &BTreeMap<String, Policy>,
+    systems: &BTreeMap<String, SystemConfig>,
+    p: &mut Problems,
+) {
+    for (name, policy) in policies {
+        let (
+            Some(window),
+            Rule::Inactivity { systems: names, .. } | Rule::Retention { systems: names, .. },
+        ) = (&policy.restore_window, &policy.rule)
+        else {
+            continue;
+        };
+        for system in names {
+            let Some(config) = systems.get(system).filter(|s| s.connector().is_none()) else {
+                continue;
+            };
+            p.at(
+                join(&join("policies", name), "restore_window"),
+                format!(
+                    "system \"{system}\" is reached by {}, so gallra cannot keep what is erased \
+                     there for {}: list the policy's systems without it, or remove restore_window",
+                    how_reached(config),
+                    window.as_str()
+                ),
+            );
+        }
     }
 }
 
