@@ -198,7 +198,7 @@ impl FaultScenario {
         let stores = Stores::read(&self.scenario);
         let views = self.request_views(&at);
         let observed = self.observed(&stores, &views);
-        observed.end_state(&self.model.selected(&at));
+        observed.end_state(&self.model.selected(&at, &stores));
         let (checks, handovers_failed) = (observed.checks(), observed.failed_handovers().len());
         self.figures.checks += checks;
         self.figures.handovers_failed = handovers_failed as u64;
@@ -263,7 +263,7 @@ impl FaultScenario {
         let after = Stores::read(&self.scenario);
         let views = self.request_views(&at);
         let observed = self.observed(&after, &views);
-        observed.plan_matches_model(&plan, &self.model.selected(&at), &before);
+        observed.plan_matches_model(&plan, &self.model.selected(&at, &before), &before);
         let mut seen = Figures::default();
         observed.step(&before, &plan, &reports, &mut seen);
         seen.checks = observed.checks();

@@ -1,5 +1,6 @@
 //! What the 6-month inactivity policy must select on a given day, computed from the rows as
-//! they were generated — never from gallra's own policy code.
+//! they were generated — never from gallra's own policy code — and from which of them an
+//! earlier erasure has since unlinked from the customer (see [`Model::selected`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -7,6 +8,7 @@ use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan, Zoned};
 
+use super::checks::Stores;
 use crate::scenario::Scenario;
 
 /// The calendar the demo data and config use.
@@ -15,7 +17,10 @@ pub const ZONE: &str = "Europe/Stockholm";
 /// One customer's facts across the panel and billing, as generated.
 #[derive(Debug, Clone, Default)]
 struct Facts {
-    last_activity: Option<Timestamp>,
+    /// The latest login, sign-up or service end in the panel.
+    panel_activity: Option<Timestamp>,
+    /// The latest paid invoice in billing.
+    billing_activity: Option<Timestamp>,
     active_service: bool,
     unpaid: bool,
 }
@@ -37,12 +42,12 @@ impl Model {
         let panel = scenario.db("panel");
         for row in panel.rows("SELECT id, created_at, last_login FROM customers") {
             let f = facts.entry(int(&row[0])).or_default();
-            f.last_activity = latest(&zone, f.last_activity, &row[1..]);
+            f.panel_activity = latest(&zone, f.panel_activity, &row[1..]);
         }
         for row in panel.rows("SELECT customer_id, status, ended_at FROM services") {
             let f = facts.entry(int(&row[0])).or_default();
             f.active_service |= row[1].as_deref() == Some("active");
-            f.last_activity = latest(&zone, f.last_activity, &row[2..]);
+            f.panel_activity = latest(&zone, f.panel_activity, &row[2..]);
         }
         let customers = scenario.data.customers();
         let billing_ids: BTreeMap<i64, i64> = customers
@@ -59,7 +64,7 @@ impl Model {
             };
             let f = facts.entry(*panel_id).or_default();
             f.unpaid |= row[1].is_none();
-            f.last_activity = latest(&zone, f.last_activity, &row[1..]);
+            f.billing_activity = latest(&zone, f.billing_activity, &row[1..]);
         }
         let crm_ids = customers
             .iter()
@@ -77,10 +82,23 @@ impl Model {
         self.facts.keys().copied().collect()
     }
 
-    /// The panel ids the policy must select at `now`: no active service, nothing unpaid, and
-    /// the latest activity anywhere strictly before `now` minus 6 calendar months in
-    /// Stockholm.
-    pub fn selected(&self, now: &Zoned) -> BTreeSet<i64> {
+    /// The panel ids the policy must select at `now`, given the systems' rows `now_stores`:
+    /// no active service, nothing unpaid, and the latest activity anywhere strictly before
+    /// `now` minus 6 calendar months in Stockholm.
+    ///
+    /// A billing client anonymized by an earlier step (a customer's own erasure request that
+    /// reached billing but not yet the panel, or failed after it) has lost the email and
+    /// personnummer that tie its invoices to the customer: the invoices stay under the hold,
+    /// but nobody — gallra or a person reading billing — can tell whose payments they were.
+    /// From then on the customer's paid invoices are no activity of theirs, and only the
+    /// panel's times count. This is the data as it is, not gallra's answer: the model
+    /// reads which clients are anonymized from the rows (`now_stores`), never from gallra.
+    ///
+    /// Active services and unpaid invoices still count as generated, anonymized or not: no
+    /// erasure may unlink a customer who owes money (a request waits on the debt, a policy
+    /// never selects it), and services go only with the panel row (one transaction). If
+    /// gallra ever did so, the plan selecting the debtor fails the check, as it should.
+    pub fn selected(&self, now: &Zoned, now_stores: &Stores) -> BTreeSet<i64> {
         let cutoff = now
             .in_tz(ZONE)
             .unwrap()
@@ -90,7 +108,12 @@ impl Model {
         self.facts
             .iter()
             .filter(|(_, f)| !f.active_service && !f.unpaid)
-            .filter(|(_, f)| matches!(f.last_activity, Some(last) if last < cutoff))
+            .filter(|(id, f)| {
+                let billing = f
+                    .billing_activity
+                    .filter(|_| !now_stores.anonymized(self.billing_ids[id]));
+                matches!(f.panel_activity.max(billing), Some(last) if last < cutoff)
+            })
             .map(|(id, _)| *id)
             .collect()
     }
