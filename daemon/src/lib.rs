@@ -20,6 +20,7 @@ pub mod plugins;
 pub mod policy;
 pub mod register;
 pub mod requests;
+pub mod restore;
 pub mod runner;
 pub mod schedule;
 pub mod serve;

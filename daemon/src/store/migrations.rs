@@ -154,6 +154,28 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX tombstones_by_system ON tombstones (system, erased_at);
     CREATE INDEX tombstones_by_expiry ON tombstones (expires_at);
     ",
+    // 7: the restore window: what a policy run erased, kept (encrypted under the run's own
+    // key, which lives in a file, never here) until `kept_until`, so that `gallra restore RUN`
+    // can put it back. A window's row stays after its end, with `destroyed_at`, so that a
+    // restore asked for too late can say when the window ended.
+    "
+    CREATE TABLE restore_windows (
+        run          INTEGER PRIMARY KEY REFERENCES runs (id),
+        policy       TEXT NOT NULL,
+        kept_until   TEXT NOT NULL,
+        destroyed_at TEXT
+    ) STRICT;
+    CREATE TABLE restore_keeps (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        run         INTEGER NOT NULL REFERENCES restore_windows (run),
+        system      TEXT NOT NULL,
+        subject_key TEXT NOT NULL,
+        kept_at     TEXT NOT NULL,
+        sealed      BLOB NOT NULL,
+        nonce       BLOB NOT NULL,
+        UNIQUE (run, system, subject_key)
+    ) STRICT;
+    ",
 ];
 
 /// The schema version this binary writes.

@@ -278,7 +278,7 @@ pub struct TaskRecord {
 
 /// The state store. Every method is one atomic step: it happens entirely or not at all.
 /// A run's warnings ([`WarningStore`]) are part of it.
-pub trait Store: WarningStore + TombstoneStore + Send + Sync {
+pub trait Store: WarningStore + TombstoneStore + RestoreStore + Send + Sync {
     /// Starts a run of `policy` for the schedule slot `scheduled_for`, in state
     /// [`RunState::Planning`]. A slot that already has a run gives [`StoreError::RunExists`],
     /// so that no slot is run twice.
@@ -442,6 +442,66 @@ pub trait TombstoneStore: Send + Sync {
 
     /// What makes tombstones, if set.
     fn tombstone_keeper(&self) -> Option<crate::tombstones::Keeper>;
+}
+
+/// A run's restore window (see [`crate::restore`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreWindow {
+    /// The run.
+    pub run: RunId,
+    /// Its policy.
+    pub policy: String,
+    /// When the window ends and the run's key is destroyed.
+    pub kept_until: Timestamp,
+    /// When the key was destroyed and the kept data deleted; `None` while the window is open.
+    pub destroyed_at: Option<Timestamp>,
+}
+
+/// What was kept of one subject in one system before a run erased it there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreKeep {
+    /// The run.
+    pub run: RunId,
+    /// The system erased from.
+    pub system: String,
+    /// The subject's key in the run (as its tasks name it).
+    pub subject_key: String,
+    /// When it was kept.
+    pub kept_at: Timestamp,
+    /// The system's export of the subject, encrypted under the run's key.
+    pub sealed: crate::tombstones::Sealed,
+}
+
+/// The restore window's records (see [`crate::restore`]). What was kept is stored only
+/// encrypted, and never with its key.
+pub trait RestoreStore: Send + Sync {
+    /// Records that `run` keeps what it erases until `kept_until`; a window already recorded
+    /// for the run is left as it is. Returns the run's window as stored.
+    fn open_restore_window(
+        &self,
+        run: RunId,
+        policy: &str,
+        kept_until: Timestamp,
+    ) -> Result<RestoreWindow>;
+
+    /// The run's window, if it has one.
+    fn restore_window(&self, run: RunId) -> Result<Option<RestoreWindow>>;
+
+    /// Whether the subject's data in `system` is already kept for `run`.
+    fn is_kept(&self, run: RunId, system: &str, subject_key: &str) -> Result<bool>;
+
+    /// Stores what was kept; one already stored for the same run, system and subject is left
+    /// as it is (a repeated erase finds less than the first did).
+    fn keep(&self, keep: &RestoreKeep) -> Result<()>;
+
+    /// What was kept for `run`, optionally in one system only, in system and subject order.
+    fn kept(&self, run: RunId, system: Option<&str>) -> Result<Vec<RestoreKeep>>;
+
+    /// Windows that ended at or before `now` and whose key is not yet recorded destroyed.
+    fn ended_restore_windows(&self, now: Timestamp) -> Result<Vec<RestoreWindow>>;
+
+    /// Deletes what was kept for `run` and records its window destroyed at `now`.
+    fn destroy_restore_window(&self, run: RunId, now: Timestamp) -> Result<()>;
 }
 
 /// Why a store call failed. Messages name the database and the remedy, never personal data.

@@ -664,6 +664,7 @@ const SELECTED_DECISIONS_AFTER: &str = "SELECT subject_key, reason, identifiers_
     ORDER BY subject_key LIMIT ?2";
 
 mod requests;
+mod restore;
 mod rows;
 #[cfg(test)]
 mod tests;
