@@ -11,6 +11,7 @@ mod reapply;
 mod register;
 mod request_output;
 mod requests;
+mod restore;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -119,6 +120,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Undo a policy run's erasures within its restore window: put back, in each system,
+    /// what the run kept (encrypted) before erasing. Records already there are left as they
+    /// are, so running it twice is safe. After the window the run's key is destroyed and
+    /// this refuses.
+    Restore(restore::RestoreArgs),
     /// List recent runs and their outcomes.
     Runs {
         #[command(flatten)]
