@@ -51,6 +51,7 @@ pub async fn dispatch(command: Command) -> u8 {
             dry_run,
             json,
         } => super::reapply::reapply(&config.config, &system, &since, dry_run, json).await,
+        Command::Restore(args) => super::restore::restore(args).await,
         Command::Runs {
             config,
             policy,
