@@ -34,11 +34,6 @@ pub const ALL_FAULTS: [&str; 12] = [
     "lying_erase",
 ];
 
-/// Faults that break an invariant today, each kept as an ignored test in `fault_harness.rs`
-/// until the daemon is fixed: an erase is read back now, but an anonymization under a legal
-/// hold that claims success is still believed (a lookup finds the kept records either way).
-pub const KNOWN_BUGS: [&str; 1] = ["lying_erase"];
-
 /// The shape of a scenario that meets only `fault`, often.
 pub fn only(fault: &'static str) -> Shape {
     Shape {
@@ -64,15 +59,11 @@ pub struct Shape {
 }
 
 impl Shape {
-    /// The standard shape: every fault gallra is expected to withstand today (see
-    /// [`KNOWN_BUGS`]), four faulty steps across a DST change and a month.
+    /// The standard shape: every fault, four faulty steps across a DST change and a month.
     pub fn standard() -> Shape {
         Shape {
             customers: 40,
-            faults: ALL_FAULTS
-                .into_iter()
-                .filter(|f| !KNOWN_BUGS.contains(f))
-                .collect(),
+            faults: ALL_FAULTS.to_vec(),
             steps: vec![0, 3, 8, 36],
             requests: 3,
         }
