@@ -260,6 +260,7 @@ async fn execute_subject_run(
         &progress,
         audit,
         &policy.name,
+        crate::restore::RestoreKeeper::for_run(&context.config, &policy.name, store, run).as_ref(),
     )
     .await;
     progress.finish();

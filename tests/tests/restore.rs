@@ -1,0 +1,222 @@
+//! The restore window, end to end: the real `gallra` binary and SQL plugin against SQLite.
+//! A purge under `restore_window = "14 days"` keeps what it erases, encrypted under a key
+//! file of its own; `gallra restore RUN` puts exactly those rows back, byte for byte, and
+//! touches nothing else; a second restore changes nothing; after the window the key file
+//! and the ciphertexts are gone and restore refuses, saying when the window ended. A system
+//! that cannot restore is not erased at all.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use gallra_e2e::{available, Backend, Gallra, Scenario};
+
+type Snapshot = BTreeMap<&'static str, Vec<Vec<Option<String>>>>;
+
+/// Every row of every table, sorted, so that a re-inserted row compares equal wherever the
+/// database puts it.
+fn snapshot(scenario: &Scenario) -> Snapshot {
+    let mut snapshot = scenario.snapshot();
+    for rows in snapshot.values_mut() {
+        rows.sort();
+    }
+    snapshot
+}
+
+fn with_window(scenario: &Scenario, systems: &[&str]) {
+    scenario.edit_config(|config| {
+        let policy = config["policies"]["inactive-6-months"]
+            .as_table_mut()
+            .unwrap();
+        policy.insert("restore_window".into(), "14 days".into());
+        policy.insert(
+            "systems".into(),
+            toml::Value::Array(systems.iter().map(|s| (*s).into()).collect()),
+        );
+    });
+}
+
+fn state_db_holds(state_dir: &Path, needle: &str) -> bool {
+    ["state.db", "state.db-wal"].iter().any(|name| {
+        std::fs::read(state_dir.join(name))
+            .unwrap_or_default()
+            .windows(needle.len())
+            .any(|w| w == needle.as_bytes())
+    })
+}
+
+fn kept_rows(state_dir: &Path) -> i64 {
+    let db = rusqlite::Connection::open(state_dir.join("state.db")).unwrap();
+    db.query_row("SELECT count(*) FROM restore_keeps", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn a_purge_is_undone_exactly_once_within_its_window_and_never_after() {
+    if !available(
+        Backend::Sqlite,
+        "a_purge_is_undone_exactly_once_within_its_window_and_never_after",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = Scenario::build(Backend::Sqlite, dir.path(), 11, 300);
+    with_window(&scenario, &["crm", "panel"]);
+    let gallra = Gallra::new(&scenario.config);
+    let state_dir = dir.path().join("state");
+    let before = snapshot(&scenario);
+
+    // The purge, keeping what it erases.
+    let report = gallra
+        .run(&["run", "--once", "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(report[0]["state"], "done", "{report}");
+    let run = report[0]["run"].as_i64().unwrap();
+    let purged = snapshot(&scenario);
+    let erased = before["customers"].len() - purged["customers"].len();
+    assert_eq!(erased, scenario.expected_purged().len());
+    assert!(erased > 10, "the purge must erase customers");
+    assert!(purged["people"].len() < before["people"].len());
+    assert_eq!(
+        purged["clients"], before["clients"],
+        "billing is not in the policy"
+    );
+
+    // The key is a private file beside the state database; what it seals is not readable.
+    let key = state_dir.join("restore").join(format!("run-{run}.key"));
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&key), 0o600);
+    assert_eq!(mode(key.parent().unwrap()), 0o700);
+    let gone_emails: Vec<String> = before["customers"]
+        .iter()
+        .filter(|row| !purged["customers"].contains(row))
+        .filter_map(|row| row[1].clone())
+        .collect();
+    assert!(!gone_emails.is_empty());
+    for email in &gone_emails {
+        assert!(
+            !state_db_holds(&state_dir, email),
+            "the state database holds an erased customer's email in plain text"
+        );
+    }
+
+    // A dry run counts and changes nothing.
+    let dry = gallra
+        .run(&["restore", &run.to_string(), "--dry-run", "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(dry["systems"]["panel"]["subjects"], erased as u64, "{dry}");
+    assert_eq!(snapshot(&scenario), purged);
+
+    // The restore brings back exactly what was erased, byte for byte, and nothing else.
+    let out = gallra
+        .run(&["restore", &run.to_string(), "--json"])
+        .expect_code(0);
+    let counts = out.json();
+    assert_eq!(
+        snapshot(&scenario),
+        before,
+        "every table as before the purge"
+    );
+    let restored = counts["systems"]["panel"]["restored"].as_u64().unwrap();
+    let services = before["services"].len() - purged["services"].len();
+    assert_eq!(restored as usize, erased + services, "{counts}");
+    for email in &gone_emails {
+        assert!(!out.stdout.contains(email.as_str()) && !out.stderr.contains(email.as_str()));
+    }
+
+    // Again: everything is there already; nothing changes.
+    let again = gallra
+        .run(&["restore", &run.to_string(), "--json"])
+        .expect_code(0)
+        .json();
+    for system in ["crm", "panel"] {
+        assert_eq!(again["systems"][system]["restored"], 0, "{again}");
+    }
+    assert_eq!(
+        again["systems"]["panel"]["already_present"]
+            .as_u64()
+            .unwrap() as usize,
+        erased + services
+    );
+    assert_eq!(snapshot(&scenario), before);
+
+    // After the window: the key file and the ciphertexts are gone, and restore says why.
+    let later = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(15 * 24)).to_string();
+    let late = gallra
+        .run_with_env(&["restore", &run.to_string()], &[("GALLRA_NOW", &later)])
+        .expect_code(1);
+    assert!(
+        late.stderr
+            .contains(&format!("the restore window of run {run} ended on")),
+        "{}",
+        late.stderr
+    );
+    assert!(
+        late.stderr.contains("its key was destroyed"),
+        "{}",
+        late.stderr
+    );
+    assert!(!key.exists(), "the key file is destroyed");
+    assert_eq!(kept_rows(&state_dir), 0, "the ciphertexts are deleted");
+    assert_eq!(snapshot(&scenario), before);
+}
+
+#[test]
+fn a_system_that_cannot_restore_is_not_erased() {
+    if !available(
+        Backend::Sqlite,
+        "a_system_that_cannot_restore_is_not_erased",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = Scenario::build(Backend::Sqlite, dir.path(), 5, 80);
+    // Billing anonymizes in place: its connector offers no restore.
+    with_window(&scenario, &["crm", "billing", "panel"]);
+    let gallra = Gallra::new(&scenario.config);
+    let before = snapshot(&scenario);
+    let report = gallra
+        .run(&["run", "--once", "--json"])
+        .expect_code(1)
+        .json();
+    assert_eq!(report[0]["state"], "failed", "{report}");
+    let after = snapshot(&scenario);
+    assert_eq!(after["clients"], before["clients"], "billing is not erased");
+    assert_eq!(
+        after["customers"], before["customers"],
+        "nor the panel after it"
+    );
+    assert!(report[0]["tasks"]["billing"]["failed"].as_u64().unwrap() > 0);
+    // The CRM, which can, was erased and kept: restore puts it back.
+    assert!(after["people"].len() < before["people"].len());
+    let run = report[0]["run"].as_i64().unwrap();
+    gallra.run(&["restore", &run.to_string()]).expect_code(0);
+    assert_eq!(snapshot(&scenario), before);
+}
+
+#[test]
+fn a_run_without_a_window_has_nothing_to_restore() {
+    if !available(
+        Backend::Sqlite,
+        "a_run_without_a_window_has_nothing_to_restore",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = Scenario::build(Backend::Sqlite, dir.path(), 3, 40);
+    let gallra = Gallra::new(&scenario.config);
+    let report = gallra
+        .run(&["run", "--once", "--json"])
+        .expect_code(0)
+        .json();
+    let run = report[0]["run"].as_i64().unwrap();
+    let out = gallra.run(&["restore", &run.to_string()]).expect_code(1);
+    assert!(
+        out.stderr.contains("kept nothing to restore"),
+        "{}",
+        out.stderr
+    );
+    assert!(!dir.path().join("state").join("restore").exists());
+}
