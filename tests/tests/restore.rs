@@ -66,11 +66,12 @@ fn a_purge_is_undone_exactly_once_within_its_window_and_never_after() {
     let state_dir = dir.path().join("state");
     let before = snapshot(&scenario);
 
-    // The purge, keeping what it erases.
-    let report = gallra
-        .run(&["run", "--once", "--json"])
-        .expect_code(0)
-        .json();
+    // The purge, keeping what it erases (debug logs, to check them for personal data).
+    let debug = [("GALLRA_LOG", "debug")];
+    let purge = gallra
+        .run_with_env(&["run", "--once", "--json"], &debug)
+        .expect_code(0);
+    let report = purge.json();
     assert_eq!(report[0]["state"], "done", "{report}");
     let run = report[0]["run"].as_i64().unwrap();
     let purged = snapshot(&scenario);
@@ -111,7 +112,7 @@ fn a_purge_is_undone_exactly_once_within_its_window_and_never_after() {
 
     // The restore brings back exactly what was erased, byte for byte, and nothing else.
     let out = gallra
-        .run(&["restore", &run.to_string(), "--json"])
+        .run_with_env(&["restore", &run.to_string(), "--json"], &debug)
         .expect_code(0);
     let counts = out.json();
     assert_eq!(
@@ -123,7 +124,12 @@ fn a_purge_is_undone_exactly_once_within_its_window_and_never_after() {
     let services = before["services"].len() - purged["services"].len();
     assert_eq!(restored as usize, erased + services, "{counts}");
     for email in &gone_emails {
-        assert!(!out.stdout.contains(email.as_str()) && !out.stderr.contains(email.as_str()));
+        for text in [&purge.stderr, &out.stdout, &out.stderr] {
+            assert!(
+                !text.contains(email.as_str()),
+                "an erased customer's email in the output or debug log"
+            );
+        }
     }
 
     // Again: everything is there already; nothing changes.
