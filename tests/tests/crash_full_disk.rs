@@ -19,6 +19,8 @@ use gallra_e2e::{now, Backend, Gallra, Scenario};
 const CUSTOMERS: usize = 1500;
 /// Erasure requests in the request scenario.
 const REQUESTS: usize = 60;
+/// Scenarios tried before a test gives up on its aim.
+const ATTEMPTS: u32 = 5;
 /// The tmpfs: room for the run's state and audit log, had nobody filled it.
 const SIZE: &str = "32m";
 
@@ -154,15 +156,14 @@ fn scenario(work: Work, dir: &Path, at: &jiff::Zoned) -> Scenario {
     scenario
 }
 
-/// A calm run of `work` to compare with, and a second scenario on the same data to disturb.
+/// A calm run of `work` to compare with, and scenarios on the same data to disturb.
 struct Setup {
+    work: Work,
     root: tempfile::TempDir,
+    at: jiff::Zoned,
     reference: Calm,
     /// For requests: the state directory of the submitted requests, to copy.
     submitted: PathBuf,
-    /// The disturbed scenario's directory.
-    dir: PathBuf,
-    full: Scenario,
 }
 
 impl Setup {
@@ -178,15 +179,20 @@ impl Setup {
             &calm,
             (work == Work::Requests).then_some(submitted.as_path()),
         );
-        let dir = root.path().join("full");
-        let full = scenario(work, &dir, &at);
         Setup {
+            work,
             root,
+            at,
             reference,
             submitted,
-            dir,
-            full,
         }
+    }
+
+    /// The `n`th scenario to disturb, in `root/full-n`: its directory and the scenario.
+    fn disturbed(&self, n: u32) -> (PathBuf, Scenario) {
+        let dir = self.root.path().join(format!("full-{n}"));
+        let full = scenario(self.work, &dir, &self.at);
+        (dir, full)
     }
 }
 
@@ -205,31 +211,42 @@ fn copy_submitted(work: Work, submitted: &Path, dir: &Path) {
 
 fn a_full_disk_mid_run_erases_nothing_unrecorded(work: Work, aim: Aim, record: Record) {
     let name = format!("{work:?} with the state directory filled ({aim:?})");
-    let Setup {
-        root,
-        reference,
-        submitted,
-        dir,
-        full,
-    } = Setup::new(work);
-    let tmpfs = match Tmpfs::mount(&dir.join("state"), SIZE) {
-        Ok(tmpfs) => tmpfs,
-        Err(why) => return skip(&name, &why),
+    let setup = Setup::new(work);
+    let reference = &setup.reference;
+    // A moment aim can be missed (the run does not stop for the observer), and a disk
+    // filled near the end of a run can leave room enough for what is left (a tmpfs page
+    // partly used by a file still takes a line): then the run ends undisturbed, and a
+    // fresh scenario is tried.
+    let mut attempt = 0;
+    let (dir, full, tmpfs, status, log, filler) = loop {
+        attempt += 1;
+        assert!(
+            attempt <= ATTEMPTS,
+            "{name}: the run finished before the full disk stopped it, {ATTEMPTS} times"
+        );
+        let (dir, full) = setup.disturbed(attempt);
+        let tmpfs = match Tmpfs::mount(&dir.join("state"), SIZE) {
+            Ok(tmpfs) => tmpfs,
+            Err(why) => return skip(&name, &why),
+        };
+        // The submitted requests, copied onto the tmpfs.
+        copy_submitted(work, &setup.submitted, &dir);
+        let mut observer = Observer::of(&full);
+        let start = observer.stand();
+        let log = setup.root.path().join(format!("stderr-{attempt}.log"));
+        let mut child = spawn_logged(&full.config, &["run", "--once"], &log);
+        if !wait_for(&mut child, &mut observer, &start, aim) {
+            eprintln!("{name}: attempt {attempt} finished before its aim; again on fresh data");
+            continue;
+        }
+        let filler = tmpfs.fill();
+        resume(&child); // stopped there if the aim was a moment
+        let status = child.wait().unwrap();
+        if !status.success() {
+            break (dir, full, tmpfs, status, log, filler);
+        }
+        eprintln!("{name}: attempt {attempt} needed no more space once the disk was full; again on fresh data");
     };
-    // The submitted requests, copied onto the tmpfs.
-    copy_submitted(work, &submitted, &dir);
-
-    let mut observer = Observer::of(&full);
-    let start = observer.stand();
-    let log = root.path().join("stderr.log");
-    let mut child = spawn_logged(&full.config, &["run", "--once"], &log);
-    assert!(
-        wait_for(&mut child, &mut observer, &start, aim),
-        "{name}: the run finished before the disk was filled"
-    );
-    let filler = tmpfs.fill();
-    resume(&child); // stopped there if the aim was a moment
-    let status = child.wait().unwrap();
     let stderr = std::fs::read_to_string(&log).unwrap();
     let said = stderr
         .lines()
@@ -237,10 +254,6 @@ fn a_full_disk_mid_run_erases_nothing_unrecorded(work: Work, aim: Aim, record: R
         .collect::<Vec<_>>()
         .join("\n");
     eprintln!("{name}: the run {status}; its errors:\n{said}");
-    assert!(
-        !status.success(),
-        "{name}: the run succeeded on a full disk:\n{stderr}"
-    );
     let lower = said.to_lowercase();
     assert!(
         FULL.iter().any(|w| lower.contains(w))
@@ -315,7 +328,8 @@ fn a_purge_whose_audit_log_fills_the_disk_stops_and_leaves_each_erasure_recorded
 fn a_full_audit_log_erases_nothing(work: Work) {
     let name = format!("{work:?} with the audit log's disk full from the start");
     let setup = Setup::new(work);
-    let (reference, dir, full) = (&setup.reference, &setup.dir, &setup.full);
+    let (dir, full) = setup.disturbed(1);
+    let (reference, dir, full) = (&setup.reference, &dir, &full);
     let audit_dir = dir.join("state/audit");
     let tmpfs = match Tmpfs::mount(&audit_dir, "4m") {
         Ok(tmpfs) => tmpfs,
