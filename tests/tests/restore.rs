@@ -226,3 +226,73 @@ fn a_run_without_a_window_has_nothing_to_restore() {
     );
     assert!(!dir.path().join("state").join("restore").exists());
 }
+
+#[test]
+fn an_export_that_fails_blocks_the_erase_until_a_run_can_keep() {
+    if !available(
+        Backend::Sqlite,
+        "an_export_that_fails_blocks_the_erase_until_a_run_can_keep",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = Scenario::build(Backend::Sqlite, dir.path(), 7, 60);
+    with_window(&scenario, &["crm", "panel"]);
+    // The CRM behind the test-faults connector: every export answers 503, nothing else fails.
+    let schedule = dir.path().join("faults.json");
+    std::fs::write(
+        &schedule,
+        r#"{"rate": 1.0, "faults": ["5xx"], "operations": ["export"]}"#,
+    )
+    .unwrap();
+    scenario.edit_config(|config| {
+        let crm = config["systems"]["crm"].as_table_mut().unwrap();
+        let sql = crm.remove("settings").unwrap();
+        let mut settings = toml::Table::new();
+        settings.insert("sql".into(), sql);
+        settings.insert(
+            "schedule_file".into(),
+            schedule.display().to_string().into(),
+        );
+        crm.insert("plugin".into(), "test-faults".into());
+        crm.insert("settings".into(), settings.into());
+    });
+    let gallra = Gallra::new(&scenario.config);
+    let before = snapshot(&scenario);
+    let report = gallra
+        .run(&["run", "--once", "--json"])
+        .expect_code(1)
+        .json();
+    assert_eq!(report[0]["state"], "failed", "{report}");
+    assert!(report[0]["tasks"]["crm"]["failed"].as_u64().unwrap() > 0);
+    assert_eq!(
+        snapshot(&scenario),
+        before,
+        "nothing is erased that could not be kept (and the panel waits for the CRM)"
+    );
+
+    // The export works again: the next run keeps, then erases.
+    std::fs::remove_file(&schedule).unwrap();
+    let again = gallra
+        .run(&["run", "--once", "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(again[0]["state"], "done", "{again}");
+    let after = snapshot(&scenario);
+    assert!(after["people"].len() < before["people"].len());
+    assert!(after["customers"].len() < before["customers"].len());
+    let dry = gallra
+        .run(&[
+            "restore",
+            &again[0]["run"].to_string(),
+            "--dry-run",
+            "--json",
+        ])
+        .expect_code(0)
+        .json();
+    assert_eq!(
+        dry["systems"]["panel"]["subjects"].as_u64().unwrap() as usize,
+        before["customers"].len() - after["customers"].len(),
+        "{dry}"
+    );
+}
