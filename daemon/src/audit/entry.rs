@@ -85,6 +85,8 @@ words! {
         Notify => "notify",
         /// A task done by a person and confirmed.
         Manual => "manual",
+        /// A subject's data put back from a purge's restore window (`gallra restore`).
+        Restore => "restore",
         /// A run stopped by a safety valve was approved.
         Approve => "approve",
         /// A policy run began.

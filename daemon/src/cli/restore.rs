@@ -177,7 +177,7 @@ async fn restore_one(
     };
     let data = kept.export;
     let result = handle.call("restore", move |i| i.restore(&data)).await;
-    let entry = NewEntry::new(Actor::Operator, Action::Manual, Outcome::Done)
+    let entry = NewEntry::new(Actor::Operator, Action::Restore, Outcome::Done)
         .system(keep.system.clone())
         .subject(&kept.identifiers);
     Some(match result {
@@ -198,7 +198,7 @@ async fn restore_one(
         Err(error) => {
             tracing::warn!(run = keep.run.0, system = %keep.system, %error, "restoring a subject failed");
             count.failed += 1;
-            NewEntry::new(Actor::Operator, Action::Manual, Outcome::Failed)
+            NewEntry::new(Actor::Operator, Action::Restore, Outcome::Failed)
                 .system(keep.system.clone())
                 .subject(&kept.identifiers)
                 .detail(format!(

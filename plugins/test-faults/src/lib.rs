@@ -31,7 +31,8 @@ use std::path::PathBuf;
 use gallra_plugin_api::jiff::Timestamp;
 use gallra_plugin_api::{
     Connector, ConnectorError, Description, EraseOutcome, ExpireRequest, ExpireResult,
-    ExportResult, LookupResult, OpenContext, ScanPage, ScanRequest, Subject, SubjectFacts,
+    ExportResult, LookupResult, OpenContext, RestoreOutcome, ScanPage, ScanRequest, Subject,
+    SubjectFacts,
 };
 use gallra_plugin_sql::config::Settings as SqlSettings;
 use gallra_plugin_sql::SqlConnector;
@@ -170,6 +171,12 @@ impl Connector for FaultyConnector {
             self.common(draw, &schedule)?;
         }
         self.inner.expire(request)
+    }
+
+    /// Passed through without faults: restoring is an operator's repair, outside the runs
+    /// the harness disturbs.
+    fn restore(&self, data: &ExportResult) -> Result<RestoreOutcome, ConnectorError> {
+        self.inner.restore(data)
     }
 
     fn health(&self) -> Result<(), ConnectorError> {
