@@ -82,20 +82,33 @@ pub(super) async fn restore(args: RestoreArgs) -> u8 {
     for keep in &kept {
         counts.entry(keep.system.clone()).or_default().subjects += 1;
     }
+    let mut audit_failed = false;
     if !args.dry_run && !kept.is_empty() {
         let context = open_context(config.clone(), !args.json).await;
         let progress = Progress::new(&format!("restoring (run {run})"), !args.json);
         progress.set_total(Some(kept.len() as u64));
         let entries = restore_all(&context.systems, &key, &kept, &progress, &mut counts).await;
         progress.finish();
-        crate::audit::append(context.audit.as_ref(), &entries);
+        if let Err(error) = record(context.audit.as_deref(), &entries) {
+            eprintln!(
+                "gallra: the restores were made, but the audit log does not have them: {error}"
+            );
+            audit_failed = true;
+        }
     }
     report(run, &window, &args, &counts);
-    if counts.values().any(|c| c.failed > 0) {
+    if audit_failed || counts.values().any(|c| c.failed > 0) {
         FAILED
     } else {
         OK
     }
+}
+
+/// Writes the restores' audit entries; a restore brings personal data back, so an unwritten
+/// record fails the command.
+fn record(audit: Option<&crate::audit::AuditLog>, entries: &[NewEntry]) -> Result<(), String> {
+    let log = audit.ok_or("the audit log could not be opened (see the error above)")?;
+    crate::audit::write(log, entries).map_err(|e| e.to_string())
 }
 
 /// Opens the store, prunes ended windows, and gives the run's window if it is still open;

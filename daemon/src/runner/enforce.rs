@@ -256,7 +256,7 @@ async fn execute_subject_run(
         store,
         &context.systems,
         run,
-        &context.config.account_source,
+        &context.config,
         &progress,
         audit,
         &policy.name,

@@ -20,6 +20,7 @@ use super::progress::Progress;
 use super::report::TaskCounts;
 use super::RunError;
 use crate::audit::{words, Action, Actor, AuditLog, NewEntry, Outcome};
+use crate::config::{Config, CustomerIds};
 use crate::plugins::{CallError, Systems};
 use crate::store::{RunId, Store, TaskId, TaskRecord, TaskState};
 
@@ -76,7 +77,7 @@ pub async fn execute_tasks(
     store: &Arc<dyn Store>,
     systems: &Arc<Systems>,
     run: RunId,
-    source: &str,
+    config: &Arc<Config>,
     progress: &Progress,
     audit: &AuditLog,
     policy: &str,
@@ -97,7 +98,7 @@ pub async fn execute_tasks(
             .map(|t| t.id)
             .collect();
         announce(store.as_ref(), audit, policy, &tasks, &interrupted)?;
-        let results = erase_batch(systems, source, tasks, &in_flight, progress, restore).await?;
+        let results = erase_batch(systems, config, tasks, &in_flight, progress, restore).await?;
         let mut updates = Vec::new();
         let mut entries = Vec::new();
         let mut tombstones = Vec::new();
@@ -110,7 +111,7 @@ pub async fn execute_tasks(
             };
             entries.push(entry(policy, &task, words::outcome(state), detail.clone()));
             if let (Some(keeper), TaskState::Done) = (&keeper, state) {
-                let subject = erasure_subject(&task.identifiers, task.system == source);
+                let subject = erasure_subject(&task.identifiers, config.customer_ids(&task.system));
                 tombstones.extend(keeper.tombstone(&task.system, &subject, crate::clock::now()));
             }
             updates.push((task.id, state, detail));
@@ -160,7 +161,7 @@ fn announce(
 /// Runs a batch's tasks, subjects in parallel, and returns every task's outcome.
 async fn erase_batch(
     systems: &Arc<Systems>,
-    source: &str,
+    config: &Arc<Config>,
     tasks: Vec<TaskRecord>,
     in_flight: &Arc<Semaphore>,
     progress: &Progress,
@@ -170,13 +171,13 @@ async fn erase_batch(
     for subject_tasks in group_by_subject(tasks) {
         let systems = Arc::clone(systems);
         let restore = restore.cloned();
-        let source = source.to_owned();
+        let config = Arc::clone(config);
         let permit = Arc::clone(in_flight)
             .acquire_owned()
             .await
             .expect("never closed");
         work.spawn(async move {
-            let results = run_subject(&systems, &source, subject_tasks, restore.as_deref()).await;
+            let results = run_subject(&systems, &config, subject_tasks, restore.as_deref()).await;
             drop(permit);
             results
         });
@@ -223,7 +224,7 @@ fn group_by_subject(tasks: Vec<TaskRecord>) -> Vec<Vec<TaskRecord>> {
 /// Runs one subject's tasks in order; after a failure the rest are blocked for this run.
 async fn run_subject(
     systems: &Systems,
-    source: &str,
+    config: &Config,
     tasks: Vec<TaskRecord>,
     restore: Option<&crate::restore::RestoreKeeper>,
 ) -> Vec<TaskResult> {
@@ -236,7 +237,8 @@ async fn run_subject(
             continue;
         }
         let span = tracing::info_span!("task", id = task.id.0, system = %task.system);
-        let (state, detail) = erase_one(systems, &task, task.system == source, restore)
+        let ids = config.customer_ids(&task.system);
+        let (state, detail) = erase_one(systems, &task, ids, restore)
             .instrument(span)
             .await;
         if !matches!(state, TaskState::Done | TaskState::Retained) {
@@ -251,14 +253,14 @@ async fn run_subject(
 async fn erase_one(
     systems: &Systems,
     task: &TaskRecord,
-    is_source: bool,
+    customer_ids: CustomerIds,
     restore: Option<&crate::restore::RestoreKeeper>,
 ) -> (TaskState, Option<String>) {
     let handle = match systems.get(&task.system) {
         Ok(handle) => handle.clone(),
         Err(why) => return (TaskState::Failed, Some(why)),
     };
-    let subject = erasure_subject(&task.identifiers, is_source);
+    let subject = erasure_subject(&task.identifiers, customer_ids);
     // A policy with a restore window keeps the subject's data first; if it cannot, no erase.
     if let Some(keeper) = restore {
         let kept =
@@ -271,13 +273,13 @@ async fn erase_one(
     for attempt in 1..=ATTEMPTS {
         let who = subject.clone();
         match handle.call("erase", move |i| i.erase(&who)).await {
-            Ok(EraseOutcome::Erased { records }) => {
-                return match handle.read_back(&subject).await {
-                    Ok(()) => outcome_state(EraseOutcome::Erased { records }),
+            // Done only once a read-back confirms what the connector says it did.
+            Ok(outcome) => {
+                return match handle.confirm(&subject, &outcome).await {
+                    Ok(()) => outcome_state(outcome),
                     Err(why) => (TaskState::Failed, Some(why)),
                 };
             }
-            Ok(outcome) => return outcome_state(outcome),
             Err(error) if error.is_transient() && attempt < ATTEMPTS => {
                 tracing::warn!(system = %task.system, attempt, error = %error, "erase failed; retrying");
                 tokio::time::sleep(delay).await;
@@ -341,17 +343,19 @@ fn error_state(error: &CallError) -> (TaskState, Option<String>) {
 /// The identifiers an erase may match on. The account source is reached by its own key
 /// only; other systems by strong identifiers only (email, personnummer, domain): a phone
 /// number or an IP address can be shared by several people, and erasing by one could
-/// remove someone who must stay.
-pub fn erasure_subject(identifiers: &[Identifier], is_source: bool) -> Subject {
-    let keep = |kind: IdentifierKind| {
-        if is_source {
-            kind == IdentifierKind::CustomerId
-        } else {
-            matches!(
-                kind,
-                IdentifierKind::Email | IdentifierKind::Personnummer | IdentifierKind::Domain
-            )
-        }
+/// remove someone who must stay. A system that knows customers by the account source's
+/// number (`source_customer_id`) gets that number too.
+pub fn erasure_subject(identifiers: &[Identifier], customer_ids: CustomerIds) -> Subject {
+    let strong = |kind: IdentifierKind| {
+        matches!(
+            kind,
+            IdentifierKind::Email | IdentifierKind::Personnummer | IdentifierKind::Domain
+        )
+    };
+    let keep = |kind: IdentifierKind| match customer_ids {
+        CustomerIds::Own => kind == IdentifierKind::CustomerId,
+        CustomerIds::Source => strong(kind) || kind == IdentifierKind::CustomerId,
+        CustomerIds::None => strong(kind),
     };
     Subject::new(
         identifiers
@@ -389,11 +393,38 @@ mod tests {
         store.record_decisions(run, &[decision]).unwrap();
         let systems = [("crm".to_owned(), crate::store::Action::Erase, 0)];
         store.create_tasks_for_selected(run, &systems).unwrap();
-        let text = "state_dir = \"s\"\naccount_source = \"crm\"\n[systems.crm]\nplugin = \"sql\"\n";
-        let config = crate::config::parse(text, Path::new("/g.toml")).unwrap();
         let finder = PluginFinder::new(Some(&dir.join("no-plugins")));
-        let systems = Arc::new(Systems::open(&config, &finder));
+        let systems = Arc::new(Systems::open(&config(), &finder));
         (Arc::new(store), systems, run)
+    }
+
+    /// One system, "crm", the account source.
+    fn config() -> Config {
+        let text = "state_dir = \"s\"\naccount_source = \"crm\"\n[systems.crm]\nplugin = \"sql\"\n";
+        crate::config::parse(text, Path::new("/g.toml")).unwrap()
+    }
+
+    #[test]
+    fn each_system_is_handed_the_identifiers_it_can_match_on() {
+        let id = |kind, value| Identifier::parse(kind, value).unwrap();
+        let all = [
+            id(IdentifierKind::Email, "anna@example.se"),
+            id(IdentifierKind::CustomerId, "31"),
+            id(IdentifierKind::Phone, "+46701234567"),
+        ];
+        let kinds = |ids| -> Vec<IdentifierKind> {
+            erasure_subject(&all, ids)
+                .identifiers
+                .iter()
+                .map(Identifier::kind)
+                .collect()
+        };
+        assert_eq!(kinds(CustomerIds::Own), [IdentifierKind::CustomerId]);
+        assert_eq!(
+            kinds(CustomerIds::Source),
+            [IdentifierKind::Email, IdentifierKind::CustomerId]
+        );
+        assert_eq!(kinds(CustomerIds::None), [IdentifierKind::Email]);
     }
 
     fn log(dir: &Path) -> AuditLog {
@@ -412,7 +443,14 @@ mod tests {
     ) -> Result<TaskTotals, RunError> {
         let progress = Progress::new("test", false);
         execute_tasks(
-            store, systems, run, "crm", &progress, audit, "inactive", None,
+            store,
+            systems,
+            run,
+            &Arc::new(config()),
+            &progress,
+            audit,
+            "inactive",
+            None,
         )
         .await
     }

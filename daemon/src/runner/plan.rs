@@ -152,10 +152,10 @@ async fn count_holders(
         plan.lookup_errors = selected.len() as u64;
         return plan;
     };
-    let is_source = system == context.config.account_source;
+    let customer_ids = context.config.customer_ids(system);
     let mut lookups = JoinSet::new();
     for (_, identifiers) in selected {
-        let subject = erasure_subject(identifiers, is_source);
+        let subject = erasure_subject(identifiers, customer_ids);
         let handle = handle.clone();
         lookups.spawn(async move { handle.call("lookup", move |i| i.lookup(&subject)).await });
     }

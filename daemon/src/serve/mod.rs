@@ -195,6 +195,7 @@ impl Generation {
         tasks.spawn(drive_loop(
             engine,
             gauges,
+            config.state_dir.clone(),
             wake,
             Arc::clone(&heartbeat),
             stop_rx.clone(),
@@ -283,11 +284,20 @@ async fn stopped(mut stop: watch::Receiver<bool>) {
     let _ = stop.wait_for(|stopping| *stopping).await;
 }
 
+/// Ends the restore windows whose time is up on every wake, so that a run's key is destroyed
+/// on time even when no policy runs (policy runs and `gallra restore` prune too).
+fn prune_restore_windows(store: &SqliteStore, state_dir: &Path) {
+    if let Err(error) = crate::restore::prune(store, state_dir, crate::clock::now()) {
+        tracing::error!(%error, "restore windows could not be ended; trying again at the next wake");
+    }
+}
+
 /// Drives due requests, then sleeps until the next task is due, a request arrives, or a
 /// stop is asked for.
 async fn drive_loop(
     engine: Engine,
     gauges: gauges::RequestGaugeSource,
+    state_dir: PathBuf,
     wake: Arc<Notify>,
     heartbeat: Arc<systemd::Heartbeat>,
     mut stop: watch::Receiver<bool>,
@@ -302,6 +312,7 @@ async fn drive_loop(
                 true
             }
         };
+        prune_restore_windows(gauges.store(), &state_dir);
         gauges.update()?;
         let sleep = match audit_stuck {
             true => systemd::max_sleep(IDLE_WAKE),
