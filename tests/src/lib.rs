@@ -17,3 +17,14 @@ pub use daemon::Daemon;
 pub use gallra::{Gallra, Outcome};
 pub use scenario::{now, settings_of, Scenario, TABLES};
 pub use servers::{available, Backend, TestDb};
+
+/// Whether gallra's state database (with its write-ahead log) holds `needle` in plain
+/// bytes: how a test sees that an identifier is kept only sealed.
+pub fn state_db_holds(state_dir: &std::path::Path, needle: &str) -> bool {
+    ["state.db", "state.db-wal"].iter().any(|name| {
+        std::fs::read(state_dir.join(name))
+            .unwrap_or_default()
+            .windows(needle.len())
+            .any(|w| w == needle.as_bytes())
+    })
+}

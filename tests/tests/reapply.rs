@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use gallra_e2e::{available, Backend, Gallra, Scenario};
+use gallra_e2e::{available, state_db_holds, Backend, Gallra, Scenario};
 
 type Rows = Vec<Vec<Option<String>>>;
 
@@ -30,16 +30,6 @@ fn copy_db(from: &Path, to: &Path) {
         side.push(suffix);
         let _ = std::fs::remove_file(side);
     }
-}
-
-/// Whether any file of the state database holds `needle` as plain bytes.
-fn state_db_holds(state_dir: &Path, needle: &str) -> bool {
-    ["state.db", "state.db-wal"].iter().any(|name| {
-        std::fs::read(state_dir.join(name))
-            .unwrap_or_default()
-            .windows(needle.len())
-            .any(|w| w == needle.as_bytes())
-    })
 }
 
 #[test]

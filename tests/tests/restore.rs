@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use gallra_e2e::{available, Backend, Gallra, Scenario};
+use gallra_e2e::{available, state_db_holds, Backend, Gallra, Scenario};
 
 type Snapshot = BTreeMap<&'static str, Vec<Vec<Option<String>>>>;
 
@@ -34,15 +34,6 @@ fn with_window(scenario: &Scenario, systems: &[&str]) {
             toml::Value::Array(systems.iter().map(|s| (*s).into()).collect()),
         );
     });
-}
-
-fn state_db_holds(state_dir: &Path, needle: &str) -> bool {
-    ["state.db", "state.db-wal"].iter().any(|name| {
-        std::fs::read(state_dir.join(name))
-            .unwrap_or_default()
-            .windows(needle.len())
-            .any(|w| w == needle.as_bytes())
-    })
 }
 
 fn kept_rows(state_dir: &Path) -> i64 {
