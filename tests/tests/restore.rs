@@ -287,3 +287,56 @@ fn an_export_that_fails_blocks_the_erase_until_a_run_can_keep() {
         "{dry}"
     );
 }
+
+/// Someone the purge erased who then asks to be erased (their request finds nothing left) is
+/// not brought back by a restore of that run; everyone else is.
+#[test]
+fn a_customer_who_asked_to_be_erased_is_not_restored() {
+    if !available(
+        Backend::Sqlite,
+        "a_customer_who_asked_to_be_erased_is_not_restored",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = Scenario::build(Backend::Sqlite, dir.path(), 11, 300);
+    with_window(&scenario, &["crm", "panel"]);
+    let gallra = Gallra::new(&scenario.config);
+    let before = snapshot(&scenario);
+    let report = gallra
+        .run(&["run", "--once", "--json"])
+        .expect_code(0)
+        .json();
+    let run = report[0]["run"].as_i64().unwrap();
+    let purged = snapshot(&scenario);
+    let asked = before["customers"]
+        .iter()
+        .find(|row| !purged["customers"].contains(row))
+        .cloned()
+        .expect("the purge erased someone");
+    let email = asked[1].clone().unwrap();
+    gallra
+        .run(&["request", "erase", "--email", &email])
+        .expect_code(0);
+    gallra.run(&["run", "--once"]).expect_code(0);
+
+    let counts = gallra
+        .run(&["restore", &run.to_string(), "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(
+        counts["systems"]["panel"]["asked_to_be_erased"], 1,
+        "{counts}"
+    );
+    let customers = &snapshot(&scenario)["customers"];
+    assert!(
+        !customers.contains(&asked),
+        "a customer who asked to be erased was restored"
+    );
+    let expected: Vec<_> = before["customers"]
+        .iter()
+        .filter(|row| **row != asked)
+        .cloned()
+        .collect();
+    assert_eq!(customers, &expected, "everyone else is back");
+}

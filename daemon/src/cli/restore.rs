@@ -2,12 +2,12 @@
 //! within its restore window, from what the run kept (see [`crate::restore`]). Prints counts
 //! per system, never identifiers or data. Running it twice restores nothing twice.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use gallra_plugin_api::{Capability, RestoreOutcome};
+use gallra_plugin_api::{Capability, Identifier, RestoreOutcome};
 
 use super::commands::{load, open_context, FAILED, OK};
-use crate::audit::{Action, Actor, NewEntry, Outcome};
+use crate::audit::{Action, Actor, NewEntry, Outcome, SubjectKey};
 use crate::config::Config;
 use crate::plugins::Systems;
 use crate::restore::{key_path, seal_context, Kept};
@@ -42,6 +42,9 @@ struct Counts {
     restored: u64,
     /// Records that were there already and were left as they are.
     already_present: u64,
+    /// Subjects not brought back because they asked to be erased (the audit log holds a
+    /// request's erasure of them).
+    asked_to_be_erased: u64,
     /// Subjects not restored: the system is unavailable or cannot restore, an error, or
     /// kept data that did not open.
     failed: u64,
@@ -85,9 +88,21 @@ pub(super) async fn restore(args: RestoreArgs) -> u8 {
     let mut audit_failed = false;
     if !args.dry_run && !kept.is_empty() {
         let context = open_context(config.clone(), !args.json).await;
+        if context.audit.is_none() {
+            eprintln!("gallra: nothing restored: a restore brings personal data back and must be in the audit log, which cannot be opened (see the error above)");
+            return FAILED;
+        }
+        let opened = open_all(&key, &kept);
+        let asked = match asked_to_be_erased(&config, &opened) {
+            Ok(asked) => asked,
+            Err(why) => {
+                eprintln!("gallra: nothing restored: {why}");
+                return FAILED;
+            }
+        };
         let progress = Progress::new(&format!("restoring (run {run})"), !args.json);
         progress.set_total(Some(kept.len() as u64));
-        let entries = restore_all(&context.systems, &key, &kept, &progress, &mut counts).await;
+        let entries = restore_all(&context.systems, &opened, &asked, &progress, &mut counts).await;
         progress.finish();
         if let Err(error) = record(context.audit.as_deref(), &entries) {
             eprintln!(
@@ -140,19 +155,77 @@ fn ended(window: &RestoreWindow, config: &Config) -> String {
     )
 }
 
-/// Restores each kept subject in its system, one at a time; returns the audit entries, one
-/// per subject and system.
+/// Opens each kept subject with the run's key; `None` for one that does not open.
+fn open_all<'a>(
+    key: &TombstoneKey,
+    kept: &'a [RestoreKeep],
+) -> Vec<(&'a RestoreKeep, Option<Kept>)> {
+    kept.iter()
+        .map(|keep| {
+            let context = seal_context(keep.run, &keep.system, &keep.subject_key);
+            let opened = key
+                .open_bytes(&context, &keep.sealed)
+                .ok()
+                .and_then(|plain| serde_json::from_slice::<Kept>(&plain).ok());
+            (keep, opened)
+        })
+        .collect()
+}
+
+/// The run's keys of the subjects among `opened` that a request asked to erase, found in
+/// the audit log (any request's erase or anonymize entry, before or after the run): they
+/// are not brought back. Errors when the log cannot be searched, since then nobody can be
+/// restored safely.
+fn asked_to_be_erased(
+    config: &Config,
+    opened: &[(&RestoreKeep, Option<Kept>)],
+) -> Result<BTreeSet<String>, String> {
+    let key_path = crate::audit::default_key_path(&config.state_dir);
+    let key = SubjectKey::load(&key_path).map_err(|e| {
+        format!("the audit key cannot be read to check who asked to be erased since ({e})")
+    })?;
+    let identifiers: Vec<Identifier> = opened
+        .iter()
+        .filter_map(|(_, kept)| kept.as_ref())
+        .flat_map(|kept| kept.identifiers.iter().cloned())
+        .collect();
+    let entries = crate::audit::find_subjects(
+        &crate::audit::log_dir(&config.state_dir),
+        &key,
+        &identifiers,
+    )
+    .map_err(|e| format!("the audit log cannot be searched for requests to erase ({e})"))?;
+    let asked: BTreeSet<String> = entries
+        .iter()
+        .filter(|e| e.actor.starts_with("request:"))
+        .filter(|e| matches!(e.action.as_str(), "erase" | "anonymize"))
+        .flat_map(|e| e.subject.iter().cloned())
+        .collect();
+    Ok(opened
+        .iter()
+        .filter_map(|(keep, kept)| Some((keep, kept.as_ref()?)))
+        .filter(|(_, kept)| {
+            key.subjects(&kept.identifiers)
+                .iter()
+                .any(|hash| asked.contains(hash))
+        })
+        .map(|(keep, _)| keep.subject_key.clone())
+        .collect())
+}
+
+/// Restores each kept subject in its system, one at a time, except those who asked to be
+/// erased; returns the audit entries, one per subject and system.
 async fn restore_all(
     systems: &Systems,
-    key: &TombstoneKey,
-    kept: &[RestoreKeep],
+    opened: &[(&RestoreKeep, Option<Kept>)],
+    asked: &BTreeSet<String>,
     progress: &Progress,
     counts: &mut BTreeMap<String, Counts>,
 ) -> Vec<NewEntry> {
     let mut entries = Vec::new();
-    for keep in kept {
+    for (keep, kept) in opened {
         let count = counts.entry(keep.system.clone()).or_default();
-        let entry = restore_one(systems, key, keep, count).await;
+        let entry = restore_one(systems, keep, kept.as_ref(), asked, count).await;
         entries.extend(entry);
         progress.advance(1);
     }
@@ -161,8 +234,9 @@ async fn restore_all(
 
 async fn restore_one(
     systems: &Systems,
-    key: &TombstoneKey,
     keep: &RestoreKeep,
+    kept: Option<&Kept>,
+    asked: &BTreeSet<String>,
     count: &mut Counts,
 ) -> Option<NewEntry> {
     let handle = match systems.get(&keep.system) {
@@ -178,17 +252,22 @@ async fn restore_one(
             return None;
         }
     };
-    let context = seal_context(keep.run, &keep.system, &keep.subject_key);
-    let opened = key
-        .open_bytes(&context, &keep.sealed)
-        .ok()
-        .and_then(|plain| serde_json::from_slice::<Kept>(&plain).ok());
-    let Some(kept) = opened else {
+    let Some(kept) = kept else {
         tracing::error!(run = keep.run.0, system = %keep.system, "kept data did not open with the run's key");
         count.failed += 1;
         return None;
     };
-    let data = kept.export;
+    let entry = NewEntry::new(Actor::Operator, Action::Restore, Outcome::Blocked)
+        .system(keep.system.clone())
+        .subject(&kept.identifiers);
+    if asked.contains(&keep.subject_key) {
+        count.asked_to_be_erased += 1;
+        return Some(entry.detail(format!(
+            "not restored from the restore window of run {}: the subject asked to be erased",
+            keep.run
+        )));
+    }
+    let data = kept.export.clone();
     let result = handle.call("restore", move |i| i.restore(&data)).await;
     let entry = NewEntry::new(Actor::Operator, Action::Restore, Outcome::Done)
         .system(keep.system.clone())
@@ -254,8 +333,8 @@ fn report(
             );
         } else {
             println!(
-                "\"{system}\": {} subjects: {} records restored, {} already present, {} subjects failed",
-                c.subjects, c.restored, c.already_present, c.failed
+                "\"{system}\": {} subjects: {} records restored, {} already present, {} not restored because they asked to be erased, {} subjects failed",
+                c.subjects, c.restored, c.already_present, c.asked_to_be_erased, c.failed
             );
         }
     }

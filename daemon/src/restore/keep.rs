@@ -15,11 +15,12 @@ use crate::plugins::SystemHandle;
 use crate::store::{RestoreKeep, RunId, Store};
 use crate::tombstones::TombstoneKey;
 
-/// What is sealed per subject and system: the identifiers the system was asked by (for the
-/// audit entry of a restore, as keyed hashes) and the system's export.
+/// What is sealed per subject and system: every identifier the run knew the subject by (for
+/// the audit entry of a restore, as keyed hashes, and to find erasures asked for since) and
+/// the system's export.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Kept {
-    /// The identifiers of the erasure.
+    /// The subject's identifiers, as the run had them.
     pub identifiers: Vec<Identifier>,
     /// Everything the system held about the subject before the erase.
     pub export: ExportResult,
@@ -124,7 +125,7 @@ fn make_private_dir(dir: &std::path::Path) -> Result<(), String> {
 
 /// Keeps what `handle`'s system holds about the subject, sealed under the run's key, before
 /// the run erases it there. `subject_key` is the subject's key in the run; `subject` the
-/// identifiers the erase will use. Kept already for this run (a task done again) is success
+/// identifiers the erase will use; `identifiers` all the run knows the subject by. Kept already for this run (a task done again) is success
 /// without a new export: the first, fuller one stands. An error says why, without personal
 /// data, and means: do not erase.
 pub async fn keep_before_erase(
@@ -132,6 +133,7 @@ pub async fn keep_before_erase(
     handle: &SystemHandle,
     subject_key: &str,
     subject: &Subject,
+    identifiers: &[Identifier],
 ) -> Result<(), String> {
     let system = handle.name();
     let refuse = |why: String| {
@@ -159,7 +161,7 @@ pub async fn keep_before_erase(
         .await
         .map_err(|e| refuse(format!("the export failed: {e}")))?;
     let plain = serde_json::to_vec(&Kept {
-        identifiers: subject.identifiers.clone(),
+        identifiers: identifiers.to_vec(),
         export,
     })
     .expect("an export serializes");

@@ -263,8 +263,14 @@ async fn erase_one(
     let subject = erasure_subject(&task.identifiers, customer_ids);
     // A policy with a restore window keeps the subject's data first; if it cannot, no erase.
     if let Some(keeper) = restore {
-        let kept =
-            crate::restore::keep_before_erase(keeper, &handle, &task.subject_key, &subject).await;
+        let kept = crate::restore::keep_before_erase(
+            keeper,
+            &handle,
+            &task.subject_key,
+            &subject,
+            &task.identifiers,
+        )
+        .await;
         if let Err(why) = kept {
             return (TaskState::Failed, Some(why));
         }
