@@ -120,7 +120,13 @@ impl Connector for SqlConnector {
             if !s.anonymize.is_empty() {
                 capabilities.push(Capability::Anonymize);
             }
-            if s.on_erase == config::SubjectOnErase::Delete {
+            // Restoring re-inserts deleted rows; a child anonymized in place would stay
+            // anonymized (its row is there), so such a table cannot promise a full undo.
+            let children_restorable = settings
+                .children
+                .iter()
+                .all(|c| c.on_erase != config::ChildOnErase::Anonymize);
+            if s.on_erase == config::SubjectOnErase::Delete && children_restorable {
                 capabilities.push(Capability::Restore);
             }
             identifier_kinds.extend(s.identifiers.keys().copied());

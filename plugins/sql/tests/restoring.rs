@@ -133,3 +133,16 @@ fn a_system_that_anonymizes_on_erase_does_not_offer_restore() {
         assert!(!c.describe().capabilities.contains(&Capability::Restore));
     });
 }
+
+/// A child anonymized in place keeps its row, so a restore could not put its columns back:
+/// the system does not promise one.
+#[test]
+fn a_system_with_a_child_anonymized_in_place_does_not_offer_restore() {
+    each_backend(|fx| {
+        let mut settings = standard_settings();
+        settings["children"][1]["on_erase"] = json!("anonymize");
+        settings["children"][1]["anonymize"] = json!({"paid_at": {"value": ""}});
+        let c = fx.open(settings).expect("open");
+        assert!(!c.describe().capabilities.contains(&Capability::Restore));
+    });
+}
