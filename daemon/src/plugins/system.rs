@@ -157,23 +157,28 @@ impl SystemHandle {
     pub async fn confirm(
         &self,
         subject: &gallra_plugin_api::Subject,
+        identifiers: &[gallra_plugin_api::Identifier],
         outcome: &gallra_plugin_api::EraseOutcome,
     ) -> Result<(), String> {
         use gallra_plugin_api::EraseOutcome;
         match outcome {
             EraseOutcome::Erased { .. } => self.read_back(subject).await,
-            EraseOutcome::Anonymized { .. } => self.anonymized_read_back(subject).await,
+            EraseOutcome::Anonymized { .. } => {
+                self.anonymized_read_back(subject, identifiers).await
+            }
             EraseOutcome::Retained(_) | EraseOutcome::InProgress { .. } => Ok(()),
         }
     }
 
-    /// Confirms an anonymization by exporting what is left: `Ok` when no field holds one of
-    /// the subject's email, personnummer, phone number or domain (or the connector cannot
-    /// export), otherwise why it cannot count as done. The kept records may still carry the
+    /// Confirms an anonymization by exporting what is left (asking by `subject`, the
+    /// identifiers the system was handed): `Ok` when no field holds any of `identifiers`
+    /// (all the subject is known by) that is an email, personnummer, phone number or domain
+    /// (or the connector cannot export), otherwise why it cannot count as done. The kept records may still carry the
     /// system's own customer number; that is what anonymized bookkeeping keeps.
     pub async fn anonymized_read_back(
         &self,
         subject: &gallra_plugin_api::Subject,
+        identifiers: &[gallra_plugin_api::Identifier],
     ) -> Result<(), String> {
         use gallra_plugin_api::IdentifierKind as Kind;
         if !self.can(Capability::Export) {
@@ -188,8 +193,7 @@ impl SystemHandle {
                 ))
             }
         };
-        let personal: Vec<_> = subject
-            .identifiers
+        let personal: Vec<_> = identifiers
             .iter()
             .filter(|i| {
                 matches!(

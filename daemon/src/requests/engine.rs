@@ -300,7 +300,8 @@ impl Engine {
                                 }
                             }
                         }
-                        steps::erase(config, &handle, &task, subject, now).await
+                        steps::erase(config, &handle, &task, subject, &record.identifiers, now)
+                            .await
                     }
                     RequestAction::Restrict => steps::restrict(&handle, subject, true).await,
                     RequestAction::Unrestrict => steps::restrict(&handle, subject, false).await,

@@ -131,6 +131,7 @@ pub async fn erase(
     handle: &SystemHandle,
     task: &RequestTask,
     subject: Subject,
+    identifiers: &[Identifier],
     now: Timestamp,
 ) -> StepOutcome {
     let hold = config
@@ -144,7 +145,7 @@ pub async fn erase(
             Err(e) => return StepOutcome::from_error(&e),
         };
         // Whatever the connector answered, the kept records must no longer name the subject.
-        return match handle.anonymized_read_back(&subject).await {
+        return match handle.anonymized_read_back(&subject, identifiers).await {
             Ok(()) => StepOutcome::Retained {
                 detail: format!("{}; the records stay for bookkeeping", describe(&outcome)),
                 until: Some(until),
@@ -165,7 +166,7 @@ pub async fn erase(
             StepOutcome::InProgress(format!("in progress: {reason}"), now + wait)
         }
         // Done only once a read-back confirms it; otherwise asked again later.
-        Ok(outcome) => match handle.confirm(&subject, &outcome).await {
+        Ok(outcome) => match handle.confirm(&subject, identifiers, &outcome).await {
             Ok(()) => {
                 let zoned = now.to_zoned(config.time_zone.clone());
                 let recheck = config.requests.recheck_every.after(&zoned).timestamp();

@@ -281,7 +281,7 @@ async fn erase_one(
         match handle.call("erase", move |i| i.erase(&who)).await {
             // Done only once a read-back confirms what the connector says it did.
             Ok(outcome) => {
-                return match handle.confirm(&subject, &outcome).await {
+                return match handle.confirm(&subject, &task.identifiers, &outcome).await {
                     Ok(()) => outcome_state(outcome),
                     Err(why) => (TaskState::Failed, Some(why)),
                 };
