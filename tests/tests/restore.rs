@@ -216,6 +216,15 @@ fn a_run_without_a_window_has_nothing_to_restore() {
         out.stderr
     );
     assert!(!dir.path().join("state").join("restore").exists());
+    // A system name that is not in the config is a usage error that names the systems.
+    let typo = gallra
+        .run(&["restore", &run.to_string(), "--system", "crn"])
+        .expect_code(2);
+    assert!(
+        typo.stderr.contains("\"crn\" is not a system") && typo.stderr.contains("crm"),
+        "{}",
+        typo.stderr
+    );
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use gallra_plugin_api::{Capability, Identifier, RestoreOutcome};
 
-use super::commands::{load, open_context, FAILED, OK};
+use super::commands::{load, open_context, CONFIG, FAILED, OK};
 use crate::audit::{Action, Actor, NewEntry, Outcome, SubjectKey};
 use crate::config::Config;
 use crate::plugins::Systems;
@@ -59,6 +59,17 @@ pub(super) async fn restore(args: RestoreArgs) -> u8 {
         Ok(config) => config,
         Err(status) => return status,
     };
+    if let Some(system) = args.system.as_deref() {
+        if !config.systems.contains_key(system) {
+            let known: Vec<&str> = config.systems.keys().map(String::as_str).collect();
+            eprintln!(
+                "gallra: --system {system:?} is not a system of {} (its systems: {})",
+                args.config.config.display(),
+                known.join(", ")
+            );
+            return CONFIG;
+        }
+    }
     let run = RunId(args.run);
     let (store, window) = match open_window(&config, run) {
         Ok(opened) => opened,
@@ -70,7 +81,7 @@ pub(super) async fn restore(args: RestoreArgs) -> u8 {
     let key = match TombstoneKey::load(&key_path(&config.state_dir, run)) {
         Ok(key) => key,
         Err(error) => {
-            eprintln!("gallra: the key of run {run}'s restore window cannot be read ({error}); what the run kept cannot be opened");
+            eprintln!("gallra: the key of run {run}'s restore window cannot be read ({error}); what the run kept cannot be opened until it is put back from the machine's backup (gallra deletes it only when the window ends)");
             return FAILED;
         }
     };
