@@ -348,20 +348,7 @@ fn configure(scenario: &Scenario, schedule: &Path) {
             table.insert("settings".into(), settings.into());
             table.insert("call_timeout".into(), "1s".into());
         }
-        config["systems"]["billing"].as_table_mut().unwrap().insert(
-            "legal_hold".into(),
-            toml::Value::Table(
-                toml::toml! { keep = "7 years"  law = "Bokföringslagen 7 kap. 2 §" },
-            ),
-        );
-        config.insert(
-            "requests".into(),
-            toml::Value::Table(toml::toml! {
-                erase_within = "7 days"
-                recheck_every = "1 second"
-                retry_base = "200ms"
-            }),
-        );
+        crate::requests::hold_billing_and_retry_quickly(config);
     });
 }
 

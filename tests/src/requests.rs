@@ -22,22 +22,26 @@ use crate::scenario::Scenario;
 pub fn for_requests(scenario: &Scenario) {
     scenario.edit_config(|config| {
         config.remove("policies");
-        let billing = config["systems"]["billing"].as_table_mut().unwrap();
-        billing.insert(
-            "legal_hold".into(),
-            toml::Value::Table(
-                toml::toml! { keep = "7 years"  law = "Bokföringslagen 7 kap. 2 §" },
-            ),
-        );
-        config.insert(
-            "requests".into(),
-            toml::Value::Table(toml::toml! {
-                erase_within = "7 days"
-                recheck_every = "1 second"
-                retry_base = "200ms"
-            }),
-        );
+        hold_billing_and_retry_quickly(config);
     });
+}
+
+/// Billing keeps its records under the 7-year bookkeeping hold; requests are due in 7 days
+/// and blocked or failed tasks are tried again within a second.
+pub fn hold_billing_and_retry_quickly(config: &mut toml::Table) {
+    let billing = config["systems"]["billing"].as_table_mut().unwrap();
+    billing.insert(
+        "legal_hold".into(),
+        toml::Value::Table(toml::toml! { keep = "7 years"  law = "Bokföringslagen 7 kap. 2 §" }),
+    );
+    config.insert(
+        "requests".into(),
+        toml::Value::Table(toml::toml! {
+            erase_within = "7 days"
+            recheck_every = "1 second"
+            retry_base = "200ms"
+        }),
+    );
 }
 
 /// Adds a system to the config.
