@@ -14,6 +14,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod duration;
+pub mod identity;
 pub mod metrics;
 pub mod notify;
 pub mod plugins;

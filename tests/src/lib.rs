@@ -9,6 +9,7 @@ pub mod daemon;
 pub mod examples;
 pub mod faults;
 pub mod gallra;
+pub mod identity;
 pub mod requests;
 pub mod scenario;
 pub mod servers;

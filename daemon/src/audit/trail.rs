@@ -24,7 +24,7 @@ pub fn open(state_dir: &Path) -> Result<Arc<AuditLog>, String> {
 pub fn outcome(state: TaskState) -> Outcome {
     match state {
         TaskState::Done => Outcome::Done,
-        TaskState::Retained => Outcome::Retained,
+        TaskState::Retained | TaskState::Kept => Outcome::Retained,
         TaskState::Blocked => Outcome::Blocked,
         TaskState::NeedsPerson => Outcome::NeedsPerson,
         TaskState::Failed => Outcome::Failed,

@@ -9,7 +9,7 @@ use crate::config::{self, Config, Policy};
 use crate::plugins::{PluginFinder, Systems};
 use crate::requests::Engine;
 use crate::runner::{self, Context, PlanOutcome, RunReport};
-use crate::store::{RunId, RunState, SqliteStore, Store};
+use crate::store::{RunId, SqliteStore, Store};
 
 /// Exit status: success.
 pub const OK: u8 = 0;
@@ -317,45 +317,22 @@ fn approve(path: &Path, run: i64) -> u8 {
             return FAILED;
         }
     };
-    let id = RunId(run);
-    match store.run(id) {
-        Ok(Some(record)) if record.state == RunState::AwaitingApproval => {
-            let now = crate::clock::now();
-            match store.set_run_state(
-                id,
-                RunState::Approved,
-                record.scanned,
-                record.selected,
-                Some("approved"),
-                now,
-            ) {
-                Ok(()) => {
-                    println!("run {run} of policy \"{}\" approved: {} subjects; the next `gallra run` carries it out", record.policy, record.selected);
-                    OK
-                }
-                Err(error) => {
-                    eprintln!("gallra: {error}");
-                    FAILED
-                }
-            }
-        }
-        Ok(Some(record)) => {
-            eprintln!(
-                "gallra: run {run} is {}, not awaiting approval; nothing to approve",
-                runner::state_name(record.state)
+    match runner::approve(&config, &store, RunId(run), crate::clock::now()) {
+        Ok(record) => {
+            println!(
+                "run {run} of policy \"{}\" approved: {} subjects when it was planned; the next \
+                 `gallra run` carries it out, deciding each subject again just before erasing it",
+                record.policy, record.selected
             );
-            CONFIG
+            OK
         }
-        Ok(None) => {
-            eprintln!(
-                "gallra: no run {run} in {} (see `gallra runs`)",
-                config.state_dir.display()
-            );
-            CONFIG
+        Err(runner::ApproveError::Store(error)) => {
+            eprintln!("gallra: state store: {error}");
+            FAILED
         }
         Err(error) => {
             eprintln!("gallra: {error}");
-            FAILED
+            CONFIG
         }
     }
 }

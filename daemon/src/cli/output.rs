@@ -86,8 +86,8 @@ pub fn print_run(report: &RunReport) {
     print_reasons(&report.reasons);
     for (system, counts) in &report.tasks {
         println!(
-            "    {system:<16} {} done, {} retained, {} blocked, {} failed",
-            counts.done, counts.retained, counts.blocked, counts.failed
+            "    {system:<16} {} done, {} retained, {} kept (changed since the plan), {} blocked, {} failed",
+            counts.done, counts.retained, counts.kept, counts.blocked, counts.failed
         );
     }
     if let Some(detail) = &report.detail {

@@ -286,6 +286,15 @@ pub struct RawPolicy {
     /// since the policy's last trusted scan is taken as broken, and the run waits for
     /// `gallra approve`. Default `0.5` (half); `false` turns it off.
     pub max_shrink: Option<RawValve>,
+    /// How long after its plan a run that stopped for approval may still be approved and
+    /// carried out, e.g. `"24 hours"` (the default). An older plan expires: it is abandoned
+    /// and its identifiers forgotten, and the next run plans afresh.
+    pub approval_valid_for: Option<String>,
+    /// Safety valve: a run whose clock is more than this after the policy's last run (or
+    /// before it) stops for approval: a clock that jumped years ahead would make everyone
+    /// look inactive. Default: three times the schedule's interval, at least 14 days (92
+    /// days for a policy without a schedule).
+    pub max_clock_gap: Option<String>,
     /// `kind = "inactivity"` only, required: how long a subject must have had no activity
     /// in any activity-bearing system, e.g. `"6 months"`.
     pub idle_for: Option<String>,

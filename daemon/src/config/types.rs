@@ -227,6 +227,17 @@ pub struct Policy {
     /// How long what a run of this policy erases is kept, encrypted, so that `gallra restore
     /// RUN` can put it back (see [`crate::restore`]); `None`: nothing is kept.
     pub restore_window: Option<CalendarDuration>,
+    /// How long after its plan a run stopped by a safety valve may still be approved and
+    /// carried out (default [`Policy::DEFAULT_APPROVAL_VALID_FOR`]); after that it expires.
+    pub approval_valid_for: CalendarDuration,
+    /// A run whose clock is this much later than the policy's last run stops for approval;
+    /// `None`: derived from the schedule (three intervals, at least 14 days).
+    pub max_clock_gap: Option<CalendarDuration>,
+}
+
+impl Policy {
+    /// `approval_valid_for` when the config does not say.
+    pub const DEFAULT_APPROVAL_VALID_FOR: &'static str = "24 hours";
 }
 
 /// `warn_before` and its notice: an inactivity policy warns each subject by email before

@@ -183,6 +183,8 @@ vocabulary!(
         Failed => "failed",
         /// Handed to a person.
         NeedsPerson => "needs_person",
+        /// Not carried out: the subject changed since the plan and is kept.
+        Kept => "kept",
     }
 );
 
@@ -195,6 +197,7 @@ impl TaskOutcome {
             TaskState::Blocked => Some(Self::Blocked),
             TaskState::Failed => Some(Self::Failed),
             TaskState::NeedsPerson => Some(Self::NeedsPerson),
+            TaskState::Kept => Some(Self::Kept),
             TaskState::Pending | TaskState::Running => None,
         }
     }

@@ -15,7 +15,10 @@ use gallra_plugin_api::SubjectFacts;
 use crate::duration::CalendarDuration;
 
 pub use facts::merge_facts;
-pub use safety::{check_safety, check_shrink, History, SafetyTrip, MEDIAN_FLOOR};
+pub use safety::{
+    check_clock, check_safety, check_shrink, removal_valves, History, SafetyTrip,
+    FIRST_RUN_MAX_FRACTION, MEDIAN_FLOOR,
+};
 pub use warning::{delete_on, inactivity_with_warning, near_deadline, WarnDecision};
 
 /// Activity before this instant is taken as a broken value (a 1970 default, a zeroed

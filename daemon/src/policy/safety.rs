@@ -1,7 +1,15 @@
 //! Safety valves: a run that would remove too much, or whose account source suddenly looks
 //! much smaller than before, stops before removing anything and waits for `gallra approve`.
 
+use jiff::{Timestamp, Zoned};
+
 use crate::config::Safety;
+use crate::duration::CalendarDuration;
+
+/// A policy's first enforcing run (no carried-out run before it) without a `max_fraction`
+/// of its own stops for approval above this fraction of the subjects: a first run that
+/// would remove most of them is more likely a broken clock or column than a real purge.
+pub const FIRST_RUN_MAX_FRACTION: f64 = 0.5;
 
 /// How many of a policy's last runs the median valve looks at.
 pub const MEDIAN_OF_RUNS: usize = 5;
@@ -22,6 +30,8 @@ pub struct History {
     /// Subjects the policy's last trusted scan left in the account source (what it saw, less
     /// what it removed), if there was one.
     pub scanned: Option<u64>,
+    /// The instant the policy's last trusted run decided at, if there was one.
+    pub last_clock: Option<Timestamp>,
 }
 
 impl History {
@@ -72,6 +82,22 @@ pub enum SafetyTrip {
         /// The configured factor.
         max_vs_median: f64,
     },
+    /// The run's clock is earlier than the policy's last run's.
+    ClockBehind {
+        /// This run's instant.
+        now: Timestamp,
+        /// The last run's instant.
+        last: Timestamp,
+    },
+    /// The run's clock is further after the policy's last run than `max_clock_gap`.
+    ClockJumped {
+        /// This run's instant.
+        now: Timestamp,
+        /// The last run's instant.
+        last: Timestamp,
+        /// The limit, as written or derived.
+        max_gap: String,
+    },
     /// The account source reports far fewer subjects than the last trusted scan.
     Shrunk {
         /// How many this scan saw.
@@ -106,6 +132,15 @@ impl SafetyTrip {
             } => format!(
                 "would {verb} {selected}, more than max_vs_median = {max_vs_median} times the \
                  median ({median}) of the last {runs} runs"
+            ),
+            SafetyTrip::ClockBehind { now, last } => format!(
+                "the clock reads {now}, before the policy's last run at {last}; is the system \
+                 clock wrong?"
+            ),
+            SafetyTrip::ClockJumped { now, last, max_gap } => format!(
+                "the clock reads {now}, more than max_clock_gap = \"{max_gap}\" after the policy's \
+                 last run at {last}; is the system clock wrong? (a jump ahead makes everyone \
+                 look inactive)"
             ),
             SafetyTrip::Shrunk {
                 scanned,
@@ -184,4 +219,36 @@ pub fn check_shrink(scanned: u64, safety: &Safety, history: &History) -> Option<
         before,
         max_shrink,
     })
+}
+
+/// Checks a run's clock against the policy's last run: one that went backwards, or jumped
+/// further ahead than `max_gap`, cannot be trusted to say who is inactive.
+pub fn check_clock(
+    now: &Zoned,
+    history: &History,
+    max_gap: &CalendarDuration,
+) -> Option<SafetyTrip> {
+    let last = history.last_clock?;
+    let now_ts = now.timestamp();
+    if now_ts < last {
+        return Some(SafetyTrip::ClockBehind { now: now_ts, last });
+    }
+    let limit = max_gap.after(&last.to_zoned(now.time_zone().clone()));
+    (now_ts > limit.timestamp()).then(|| SafetyTrip::ClockJumped {
+        now: now_ts,
+        last,
+        max_gap: max_gap.as_str().to_owned(),
+    })
+}
+
+/// The valves for what a run would remove: a policy's first enforcing run without its own
+/// `max_fraction` gets [`FIRST_RUN_MAX_FRACTION`].
+pub fn removal_valves(safety: &Safety, history: &History) -> Safety {
+    let first = history.selected.is_empty();
+    Safety {
+        max_fraction: safety
+            .max_fraction
+            .or(first.then_some(FIRST_RUN_MAX_FRACTION)),
+        ..*safety
+    }
 }

@@ -116,7 +116,8 @@ fn outcome(task: &RequestTask) -> ReceiptOutcome {
         | TaskState::Running
         | TaskState::Blocked
         | TaskState::Failed
-        | TaskState::NeedsPerson => ReceiptOutcome::NotDone,
+        | TaskState::NeedsPerson
+        | TaskState::Kept => ReceiptOutcome::NotDone,
     }
 }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use jiff::Zoned;
 
+use super::approval;
 use super::execute::execute_tasks;
 use super::handover;
 use super::plan::{kind_name, mode_name, target_systems};
@@ -19,7 +20,8 @@ use tracing::Instrument;
 
 use crate::audit::{Action as AuditAction, Actor, NewEntry, Outcome as AuditOutcome};
 use crate::config::{Mode, Policy, Rule, Safety};
-use crate::policy::{check_safety, check_shrink, History, Reason};
+use crate::duration::CalendarDuration;
+use crate::policy::{check_clock, check_safety, check_shrink, removal_valves, History, Reason};
 use crate::store::{
     Action, ClearWhy, Decision, RunId, RunRecord, RunState, Store, TaskState, WarningStore,
 };
@@ -34,6 +36,7 @@ pub async fn run_policy(
 ) -> Result<RunReport, RunError> {
     // Nothing is recorded, let alone erased, by a run that could not write the audit log.
     context.audit_log()?;
+    approval::expire(&context.config, store.as_ref(), crate::clock::now())?;
     let span = tracing::info_span!("run", policy = %policy.name);
     let report = run_policy_unaudited(context, store, policy, now)
         .instrument(span)
@@ -112,9 +115,12 @@ async fn run_policy_unaudited(
                 Some(&detail),
                 crate::clock::now(),
             )?;
+            store.forget_identifiers(run)?;
             return report(store.as_ref(), run);
         }
     };
+    // This plan replaces any older one still waiting for a person.
+    approval::supersede(store.as_ref(), &policy.name, run, crate::clock::now())?;
     let (scanned, selected) = (totals.scanned, totals.selected);
     if policy.mode == Mode::Report {
         store.set_run_state(
@@ -129,7 +135,8 @@ async fn run_policy_unaudited(
         return report(store.as_ref(), run);
     }
     let history = super::history::history(store.as_ref(), &policy.name, Some(run))?;
-    let trip = trip(&policy.safety, &totals, &history);
+    let trip =
+        clock_trip(policy, now, &history).or_else(|| trip(&policy.safety, &totals, &history));
     if let Some(trip) = trip {
         let what = match policy.warning {
             Some(_) => "deleting or warning anything",
@@ -159,13 +166,47 @@ pub(super) fn trip(safety: &Safety, totals: &ScanTotals, history: &History) -> O
     check_shrink(totals.scanned, safety, history)
         .map(|trip| trip.describe("remove"))
         .or_else(|| {
-            check_safety(totals.selected, totals.scanned, safety, history)
+            let valves = removal_valves(safety, history);
+            check_safety(totals.selected, totals.scanned, &valves, history)
                 .map(|trip| trip.describe("remove"))
         })
         .or_else(|| {
             check_safety(totals.to_warn, totals.scanned, safety, &History::default())
                 .map(|trip| trip.describe("warn"))
         })
+}
+
+/// A clock that went back, or jumped further ahead than the policy's `max_clock_gap`, since
+/// the policy's last run.
+fn clock_trip(policy: &Policy, now: &Zoned, history: &History) -> Option<String> {
+    let derived;
+    let max_gap = match &policy.max_clock_gap {
+        Some(gap) => gap,
+        None => {
+            derived = default_clock_gap(policy, now);
+            &derived
+        }
+    };
+    check_clock(now, history, max_gap).map(|trip| trip.describe("remove"))
+}
+
+/// Three intervals of the policy's schedule, and at least 14 days (a daemon down for a week
+/// catches up without a person); 92 days for a policy run only by hand.
+fn default_clock_gap(policy: &Policy, now: &Zoned) -> CalendarDuration {
+    const FLOOR_HOURS: i64 = 14 * 24;
+    let hours = policy
+        .schedule
+        .as_deref()
+        .and_then(|text| crate::schedule::Schedule::parse(text).ok())
+        .and_then(|schedule| {
+            let first = schedule.next_after(now)?;
+            let second = schedule.next_after(&first)?;
+            Some(first.duration_until(&second).as_hours() * 3)
+        })
+        .map_or(92 * 24, |hours| hours.max(FLOOR_HOURS));
+    format!("{hours} hours")
+        .parse()
+        .expect("a positive number of hours is a duration")
 }
 
 /// Finishes the runs a previous process left open: abandons those interrupted while
@@ -185,6 +226,7 @@ pub async fn resume_open_runs(
             crate::clock::now(),
         )?;
     }
+    approval::expire(&context.config, store.as_ref(), crate::clock::now())?;
     let mut reports = Vec::new();
     for run in store.runs_in_state(&[RunState::Enforcing, RunState::Approved])? {
         let Some(policy) = context.config.policies.get(&run.policy) else {
@@ -259,7 +301,7 @@ async fn execute_subject_run(
         &context.config,
         &progress,
         audit,
-        &policy.name,
+        policy,
         crate::restore::RestoreKeeper::for_run(&context.config, &policy.name, store, run).as_ref(),
     )
     .await;
@@ -367,6 +409,7 @@ pub(super) fn report(store: &dyn Store, run: RunId) -> Result<RunReport, RunErro
         match state {
             TaskState::Done => counts.done += count,
             TaskState::Retained => counts.retained += count,
+            TaskState::Kept => counts.kept += count,
             TaskState::Blocked | TaskState::NeedsPerson => counts.blocked += count,
             TaskState::Failed => counts.failed += count,
             TaskState::Pending | TaskState::Running => {}

@@ -17,11 +17,13 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use super::progress::Progress;
+use super::recheck::{self, Verdict};
 use super::report::TaskCounts;
 use super::RunError;
 use crate::audit::{words, Action, Actor, AuditLog, NewEntry, Outcome};
-use crate::config::{Config, CustomerIds};
-use crate::plugins::{CallError, Systems};
+use crate::config::{Config, CustomerIds, Policy, Rule};
+use crate::identity::Resolution;
+use crate::plugins::{CallError, SystemHandle, Systems};
 use crate::store::{RunId, Store, TaskId, TaskRecord, TaskState};
 
 /// Tasks fetched from the store per batch; their results are committed together.
@@ -44,6 +46,7 @@ impl TaskTotals {
         match state {
             TaskState::Done => counts.done += 1,
             TaskState::Retained => counts.retained += 1,
+            TaskState::Kept => counts.kept += 1,
             TaskState::Blocked | TaskState::NeedsPerson => counts.blocked += 1,
             _ => counts.failed += 1,
         }
@@ -80,9 +83,11 @@ pub async fn execute_tasks(
     config: &Arc<Config>,
     progress: &Progress,
     audit: &AuditLog,
-    policy: &str,
+    policy: &Policy,
     restore: Option<&Arc<crate::restore::RestoreKeeper>>,
 ) -> Result<TaskTotals, RunError> {
+    let rule = Arc::new(policy.rule.clone());
+    let policy = policy.name.as_str();
     let mut totals = TaskTotals::default();
     crate::tombstones::prune(store.as_ref(), crate::clock::now())?;
     let keeper = store.tombstone_keeper();
@@ -98,7 +103,8 @@ pub async fn execute_tasks(
             .map(|t| t.id)
             .collect();
         announce(store.as_ref(), audit, policy, &tasks, &interrupted)?;
-        let results = erase_batch(systems, config, tasks, &in_flight, progress, restore).await?;
+        let results =
+            erase_batch(systems, config, &rule, tasks, &in_flight, progress, restore).await?;
         let mut updates = Vec::new();
         let mut entries = Vec::new();
         let mut tombstones = Vec::new();
@@ -162,6 +168,7 @@ fn announce(
 async fn erase_batch(
     systems: &Arc<Systems>,
     config: &Arc<Config>,
+    rule: &Arc<Rule>,
     tasks: Vec<TaskRecord>,
     in_flight: &Arc<Semaphore>,
     progress: &Progress,
@@ -172,12 +179,14 @@ async fn erase_batch(
         let systems = Arc::clone(systems);
         let restore = restore.cloned();
         let config = Arc::clone(config);
+        let rule = Arc::clone(rule);
         let permit = Arc::clone(in_flight)
             .acquire_owned()
             .await
             .expect("never closed");
         work.spawn(async move {
-            let results = run_subject(&systems, &config, subject_tasks, restore.as_deref()).await;
+            let results =
+                run_subject(&systems, &config, &rule, subject_tasks, restore.as_deref()).await;
             drop(permit);
             results
         });
@@ -221,24 +230,43 @@ fn group_by_subject(tasks: Vec<TaskRecord>) -> Vec<Vec<TaskRecord>> {
         .collect()
 }
 
-/// Runs one subject's tasks in order; after a failure the rest are blocked for this run.
+/// Runs one subject's tasks in order, after deciding again whether and through which
+/// identifiers it may be erased ([`recheck`]); after a failure the rest are blocked for this
+/// run.
 async fn run_subject(
     systems: &Systems,
     config: &Config,
+    rule: &Rule,
     tasks: Vec<TaskRecord>,
     restore: Option<&crate::restore::RestoreKeeper>,
 ) -> Vec<TaskResult> {
     let mut results = Vec::with_capacity(tasks.len());
+    let Some(first) = tasks.first() else {
+        return results;
+    };
+    let (key, identifiers) = (first.subject_key.clone(), first.identifiers.clone());
+    let resolution = match recheck::recheck(config, systems, rule, &key, &identifiers).await {
+        Verdict::Erase(resolution) => resolution,
+        Verdict::Hold(state, why) => {
+            tracing::info!(subject = %key, "{why}");
+            return tasks
+                .into_iter()
+                .map(|task| (task, state, Some(why.clone())))
+                .collect();
+        }
+    };
     let mut failed_at: Option<String> = None;
-    for task in tasks {
+    for mut task in tasks {
+        // What is recorded of the erase (its audit entry, its tombstone) names the subject by
+        // the identifiers it was erased through, never by one withheld as shared.
+        task.identifiers = resolution.usable.clone();
         if let Some(system) = &failed_at {
             let detail = format!("not attempted: the task on system \"{system}\" did not finish");
             results.push((task, TaskState::Blocked, Some(detail)));
             continue;
         }
         let span = tracing::info_span!("task", id = task.id.0, system = %task.system);
-        let ids = config.customer_ids(&task.system);
-        let (state, detail) = erase_one(systems, &task, ids, restore)
+        let (state, detail) = erase_resolved(systems, config, &task, &resolution, restore)
             .instrument(span)
             .await;
         if !matches!(state, TaskState::Done | TaskState::Retained) {
@@ -249,26 +277,53 @@ async fn run_subject(
     results
 }
 
-/// One erase call with retries for transient errors, mapped to a task state.
-async fn erase_one(
+/// Erases one task's subject through the identifiers resolved as its own. A system none of
+/// whose identifier kinds is left (they were withheld as shared, or never known) cannot be
+/// asked: a person must look, and "done" is never said of an erase that could not have found
+/// anything.
+async fn erase_resolved(
     systems: &Systems,
+    config: &Config,
     task: &TaskRecord,
-    customer_ids: CustomerIds,
+    resolution: &Resolution,
     restore: Option<&crate::restore::RestoreKeeper>,
 ) -> (TaskState, Option<String>) {
     let handle = match systems.get(&task.system) {
         Ok(handle) => handle.clone(),
         Err(why) => return (TaskState::Failed, Some(why)),
     };
-    let subject = erasure_subject(&task.identifiers, customer_ids);
+    let subject = erasure_subject(&resolution.usable, config.customer_ids(&task.system));
+    let resolves = &handle.description().identifier_kinds;
+    if !subject
+        .identifiers
+        .iter()
+        .any(|i| resolves.contains(&i.kind()))
+    {
+        let why = match resolution.withheld_reason() {
+            Some(why) => format!("unmatched: {why}; a person must find the subject's data here"),
+            None => "unmatched: gallra knows no identifier of the subject that this system finds people by; a person must look".to_owned(),
+        };
+        return (TaskState::NeedsPerson, Some(why));
+    }
+    erase_one(&handle, task, &subject, &resolution.usable, restore).await
+}
+
+/// One erase call with retries for transient errors, mapped to a task state.
+async fn erase_one(
+    handle: &SystemHandle,
+    task: &TaskRecord,
+    subject: &Subject,
+    identifiers: &[Identifier],
+    restore: Option<&crate::restore::RestoreKeeper>,
+) -> (TaskState, Option<String>) {
     // A policy with a restore window keeps the subject's data first; if it cannot, no erase.
     if let Some(keeper) = restore {
         let kept = crate::restore::keep_before_erase(
             keeper,
-            &handle,
+            handle,
             &task.subject_key,
-            &subject,
-            &task.identifiers,
+            subject,
+            identifiers,
         )
         .await;
         if let Err(why) = kept {
@@ -281,7 +336,7 @@ async fn erase_one(
         match handle.call("erase", move |i| i.erase(&who)).await {
             // Done only once a read-back confirms what the connector says it did.
             Ok(outcome) => {
-                return match handle.confirm(&subject, &task.identifiers, &outcome).await {
+                return match handle.confirm(subject, identifiers, &outcome).await {
                     Ok(()) => outcome_state(outcome),
                     Err(why) => (TaskState::Failed, Some(why)),
                 };
@@ -352,16 +407,12 @@ fn error_state(error: &CallError) -> (TaskState, Option<String>) {
 /// remove someone who must stay. A system that knows customers by the account source's
 /// number (`source_customer_id`) gets that number too.
 pub fn erasure_subject(identifiers: &[Identifier], customer_ids: CustomerIds) -> Subject {
-    let strong = |kind: IdentifierKind| {
-        matches!(
-            kind,
-            IdentifierKind::Email | IdentifierKind::Personnummer | IdentifierKind::Domain
-        )
-    };
     let keep = |kind: IdentifierKind| match customer_ids {
         CustomerIds::Own => kind == IdentifierKind::CustomerId,
-        CustomerIds::Source => strong(kind) || kind == IdentifierKind::CustomerId,
-        CustomerIds::None => strong(kind),
+        CustomerIds::Source => {
+            crate::identity::is_strong(kind) || kind == IdentifierKind::CustomerId
+        }
+        CustomerIds::None => crate::identity::is_strong(kind),
     };
     Subject::new(
         identifiers
@@ -406,7 +457,8 @@ mod tests {
 
     /// One system, "crm", the account source.
     fn config() -> Config {
-        let text = "state_dir = \"s\"\naccount_source = \"crm\"\n[systems.crm]\nplugin = \"sql\"\n";
+        let text = "state_dir = \"s\"\naccount_source = \"crm\"\n[systems.crm]\nplugin = \"sql\"\n\
+                    [policies.inactive]\nkind = \"inactivity\"\nidle_for = \"6 months\"\n";
         crate::config::parse(text, Path::new("/g.toml")).unwrap()
     }
 
@@ -448,14 +500,15 @@ mod tests {
         audit: &AuditLog,
     ) -> Result<TaskTotals, RunError> {
         let progress = Progress::new("test", false);
+        let config = Arc::new(config());
         execute_tasks(
             store,
             systems,
             run,
-            &Arc::new(config()),
+            &config,
             &progress,
             audit,
-            "inactive",
+            &config.policies["inactive"],
             None,
         )
         .await

@@ -29,6 +29,11 @@ pub(super) fn history(
             .iter()
             .find(|run| trusted_scan(run))
             .map(left_behind),
+        last_clock: earlier
+            .iter()
+            .filter(|run| scanned_to_the_end(run))
+            .map(|run| run.scheduled_for)
+            .max(),
     })
 }
 
@@ -80,6 +85,7 @@ mod tests {
         History {
             selected: selected.to_vec(),
             scanned,
+            last_clock: None,
         }
     }
 

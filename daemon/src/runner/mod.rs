@@ -1,12 +1,15 @@
 //! Carrying policies out: scanning, recording decisions, running tasks. The runner does the
 //! I/O; every decision comes from [`crate::policy`].
 
+mod approval;
 mod enforce;
 mod execute;
+mod facts;
 mod handover;
 mod history;
 mod plan;
 mod progress;
+mod recheck;
 mod records;
 mod report;
 mod scan;
@@ -14,6 +17,7 @@ mod warnings;
 
 use std::sync::Arc;
 
+pub use approval::{approve, ApproveError};
 pub use enforce::{resume_open_runs, run_policy, state_name};
 pub use execute::erasure_subject;
 pub use handover::hands_over;

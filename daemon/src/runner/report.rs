@@ -102,6 +102,8 @@ pub struct TaskCounts {
     pub done: u64,
     /// Kept, with a reason (legal hold).
     pub retained: u64,
+    /// Not erased: the decision made again just before the erase keeps the subject.
+    pub kept: u64,
     /// Not attempted or refused; they run again.
     pub blocked: u64,
     /// Failed.

@@ -5,17 +5,16 @@
 //! read. A failed, empty or short read stops the scan with an error, and the caller deletes
 //! nothing: a subject the scan could not see is never taken as inactive.
 
-use gallra_plugin_api::{
-    Identifier, IdentifierKind, ScanRequest, Subject, SubjectFacts, SubjectRecord,
-};
+use gallra_plugin_api::{Identifier, IdentifierKind, ScanRequest, SubjectFacts, SubjectRecord};
 use jiff::Zoned;
 use tokio::task::JoinSet;
 
+use super::facts;
 use super::progress::Progress;
 use super::warnings::{warning_address, WarnScan};
 use super::RunError;
 use crate::config::{Config, Rule};
-use crate::plugins::{CallError, SystemHandle, Systems};
+use crate::plugins::Systems;
 use crate::policy::{self, Reason};
 
 /// How many subjects one scan page holds.
@@ -104,7 +103,7 @@ pub async fn scan_and_decide(
             });
         }
         let count = page.subjects.len() as u64;
-        let decisions = decide_page(context, &source, page.subjects).await?;
+        let decisions = decide_page(context, page.subjects).await?;
         totals.selected += decisions.iter().filter(|d| d.reason.selects()).count() as u64;
         totals.to_warn += decisions
             .iter()
@@ -138,26 +137,18 @@ pub async fn scan_and_decide(
     Ok(totals)
 }
 
-/// Decides one page: first on the source's own facts; subjects that would be selected by
-/// inactivity (or warned, under a policy that warns) are then checked against every other
-/// activity-bearing system, and last against their standing warnings.
+/// Decides one page: first on the source's own facts; subjects that would be selected (or
+/// warned, under a policy that warns) are then checked against every other system that
+/// reports activity, services or debts ([`facts`]), and last against their standing warnings.
 async fn decide_page(
     context: &DecideContext<'_>,
-    source: &SystemHandle,
     subjects: Vec<SubjectRecord>,
 ) -> Result<Vec<SubjectDecision>, RunError> {
     let mut decisions = Vec::with_capacity(subjects.len());
     // Everything known about each subject; `None` if a system could not be asked.
     let mut known: Vec<Option<SubjectFacts>> = Vec::with_capacity(subjects.len());
     let mut pending = JoinSet::new();
-    let others: Vec<(String, Result<SystemHandle, String>)> = match context.rule {
-        Rule::Inactivity { .. } => context
-            .systems
-            .activity_bearing_except(context.config, source.name())
-            .map(|(name, handle)| (name.to_owned(), handle.cloned()))
-            .collect(),
-        _ => Vec::new(),
-    };
+    let others = facts::systems_to_ask(context.config, context.systems, context.rule);
     for (index, record) in subjects.into_iter().enumerate() {
         let identifiers = with_source_key(record.identifiers, &record.key);
         let ask_others = candidate(context, &record.facts) && !others.is_empty();
@@ -171,9 +162,15 @@ async fn decide_page(
             // Unknown until every system has answered: a gathering that panics keeps it.
             known.push(None);
             let others = others.clone();
-            let subject = Subject::new(strip_customer_id(&decisions[index].identifiers));
+            let identifiers = decisions[index].identifiers.clone();
             let facts = record.facts;
-            pending.spawn(async move { (index, gather_facts(others, subject, facts).await) });
+            pending.spawn(async move {
+                let gathered = facts::gather(&others, &identifiers, facts).await;
+                if let Err(error) = &gathered {
+                    tracing::warn!(%error, "status failed; subject kept");
+                }
+                (index, gathered)
+            });
         } else {
             known.push(Some(record.facts));
         }
@@ -235,25 +232,6 @@ fn decide(context: &DecideContext<'_>, facts: &SubjectFacts) -> Reason {
     }
 }
 
-/// Asks every other activity-bearing system what it knows and merges it in. Any failure
-/// means the subject's activity is not fully known, so it is kept.
-async fn gather_facts(
-    others: Vec<(String, Result<SystemHandle, String>)>,
-    subject: Subject,
-    mut facts: SubjectFacts,
-) -> Result<SubjectFacts, ()> {
-    for (name, handle) in others {
-        let handle = handle.map_err(|_| ())?;
-        let who = subject.clone();
-        let theirs = handle
-            .call("status", move |i| i.status(&who))
-            .await
-            .map_err(|e: CallError| tracing::warn!(system = %name, error = %e, "status failed; subject kept"))?;
-        facts = policy::merge_facts(&facts, &theirs);
-    }
-    Ok(facts)
-}
-
 /// The source's key is the subject's customer id there.
 fn with_source_key(mut identifiers: Vec<Identifier>, key: &str) -> Vec<Identifier> {
     if let Ok(id) = Identifier::parse(IdentifierKind::CustomerId, key) {
@@ -261,13 +239,4 @@ fn with_source_key(mut identifiers: Vec<Identifier>, key: &str) -> Vec<Identifie
         identifiers.push(id);
     }
     identifiers
-}
-
-/// Another system's customer ids are its own; the source's mean nothing there.
-pub fn strip_customer_id(identifiers: &[Identifier]) -> Vec<Identifier> {
-    identifiers
-        .iter()
-        .filter(|i| i.kind() != IdentifierKind::CustomerId)
-        .cloned()
-        .collect()
 }

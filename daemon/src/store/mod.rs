@@ -160,6 +160,10 @@ pub enum TaskState {
     Failed,
     /// A person must act and confirm.
     NeedsPerson,
+    /// Not carried out: the decision made again just before the erase keeps the subject
+    /// (a login, a new service or a debt since the plan); `detail` says why. Final: the
+    /// next run decides about the subject afresh.
+    Kept,
 }
 
 named_enum!(TaskState {
@@ -170,6 +174,7 @@ named_enum!(TaskState {
     Blocked => "blocked",
     Failed => "failed",
     NeedsPerson => "needs_person",
+    Kept => "kept",
 });
 
 impl TaskState {

@@ -157,6 +157,11 @@ pub(super) fn policy(
         p.ok(&key(k), text.parse::<CalendarDuration>())
     };
     let restore_window = duration("restore_window", &raw.restore_window, p);
+    let approval_valid_for = match &raw.approval_valid_for {
+        Some(_) => duration("approval_valid_for", &raw.approval_valid_for, p),
+        None => Policy::DEFAULT_APPROVAL_VALID_FOR.parse().ok(),
+    };
+    let max_clock_gap = duration("max_clock_gap", &raw.max_clock_gap, p);
     let mut warning = None;
     let rule = match raw.kind {
         RawKind::Inactivity => {
@@ -224,6 +229,8 @@ pub(super) fn policy(
         rule,
         warning,
         restore_window,
+        approval_valid_for: approval_valid_for?,
+        max_clock_gap,
     })
 }
 

@@ -1,0 +1,122 @@
+//! What every other system knows about a subject, for the plan and for the re-check just
+//! before an erase.
+//!
+//! Every system that can report a subject's status is asked, whatever its `activity`
+//! setting: `activity` says only whether a login or a payment there counts against
+//! inactivity. An active service or an unpaid invoice in any system keeps the subject under
+//! every policy, so no subject is erased in one system while another system's precondition
+//! (a debt in billing) would keep them.
+
+use gallra_plugin_api::{Capability, Identifier, IdentifierKind, Subject, SubjectFacts};
+
+use crate::config::{Config, CustomerIds, Rule};
+use crate::plugins::{SystemHandle, Systems};
+use crate::policy;
+
+/// One system to ask about a subject.
+#[derive(Clone)]
+pub(super) struct Asked {
+    name: String,
+    handle: Result<SystemHandle, String>,
+    /// Whether its activity counts under the policy being decided.
+    activity: bool,
+    customer_ids: CustomerIds,
+}
+
+/// The systems other than the account source to ask about a subject under `rule`: those
+/// whose activity counts (inactivity only), and every other that reports status. A system
+/// that could not be opened is asked too, and fails, so the subject is kept: it might have
+/// reported a debt.
+pub(super) fn systems_to_ask(config: &Config, systems: &Systems, rule: &Rule) -> Vec<Asked> {
+    let inactivity = matches!(rule, Rule::Inactivity { .. });
+    config
+        .systems
+        .values()
+        .filter(|s| s.name != config.account_source && s.connector().is_some())
+        .filter_map(|s| {
+            let activity = s.activity && inactivity;
+            let handle = systems.get(&s.name).cloned();
+            let reports = match &handle {
+                Ok(handle) => handle.can(Capability::Status),
+                Err(_) => true,
+            };
+            (activity || reports).then(|| Asked {
+                name: s.name.clone(),
+                handle,
+                activity,
+                customer_ids: config.customer_ids(&s.name),
+            })
+        })
+        .collect()
+}
+
+/// Asks each system what it knows about the subject and merges it into `facts`: activity only
+/// from systems whose activity counts, active services and unpaid invoices from all. Any
+/// failure means the subject is not fully known, so the caller keeps it; the error says
+/// which system and why (never who).
+pub(super) async fn gather(
+    asked: &[Asked],
+    identifiers: &[Identifier],
+    mut facts: SubjectFacts,
+) -> Result<SubjectFacts, String> {
+    for system in asked {
+        let handle = match &system.handle {
+            Ok(handle) => handle.clone(),
+            Err(why) => return Err(format!("system \"{}\": {why}", system.name)),
+        };
+        let who = Subject::new(status_identifiers(identifiers, system.customer_ids));
+        if who.identifiers.is_empty() {
+            continue;
+        }
+        let theirs = handle
+            .call("status", move |i| i.status(&who))
+            .await
+            .map_err(|e| e.to_string())?;
+        let theirs = if system.activity {
+            theirs
+        } else {
+            SubjectFacts {
+                active_services: theirs.active_services,
+                unpaid_invoices: theirs.unpaid_invoices,
+                ..SubjectFacts::default()
+            }
+        };
+        facts = policy::merge_facts(&facts, &theirs);
+    }
+    Ok(facts)
+}
+
+/// A status question may use every identifier (asking too widely only keeps more people),
+/// but the account source's customer id only where the system knows it.
+fn status_identifiers(identifiers: &[Identifier], customer_ids: CustomerIds) -> Vec<Identifier> {
+    identifiers
+        .iter()
+        .filter(|i| i.kind() != IdentifierKind::CustomerId || customer_ids == CustomerIds::Source)
+        .cloned()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_source_customer_id_reaches_only_systems_that_know_it() {
+        let id = |kind, v| Identifier::parse(kind, v).unwrap();
+        let all = [
+            id(IdentifierKind::Email, "anna@example.se"),
+            id(IdentifierKind::CustomerId, "31"),
+        ];
+        let kinds = |ids| -> Vec<IdentifierKind> {
+            status_identifiers(&all, ids)
+                .iter()
+                .map(Identifier::kind)
+                .collect()
+        };
+        assert_eq!(kinds(CustomerIds::None), [IdentifierKind::Email]);
+        assert_eq!(
+            kinds(CustomerIds::Source),
+            [IdentifierKind::Email, IdentifierKind::CustomerId]
+        );
+    }
+}
