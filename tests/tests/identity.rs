@@ -167,3 +167,166 @@ fn a_debt_in_a_system_whose_activity_does_not_count_keeps_the_customer_everywher
         },
     );
 }
+
+#[test]
+fn a_request_by_a_shared_email_and_a_customer_id_erases_only_that_customer_from_the_source() {
+    on_every_backend(
+        "a_request_by_a_shared_email_and_a_customer_id_erases_only_that_customer_from_the_source",
+        |backend| {
+            let dir = tempfile::tempdir().unwrap();
+            let family = "family@example.se";
+            let people = [
+                Customer::inactive(1).with_email(family),
+                Customer::active(2).with_email(family),
+            ];
+            let world = World::build(backend, dir.path(), &people, 100);
+            gallra_e2e::requests::for_requests(&world.scenario);
+
+            world
+                .gallra
+                .run(&[
+                    "request",
+                    "erase",
+                    "--email",
+                    family,
+                    "--customer-id",
+                    "1",
+                    "--json",
+                ])
+                .expect_code(0);
+            world.gallra.run(&["run", "--once"]);
+
+            assert!(
+                world.in_panel(2),
+                "{backend:?}: the account source was matched by email as well as by its key"
+            );
+            assert!(
+                !world.in_panel(1),
+                "{backend:?}: the customer who asked is erased"
+            );
+        },
+    );
+}
+
+/// `at` from now, as GALLRA_NOW takes it.
+fn in_future(span: jiff::Span) -> String {
+    jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .checked_add(span)
+        .unwrap()
+        .timestamp()
+        .to_string()
+}
+
+#[test]
+fn a_clock_five_years_ahead_deletes_nothing_without_any_valve_configured() {
+    use jiff::ToSpan;
+    let dir = tempfile::tempdir().unwrap();
+    let people: Vec<Customer> = (1..=4)
+        .map(Customer::active)
+        .chain([Customer::inactive(5)])
+        .collect();
+    let world = World::build(Backend::Sqlite, dir.path(), &people, 100);
+    world.scenario.edit_config(|config| {
+        let policy = config["policies"]["inactive-6-months"]
+            .as_table_mut()
+            .unwrap();
+        policy.remove("max_fraction");
+        policy.remove("max_per_run");
+    });
+    let first = world.gallra.run(&["run", "--once", "--json"]).json();
+    assert_eq!(first[0]["state"], "done", "{first}");
+    assert!(!world.in_panel(5));
+
+    let ahead = in_future(5.years());
+    let run = world
+        .gallra
+        .run_with_env(&["run", "--once", "--json"], &[("GALLRA_NOW", &ahead)])
+        .expect_code(3)
+        .json();
+    let detail = run[0]["detail"].as_str().unwrap();
+    assert!(detail.contains("max_clock_gap"), "{detail}");
+    for id in 1..=4 {
+        assert!(
+            world.in_panel(id) && world.in_crm(id),
+            "customer {id} erased by a clock jump"
+        );
+    }
+
+    // A new install whose first run sees everyone inactive stops too.
+    let dir = tempfile::tempdir().unwrap();
+    let world = World::build(Backend::Sqlite, dir.path(), &people[..4], 100);
+    world.scenario.edit_config(|config| {
+        let policy = config["policies"]["inactive-6-months"]
+            .as_table_mut()
+            .unwrap();
+        policy.remove("max_fraction");
+        policy.remove("max_per_run");
+    });
+    let run = world
+        .gallra
+        .run_with_env(&["run", "--once", "--json"], &[("GALLRA_NOW", &ahead)])
+        .expect_code(3)
+        .json();
+    assert!(
+        run[0]["detail"].as_str().unwrap().contains("max_fraction"),
+        "{run}"
+    );
+    assert!((1..=4).all(|id| world.in_panel(id)));
+}
+
+#[test]
+fn superseded_and_expired_runs_forget_their_subjects_identifiers() {
+    use jiff::ToSpan;
+    let dir = tempfile::tempdir().unwrap();
+    let people: Vec<Customer> = (1..=3).map(Customer::inactive).collect();
+    let world = World::build(Backend::Sqlite, dir.path(), &people, 1);
+    let state = dir.path().join("state");
+    let first = run_stopped_for_approval(&world);
+    assert!(
+        gallra_e2e::state_db_holds(&state, &people[0].email),
+        "a waiting run keeps them"
+    );
+
+    // A newer run supersedes the first; its plan can be approved for a day only.
+    let second = run_stopped_for_approval(&world);
+    let refused = world.gallra.run(&["approve", &first]).expect_code(2);
+    assert!(refused.stderr.contains("superseded"), "{}", refused.stderr);
+
+    let later = in_future(25.hours());
+    let expired = world
+        .gallra
+        .run_with_env(&["approve", &second], &[("GALLRA_NOW", &later)])
+        .expect_code(2);
+    assert!(expired.stderr.contains("expired"), "{}", expired.stderr);
+    world
+        .gallra
+        .run_with_env(
+            &["run", "--once", "--policy", "inactive-6-months"],
+            &[("GALLRA_NOW", &later)],
+        )
+        .expect_code(3);
+    let runs = world.gallra.run(&["runs", "--json"]).json();
+    let state_of = |id: &str| {
+        runs.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["run"].as_i64().unwrap().to_string() == id)
+            .map(|r| r["state"].clone())
+    };
+    assert_eq!(state_of(&first).unwrap(), "abandoned", "{runs}");
+    assert_eq!(state_of(&second).unwrap(), "abandoned", "{runs}");
+    // Only the newest waiting run holds identifiers now: its own; the older plans' rows are gone.
+    let db = rusqlite::Connection::open(state.join("state.db")).unwrap();
+    let held: i64 = db
+        .query_row(
+            &format!(
+                "SELECT COUNT(*) FROM decisions WHERE run IN ({first}, {second}) AND identifiers_json IS NOT NULL AND identifiers_json != '[]'"
+            ),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(held, 0, "a superseded or expired run kept identifiers");
+    assert!((1..=3).all(|id| world.in_panel(id)), "nothing was erased");
+}

@@ -40,12 +40,19 @@ fn a_run_that_would_purge_everyone_deletes_nothing_until_approved() {
         .contains("gallra approve"));
     assert_eq!(scenario.snapshot(), before, "a stopped run deleted data");
 
-    // Running again does not sneak past the valve either.
-    gallra.run(&["run", "--once", "--json"]).expect_code(3);
+    // Running again does not sneak past the valve either; its newer plan supersedes the
+    // first, which can no longer be approved.
+    let again = gallra
+        .run(&["run", "--once", "--json"])
+        .expect_code(3)
+        .json();
     assert_eq!(scenario.snapshot(), before);
+    let first = run[0]["run"].as_i64().unwrap().to_string();
+    let refused = gallra.run(&["approve", &first]).expect_code(2);
+    assert!(refused.stderr.contains("superseded"), "{}", refused.stderr);
 
-    // A person approves the first run; the next pass carries out exactly that run.
-    let run_id = run[0]["run"].as_i64().unwrap().to_string();
+    // A person approves the newest run; the next pass carries out exactly that run.
+    let run_id = again[0]["run"].as_i64().unwrap().to_string();
     gallra.run(&["approve", &run_id]).expect_code(0);
     let resumed = gallra
         .run(&["run", "--once", "--json", "--policy", "inactive-6-months"])
@@ -126,12 +133,16 @@ fn a_source_that_suddenly_reports_far_fewer_subjects_deletes_nothing_until_appro
         detail.contains(&format!("where {left} were left after the last run")),
         "{detail}"
     );
-    // The stopped run is no yardstick: the next run is measured against the first one again.
-    gallra.run(&["run", "--once", "--json"]).expect_code(3);
+    // The stopped run is no yardstick: the next run is measured against the first one again
+    // (and its newer plan is the one to approve).
+    let again = gallra
+        .run(&["run", "--once", "--json"])
+        .expect_code(3)
+        .json();
     assert_eq!(scenario.snapshot(), before, "a stopped run deleted data");
 
     // A person confirms the source really is this small; from then on it is the yardstick.
-    let id = stopped[0]["run"].as_i64().unwrap().to_string();
+    let id = again[0]["run"].as_i64().unwrap().to_string();
     gallra.run(&["approve", &id]).expect_code(0);
     gallra.run(&["run", "--once", "--json"]).expect_code(0);
     let after = gallra
@@ -147,11 +158,13 @@ fn a_source_that_suddenly_reports_far_fewer_subjects_deletes_nothing_until_appro
 fn a_run_far_above_the_median_of_the_last_runs_waits_for_approval() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = Scenario::build(Backend::Sqlite, dir.path(), 11, 300);
-    // Only the median valve: the absolute ones would catch a jump this large by themselves.
+    // Only the median valve: the absolute ones and the clock valve would catch a jump this
+    // large by themselves.
     scenario.edit_config(|config| {
         let policy = policy_table(config);
         policy.remove("max_fraction");
         policy.remove("max_per_run");
+        policy.insert("max_clock_gap".into(), "10 years".into());
     });
     let gallra = Gallra::new(&scenario.config);
     let today = jiff::Zoned::now().timestamp().to_string();

@@ -230,7 +230,9 @@ pub fn check_clock(
 ) -> Option<SafetyTrip> {
     let last = history.last_clock?;
     let now_ts = now.timestamp();
-    if now_ts < last {
+    // Two runs started within moments of each other (a clock set by hand, a restart) may
+    // differ by a little either way; only a clock an hour behind is taken as wrong.
+    if now_ts < last - jiff::SignedDuration::from_hours(1) {
         return Some(SafetyTrip::ClockBehind { now: now_ts, last });
     }
     let limit = max_gap.after(&last.to_zoned(now.time_zone().clone()));

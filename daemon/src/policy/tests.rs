@@ -223,3 +223,69 @@ fn an_implausible_activity_time_from_any_system_keeps_the_subject() {
         );
     }
 }
+
+#[test]
+fn a_clock_that_went_back_or_jumped_past_the_gap_stops_the_run() {
+    let gap: crate::duration::CalendarDuration = "14 days".parse().unwrap();
+    let last = History {
+        last_clock: Some(ts("2026-11-01T03:00")),
+        ..History::default()
+    };
+    let cases = [
+        ("2026-11-02T03:00", None, "the next day"),
+        ("2026-11-15T03:00", None, "exactly the gap"),
+        ("2026-11-01T02:30", None, "moments behind (a restart)"),
+        ("2026-11-15T03:01", Some("max_clock_gap"), "past the gap"),
+        (
+            "2031-11-01T03:00",
+            Some("max_clock_gap"),
+            "five years ahead",
+        ),
+        (
+            "2026-10-31T03:00",
+            Some("before the policy's last run"),
+            "a day behind",
+        ),
+    ];
+    for (now, trips, case) in cases {
+        let got = check_clock(&zoned(now), &last, &gap).map(|t| t.describe("remove"));
+        match trips {
+            None => assert_eq!(got, None, "{case}"),
+            Some(words) => assert!(
+                got.as_deref().is_some_and(|g| g.contains(words)),
+                "{case}: {got:?}"
+            ),
+        }
+    }
+    assert_eq!(
+        check_clock(&zoned("2031-01-01T00:00"), &History::default(), &gap),
+        None,
+        "no past, no yardstick"
+    );
+}
+
+#[test]
+fn a_first_run_without_its_own_fraction_stops_above_half() {
+    let none = Safety::default();
+    let first = removal_valves(&none, &History::default());
+    assert_eq!(first.max_fraction, Some(FIRST_RUN_MAX_FRACTION));
+    assert!(check_safety(51, 100, &first, &History::default()).is_some());
+    assert!(check_safety(50, 100, &first, &History::default()).is_none());
+    let later = History {
+        selected: vec![3],
+        ..History::default()
+    };
+    assert_eq!(
+        removal_valves(&none, &later).max_fraction,
+        None,
+        "later runs: as configured"
+    );
+    let own = Safety {
+        max_fraction: Some(0.9),
+        ..Safety::default()
+    };
+    assert_eq!(
+        removal_valves(&own, &History::default()).max_fraction,
+        Some(0.9)
+    );
+}

@@ -311,16 +311,22 @@ impl Engine {
         }
     }
 
-    /// Asks the account source and every activity-bearing system whether the subject still
-    /// has active services or unpaid invoices. Any failure to ask blocks too: an erasure
-    /// never goes ahead on a guess.
+    /// Asks the account source and every system that reports status (whatever its
+    /// `activity` setting) whether the subject still has active services or unpaid invoices.
+    /// Any failure to ask blocks too: an erasure never goes ahead on a guess.
     async fn precondition(&self, record: &RequestRecord) -> Option<String> {
         let config = &self.context.config;
         let mut facts = SubjectFacts::default();
         for system in config.systems.values() {
-            if !(system.name == config.account_source || system.activity)
-                || system.connector().is_none()
-            {
+            if system.connector().is_none() {
+                continue;
+            }
+            let reports = self
+                .context
+                .systems
+                .get(&system.name)
+                .map_or(true, |h| h.can(gallra_plugin_api::Capability::Status));
+            if !(system.name == config.account_source || system.activity || reports) {
                 continue;
             }
             let Ok(handle) = self.context.systems.get(&system.name) else {

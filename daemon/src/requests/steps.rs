@@ -45,8 +45,23 @@ impl StepOutcome {
 }
 
 /// The identifiers a request hands one system: strong ones only (a phone number or an IP can
-/// be shared), and the customer id only to a system that knows it (see [`CustomerIds`]).
+/// be shared), and the customer id only to a system that knows it (see [`CustomerIds`]). The
+/// account source, given the customer id, gets that alone: matching it by "id or email"
+/// would also take another customer who shares the email.
 pub fn request_subject(identifiers: &[Identifier], customer_ids: CustomerIds) -> Subject {
+    let by_key = customer_ids == CustomerIds::Own
+        && identifiers
+            .iter()
+            .any(|i| i.kind() == IdentifierKind::CustomerId);
+    if by_key {
+        return Subject::new(
+            identifiers
+                .iter()
+                .filter(|i| i.kind() == IdentifierKind::CustomerId)
+                .cloned()
+                .collect(),
+        );
+    }
     let keep = |kind: IdentifierKind| match kind {
         IdentifierKind::Email | IdentifierKind::Personnummer | IdentifierKind::Domain => true,
         IdentifierKind::CustomerId => customer_ids != CustomerIds::None,
