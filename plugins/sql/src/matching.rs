@@ -46,6 +46,8 @@ enum Expr {
 struct Column<'a> {
     kind: IdentifierKind,
     name: &'a str,
+    /// A column holding `expr` of `name` (`subjects.match_columns`), compared instead.
+    stand_in: Option<&'a str>,
     /// The subject key with integer keys: compared as a number.
     integer_key: bool,
     expr: Expr,
@@ -62,6 +64,7 @@ fn columns(s: &SubjectTable) -> impl Iterator<Item = Column<'_>> {
         Column {
             kind: *kind,
             name,
+            stand_in: s.match_columns.get(kind).map(String::as_str),
             integer_key: is_key && s.key_type == KeyType::Integer,
             expr,
         }
@@ -94,10 +97,11 @@ pub fn push_candidates(
                 b.sql(" OR ");
             }
             terms += 1;
-            match column.expr {
-                Expr::Plain => b.name(column.name),
-                Expr::Trimmed => b.sql("trim(").name(column.name).sql(")"),
-                Expr::Folded => b.sql("lower(trim(").name(column.name).sql("))"),
+            match (column.stand_in, column.expr) {
+                (Some(stand_in), _) => b.name(stand_in),
+                (None, Expr::Plain) => b.name(column.name),
+                (None, Expr::Trimmed) => b.sql("trim(").name(column.name).sql(")"),
+                (None, Expr::Folded) => b.sql("lower(trim(").name(column.name).sql("))"),
             };
             b.sql(" IN ").bind_list(values);
         }
