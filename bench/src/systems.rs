@@ -3,8 +3,9 @@
 //! with prepared statements.
 //!
 //! Each system has the indexes its own application would have for finding a customer: the
-//! foreign keys, `lower(email)` and `personnummer`. Without them every lookup by email is a
-//! table scan, in gallra and in the application alike.
+//! foreign keys, `lower(trim(email))` and `trim(personnummer)` (the expressions the sql
+//! connector matches on). Without them every lookup by email is a table scan, in gallra and
+//! in the application alike.
 
 use std::path::Path;
 
@@ -102,8 +103,8 @@ pub fn indexes(system: System) -> String {
     let mut sql = format!("CREATE INDEX {children}_{foreign_key} ON {children} ({foreign_key});");
     if system.name != "panel" {
         sql.push_str(&format!(
-            "CREATE INDEX {subjects}_email ON {subjects} (lower(email));
-             CREATE INDEX {subjects}_personnummer ON {subjects} (personnummer);"
+            "CREATE INDEX {subjects}_email ON {subjects} (lower(trim(email)));
+             CREATE INDEX {subjects}_personnummer ON {subjects} (trim(personnummer));"
         ));
     }
     sql

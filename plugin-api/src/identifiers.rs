@@ -1,7 +1,11 @@
 //! Typed identifiers of a data subject.
 //!
 //! Every identifier is validated and normalized when it is made, so that two spellings of one
-//! email address or phone number find the same records. None of them print their value in
+//! email address or phone number find the same records. One normalization per kind, used on
+//! both sides (what gallra is handed and what a system stores): surrounding white space
+//! trimmed, Unicode NFC (`ö` and `o` + U+0308 are one letter), lower-cased where the kind is
+//! case-insensitive (email, domain, IP), personnummer in twelve digits with the century
+//! right. Accents are never folded: `åsa@example.se` and `asa@example.se` are two people. None of them print their value in
 //! `Debug`: identifiers are personal data and must never reach a log line by accident.
 //! `Display` and [`Identifier::value`] give the value, for the places that need it (a query
 //! parameter, the keyed hash in the audit log).
@@ -11,6 +15,7 @@ use std::net::IpAddr;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
 
 pub use crate::personnummer::{Personnummer, PersonnummerError};
 
@@ -18,7 +23,8 @@ pub use crate::personnummer::{Personnummer, PersonnummerError};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IdentifierKind {
-    /// An email address, compared case-insensitively.
+    /// An email address, compared case-insensitively (Unicode lower case) but never
+    /// accent-insensitively.
     Email,
     /// The subject's id in the system it is handed to (customer number, user id).
     CustomerId,
@@ -102,24 +108,27 @@ pub enum IdentifierError {
 /// One identifier of a data subject, validated and normalized.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Identifier {
-    /// Lower-cased email address.
+    /// An email address in NFC, lower-cased.
     Email(String),
-    /// The subject's id in the system the identifier is handed to.
+    /// The subject's id in the system the identifier is handed to, in NFC; case counts.
     CustomerId(String),
     /// A validated personnummer in twelve-digit form.
     Personnummer(Personnummer),
     /// A phone number in E.164 form, `+` and digits only.
     Phone(String),
-    /// A lower-cased domain name without a trailing dot.
+    /// A domain name in NFC, lower-cased, without a trailing dot.
     Domain(String),
     /// An IP address.
     Ip(IpAddr),
 }
 
 impl Identifier {
-    /// Parses and normalizes a value of the given kind.
+    /// Parses and normalizes a value of the given kind: trimmed, in NFC, lower-cased where
+    /// the kind is case-insensitive. A stored value and a requested one name the same
+    /// subject exactly when both parse to equal identifiers.
     pub fn parse(kind: IdentifierKind, value: &str) -> Result<Self, IdentifierError> {
-        let value = value.trim();
+        let value: String = value.trim().nfc().collect();
+        let value = value.as_str();
         match kind {
             IdentifierKind::Email => parse_email(value).map(Self::Email),
             IdentifierKind::CustomerId => parse_customer_id(value).map(Self::CustomerId),
@@ -149,6 +158,11 @@ impl Identifier {
             Self::Personnummer(p) => p.as_str().to_owned(),
             Self::Ip(ip) => ip.to_string(),
         }
+    }
+
+    /// Whether values of this identifier's kind compare case-insensitively.
+    pub fn is_case_insensitive(&self) -> bool {
+        matches!(self, Self::Email(_) | Self::Domain(_) | Self::Ip(_))
     }
 
     /// Whether this identifier appears in `text` in one of the usual spellings: any case for
@@ -211,10 +225,15 @@ fn parse_email(value: &str) -> Result<String, IdentifierError> {
         && !value.chars().any(|c| c.is_whitespace() || c.is_control())
         && !domain.contains('@');
     if ok {
-        Ok(value.to_lowercase())
+        Ok(fold(value))
     } else {
         Err(IdentifierError::Email)
     }
+}
+
+/// Unicode lower case, back in NFC (lowering a composed letter can leave it decomposed).
+fn fold(value: &str) -> String {
+    value.to_lowercase().nfc().collect()
 }
 
 fn parse_customer_id(value: &str) -> Result<String, IdentifierError> {
@@ -251,7 +270,7 @@ fn parse_phone(value: &str) -> Result<String, IdentifierError> {
 }
 
 fn parse_domain(value: &str) -> Result<String, IdentifierError> {
-    let name = value.trim_end_matches('.').to_lowercase();
+    let name = fold(value.trim_end_matches('.'));
     let labels: Vec<&str> = name.split('.').collect();
     let label_ok = |l: &&str| {
         !l.is_empty()
@@ -311,6 +330,45 @@ mod tests {
         ];
         for (kind, input, want) in cases {
             assert_eq!(parse(kind, input).as_deref(), Ok(want), "{kind} {input}");
+        }
+    }
+
+    #[test]
+    fn one_normalization_for_every_spelling_of_a_stored_value() {
+        use IdentifierKind::*;
+        let cases = [
+            (Email, "kalle@example.se ", "kalle@example.se"),
+            (Email, " KALLE@example.se", "kalle@example.se"),
+            (Email, "\tKalle@Example.se\n", "kalle@example.se"),
+            (Email, "ÅSA@EXAMPLE.SE", "åsa@example.se"),
+            (Email, "A\u{30a}sa@example.se", "åsa@example.se"),
+            (Email, "jo\u{308}ran@example.se", "jöran@example.se"),
+            (Email, "MÜLLER@example.de", "müller@example.de"),
+            (Domain, "BÜCHER.example.", "bücher.example"),
+            (Domain, "bu\u{308}cher.example", "bücher.example"),
+            (CustomerId, " C-1001 ", "C-1001"),
+            (CustomerId, "Jo\u{308}ran", "Jöran"),
+            (Personnummer, "811218 9876", "198112189876"),
+            (Personnummer, " 8112189876 ", "198112189876"),
+            (Ip, " 2001:DB8::1 ", "2001:db8::1"),
+        ];
+        for (kind, input, want) in cases {
+            assert_eq!(parse(kind, input).as_deref(), Ok(want), "{kind} {input:?}");
+        }
+    }
+
+    #[test]
+    fn accents_and_case_of_case_sensitive_kinds_still_tell_people_apart() {
+        use IdentifierKind::*;
+        let pairs = [
+            (Email, "åsa@example.se", "asa@example.se"),
+            (Email, "müller@example.de", "muller@example.de"),
+            (Email, "jöran@example.se", "joran@example.se"),
+            (Domain, "bücher.example", "bucher.example"),
+            (CustomerId, "ab12", "AB12"),
+        ];
+        for (kind, a, b) in pairs {
+            assert_ne!(parse(kind, a), parse(kind, b), "{kind}: {a} vs {b}");
         }
     }
 

@@ -99,6 +99,13 @@ pub struct SubjectRecord {
     pub identifiers: Vec<Identifier>,
     /// What the source knows about the subject.
     pub facts: SubjectFacts,
+    /// The kinds of identifier the source holds for this subject whose stored value could
+    /// not be read as one (an email with a space or a quote in it). gallra then does not
+    /// trust an erase that could only reach the subject through that kind: another system
+    /// may hold the same unreadable value. Empty (and left out on the wire) when every
+    /// value was read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<IdentifierKind>,
 }
 
 /// Asks the account source for the next page of subjects.

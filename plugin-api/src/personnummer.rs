@@ -8,10 +8,13 @@ use jiff::civil::Date;
 
 /// A validated Swedish personnummer or samordningsnummer.
 ///
-/// Accepted forms: `YYYYMMDDNNNN`, `YYYYMMDD-NNNN`, `YYMMDDNNNN`, `YYMMDD-NNNN` and
-/// `YYMMDD+NNNN` (`+` marks a person aged 100 or more). A samordningsnummer has 60 added to
-/// the day of birth. It is stored and displayed in the normalized twelve-digit form, so two
-/// spellings of one number compare equal.
+/// Accepted forms: twelve digits `YYYYMMDDNNNN` or ten `YYMMDDNNNN`, with a `-`, a space or
+/// nothing before the last four, and `YYMMDD+NNNN`: as Skatteverket writes it, `+` marks a
+/// person aged 100 or more, so `121212+1212` was born in 1912 and `121212-1212` (or
+/// `121212 1212`, `1212121212`) in 2012. A ten-digit form names only the person its century
+/// gives on the day it is read. A samordningsnummer has 60 added to the day of birth. It is
+/// stored and displayed in the normalized twelve-digit form, so two spellings of one number
+/// compare equal.
 ///
 /// `Debug` never prints the number: it is personal data.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -23,7 +26,8 @@ pub struct Personnummer {
 /// Why a string is not a valid personnummer. Never contains the input.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PersonnummerError {
-    /// The shape is wrong: not 10 or 12 digits with an optional `-` or `+` before the last four.
+    /// The shape is wrong: not 10 or 12 digits with an optional `-`, space or (ten digits
+    /// only) `+` before the last four.
     #[error("expected YYYYMMDD-NNNN, YYMMDD-NNNN or YYMMDD+NNNN")]
     Format,
     /// The digits do not form a real date of birth (after removing 60 from a coordination day).
@@ -82,9 +86,30 @@ impl Personnummer {
         Some(((10 - luhn_sum(nine) % 10) % 10) as u8)
     }
 
-    /// The ten-digit form with separator, `YYMMDD-NNNN`, as many systems store it.
+    /// The ten-digit form with a dash, `YYMMDD-NNNN`, whatever the person's age: for
+    /// finding the number in free text. [`Personnummer::spellings_at`] gives the forms that
+    /// name this person and no one else.
     pub fn short_form(&self) -> String {
         format!("{}-{}", &self.digits[2..8], &self.digits[8..])
+    }
+
+    /// Every spelling a system may store that reads as this number on `today`: twelve
+    /// digits with `-`, a space or nothing before the last four, and the ten-digit forms
+    /// whose century is this person's (`YYMMDD+NNNN` for someone aged 100 or more, else
+    /// `YYMMDD-NNNN`, `YYMMDD NNNN` and `YYMMDDNNNN`). No spelling of one number reads as
+    /// another number.
+    pub fn spellings_at(&self, today: Date) -> Vec<String> {
+        let (long, short, last) = (&self.digits[..8], &self.digits[2..8], &self.digits[8..]);
+        let mut all = Vec::with_capacity(6);
+        for body in [long, short] {
+            for separator in ["", "-", " ", "+"] {
+                let spelling = format!("{body}{separator}{last}");
+                if Self::parse_at(&spelling, today).as_ref() == Ok(self) {
+                    all.push(spelling);
+                }
+            }
+        }
+        all
     }
 }
 
@@ -114,8 +139,8 @@ fn split_separator(input: &str) -> Result<(String, bool), PersonnummerError> {
     let mut body = String::with_capacity(12);
     for (i, c) in input.char_indices() {
         match c {
-            '-' | '+' if i + 5 == input.len() => plus = c == '+',
-            '-' | '+' => return Err(PersonnummerError::Format),
+            '-' | '+' | ' ' if i + 5 == input.len() => plus = c == '+',
+            '-' | '+' | ' ' => return Err(PersonnummerError::Format),
             _ => body.push(c),
         }
     }
@@ -208,6 +233,56 @@ mod tests {
     }
 
     #[test]
+    fn a_short_form_names_only_the_person_its_century_gives() {
+        // 121212-1212 is a child born 2012; 121212+1212 someone born 1912.
+        let child = Personnummer::parse_at("121212-1212", TODAY).unwrap();
+        assert_eq!(child.as_str(), "201212121212");
+        for form in ["1212121212", "121212 1212", " 121212-1212 "] {
+            assert_eq!(
+                Personnummer::parse_at(form, TODAY),
+                Ok(child.clone()),
+                "{form}"
+            );
+        }
+        let elder = Personnummer::parse_at("121212+1212", TODAY).unwrap();
+        assert_eq!(elder.as_str(), "191212121212");
+        assert_eq!(
+            elder.spellings_at(TODAY),
+            [
+                "191212121212",
+                "19121212-1212",
+                "19121212 1212",
+                "121212+1212"
+            ]
+        );
+        assert_eq!(
+            child.spellings_at(TODAY),
+            [
+                "201212121212",
+                "20121212-1212",
+                "20121212 1212",
+                "1212121212",
+                "121212-1212",
+                "121212 1212"
+            ]
+        );
+        // Each spelling reads back as its own person and no other.
+        for p in [&child, &elder] {
+            for spelling in p.spellings_at(TODAY) {
+                assert_eq!(Personnummer::parse_at(&spelling, TODAY).as_ref(), Ok(p));
+            }
+        }
+    }
+
+    #[test]
+    fn accepts_a_space_before_the_last_four() {
+        let p = Personnummer::parse_at("811218 9876", TODAY).unwrap();
+        assert_eq!(p.as_str(), "198112189876");
+        let p = Personnummer::parse_at("19811218 9876", TODAY).unwrap();
+        assert_eq!(p.as_str(), "198112189876");
+    }
+
+    #[test]
     fn two_digit_year_is_never_in_the_future() {
         // On 2026-11-23, a 25 is 2025; a 27 cannot be 2027, so it is 1927.
         let p = Personnummer::parse_at("250101-0009", TODAY).unwrap();
@@ -233,6 +308,8 @@ mod tests {
             ("81121-89876", Format),
             ("abcdef-ghij", Format),
             ("19811218+9876", Format),
+            ("8112 18-9876", Format),
+            ("811218  9876", Format),
             ("", Format),
         ];
         for (input, want) in cases {

@@ -37,7 +37,7 @@ pub fn create_account_source(db: &Path, n: usize) -> Result<()> {
         }
     }
     tx.commit()?;
-    conn.execute_batch("CREATE INDEX customers_email ON customers (lower(email));")?;
+    conn.execute_batch("CREATE INDEX customers_email ON customers (lower(trim(email)));")?;
     Ok(())
 }
 

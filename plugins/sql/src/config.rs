@@ -66,8 +66,20 @@ pub struct SubjectTable {
     pub key_type: KeyType,
     /// Which column holds each kind of identifier, e.g. `{ email = "email", customer_id =
     /// "id" }`. Kinds: `email`, `customer_id`, `personnummer`, `phone`, `domain`, `ip`.
+    ///
+    /// A stored value matches when it normalizes to the identifier asked for (trimmed, NFC,
+    /// lower-cased for email, domain and IP, personnummer with its century), whatever the
+    /// column's collation. The database compares `lower(trim(col))` (email, domain, IP) or
+    /// `trim(col)` (the others; the key column as it is): build an index on that expression
+    /// (see the connectors README).
     #[serde(default)]
     pub identifiers: BTreeMap<IdentifierKind, String>,
+    /// For backends that cannot index an expression (MariaDB): per identifier kind, a column
+    /// (e.g. an indexed generated column) holding exactly the expression gallra compares for
+    /// that kind, `lower(trim(col))` or `trim(col)`. gallra then finds candidates through it
+    /// and still checks each against the identifier column itself.
+    #[serde(default)]
+    pub match_columns: BTreeMap<IdentifierKind, String>,
     /// Timestamp columns of this table that record activity; the latest of these (and of the
     /// children's activity columns) is the subject's last activity.
     #[serde(default)]
@@ -230,6 +242,19 @@ impl SubjectTable {
         }
         for (kind, column) in &self.identifiers {
             identifier(&format!("subjects.identifiers.{kind}"), column)?;
+        }
+        for (kind, column) in &self.match_columns {
+            let at = format!("subjects.match_columns.{kind}");
+            identifier(&at, column)?;
+            if !self.identifiers.contains_key(kind) || self.identifiers[kind] == self.key {
+                return Err(ConnectorError::config(
+                    at,
+                    format!(
+                        "a match column stands in for subjects.identifiers.{kind}, which must \
+                         be set and not be the key column"
+                    ),
+                ));
+            }
         }
         columns("subjects.activity", &self.activity)?;
         if let Some(column) = &self.relationship_end {

@@ -1,9 +1,11 @@
 //! `scan` and `status`: subjects with their activity, relationship end, active services and
 //! unpaid invoices, gathered from the subjects table and its children.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use gallra_plugin_api::{Identifier, ScanPage, ScanRequest, Subject, SubjectFacts, SubjectRecord};
+use gallra_plugin_api::{
+    Identifier, IdentifierKind, ScanPage, ScanRequest, Subject, SubjectFacts, SubjectRecord,
+};
 
 use crate::client::{Client, DbError, Row};
 use crate::config::ChildTable;
@@ -16,14 +18,17 @@ use crate::timestamps::{Activity, Reader};
 pub struct Tally {
     /// Timestamps.
     pub times: Reader,
-    /// Identifier values that are not valid identifiers (skipped).
-    pub bad_identifiers: u64,
+    /// Per identifier column and kind, how many stored values were not valid identifiers
+    /// (left out, and the kind marked unreadable for their subjects).
+    pub unreadable: BTreeMap<(String, IdentifierKind), u64>,
 }
 
 /// One subject row as read, before the children's facts are added.
 struct SubjectRow {
     key: String,
     identifiers: Vec<Identifier>,
+    /// Kinds whose stored value could not be read as an identifier.
+    unreadable: Vec<IdentifierKind>,
     /// Its activity so far; `facts.last_activity` is filled from it once all is read.
     activity: Activity,
     facts: SubjectFacts,
@@ -111,6 +116,7 @@ pub fn scan(
                 facts: s.reported(),
                 key: s.key,
                 identifiers: s.identifiers,
+                unreadable: s.unreadable,
             })
             .collect(),
         next_cursor,
@@ -193,11 +199,15 @@ fn read_subject(schema: &Schema, row: &Row, tally: &mut Tally) -> SubjectRow {
     let mut values = row.iter().map(Option::as_deref);
     let key = values.next().flatten().unwrap_or_default().to_owned();
     let mut identifiers = Vec::new();
-    for kind in s.identifiers.keys() {
+    let mut unreadable = Vec::new();
+    for (kind, column) in &s.identifiers {
         if let Some(value) = values.next().flatten().filter(|v| !v.trim().is_empty()) {
             match Identifier::parse(*kind, value) {
                 Ok(identifier) => identifiers.push(identifier),
-                Err(_) => tally.bad_identifiers += 1,
+                Err(_) => {
+                    unreadable.push(*kind);
+                    *tally.unreadable.entry((column.clone(), *kind)).or_default() += 1;
+                }
             }
         }
     }
@@ -213,6 +223,7 @@ fn read_subject(schema: &Schema, row: &Row, tally: &mut Tally) -> SubjectRow {
     SubjectRow {
         key,
         identifiers,
+        unreadable,
         activity,
         facts: SubjectFacts {
             last_activity: None,

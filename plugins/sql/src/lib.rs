@@ -8,8 +8,9 @@
 //! - `scan` pages through the subjects table in key order (`WHERE key > ? ORDER BY key
 //!   LIMIT ?`) and gathers each subject's facts from it and its children.
 //! - `lookup`, `status`, `export`, `erase` and `anonymize` find a subject's rows by any
-//!   configured identifier column: email lower-cased, personnummer in its four common
-//!   spellings, phone in E.164 and Swedish national form, customer id as is.
+//!   configured identifier column, exactly: a stored value matches when it normalizes to the
+//!   same identifier as the one asked for (trimmed, NFC, case-folded for email and domain,
+//!   personnummer with its century), whatever the column's collation (see `matching`).
 //! - `erase` runs in one transaction: children first (per their `on_erase`), then the
 //!   subject rows. It is idempotent: a subject that is gone erases as `Erased { records: 0 }`.
 //! - `restore` puts back the rows of an export (every column of the subject rows and child
@@ -36,6 +37,7 @@ pub mod config;
 mod erase;
 mod expire;
 mod facts;
+mod matching;
 mod records;
 mod restore;
 mod schema;
@@ -278,18 +280,30 @@ impl SqlConnector {
     fn tally(&self) -> Tally {
         Tally {
             times: Reader::new(self.schema.zone.clone()),
-            bad_identifiers: 0,
+            unreadable: Default::default(),
         }
     }
 
     fn report(&self, operation: &str, tally: &Tally) {
         tally.times.report(&self.system, operation);
-        if tally.bad_identifiers > 0 {
+        let table = self
+            .schema
+            .settings
+            .subjects
+            .as_ref()
+            .map(|s| s.table.as_str());
+        for ((column, kind), count) in &tally.unreadable {
             tracing::warn!(
                 system = %self.system,
+                table = table.unwrap_or_default(),
+                column = %column,
+                kind = %kind,
                 operation,
-                count = tally.bad_identifiers,
-                "identifier values that are not valid identifiers were skipped"
+                count,
+                "stored {kind} values in {}.{column} cannot be read as a {kind}: those \
+                 subjects are handed on with {kind} marked unreadable, and their tasks in \
+                 systems that match on {kind} need a person (fix the stored values to clear this)",
+                table.unwrap_or_default()
             );
         }
     }

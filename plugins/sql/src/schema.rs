@@ -2,11 +2,12 @@
 //! to a subject, and how keys are bound.
 
 use gallra_plugin_api::jiff::tz::TimeZone;
-use gallra_plugin_api::{Identifier, Subject};
+use gallra_plugin_api::Subject;
 
 use crate::anonymize::Hasher;
 use crate::client::{Client, DbError, Row};
 use crate::config::{KeyType, Settings, SubjectTable};
+use crate::matching;
 use crate::sql::{Builder, Dialect, Param, Query};
 
 /// The settings of one instance, with what its queries need alongside.
@@ -72,8 +73,9 @@ impl Schema {
         }
     }
 
-    /// The keys of every subject row that holds one of the subject's identifiers, in key
-    /// order. Empty when none do, or when the subject has no identifier this system knows.
+    /// The keys of every subject row that holds one of the subject's identifiers exactly
+    /// (see [`crate::matching`]), in key order. Empty when none do, or when the subject has
+    /// no identifier this system knows.
     pub fn find_keys(
         &self,
         client: &mut dyn Client,
@@ -81,12 +83,7 @@ impl Schema {
     ) -> Result<Vec<String>, DbError> {
         let s = self.subjects();
         let mut b = Builder::new(self.dialect);
-        b.sql("SELECT ")
-            .text_of(&s.key)
-            .sql(" FROM ")
-            .name(&s.table);
-        b.sql(" WHERE ");
-        if !self.push_match(&mut b, subject) {
+        if !matching::push_candidates(&mut b, s, subject).map_err(|e| e.on_table(&s.table))? {
             return Ok(Vec::new());
         }
         // Qualified: the bare name would order PostgreSQL's output by the key's text.
@@ -94,68 +91,9 @@ impl Schema {
         let rows = run_query(client, &b.finish(), &s.table)?;
         Ok(rows
             .into_iter()
-            .filter_map(|mut r| r.swap_remove(0))
+            .filter(|row| matching::verify(s, subject, row))
+            .filter_map(|mut row| row.swap_remove(0))
             .collect())
-    }
-
-    /// Appends `(col = ? OR …)` over the configured identifier columns; `false` (and nothing
-    /// usable appended) if no identifier of the subject can match here.
-    fn push_match(&self, b: &mut Builder, subject: &Subject) -> bool {
-        let s = self.subjects();
-        let mut terms = 0;
-        b.sql("(");
-        for (kind, column) in &s.identifiers {
-            for identifier in subject.of_kind(*kind) {
-                let Some((lower, values)) = self.spellings(identifier, column) else {
-                    continue;
-                };
-                if terms > 0 {
-                    b.sql(" OR ");
-                }
-                terms += 1;
-                if lower {
-                    b.sql("LOWER(").name(column).sql(")");
-                } else {
-                    b.name(column);
-                }
-                b.sql(" IN ").bind_list(values);
-            }
-        }
-        b.sql(")");
-        terms > 0
-    }
-
-    /// The values a column may hold for one identifier, and whether to compare lower-case.
-    fn spellings(&self, identifier: &Identifier, column: &str) -> Option<(bool, Vec<Param>)> {
-        let text = |v: &str| Param::Match(v.to_owned());
-        Some(match identifier {
-            Identifier::Email(v) | Identifier::Domain(v) => (true, vec![text(v)]),
-            Identifier::Personnummer(p) => {
-                let twelve = p.as_str();
-                let short = p.short_form();
-                let dashed = format!("{}-{}", &twelve[..8], &twelve[8..]);
-                let ten = short.replace('-', "");
-                (false, [twelve, &dashed, &short, &ten].map(text).to_vec())
-            }
-            Identifier::Phone(v) => {
-                let mut values = vec![text(v)];
-                if let Some(national) = v.strip_prefix("+46") {
-                    values.push(text(&format!("0{national}")));
-                }
-                (false, values)
-            }
-            Identifier::CustomerId(v) => {
-                let s = self.subjects();
-                if column == s.key && s.key_type == KeyType::Integer {
-                    // A customer id that is no integer is no key here. Binding it as text
-                    // would let MySQL compare it as 0.
-                    (false, vec![Param::Int(v.trim().parse().ok()?)])
-                } else {
-                    (false, vec![text(v)])
-                }
-            }
-            Identifier::Ip(_) => (false, vec![text(&identifier.value())]),
-        })
     }
 }
 

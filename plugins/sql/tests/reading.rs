@@ -112,11 +112,14 @@ fn scan_pages_through_every_subject_exactly_once_with_correct_facts() {
             cecilia.contains(&Identifier::parse(IdentifierKind::Phone, "+46707654321").unwrap())
         );
         assert!(cecilia.contains(&Identifier::parse(IdentifierKind::CustomerId, "3").unwrap()));
-        // "frank at example" is no email address: skipped, the subject still listed.
+        // "frank at example" is no email address: skipped, the subject still listed, with
+        // its email marked unreadable.
         assert!(subjects[5]
             .identifiers
             .iter()
             .all(|i| i.kind() != IdentifierKind::Email));
+        assert_eq!(subjects[5].unreadable, [IdentifierKind::Email]);
+        assert!(subjects[2].unreadable.is_empty());
     });
 }
 
@@ -129,9 +132,9 @@ fn lookup_finds_a_subject_by_email_personnummer_phone_or_customer_id() {
             found(by_email("CECILIA@example.se")),
             [pair("customers", "3"), pair("services", "3")]
         );
-        // Stored as 121212-1212, asked as twelve digits with a dash.
+        // Stored as 121212-1212 (born 2012), asked as twelve digits with a dash.
         assert_eq!(
-            found(subject(IdentifierKind::Personnummer, "19121212-1212")),
+            found(subject(IdentifierKind::Personnummer, "20121212-1212")),
             [pair("customers", "2")]
         );
         // Stored as twelve digits, asked as ten with a dash.

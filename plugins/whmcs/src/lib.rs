@@ -308,6 +308,7 @@ impl WhmcsConnector {
             key: details.client.id.to_string(),
             identifiers: facts::identifiers(&details.client, self.settings.personnummer_field),
             facts: facts::facts(details, self.settings.date_format, &self.time_zone),
+            unreadable: Vec::new(),
         }
     }
 

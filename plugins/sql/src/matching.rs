@@ -1,0 +1,244 @@
+//! Which subject rows hold one of a subject's identifiers: exactly, on every backend.
+//!
+//! A stored value and a requested identifier name the same person when both normalize to
+//! the same identifier ([`Identifier::parse`]: trimmed, NFC, lower-cased where the kind is
+//! case-insensitive, personnummer in twelve digits with the century right). Databases cannot
+//! run that normalization (SQLite lower-cases ASCII only, MariaDB's default collation equals
+//! `å` and `a`, none of them knows NFC), so a match has two steps:
+//!
+//! 1. **Candidates**, in SQL that an index can serve: the column through a fixed expression
+//!    (`lower(trim(col))`, `trim(col)` or the bare key column) `IN` every spelling that
+//!    expression can give for a stored value normalizing to the identifier: upper and lower
+//!    case and composed and decomposed forms of each non-ASCII letter, every personnummer
+//!    spelling that reads as this person today. The collation may widen this (MariaDB's
+//!    `general_ci` adds `asa` to `åsa`); it never narrows it.
+//! 2. **Verification**, in Rust: each candidate's stored values are parsed with the same
+//!    [`Identifier::parse`] as the request was, and the row is kept only if one of them
+//!    equals one of the subject's identifiers.
+//!
+//! The expressions are what an index must be built on; see the README's SQL section.
+
+use std::collections::BTreeSet;
+
+use gallra_plugin_api::{Identifier, IdentifierKind, Subject};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::client::DbError;
+use crate::config::{KeyType, SubjectTable};
+use crate::sql::{Builder, Param};
+
+/// The most spellings one identifier is looked for in. An email with many letters outside
+/// ASCII could need thousands; past this gallra refuses rather than match partly.
+const MAX_SPELLINGS: usize = 256;
+
+/// How a column is compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expr {
+    /// The column itself: the subject key, which is matched exactly.
+    Plain,
+    /// `trim(col)`.
+    Trimmed,
+    /// `lower(trim(col))`.
+    Folded,
+}
+
+/// One configured identifier column, with how it is compared.
+struct Column<'a> {
+    kind: IdentifierKind,
+    name: &'a str,
+    /// A column holding `expr` of `name` (`subjects.match_columns`), compared instead.
+    stand_in: Option<&'a str>,
+    /// The subject key with integer keys: compared as a number.
+    integer_key: bool,
+    expr: Expr,
+}
+
+fn columns(s: &SubjectTable) -> impl Iterator<Item = Column<'_>> {
+    s.identifiers.iter().map(move |(kind, name)| {
+        let is_key = *kind == IdentifierKind::CustomerId && *name == s.key;
+        let expr = match kind {
+            _ if is_key => Expr::Plain,
+            IdentifierKind::Email | IdentifierKind::Domain | IdentifierKind::Ip => Expr::Folded,
+            _ => Expr::Trimmed,
+        };
+        Column {
+            kind: *kind,
+            name,
+            stand_in: s.match_columns.get(kind).map(String::as_str),
+            integer_key: is_key && s.key_type == KeyType::Integer,
+            expr,
+        }
+    })
+}
+
+/// Appends `SELECT key, identifier columns… FROM subjects WHERE (candidates)`; `Ok(false)`
+/// (with nothing usable appended) if no identifier of the subject can match here.
+pub fn push_candidates(
+    b: &mut Builder,
+    s: &SubjectTable,
+    subject: &Subject,
+) -> Result<bool, DbError> {
+    let used: Vec<Column<'_>> = columns(s)
+        .filter(|c| subject.of_kind(c.kind).next().is_some())
+        .collect();
+    b.sql("SELECT ").text_of(&s.key);
+    for column in &used {
+        b.sql(", ").text_of(column.name);
+    }
+    b.sql(" FROM ").name(&s.table).sql(" WHERE (");
+    let mut terms = 0;
+    for column in &used {
+        for identifier in subject.of_kind(column.kind) {
+            let values = spellings(column, identifier)?;
+            if values.is_empty() {
+                continue;
+            }
+            if terms > 0 {
+                b.sql(" OR ");
+            }
+            terms += 1;
+            match (column.stand_in, column.expr) {
+                (Some(stand_in), _) => b.name(stand_in),
+                (None, Expr::Plain) => b.name(column.name),
+                (None, Expr::Trimmed) => b.sql("trim(").name(column.name).sql(")"),
+                (None, Expr::Folded) => b.sql("lower(trim(").name(column.name).sql("))"),
+            };
+            b.sql(" IN ").bind_list(values);
+        }
+    }
+    b.sql(")");
+    Ok(terms > 0)
+}
+
+/// Whether a candidate row (key, then the columns [`push_candidates`] selected) really holds
+/// one of the subject's identifiers.
+pub fn verify(s: &SubjectTable, subject: &Subject, row: &[Option<String>]) -> bool {
+    let used = columns(s).filter(|c| subject.of_kind(c.kind).next().is_some());
+    used.zip(row.iter().skip(1)).any(|(column, stored)| {
+        let Some(stored) = stored else {
+            return false;
+        };
+        if column.integer_key {
+            let number = |v: &str| v.trim().parse::<i64>().ok();
+            return subject
+                .of_kind(column.kind)
+                .any(|id| number(&id.value()).is_some_and(|n| number(stored) == Some(n)));
+        }
+        match Identifier::parse(column.kind, stored) {
+            Ok(found) => subject.of_kind(column.kind).any(|id| *id == found),
+            Err(_) => false,
+        }
+    })
+}
+
+/// The values `column`'s expression may give for a stored value that normalizes to
+/// `identifier`. Empty when it can hold none (a customer id that is no integer, for an
+/// integer key).
+fn spellings(column: &Column<'_>, identifier: &Identifier) -> Result<Vec<Param>, DbError> {
+    let text = |v: String| Param::Match(v);
+    Ok(match identifier {
+        Identifier::CustomerId(v) if column.integer_key => match v.trim().parse() {
+            // Binding it as text would let MySQL compare it as 0.
+            Ok(n) => vec![Param::Int(n)],
+            Err(_) => Vec::new(),
+        },
+        Identifier::Personnummer(p) => {
+            let today = gallra_plugin_api::jiff::Zoned::now().date();
+            p.spellings_at(today).into_iter().map(text).collect()
+        }
+        Identifier::Phone(v) => {
+            let mut values = vec![v.clone()];
+            if let Some(national) = v.strip_prefix("+46") {
+                values.push(format!("0{national}"));
+            }
+            values.into_iter().map(text).collect()
+        }
+        _ => {
+            let value = identifier.value();
+            let folded = column.expr == Expr::Folded;
+            forms(&value, folded)
+                .ok_or_else(|| {
+                    DbError::permanent(format!(
+                        "a {} has too many letters outside ASCII to look for in every \
+                         spelling (more than {MAX_SPELLINGS}); handle this subject in this \
+                         system by hand",
+                        identifier.kind()
+                    ))
+                })?
+                .into_iter()
+                .map(text)
+                .collect()
+        }
+    })
+}
+
+/// Every string a normalized `value` may be stored as, after the SQL expression: per
+/// non-ASCII letter composed or decomposed, and with `folded` in either case as the
+/// database's `lower` leaves it (SQLite lowers ASCII only). `None` past [`MAX_SPELLINGS`].
+fn forms(value: &str, folded: bool) -> Option<BTreeSet<String>> {
+    let mut all = BTreeSet::from([String::new()]);
+    for c in value.chars() {
+        let letter = letter_forms(c, folded);
+        if all.len() * letter.len() > MAX_SPELLINGS {
+            return None;
+        }
+        all = all
+            .iter()
+            .flat_map(|prefix| letter.iter().map(move |l| format!("{prefix}{l}")))
+            .collect();
+    }
+    Some(all)
+}
+
+/// The forms one letter of a normalized value may take in the SQL expression's result.
+fn letter_forms(c: char, folded: bool) -> BTreeSet<String> {
+    if c.is_ascii() {
+        return BTreeSet::from([c.to_string()]);
+    }
+    let mut cases = vec![c.to_string()];
+    if folded {
+        let upper = c.to_uppercase().collect::<String>();
+        // `ß` upper-cases to `SS`, which lower-cases to `ss`: not a spelling of `ß`.
+        if upper.to_lowercase().nfc().eq(std::iter::once(c)) {
+            cases.push(upper);
+        }
+    }
+    let mut forms = BTreeSet::new();
+    for case in cases {
+        for form in [case.nfc().collect::<String>(), case.nfd().collect()] {
+            if folded {
+                forms.insert(form.to_ascii_lowercase());
+                forms.insert(form.to_lowercase());
+            } else {
+                forms.insert(form);
+            }
+        }
+    }
+    forms
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folded_letter_is_looked_for_in_each_case_and_form() {
+        let got = forms("åsa@x.se", true).expect("few spellings");
+        let want = ["Åsa@x.se", "a\u{30a}sa@x.se", "åsa@x.se"];
+        assert_eq!(got, want.iter().map(|s| s.to_string()).collect());
+        assert!(!got.contains("asa@x.se"), "another person");
+    }
+
+    #[test]
+    fn a_case_sensitive_value_keeps_its_case() {
+        let got = forms("Jöran", false).expect("few spellings");
+        let want = ["Jöran", "Jo\u{308}ran"];
+        assert_eq!(got, want.iter().map(|s| s.to_string()).collect());
+    }
+
+    #[test]
+    fn too_many_spellings_are_refused_not_cut_short() {
+        assert!(forms("åäöåäöåäö@x.se", true).is_none());
+        assert_eq!(forms("plain@example.se", true).map(|f| f.len()), Some(1));
+    }
+}
