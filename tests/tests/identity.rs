@@ -330,3 +330,32 @@ fn superseded_and_expired_runs_forget_their_subjects_identifiers() {
     assert_eq!(held, 0, "a superseded or expired run kept identifiers");
     assert!((1..=3).all(|id| world.in_panel(id)), "nothing was erased");
 }
+
+#[test]
+fn a_customer_whose_email_cannot_be_read_is_kept_and_shown_to_a_person() {
+    on_every_backend(
+        "a_customer_whose_email_cannot_be_read_is_kept_and_shown_to_a_person",
+        |backend| {
+            let dir = tempfile::tempdir().unwrap();
+            let people = [
+                Customer::inactive(1)
+                    .with_email("kalle anka@example.se")
+                    .without_personnummer(),
+                Customer::inactive(2),
+            ];
+            let world = World::build(backend, dir.path(), &people, 100);
+
+            let report = world.gallra.run(&["run", "--once", "--json"]).json();
+
+            assert!(
+                world.in_panel(1) && world.in_crm(1),
+                "{backend:?}: the account source was erased while the CRM could not be reached: {report}"
+            );
+            assert_eq!(report[0]["reasons"]["identifier_unreadable"], 1, "{report}");
+            assert!(
+                !world.in_panel(2) && !world.in_crm(2),
+                "{backend:?}: {report}"
+            );
+        },
+    );
+}

@@ -58,11 +58,15 @@ pub enum Reason {
     RelationshipOngoing,
     /// Kept: the relationship ended within the policy's duration.
     RelationshipEndedRecently,
+    /// Kept: the account source holds an identifier of the subject it could not read (an
+    /// email with a space in it); erasing elsewhere without it could leave data behind while
+    /// reporting done, so a person must look.
+    IdentifierUnreadable,
 }
 
 impl Reason {
     /// Every reason, in display order.
-    pub const ALL: [Reason; 15] = [
+    pub const ALL: [Reason; 16] = [
         Reason::Inactive,
         Reason::RelationshipEnded,
         Reason::RecentlyActive,
@@ -78,6 +82,7 @@ impl Reason {
         Reason::SystemUnavailable,
         Reason::RelationshipOngoing,
         Reason::RelationshipEndedRecently,
+        Reason::IdentifierUnreadable,
     ];
 
     /// The stable code, e.g. `active_services`.
@@ -98,6 +103,7 @@ impl Reason {
             Reason::SystemUnavailable => "system_unavailable",
             Reason::RelationshipOngoing => "relationship_ongoing",
             Reason::RelationshipEndedRecently => "relationship_ended_recently",
+            Reason::IdentifierUnreadable => "identifier_unreadable",
         }
     }
 
@@ -131,6 +137,9 @@ impl Reason {
             Reason::SystemUnavailable => "an activity-bearing system could not be asked",
             Reason::RelationshipOngoing => "relationship has not ended",
             Reason::RelationshipEndedRecently => "relationship ended recently",
+            Reason::IdentifierUnreadable => {
+                "an identifier in the account source could not be read; a person must look"
+            }
         }
     }
 }

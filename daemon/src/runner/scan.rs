@@ -31,6 +31,8 @@ pub struct SubjectDecision {
     pub identifiers: Vec<Identifier>,
     /// Whether its standing warning no longer holds and is to be cleared.
     pub clear_warning: bool,
+    /// Whether the source holds an identifier of it that it could not read.
+    pub unreadable: bool,
 }
 
 /// Where decisions go, one page at a time.
@@ -157,6 +159,7 @@ async fn decide_page(
             reason: Reason::ActivityUnknown,
             identifiers,
             clear_warning: false,
+            unreadable: !record.unreadable.is_empty(),
         });
         if ask_others {
             // Unknown until every system has answered: a gathering that panics keeps it.
@@ -207,6 +210,11 @@ async fn decide_page(
                 decision.clear_warning = warned.clear;
             }
             _ => decision.reason = decide(context, facts),
+        }
+        // Never selected on a partial identification: a system that finds people by the kind
+        // that could not be read would answer "erased 0 records" and keep their data.
+        if decision.unreadable && decision.reason.selects() {
+            decision.reason = Reason::IdentifierUnreadable;
         }
     }
     Ok(decisions)
