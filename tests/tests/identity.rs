@@ -27,9 +27,14 @@ fn run_stopped_for_approval(world: &World) -> String {
     run[0]["run"].as_i64().unwrap().to_string()
 }
 
-/// Approves `run` and carries it out; returns the run's report.
-fn approve_and_run(world: &World, run: &str) -> serde_json::Value {
-    world.gallra.run(&["approve", run]).expect_code(0);
+/// Approves `run` (its answer shows the plan as of now) and carries it out; returns the run's
+/// report.
+fn approve_and_run(world: &World, run: &str, selected_now: u64) -> serde_json::Value {
+    let approved = world.gallra.run(&["approve", run]).expect_code(0).stdout;
+    assert!(
+        approved.contains("as of now:") && approved.contains(&format!(", {selected_now} selected")),
+        "{approved}"
+    );
     let report = world.gallra.run(&["run", "--once", "--json"]).json();
     assert_eq!(report[0]["run"].as_i64().unwrap().to_string(), run);
     report[0].clone()
@@ -47,7 +52,7 @@ fn a_login_or_a_new_service_while_a_run_waits_keeps_the_customer() {
 
             world.login(2);
             world.add_service(3);
-            let report = approve_and_run(&world, &run);
+            let report = approve_and_run(&world, &run, 1);
 
             assert!(
                 !world.in_panel(1) && !world.in_crm(1),
@@ -80,7 +85,7 @@ fn a_mailbox_moved_while_a_run_waits_erases_only_its_old_owner() {
             let run = run_stopped_for_approval(&world);
 
             world.move_email(&people[0].email, 1, 4);
-            let report = approve_and_run(&world, &run);
+            let report = approve_and_run(&world, &run, 2);
 
             assert!(
                 world.in_panel(4) && world.in_crm(4),

@@ -43,7 +43,7 @@ pub async fn dispatch(command: Command) -> u8 {
                 run_service(&config.config).await
             }
         }
-        Command::Approve { config, run } => approve(&config.config, run),
+        Command::Approve { config, run } => approve(&config.config, run).await,
         Command::Reapply {
             config,
             system,
@@ -305,7 +305,7 @@ pub(super) fn run_status(reports: &[RunReport]) -> u8 {
     }
 }
 
-fn approve(path: &Path, run: i64) -> u8 {
+async fn approve(path: &Path, run: i64) -> u8 {
     let config = match load(path) {
         Ok(config) => config,
         Err(status) => return status,
@@ -324,6 +324,13 @@ fn approve(path: &Path, run: i64) -> u8 {
                  `gallra run` carries it out, deciding each subject again just before erasing it",
                 record.policy, record.selected
             );
+            // What the run would select now: subjects the plan no longer selects are kept.
+            let now = crate::clock::now_in(&config.time_zone);
+            let context = open_systems(config, false).await;
+            if let Some(policy) = context.config.policies.get(&record.policy) {
+                println!("as of now:");
+                output::print_plan(&runner::plan_policy(&context, policy, &now).await);
+            }
             OK
         }
         Err(runner::ApproveError::Store(error)) => {
