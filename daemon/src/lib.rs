@@ -24,5 +24,6 @@ pub mod restore;
 pub mod runner;
 pub mod schedule;
 pub mod serve;
+pub mod statelock;
 pub mod store;
 pub mod tombstones;
