@@ -138,11 +138,13 @@ pub(super) fn read_state(config: &Config) -> Result<Option<SqliteStore>, u8> {
     match SqliteStore::open_read_only(&config.state_dir) {
         Ok(Some(store)) => Ok(Some(store)),
         Ok(None) if config.state_dir.join("state.db").exists() => {
+            // A service starting beside us may be creating it right now; an older gallra's
+            // database is upgraded by the next `gallra run`, never by a command that looks.
             eprintln!(
-                "gallra: the state database in {} was written by an older gallra; this command only reads, so it does not upgrade it: the next `gallra run` does",
+                "gallra: the state database in {} is being created, or is from an older gallra and not yet upgraded (the next `gallra run` does): nothing to show yet",
                 config.state_dir.display()
             );
-            Err(FAILED)
+            Ok(None)
         }
         Ok(None) => Ok(None),
         Err(error) => {
