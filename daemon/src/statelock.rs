@@ -31,8 +31,16 @@ const HOLDER_WAIT: Duration = Duration::from_millis(500);
 #[derive(Debug)]
 pub struct StateLock {
     // Closing the file releases the lock.
-    _file: File,
+    file: File,
     path: PathBuf,
+}
+
+impl Drop for StateLock {
+    fn drop(&mut self) {
+        // Still locked: nobody reads this holder's text once it is gone. (A crash leaves the
+        // text behind; readers then find its process gone.)
+        let _ = self.file.set_len(0);
+    }
 }
 
 impl StateLock {
@@ -190,10 +198,11 @@ pub fn acquire(state_dir: &Path, command: &str) -> Result<StateLock, LockError> 
         .and_then(|_| file.write_all(holder.text().as_bytes()))
         .and_then(|()| file.flush())
         .map_err(file_err)?;
-    Ok(StateLock { _file: file, path })
+    Ok(StateLock { file, path })
 }
 
-/// The holder's text; it writes it right after locking, so give it a moment.
+/// The holder's text; it writes it right after locking, so give it a moment. Until then the
+/// file may still hold the text of a holder that crashed, whose process is gone: not named.
 fn read_holder(file: &mut File) -> Option<Holder> {
     let start = std::time::Instant::now();
     loop {
@@ -201,7 +210,8 @@ fn read_holder(file: &mut File) -> Option<Holder> {
         let read = file
             .seek(SeekFrom::Start(0))
             .and_then(|_| file.read_to_string(&mut text));
-        if let Some(holder) = read.ok().and_then(|_| Holder::parse(&text)) {
+        let holder = read.ok().and_then(|_| Holder::parse(&text));
+        if let Some(holder) = holder.filter(|h| alive(h.pid)) {
             return Some(holder);
         }
         if start.elapsed() >= HOLDER_WAIT {
@@ -209,6 +219,13 @@ fn read_holder(file: &mut File) -> Option<Holder> {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Whether a process with this id runs (Linux: it has a `/proc` entry). Without `/proc`,
+/// every holder is taken at its word.
+fn alive(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    !proc.join("self").exists() || proc.join(pid.to_string()).exists()
 }
 
 #[cfg(test)]
@@ -281,6 +298,31 @@ mod tests {
             (std::process::id(), "approve")
         );
         assert!(!text.contains("tail"), "{text}");
+    }
+
+    #[test]
+    fn a_new_holder_not_yet_written_is_never_mistaken_for_an_old_one() {
+        let dir = tempfile::tempdir().unwrap();
+        // A clean exit leaves no text behind.
+        let first = acquire(dir.path(), "run --once").unwrap();
+        let path = first.path().to_owned();
+        drop(first);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
+        // A crashed holder's text, with a new holder that has locked but not yet written.
+        let dead = Holder {
+            pid: u32::MAX - 1,
+            command: "run --once".into(),
+            since: "2020-01-01T00:00:00Z".into(),
+        };
+        std::fs::write(&path, dead.text()).unwrap();
+        let new_holder = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
+        new_holder.lock().unwrap();
+        let err = acquire(dir.path(), "approve").unwrap_err();
+        assert!(matches!(err, LockError::Held { holder: None, .. }), "{err}");
     }
 
     #[test]
