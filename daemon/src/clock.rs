@@ -6,20 +6,22 @@
 //! [`ENV`] set. A moved clock keeps ticking from the time it was set to, so a daemon started
 //! with it still sleeps real seconds between its scheduled slots.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
-use jiff::civil::Date;
+use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, Zoned};
 
-/// The environment variable that moves the clock at start: an RFC 3339 instant
-/// (`2027-03-01T03:00:00Z`) or a date (`2027-03-01`, midnight in the configured time zone
-/// is not known yet at start, so a bare date means midnight UTC). For tests and rehearsals;
-/// gallra logs a warning whenever the clock is moved.
+/// The environment variable that moves the clock at start, in any form [`parse_instant`]
+/// reads (read in the configured time zone once the configuration is loaded). For tests and
+/// rehearsals; gallra logs a warning whenever the clock is moved.
 pub const ENV: &str = "GALLRA_NOW";
 
 /// How far the clock is moved from the system clock, in milliseconds.
 static OFFSET_MS: AtomicI64 = AtomicI64::new(0);
+
+/// Whether [`ENV`] has been applied (it is, once per process).
+static FROM_ENV: AtomicBool = AtomicBool::new(false);
 
 /// The current instant on gallra's clock.
 pub fn now() -> Timestamp {
@@ -42,26 +44,54 @@ pub fn set(at: Timestamp) {
     tracing::warn!(now = %at, "the clock is moved: time decisions are made as if it were now {at}");
 }
 
-/// Moves the clock to the instant in [`ENV`], if it is set.
-pub fn set_from_env() -> Result<(), String> {
+/// Moves the clock to the instant in [`ENV`], if it is set, reading a time without an
+/// offset in `tz` (the configured time zone). Only the first call in a process moves it, so
+/// that the clock keeps ticking from there.
+pub fn set_from_env(tz: &TimeZone) -> Result<(), String> {
     let Ok(text) = std::env::var(ENV) else {
         return Ok(());
     };
-    let at = parse_instant(&text, &TimeZone::UTC).map_err(|e| format!("{ENV}: {e}"))?;
+    if FROM_ENV.swap(true, Ordering::Relaxed) {
+        return Ok(());
+    }
+    let at = parse_instant(&text, tz).map_err(|e| format!("{ENV}: {e}"))?;
     set(at);
     Ok(())
 }
 
-/// Reads an instant written as RFC 3339 (`2027-03-01T03:00:00Z`) or as a date
-/// (`2027-03-01`: its start in `tz`).
+/// Reads an instant, the one way for every place a person gives one (`--at`, `--since`,
+/// [`ENV`]):
+/// - RFC 3339 with an offset (`2027-03-01T03:00:00Z`, `2027-03-01T04:00:00+01:00`): itself;
+/// - with a zone in brackets (`2027-03-01T04:00:00[Europe/Stockholm]`): that time there;
+/// - a date and time without an offset (`2027-03-01T04:00:00`, `2027-03-01T04:00`): that
+///   time of day in `tz`, refused if the clocks change then so that it names no single
+///   instant;
+/// - a date (`2027-03-01`): the start of that day in `tz`.
 pub fn parse_instant(text: &str, tz: &TimeZone) -> Result<Timestamp, String> {
     let text = text.trim();
     if let Ok(at) = text.parse::<Timestamp>() {
         return Ok(at);
     }
-    let date: Date = text.parse().map_err(|_| {
-        format!("\"{text}\" is neither a date (2027-03-01) nor an RFC 3339 instant (2027-03-01T03:00:00Z)")
-    })?;
+    if text.contains('[') {
+        return text
+            .parse::<Zoned>()
+            .map(|z| z.timestamp())
+            .map_err(|e| format!("\"{text}\" is not a time in a named zone: {e}"));
+    }
+    let unreadable = || {
+        format!("\"{text}\" is neither a date (2027-03-01), a local time (2027-03-01T03:00:00) nor an RFC 3339 instant (2027-03-01T03:00:00Z)")
+    };
+    if text.len() > "2027-03-01".len() {
+        let local: DateTime = text.parse().map_err(|_| unreadable())?;
+        return tz
+            .to_ambiguous_zoned(local)
+            .unambiguous()
+            .map(|z| z.timestamp())
+            .map_err(|_| {
+                format!("\"{text}\" is not one instant in the time zone (the clocks change then): give its offset, e.g. {text}+01:00")
+            });
+    }
+    let date: Date = text.parse().map_err(|_| unreadable())?;
     date.to_zoned(tz.clone())
         .map(|z| z.timestamp())
         .map_err(|e| format!("\"{text}\" has no start in the time zone: {e}"))
@@ -72,13 +102,69 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_date_is_its_midnight_in_the_zone_and_an_instant_is_itself() {
+    fn every_form_of_instant_reads_as_the_person_meant() {
+        let cases = [
+            // (text, zone, instant)
+            (
+                "2027-03-01T03:00:00Z",
+                "Europe/Stockholm",
+                "2027-03-01T03:00:00Z",
+            ),
+            ("2027-03-01T04:00:00+01:00", "UTC", "2027-03-01T03:00:00Z"),
+            (
+                "2026-12-01T12:00:00",
+                "Europe/Stockholm",
+                "2026-12-01T11:00:00Z",
+            ),
+            (
+                "2026-07-01T12:00:00",
+                "Europe/Stockholm",
+                "2026-07-01T10:00:00Z",
+            ),
+            (
+                "2026-12-01T12:00",
+                "Europe/Stockholm",
+                "2026-12-01T11:00:00Z",
+            ),
+            (
+                "2026-12-01 12:00:00",
+                "Europe/Stockholm",
+                "2026-12-01T11:00:00Z",
+            ),
+            ("2026-12-01T12:00:00", "UTC", "2026-12-01T12:00:00Z"),
+            ("2026-12-01", "Europe/Stockholm", "2026-11-30T23:00:00Z"),
+            (" 2026-12-01 ", "UTC", "2026-12-01T00:00:00Z"),
+            (
+                "2026-12-01T12:00:00[America/New_York]",
+                "Europe/Stockholm",
+                "2026-12-01T17:00:00Z",
+            ),
+        ];
+        for (text, zone, want) in cases {
+            let tz = TimeZone::get(zone).unwrap();
+            let got = parse_instant(text, &tz).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(got.to_string(), want, "{text} in {zone}");
+        }
+    }
+
+    #[test]
+    fn what_names_no_single_instant_is_refused_with_what_to_write() {
         let tz = TimeZone::get("Europe/Stockholm").unwrap();
-        let midnight = parse_instant("2027-03-01", &tz).unwrap();
-        assert_eq!(midnight.to_string(), "2027-02-28T23:00:00Z");
-        let instant = parse_instant("2027-03-01T03:00:00Z", &tz).unwrap();
-        assert_eq!(instant.to_string(), "2027-03-01T03:00:00Z");
-        let err = parse_instant("1 March", &tz).unwrap_err();
-        assert!(err.contains("neither a date"), "{err}");
+        let cases = [
+            ("1 March", "neither a date"),
+            ("2026-12-01T25:00:00", "neither a date"),
+            (
+                "2026-12-01T12:00:00[Nowhere/Land]",
+                "not a time in a named zone",
+            ),
+            // Clocks go forward: 02:30 never happens.
+            ("2026-03-29T02:30:00", "give its offset"),
+            // Clocks go back: 02:30 happens twice.
+            ("2026-10-25T02:30:00", "give its offset"),
+        ];
+        for (text, want) in cases {
+            let err = parse_instant(text, &tz).unwrap_err();
+            assert!(err.contains(want), "{text}: {err}");
+        }
     }
 }

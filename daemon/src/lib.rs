@@ -25,5 +25,6 @@ pub mod restore;
 pub mod runner;
 pub mod schedule;
 pub mod serve;
+pub mod statelock;
 pub mod store;
 pub mod tombstones;

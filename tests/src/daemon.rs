@@ -32,6 +32,11 @@ impl Daemon {
         self.child.as_mut().expect("running")
     }
 
+    /// Its process id.
+    pub fn pid(&mut self) -> u32 {
+        self.child().id()
+    }
+
     /// Sends a signal by name (`HUP`, `TERM`).
     pub fn signal(&mut self, name: &str) {
         let pid = self.child().id().to_string();

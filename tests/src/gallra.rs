@@ -83,6 +83,16 @@ impl Gallra {
             .into()
     }
 
+    /// Starts `gallra ARGS --config …` in the background with its output captured, to run
+    /// beside another; `wait_with_output` gives what it printed.
+    pub fn start(&self, args: &[&str]) -> Child {
+        self.command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("gallra starts")
+    }
+
     /// Starts `gallra ARGS --config …` in the background (to kill it part-way).
     pub fn spawn(&self, args: &[&str]) -> Child {
         self.command(args)

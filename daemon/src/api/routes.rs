@@ -14,7 +14,7 @@ use gallra_plugin_api::{Identifier, IdentifierKind};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::errors::{json_error, safe_name, ErrorCode, HttpError};
+use super::errors::{json_error, ErrorCode, HttpError};
 use crate::requests::{RequestId, RequestKind, RequestService, RequestTaskId, ServiceError};
 
 /// The service as the handlers hold it.
@@ -179,11 +179,11 @@ pub(super) async fn list(
                     "query parameter `{key}` given twice"
                 )))
             }
+            // The name is the client's: not repeated, whatever it looks like.
             _ => {
-                return Err(HttpError::bad_request(format!(
-                    "unknown query parameter {} (expected `open` or `limit`)",
-                    safe_name(&key)
-                )))
+                return Err(HttpError::bad_request(
+                    "an unknown query parameter (expected `open` or `limit`)",
+                ))
             }
         }
     }

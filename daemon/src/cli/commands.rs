@@ -9,6 +9,7 @@ use crate::config::{self, Config, Policy};
 use crate::plugins::{PluginFinder, Systems};
 use crate::requests::Engine;
 use crate::runner::{self, Context, PlanOutcome, RunReport};
+use crate::statelock::{self, LockError, StateLock};
 use crate::store::{RunId, SqliteStore, Store};
 
 /// Exit status: success.
@@ -104,12 +105,53 @@ fn check(path: &Path) -> u8 {
     }
 }
 
-/// Loads the config, or prints its errors.
+/// Loads the config, or prints its errors; then moves the clock if [`crate::clock::ENV`]
+/// says so, reading it in the configured time zone as `--at` is.
 pub(super) fn load(path: &Path) -> Result<Config, u8> {
-    config::load(path).map_err(|errors| {
+    let config = config::load(path).map_err(|errors| {
         eprintln!("{errors}");
         CONFIG
+    })?;
+    crate::clock::set_from_env(&config.time_zone).map_err(|why| {
+        eprintln!("gallra: {why}");
+        CONFIG
+    })?;
+    Ok(config)
+}
+
+/// Takes the state directory's lock for a command that changes state (`command` is its
+/// name without arguments, which could be personal data), or prints who holds it: exit 2
+/// when another gallra process does, 1 when the lock file cannot be made.
+pub(super) fn lock_state(config: &Config, command: &str) -> Result<StateLock, u8> {
+    statelock::acquire(&config.state_dir, command).map_err(|error| {
+        eprintln!("gallra: {error}");
+        match error {
+            LockError::Held { .. } => CONFIG,
+            _ => FAILED,
+        }
     })
+}
+
+/// Opens the state store to read only, never creating, upgrading or writing it: `None` when
+/// there is no state yet (nothing has run). For the commands that only look.
+pub(super) fn read_state(config: &Config) -> Result<Option<SqliteStore>, u8> {
+    match SqliteStore::open_read_only(&config.state_dir) {
+        Ok(Some(store)) => Ok(Some(store)),
+        Ok(None) if config.state_dir.join("state.db").exists() => {
+            // A service starting beside us may be creating it right now; an older gallra's
+            // database is upgraded by the next `gallra run`, never by a command that looks.
+            eprintln!(
+                "gallra: the state database in {} is being created, or is from an older gallra and not yet upgraded (the next `gallra run` does): nothing to show yet",
+                config.state_dir.display()
+            );
+            Ok(None)
+        }
+        Ok(None) => Ok(None),
+        Err(error) => {
+            eprintln!("gallra: {error}");
+            Err(FAILED)
+        }
+    }
 }
 
 /// The policies a command acts on: all, or the one named.
@@ -207,6 +249,10 @@ async fn run_once(path: &Path, only: Option<&str>, json: bool) -> u8 {
         Ok(policies) => policies.iter().map(|p| p.name.clone()).collect(),
         Err(status) => return status,
     };
+    let _lock = match lock_state(&config, "run --once") {
+        Ok(lock) => lock,
+        Err(status) => return status,
+    };
     let sqlite = match SqliteStore::open(&config.state_dir) {
         Ok(store) => Arc::new(store),
         Err(error) => {
@@ -278,6 +324,11 @@ async fn run_service(path: &Path) -> u8 {
         Ok(config) => config,
         Err(status) => return status,
     };
+    // Held until the service stops: nothing else changes the state meanwhile.
+    let _lock = match lock_state(&config, statelock::SERVICE) {
+        Ok(lock) => lock,
+        Err(status) => return status,
+    };
     let store = match SqliteStore::open(&config.state_dir) {
         Ok(store) => Arc::new(store),
         Err(error) => {
@@ -308,6 +359,10 @@ pub(super) fn run_status(reports: &[RunReport]) -> u8 {
 async fn approve(path: &Path, run: i64) -> u8 {
     let config = match load(path) {
         Ok(config) => config,
+        Err(status) => return status,
+    };
+    let _lock = match lock_state(&config, "approve") {
+        Ok(lock) => lock,
         Err(status) => return status,
     };
     let store = match SqliteStore::open(&config.state_dir) {
@@ -349,14 +404,13 @@ fn runs(path: &Path, policy: Option<&str>, limit: usize, json: bool) -> u8 {
         Ok(config) => config,
         Err(status) => return status,
     };
-    let store = match SqliteStore::open(&config.state_dir) {
-        Ok(store) => store,
-        Err(error) => {
-            eprintln!("gallra: {error}");
-            return FAILED;
-        }
+    // Only looks: with no state yet there are no runs, and none is created.
+    let runs = match read_state(&config) {
+        Ok(Some(store)) => store.recent_runs(policy, limit),
+        Ok(None) => Ok(Vec::new()),
+        Err(status) => return status,
     };
-    match store.recent_runs(policy, limit) {
+    match runs {
         Ok(runs) => {
             output::print_runs(&runs, json);
             OK

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::commands::{load, open_context, run_status, FAILED};
+use super::commands::{load, lock_state, open_context, run_status, FAILED};
 use super::output;
 use crate::demo::{demo_config, Category, Dataset};
 use crate::runner;
@@ -23,10 +23,12 @@ pub async fn demo(dir: Option<PathBuf>, customers: usize, seed: u64) -> u8 {
 }
 
 async fn build_and_run(dir: Option<PathBuf>, customers: usize, seed: u64) -> Result<u8, String> {
-    // The data is generated relative to gallra's clock, so that GALLRA_NOW moves both.
-    let now = crate::clock::now()
-        .in_tz("Europe/Stockholm")
+    // The data is generated relative to gallra's clock, so that GALLRA_NOW moves both (read
+    // in the demo config's time zone).
+    let tz = jiff::tz::TimeZone::get("Europe/Stockholm")
         .map_err(|e| format!("no Europe/Stockholm time zone: {e}"))?;
+    crate::clock::set_from_env(&tz)?;
+    let now = crate::clock::now_in(&tz);
     let dir = dir.unwrap_or_else(|| {
         std::env::temp_dir().join(format!("gallra-demo-{}", now.timestamp().as_second()))
     });
@@ -51,6 +53,9 @@ async fn build_and_run(dir: Option<PathBuf>, customers: usize, seed: u64) -> Res
 
     let config =
         load(&config_path).map_err(|_| "the demo config did not load (see above)".to_owned())?;
+    let _lock = lock_state(&config, "demo").map_err(|_| {
+        "another gallra process uses the demo's state directory (see above)".to_owned()
+    })?;
     let store: Arc<dyn Store> =
         Arc::new(SqliteStore::open(&config.state_dir).map_err(|e| e.to_string())?);
     let context = open_context(config, true).await;

@@ -70,9 +70,10 @@ pub enum Command {
         /// Print JSON for scripts instead of text.
         #[arg(long)]
         json: bool,
-        /// Plan as if it were this date (2027-03-01, midnight in the configured time zone)
-        /// or instant (2027-03-01T03:00:00Z): "what will happen on 1 March?". Today's data
-        /// is read; only the clock moves.
+        /// Plan as if it were this date (2027-03-01: its start in the configured time
+        /// zone), local time (2027-03-01T03:00:00, in the configured time zone) or instant
+        /// (2027-03-01T03:00:00Z): "what will happen on 1 March?". Today's data is read;
+        /// only the clock moves. GALLRA_NOW takes the same forms.
         #[arg(long, value_name = "DATE")]
         at: Option<String>,
     },
@@ -109,8 +110,9 @@ pub enum Command {
         /// The restored system.
         #[arg(long)]
         system: String,
-        /// When the backup was taken: a date (midnight in the configured time zone) or an
-        /// instant (2027-03-01T03:00:00Z).
+        /// When the backup was taken: a date (its start in the configured time zone), a
+        /// local time (2027-03-01T03:00:00, in the configured time zone) or an instant
+        /// (2027-03-01T03:00:00Z).
         #[arg(long, value_name = "DATE")]
         since: String,
         /// Only count what would be re-applied.
@@ -201,10 +203,7 @@ pub enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
-    if let Err(why) = crate::clock::set_from_env() {
-        eprintln!("gallra: {why}");
-        return ExitCode::from(2);
-    }
+    // GALLRA_NOW is read once the configuration (and so its time zone) is loaded.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

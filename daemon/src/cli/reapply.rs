@@ -7,7 +7,7 @@ use std::path::Path;
 use gallra_plugin_api::EraseOutcome;
 use jiff::Timestamp;
 
-use super::commands::{load, open_context, CONFIG, FAILED, OK};
+use super::commands::{load, lock_state, open_context, CONFIG, FAILED, OK};
 use crate::audit::{Action, Actor, NewEntry, Outcome};
 use crate::config::Config;
 use crate::plugins::SystemHandle;
@@ -51,6 +51,11 @@ pub(super) async fn reapply(
             eprintln!("gallra: {why}");
             return CONFIG;
         }
+    };
+    // Even a dry run prunes expired tombstones, so it changes state too.
+    let _lock = match lock_state(&config, "reapply") {
+        Ok(lock) => lock,
+        Err(status) => return status,
     };
     let (store, key) = match open_state(&config) {
         Ok(opened) => opened,

@@ -7,11 +7,12 @@ use std::sync::Arc;
 use clap::{Args, Subcommand};
 use gallra_plugin_api::{Identifier, IdentifierKind};
 
-use super::commands::{load, CONFIG, FAILED, OK};
+use super::commands::{load, lock_state, read_state, CONFIG, FAILED, OK};
 use super::output::print_json;
 use crate::requests::{
     LocalService, RequestId, RequestKind, RequestService, RequestTaskId, ServiceError,
 };
+use crate::statelock::StateLock;
 use crate::store::SqliteStore;
 
 /// Who a request is about. At least one; values are validated (a personnummer by its date
@@ -87,13 +88,24 @@ pub enum TaskCommand {
     },
 }
 
-fn service(path: &Path) -> Result<LocalService, u8> {
+/// The service over the state store, for a command that changes it: with the state
+/// directory's lock, held until the returned lock is dropped.
+fn writer(path: &Path, command: &str) -> Result<(LocalService, StateLock), u8> {
     let config = load(path)?;
+    let lock = lock_state(&config, command)?;
     let store = SqliteStore::open(&config.state_dir).map_err(|e| {
         eprintln!("gallra: {e}");
         FAILED
     })?;
-    Ok(LocalService::new(Arc::new(config), Arc::new(store)))
+    Ok((LocalService::new(Arc::new(config), Arc::new(store)), lock))
+}
+
+/// The service over the state store opened to read only, for a command that only looks;
+/// `None` when there is no state yet (and none is created).
+fn reader(path: &Path) -> Result<Option<LocalService>, u8> {
+    let config = load(path)?;
+    let store = read_state(&config)?;
+    Ok(store.map(|store| LocalService::new(Arc::new(config), Arc::new(store))))
 }
 
 fn identifiers(args: SubjectArgs) -> Result<Vec<Identifier>, u8> {
@@ -143,102 +155,130 @@ fn report(error: ServiceError) -> u8 {
 
 /// Runs `gallra request …`.
 pub fn request(path: &Path, command: RequestCommand, json: bool) -> u8 {
-    let service = match service(path) {
-        Ok(service) => service,
-        Err(status) => return status,
-    };
-    let submit = |kind: RequestKind, args: SubjectArgs| -> u8 {
-        let ids = match identifiers(args) {
-            Ok(ids) => ids,
-            Err(status) => return status,
-        };
-        match service.submit(kind, ids) {
-            Ok(view) if json => {
-                print_json(&view);
-                OK
-            }
-            Ok(view) => {
-                let s = &view.summary;
-                println!(
-                    "request {} ({}) received: {} tasks, due {}",
-                    s.id, s.kind, s.tasks, s.due_at
-                );
-                println!("`gallra run --once` (or the daemon) carries it out; `gallra request show {}` follows it", s.id);
-                OK
-            }
-            Err(e) => report(e),
-        }
+    let submit = |kind: RequestKind, args: SubjectArgs, lock_name: &str| {
+        changing(path, lock_name, |service| submit(service, kind, args, json))
     };
     match command {
-        RequestCommand::Erase(a) => submit(RequestKind::Erase, a),
-        RequestCommand::Export(a) => submit(RequestKind::Export, a),
-        RequestCommand::Restrict(a) => submit(RequestKind::Restrict, a),
-        RequestCommand::Unrestrict(a) => submit(RequestKind::Unrestrict, a),
-        RequestCommand::Object(a) => submit(RequestKind::Object, a),
-        RequestCommand::List { all, limit } => match service.list(!all, limit) {
-            Ok(list) if json => {
-                print_json(&list);
-                OK
+        RequestCommand::Erase(a) => submit(RequestKind::Erase, a, "request erase"),
+        RequestCommand::Export(a) => submit(RequestKind::Export, a, "request export"),
+        RequestCommand::Restrict(a) => submit(RequestKind::Restrict, a, "request restrict"),
+        RequestCommand::Unrestrict(a) => submit(RequestKind::Unrestrict, a, "request unrestrict"),
+        RequestCommand::Object(a) => submit(RequestKind::Object, a, "request object"),
+        RequestCommand::Cancel { id, reason } => changing(path, "request cancel", |service| {
+            match service.cancel(RequestId(id), &reason) {
+                Ok(view) if json => {
+                    print_json(&view);
+                    OK
+                }
+                Ok(_) => {
+                    println!("request {id} cancelled");
+                    OK
+                }
+                Err(e) => report(e),
             }
-            Ok(list) => {
-                super::request_output::print_list(&list);
-                OK
-            }
-            Err(e) => report(e),
+        }),
+        RequestCommand::List { all, limit } => match reader(path) {
+            Ok(Some(service)) => match service.list(!all, limit) {
+                Ok(list) => print_list(&list, json),
+                Err(e) => report(e),
+            },
+            Ok(None) => print_list(&[], json),
+            Err(status) => status,
         },
-        RequestCommand::Show { id } => match service.show(RequestId(id)) {
-            Ok(view) if json => {
-                print_json(&view);
-                OK
+        RequestCommand::Show { id } => match reader(path) {
+            Ok(Some(service)) => match service.show(RequestId(id)) {
+                Ok(view) if json => {
+                    print_json(&view);
+                    OK
+                }
+                Ok(view) => {
+                    super::request_output::print_view(&view, &service);
+                    OK
+                }
+                Err(e) => report(e),
+            },
+            Ok(None) => {
+                eprintln!("gallra: no request {id}: none has been received yet");
+                CONFIG
             }
-            Ok(view) => {
-                super::request_output::print_view(&view, &service);
-                OK
-            }
-            Err(e) => report(e),
-        },
-        RequestCommand::Cancel { id, reason } => match service.cancel(RequestId(id), &reason) {
-            Ok(view) if json => {
-                print_json(&view);
-                OK
-            }
-            Ok(_) => {
-                println!("request {id} cancelled");
-                OK
-            }
-            Err(e) => report(e),
+            Err(status) => status,
         },
     }
 }
 
-/// Runs `gallra task …`.
-pub fn task(path: &Path, command: TaskCommand, json: bool) -> u8 {
-    let service = match service(path) {
-        Ok(service) => service,
+/// Runs `f` on the service with the state directory's lock held.
+fn changing(path: &Path, lock_name: &str, f: impl FnOnce(&LocalService) -> u8) -> u8 {
+    match writer(path, lock_name) {
+        Ok((service, _lock)) => f(&service),
+        Err(status) => status,
+    }
+}
+
+fn submit(service: &LocalService, kind: RequestKind, args: SubjectArgs, json: bool) -> u8 {
+    let ids = match identifiers(args) {
+        Ok(ids) => ids,
         Err(status) => return status,
     };
+    match service.submit(kind, ids) {
+        Ok(view) if json => {
+            print_json(&view);
+            OK
+        }
+        Ok(view) => {
+            let s = &view.summary;
+            println!(
+                "request {} ({}) received: {} tasks, due {}",
+                s.id, s.kind, s.tasks, s.due_at
+            );
+            println!("`gallra run --once` (or the daemon) carries it out; `gallra request show {}` follows it", s.id);
+            OK
+        }
+        Err(e) => report(e),
+    }
+}
+
+fn print_list(list: &[crate::requests::RequestSummary], json: bool) -> u8 {
+    if json {
+        print_json(&list);
+    } else {
+        super::request_output::print_list(list);
+    }
+    OK
+}
+
+/// Runs `gallra task …`.
+pub fn task(path: &Path, command: TaskCommand, json: bool) -> u8 {
     match command {
-        TaskCommand::List => match service.manual_tasks() {
-            Ok(tasks) if json => {
-                print_json(&tasks);
-                OK
+        TaskCommand::List => {
+            let tasks = match reader(path) {
+                Ok(Some(service)) => service.manual_tasks(),
+                Ok(None) => Ok(Vec::new()),
+                Err(status) => return status,
+            };
+            match tasks {
+                Ok(tasks) if json => {
+                    print_json(&tasks);
+                    OK
+                }
+                Ok(tasks) => {
+                    super::request_output::print_tasks(&tasks);
+                    OK
+                }
+                Err(e) => report(e),
             }
-            Ok(tasks) => {
-                super::request_output::print_tasks(&tasks);
-                OK
+        }
+        TaskCommand::Done { id, note } => changing(path, "task done", |service| {
+            match service.task_done(RequestTaskId(id), &note) {
+                Ok(task) if json => {
+                    print_json(&task);
+                    OK
+                }
+                Ok(task) => {
+                    println!("task {id} ({} on {}) done", task.action, task.system);
+                    OK
+                }
+                Err(e) => report(e),
             }
-            Err(e) => report(e),
-        },
-        TaskCommand::Done { id, note } => match service.task_done(RequestTaskId(id), &note) {
-            Ok(task) if json => {
-                print_json(&task);
-                OK
-            }
-            Ok(task) => {
-                println!("task {id} ({} on {}) done", task.action, task.system);
-                OK
-            }
-            Err(e) => report(e),
-        },
+        }),
     }
 }

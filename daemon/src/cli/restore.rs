@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use gallra_plugin_api::{Capability, Identifier, RestoreOutcome};
 
-use super::commands::{load, open_context, CONFIG, FAILED, OK};
+use super::commands::{load, lock_state, open_context, CONFIG, FAILED, OK};
 use crate::audit::{Action, Actor, NewEntry, Outcome, SubjectKey};
 use crate::config::Config;
 use crate::plugins::Systems;
@@ -70,6 +70,11 @@ pub(super) async fn restore(args: RestoreArgs) -> u8 {
             return CONFIG;
         }
     }
+    // Even a dry run opens (and so may upgrade) the state store.
+    let _lock = match lock_state(&config, "restore") {
+        Ok(lock) => lock,
+        Err(status) => return status,
+    };
     let run = RunId(args.run);
     let (store, window) = match open_window(&config, run) {
         Ok(opened) => opened,

@@ -6,6 +6,7 @@ mod extras;
 mod handling;
 mod keep;
 mod policy;
+mod tables;
 mod warning;
 
 use std::collections::BTreeMap;
@@ -121,6 +122,8 @@ pub(crate) fn validate(parsed: Parsed, path: &Path, problems: &mut Vec<Problem>)
     policy::records_through_connectors(&policies, &systems, &mut p);
     policy::windows_through_connectors(&policies, &systems, &mut p);
     activity_needs_a_connector(&systems, &mut p);
+    tables::one_system_per_table(&systems, &mut p);
+    tables::account_source_by_its_key(&systems, account_source, &mut p);
     if let Some(top) = &top {
         email_needs_smtp(&systems, top.smtp.is_some(), &mut p);
         let raw_policies = (parsed.policies.iter()).filter_map(|(n, raw)| Some((n, raw.as_ref()?)));

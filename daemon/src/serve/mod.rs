@@ -92,7 +92,7 @@ pub async fn serve(path: &Path, config: Config, store: Arc<SqliteStore>) -> Resu
             tokio::select! {
                 _ = term.recv() => break Stop::Exit,
                 _ = int.recv() => break Stop::Exit,
-                _ = hup.recv() => match reload(path) {
+                _ = hup.recv() => match reload(path, &context.config.state_dir) {
                     Ok(new) => {
                         metrics.config_reloaded(true);
                         break Stop::Reload(Box::new(new));
@@ -126,10 +126,19 @@ pub async fn serve(path: &Path, config: Config, store: Arc<SqliteStore>) -> Resu
     }
 }
 
-/// Reads the configuration again, telling systemd a reload is under way.
-fn reload(path: &Path) -> Result<Config, config::ConfigErrors> {
+/// Reads the configuration again, telling systemd a reload is under way. A new `state_dir`
+/// is refused: the service holds the lock on the one it started with, and its state is there.
+fn reload(path: &Path, state_dir: &Path) -> Result<Config, String> {
     systemd::reloading();
-    config::load(path)
+    let config = config::load(path).map_err(|errors| errors.to_string())?;
+    if config.state_dir != state_dir {
+        return Err(format!(
+            "state_dir changed from {} to {}: a running gallra keeps its state (and its lock) where it started; restart it to move",
+            state_dir.display(),
+            config.state_dir.display()
+        ));
+    }
+    Ok(config)
 }
 
 /// Opens the audit log and the systems of a configuration (blocking plugin calls, on the

@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::http::{Method, Request};
 use serde_json::{json, Map, Value};
 
-use super::{app, bearer, send, TOKEN};
+use super::{app, bearer, call, send, TOKEN};
 use crate::api::{ErrorCode, ROUTES};
 use crate::requests::{RequestKind, RequestService};
 use gallra_plugin_api::{Identifier, IdentifierKind};
@@ -317,4 +317,58 @@ async fn thousands_of_hostile_requests_never_get_a_5xx_or_an_echo() {
             "no {status} in {statuses:?}"
         );
     }
+}
+
+/// A personnummer or phone number used as a field name (in the body, nested, or the query
+/// string) looks like any name: neither it nor its value comes back in the answer.
+#[tokio::test]
+async fn a_field_named_by_digits_is_never_repeated_nor_its_value() {
+    let (app, fake) = app(bearer());
+    let cases = [
+        (
+            "POST",
+            "/v1/requests",
+            Some(r#"{"kind":"erase","198112189876":"0701234567"}"#),
+        ),
+        (
+            "POST",
+            "/v1/requests",
+            Some(r#"{"kind":"erase","identifiers":{"198112189876":"0701234567"}}"#),
+        ),
+        (
+            "POST",
+            "/v1/requests/1/cancel",
+            Some(r#"{"reason":"x","46701234567":"198112189876"}"#),
+        ),
+        (
+            "POST",
+            "/v1/tasks/1/done",
+            Some(r#"{"198112189876":1,"note":"x"}"#),
+        ),
+        ("GET", "/v1/requests?198112189876=0701234567", None),
+        ("GET", "/v1/requests?limit=5&46701234567=1", None),
+    ];
+    for (method, uri, body) in cases {
+        let answer = call(&app, method, uri, body).await;
+        assert!(
+            answer.status.is_client_error(),
+            "{uri} {body:?}: {}",
+            answer.status
+        );
+        assert_eq!(
+            answer.code(),
+            "bad_request",
+            "{uri} {body:?}: {}",
+            answer.text
+        );
+        for secret in ["198112189876", "0701234567", "46701234567"] {
+            assert!(
+                !answer.text.contains(secret),
+                "{method} {uri} {body:?} echoed {secret}: {}",
+                answer.text
+            );
+        }
+        assert!(answer.text.contains("unknown"), "{}", answer.text);
+    }
+    assert!(fake.submitted().is_empty());
 }
