@@ -55,6 +55,8 @@ mod verify;
 mod writer;
 
 #[cfg(test)]
+mod anchor_tests;
+#[cfg(test)]
 mod tests;
 
 use std::io;

@@ -136,6 +136,7 @@ fn reload(path: &Path) -> Result<Config, config::ConfigErrors> {
 /// blocking pool).
 async fn open(config: Config, metrics: &Metrics) -> Result<Context, ServeError> {
     let audit = audit_log(&config.state_dir)?;
+    metrics.watch_audit(&audit);
     let config = Arc::new(config);
     let for_open = Arc::clone(&config);
     let systems = tokio::task::spawn_blocking(move || {
