@@ -48,6 +48,7 @@ mod chain_key;
 mod entry;
 mod find;
 mod head;
+mod problem;
 mod subject_key;
 mod tail;
 mod trail;
