@@ -7,8 +7,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use gallra::audit::{
-    self, find_subject, verify, Action, Actor, AuditLog, Entry, KeyError, NewEntry, Outcome,
-    Problem, SubjectKey, VerifyError,
+    self, find_subject, Action, Actor, AuditLog, ChainKey, Entry, KeyError, NewEntry, Outcome,
+    Problem, SubjectKey, VerifyError, VerifyReport,
 };
 use gallra_plugin_api::{Identifier, IdentifierKind};
 use serde_json::Value;
@@ -27,6 +27,15 @@ fn personnummer(value: &str) -> Identifier {
 
 fn test_key() -> SubjectKey {
     SubjectKey::from_bytes(b"0123456789abcdef0123456789abcdef").unwrap()
+}
+
+/// The chain checked with the test key.
+fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
+    audit::verify(dir, &chain())
+}
+
+fn chain() -> ChainKey {
+    test_key().chain_key()
 }
 
 /// Entries like a run's: every 10th about Anna, every 7th about Bert.
@@ -109,8 +118,12 @@ fn verify_passes_on_1000_entries_across_3_rotated_files() {
     assert_eq!(report.entries, 1000);
     assert_eq!(report.last_seq, 1000);
     let last = lines(&file(&dir, 3)).pop().unwrap();
+    assert_eq!(report.last_hash, Some(audit::sha256_hex(last.as_bytes())));
     let last: Value = serde_json::from_str(&last).unwrap();
-    assert_eq!(report.last_hash.as_deref(), last["hash"].as_str());
+    assert!(
+        last["mac"].is_string() && last.get("hash").is_none(),
+        "{last}"
+    );
     // The chain crosses files: the first line of file 2 links to the last of file 1.
     let end_of_1 = lines(&file(&dir, 1)).pop().unwrap();
     let start_of_2: Value = serde_json::from_str(&lines(&file(&dir, 2))[0]).unwrap();
@@ -127,10 +140,10 @@ fn verify_names_the_line_whose_byte_was_changed() {
     write_lines(&path, &all);
     let (file, line, problem) = first_bad(&dir);
     assert_eq!((file.as_str(), line), ("audit-2.log", 17));
-    assert_eq!(problem, Problem::HashMismatch);
+    assert_eq!(problem, Problem::MacMismatch);
     assert_eq!(
         verify(&dir).unwrap_err().to_string(),
-        "audit-2.log:17: entry hash does not match its content (the line was changed)"
+        "audit-2.log:17: entry MAC does not match its content under the audit key (the line was changed, or written by someone without the key)"
     );
 }
 
@@ -144,7 +157,7 @@ fn verify_finds_a_changed_byte_in_the_very_last_line() {
     write_lines(&path, &all);
     let (file, line, problem) = first_bad(&dir);
     assert_eq!((file.as_str(), line), ("audit-3.log", all.len() as u64));
-    assert_eq!(problem, Problem::HashMismatch);
+    assert_eq!(problem, Problem::MacMismatch);
 }
 
 #[test]
@@ -204,8 +217,8 @@ fn verify_names_the_first_of_two_swapped_lines() {
     );
 }
 
-/// A hand-made entry after the last line: valid JSON, a right seq and a right hash, but a
-/// `prev` that is not the last line's.
+/// A hand-made entry after the last line, even by a holder of the key: valid JSON, a right
+/// seq and a right MAC, but a `prev` that is not the last line's.
 #[test]
 fn verify_names_a_line_appended_by_hand() {
     let (_tmp, dir) = logged();
@@ -214,7 +227,7 @@ fn verify_names_a_line_appended_by_hand() {
     let mut forged: Entry = serde_json::from_str(all.last().unwrap()).unwrap();
     forged.seq = 1001;
     forged.outcome = "retained".into();
-    forged.hash = forged.content_hash();
+    forged.seal(&chain());
     all.push(forged.canonical_line());
     write_lines(&path, &all);
     assert_eq!(
@@ -532,5 +545,5 @@ fn verify_names_a_line_appended_by_hand_without_the_canonical_form() {
     write_lines(&path, &all);
     let (file, line, problem) = first_bad(&dir);
     assert_eq!((file.as_str(), line), ("audit-3.log", all.len() as u64));
-    assert_eq!(problem, Problem::HashMismatch);
+    assert_eq!(problem, Problem::MacMismatch);
 }

@@ -9,6 +9,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::chain_key::ChainKey;
+
 /// `prev` of the very first entry: 64 zeros.
 pub const GENESIS_PREV: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -99,6 +101,9 @@ words! {
         RequestFinished => "request_finished",
         /// A subject's request was cancelled.
         RequestCancelled => "request_cancelled",
+        /// A person accepted an audit log that no longer matched its head
+        /// (`gallra audit accept`): a new chain segment starts here.
+        AuditAccepted => "audit_accepted",
     }
 }
 
@@ -130,7 +135,7 @@ words! {
     }
 }
 
-/// An entry to append. `seq`, `prev` and `hash` are the log's business; `time` is now unless
+/// An entry to append. `seq`, `prev` and `mac` are the log's business; `time` is now unless
 /// set with [`NewEntry::at`].
 ///
 /// **Never put personal data in `system`, `counts` keys or `detail`**: the log keeps them
@@ -232,11 +237,17 @@ pub struct Entry {
     pub detail: Option<String>,
     /// Hex SHA-256 of the previous line's bytes (without its newline); 64 zeros for the first.
     pub prev: String,
-    /// Hex SHA-256 of this entry's canonical form without `hash`.
-    pub hash: String,
+    /// Entries written before gallra sealed them with the audit key: hex SHA-256 of this
+    /// entry's canonical form without `hash`. Anyone can recompute it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
+    /// Hex HMAC-SHA256 of this entry's canonical form without `mac`, under the chain key
+    /// derived from the audit key: only a holder of the key can write a line that checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
 }
 
-/// The entry without `hash`, borrowed: what `hash` is computed over.
+/// The entry without its seal (`hash` or `mac`), borrowed: what the seal is computed over.
 #[derive(Serialize)]
 struct Body<'a> {
     seq: u64,
@@ -257,7 +268,7 @@ struct Body<'a> {
 }
 
 impl Entry {
-    /// The canonical JSON of everything but `hash` (compact, fields in declaration order).
+    /// The canonical JSON of everything but the seal (compact, fields in declaration order).
     fn body_json(&self) -> String {
         let body = Body {
             seq: self.seq,
@@ -275,18 +286,36 @@ impl Entry {
         serde_json::to_string(&body).unwrap_or_default()
     }
 
-    /// The hash this entry's content calls for.
+    /// The bare SHA-256 `hash` this entry's content calls for (the format before `mac`).
     pub fn content_hash(&self) -> String {
         sha256_hex(self.body_json().as_bytes())
     }
 
-    /// The one line (without newline) gallra writes for this entry, with its stored `hash`.
+    /// The `mac` this entry's content calls for under `key`.
+    pub fn content_mac(&self, key: &ChainKey) -> String {
+        key.entry_mac(self.body_json().as_bytes())
+    }
+
+    /// Seals the entry with `key`: sets `mac`, clears `hash`.
+    pub fn seal(&mut self, key: &ChainKey) {
+        self.hash = None;
+        self.mac = Some(self.content_mac(key));
+    }
+
+    /// The one line (without newline) gallra writes for this entry, with its stored seal.
     pub fn canonical_line(&self) -> String {
         let mut line = self.body_json();
         line.pop(); // the closing brace
-        line.push_str(",\"hash\":\"");
-        line.push_str(&self.hash);
-        line.push_str("\"}");
+        for (name, value) in [("hash", &self.hash), ("mac", &self.mac)] {
+            if let Some(value) = value {
+                line.push_str(",\"");
+                line.push_str(name);
+                line.push_str("\":\"");
+                line.push_str(value);
+                line.push('"');
+            }
+        }
+        line.push('}');
         line
     }
 }

@@ -27,20 +27,12 @@ pub fn find_subjects(
     identifiers: &[Identifier],
 ) -> Result<Vec<Entry>, AuditError> {
     let wanted = key.subjects(identifiers);
-    let io_error = |path: &Path, action| {
-        let path = path.to_owned();
-        move |source| AuditError::Io {
-            path,
-            action,
-            source,
-        }
-    };
     let mut found = Vec::new();
     let mut unreadable = 0u64;
-    for (_, path) in list_files(dir).map_err(io_error(dir, "list"))? {
-        let reader = BufReader::new(File::open(&path).map_err(io_error(&path, "open"))?);
+    for (_, path) in list_files(dir).map_err(AuditError::io(dir, "list"))? {
+        let reader = BufReader::new(File::open(&path).map_err(AuditError::io(&path, "open"))?);
         for line in reader.split(b'\n') {
-            let line = line.map_err(io_error(&path, "read"))?;
+            let line = line.map_err(AuditError::io(&path, "read"))?;
             match serde_json::from_slice::<Entry>(&line) {
                 Ok(entry) if entry.subject.iter().any(|s| wanted.contains(s)) => found.push(entry),
                 Ok(_) => {}

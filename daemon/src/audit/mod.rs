@@ -10,21 +10,31 @@
 //! {"seq":17,"time":"2025-03-01T03:00:02.113Z","actor":"policy:inactive","system":"crm",
 //!  "action":"erase","outcome":"done","counts":{"rows":3},"subject":["9f…"],"prev":"…","hash":"…"}
 //! ```
-//! (one line on disk). `seq` counts from 1 across all files. `prev` is the hex SHA-256 of
-//! the previous line's bytes (without its newline), and is 64 zeros for the first entry,
-//! so the first line of `audit-N.log` links to the last of `audit-(N-1).log`. `hash` is the
-//! SHA-256 of the line as it would be written without `hash`, so a changed byte shows
-//! even in the last line, which no `prev` covers. `subject` holds one HMAC-SHA256 per
-//! identifier of the subject, over `"<kind>:<normalized value>"`, under the
-//! [`SubjectKey`] read from a credential file.
+//! (one line on disk, ending in `"mac":"…"`). `seq` counts from 1 across all files. `prev`
+//! is the hex SHA-256 of the previous line's bytes (without its newline), and is 64 zeros
+//! for the first entry, so the first line of `audit-N.log` links to the last of
+//! `audit-(N-1).log`. `mac` is the HMAC-SHA256, under the [`ChainKey`], of the line as it
+//! would be written without `mac`, so a changed byte shows even in the last line, which no
+//! `prev` covers, and only a holder of the key can write a line that checks. `subject` holds
+//! one HMAC-SHA256 per identifier of the subject, over `"<kind>:<normalized value>"`, under
+//! the [`SubjectKey`] read from a credential file; the chain key is derived from it.
 //!
-//! # What it proves, and what it does not
+//! Entries written before gallra sealed them carry `hash` (a bare SHA-256 of the same
+//! text) instead of `mac`. They still verify, but only before the first sealed entry.
+//!
+//! # The head
+//! The log gallra runs with ([`open`]) is anchored in the state store: after every append
+//! the head — file, seq and a keyed MAC of the last line — is written there (before the
+//! caller commits what the entries record). [`verify_with_head`] then finds what a chain
+//! alone cannot: lines or files cut off the end, a log emptied or deleted, a log rewritten
+//! with its chain recomputed. Such a log refuses every append, so nothing is erased, until
+//! a person runs `gallra audit accept` ([`accept()`]). The head's seq is also a metric, so
+//! Prometheus holds a copy off the host: someone who can write both the log and the state
+//! database can delete both, which only a copy elsewhere shows.
+//!
+//! # What it proves
 //! [`verify`] finds a changed byte, a deleted, inserted, moved or appended line, and a
-//! deleted file, and names the first bad line as `audit-N.log:LINE`. The chain uses no
-//! secret: someone who can write the files can rewrite everything after a point and
-//! recompute the hashes, and cutting lines or files off the end leaves a shorter valid
-//! chain. Keep [`VerifyReport::last_hash`] elsewhere (a backup, a ticket, another host)
-//! to catch those.
+//! deleted file, and names the first bad line as `audit-N.log:LINE`.
 //!
 //! # Writing
 //! [`AuditLog::append`] and [`AuditLog::append_batch`] return only after `fsync`; they block,
@@ -32,28 +42,40 @@
 //! `counts` or `detail`**: the log is kept for years. The subject goes in only as
 //! identifiers through [`NewEntry::subject`], which the log writes as keyed hashes.
 
+mod accept;
+mod anchor;
+mod chain_key;
 mod entry;
 mod find;
+mod head;
+mod problem;
 mod subject_key;
+mod tail;
 mod trail;
 mod verify;
 mod writer;
 
+#[cfg(test)]
+mod anchor_tests;
 #[cfg(test)]
 mod tests;
 
 use std::io;
 use std::path::{Path, PathBuf};
 
+pub use accept::{accept, AcceptError, Accepted};
+pub use anchor::{open_anchored, open_checking_every, AuditStatus, FULL_CHECK_EVERY};
+pub use chain_key::ChainKey;
 pub use entry::{
     sha256_hex, Action, Actor, Entry, NewEntry, Outcome, GENESIS_PREV, MAX_DETAIL_CHARS,
 };
 pub use find::{find_subject, find_subjects};
+pub use head::{AuditHead, HeadProblem};
 pub use subject_key::{KeyError, SubjectKey, MIN_KEY_BYTES};
 #[cfg(test)]
 pub(crate) use trail::testing;
 pub use trail::{append, open, write, AuditUnavailable};
-pub use verify::{verify, Problem, VerifyError, VerifyReport};
+pub use verify::{verify, verify_with_head, Problem, VerifyError, VerifyReport};
 pub use writer::{AuditError, AuditLog};
 /// Mapping runner and engine states to the log's words.
 pub mod words {

@@ -16,6 +16,8 @@ use rand::rngs::OsRng;
 use rand::TryRngCore;
 use sha2::Sha256;
 
+use super::chain_key::ChainKey;
+
 /// Fewest key bytes accepted.
 pub const MIN_KEY_BYTES: usize = 32;
 
@@ -155,6 +157,11 @@ impl SubjectKey {
         mac.update(b":");
         mac.update(identifier.value().as_bytes());
         hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// The key that seals the chain, derived from this one (see [`ChainKey`]).
+    pub fn chain_key(&self) -> ChainKey {
+        ChainKey::derive(&self.key)
     }
 
     /// [`Self::subject`] of each identifier, sorted, without repeats.

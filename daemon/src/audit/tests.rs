@@ -27,9 +27,8 @@ fn audit_key_shorter_than_32_bytes_is_refused() {
     ));
 }
 
-#[test]
-fn audit_line_is_canonical_and_hash_covers_everything_but_itself() {
-    let mut entry = Entry {
+fn sample_entry() -> Entry {
+    Entry {
         seq: 3,
         time: "2025-03-01T03:00:02.113Z".parse().unwrap(),
         actor: "policy:inactive".into(),
@@ -40,22 +39,58 @@ fn audit_line_is_canonical_and_hash_covers_everything_but_itself() {
         subject: vec!["ab".repeat(32)],
         detail: None,
         prev: GENESIS_PREV.into(),
-        hash: String::new(),
-    };
-    entry.hash = entry.content_hash();
+        hash: None,
+        mac: None,
+    }
+}
+
+const SAMPLE_START: &str = r#"{"seq":3,"time":"2025-03-01T03:00:02.113Z","actor":"policy:inactive","system":"crm","action":"erase","outcome":"done","counts":{"children":1,"rows":3},"subject":["abab"#;
+
+#[test]
+fn audit_line_is_canonical_and_its_mac_covers_everything_but_itself_under_the_chain_key() {
+    let mut entry = sample_entry();
+    entry.seal(&key().chain_key());
+    let mac = entry.mac.clone().unwrap();
     let line = entry.canonical_line();
-    assert!(line.starts_with(
-        r#"{"seq":3,"time":"2025-03-01T03:00:02.113Z","actor":"policy:inactive","system":"crm","action":"erase","outcome":"done","counts":{"children":1,"rows":3},"subject":["abab"#
-    ), "{line}");
-    assert!(line.ends_with(&format!(
-        r#""prev":"{GENESIS_PREV}","hash":"{}"}}"#,
-        entry.hash
-    )));
-    let without_hash = line.replace(&format!(r#","hash":"{}""#, entry.hash), "");
-    assert_eq!(entry.hash, sha256_hex(without_hash.as_bytes()));
+    assert!(line.starts_with(SAMPLE_START), "{line}");
+    assert!(line.ends_with(&format!(r#""prev":"{GENESIS_PREV}","mac":"{mac}"}}"#)));
+    let without_mac = line.replace(&format!(r#","mac":"{mac}""#), "");
+    // python3: k = hmac.new(bytes([7]*32), b'gallra audit chain key v1', hashlib.sha256).digest()
+    //          hmac.new(k, b'entry\0' + without_mac, hashlib.sha256).hexdigest()
+    let chain = hmac_hex(
+        &hmac(&[7; 32], b"gallra audit chain key v1"),
+        &[b"entry\0", without_mac.as_bytes()],
+    );
+    assert_eq!(mac, chain);
+    assert_ne!(mac, sha256_hex(without_mac.as_bytes()), "not a bare hash");
     let back: Entry = serde_json::from_str(&line).unwrap();
     assert_eq!(back, entry);
     assert_eq!(back.canonical_line(), line);
+}
+
+#[test]
+fn audit_line_of_the_format_before_macs_still_reads_back_canonically() {
+    let mut entry = sample_entry();
+    entry.hash = Some(entry.content_hash());
+    let hash = entry.hash.clone().unwrap();
+    let line = entry.canonical_line();
+    assert!(line.starts_with(SAMPLE_START), "{line}");
+    assert!(line.ends_with(&format!(r#""prev":"{GENESIS_PREV}","hash":"{hash}"}}"#)));
+    let without_hash = line.replace(&format!(r#","hash":"{hash}""#), "");
+    assert_eq!(hash, sha256_hex(without_hash.as_bytes()));
+    let back: Entry = serde_json::from_str(&line).unwrap();
+    assert_eq!(back.canonical_line(), line);
+}
+
+fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+    mac.update(data);
+    mac.finalize().into_bytes().to_vec()
+}
+
+fn hmac_hex(key: &[u8], parts: &[&[u8]]) -> String {
+    hex::encode(hmac(key, &parts.concat()))
 }
 
 #[test]
@@ -113,7 +148,7 @@ fn audit_reopen_continues_after_a_line_longer_than_the_read_chunk() {
         .unwrap(),
         3
     );
-    assert_eq!(verify(&dir).unwrap().entries, 3);
+    assert_eq!(verify(&dir, &key().chain_key()).unwrap().entries, 3);
 }
 
 #[test]
@@ -122,7 +157,7 @@ fn audit_empty_batch_writes_nothing() {
     let dir = tmp.path().join("audit");
     let log = AuditLog::open(&dir, key(), 100).unwrap();
     assert_eq!(log.append_batch(&[]).unwrap(), 0);
-    let report = verify(&dir).unwrap();
+    let report = verify(&dir, &key().chain_key()).unwrap();
     assert_eq!(
         (report.files, report.entries, report.last_hash),
         (1, 0, None)
@@ -132,7 +167,7 @@ fn audit_empty_batch_writes_nothing() {
 #[test]
 fn audit_missing_directory_verifies_as_an_empty_log() {
     let tmp = tempfile::tempdir().unwrap();
-    let report = verify(&tmp.path().join("nope")).unwrap();
+    let report = verify(&tmp.path().join("nope"), &key().chain_key()).unwrap();
     assert_eq!((report.files, report.entries), (0, 0));
 }
 

@@ -5,18 +5,27 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::{
-    default_key_path, log_dir, Action, AuditError, AuditLog, NewEntry, Outcome, SubjectKey,
-    DEFAULT_MAX_FILE_BYTES,
+    default_key_path, log_dir, open_anchored, Action, AuditError, AuditLog, NewEntry, Outcome,
+    SubjectKey, DEFAULT_MAX_FILE_BYTES,
 };
 use crate::requests::RequestAction;
-use crate::store::TaskState;
+use crate::store::{SqliteStore, TaskState};
 
 /// Opens (or starts) the audit log in `state_dir/audit`, with the subject key in
-/// `state_dir/audit.key` (made on first start, mode 0600).
+/// `state_dir/audit.key` (made on first start, mode 0600), anchored in the state store
+/// beside it: checked against its head now, and the head kept after every append.
+///
+/// A log that does not match its head still opens (so that the daemon serves reads), but
+/// refuses every append, which stops whatever would erase; the error is logged here.
 pub fn open(state_dir: &Path) -> Result<Arc<AuditLog>, String> {
+    let store = SqliteStore::open(state_dir).map_err(|e| e.to_string())?;
     let key = SubjectKey::generate(&default_key_path(state_dir)).map_err(|e| e.to_string())?;
-    let log = AuditLog::open(&log_dir(state_dir), key, DEFAULT_MAX_FILE_BYTES)
+    let dir = log_dir(state_dir);
+    let log = open_anchored(&dir, key, DEFAULT_MAX_FILE_BYTES, Arc::new(store))
         .map_err(|e: AuditError| e.to_string())?;
+    if let Some(error) = log.refusal() {
+        tracing::error!(%error, "the audit log does not match its head in the state store");
+    }
     Ok(Arc::new(log))
 }
 

@@ -1,7 +1,11 @@
-//! Checking the chain: every file in order, every line against its own hash and the line
-//! before it. Stops at the first bad line and says what is wrong with it.
+//! Checking the chain: every file in order, every line against its own seal and the line
+//! before it, then the whole against the head in the state store. Stops at the first bad
+//! line and says what is wrong with it.
+//!
+//! Entries are sealed with an HMAC under the chain key (`mac`). Entries written before that
+//! carry a bare SHA-256 (`hash`) and still verify, but only before the first sealed entry: an
+//! unkeyed entry after a sealed one is a rewrite by someone without the key.
 
-use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -9,7 +13,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::entry::{sha256_hex, Entry, GENESIS_PREV};
-use super::{file_name, list_files};
+use super::head::{AuditHead, HeadProblem};
+pub use super::problem::Problem;
+use super::{file_name, list_files, ChainKey};
 
 /// An intact log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -20,8 +26,20 @@ pub struct VerifyReport {
     pub entries: u64,
     /// The last entry's seq (0 if there is none).
     pub last_seq: u64,
-    /// The last entry's `hash`: note it somewhere else to detect a log cut short later.
+    /// Hex SHA-256 of the last entry's line (the next entry's `prev`).
     pub last_hash: Option<String>,
+    /// The file the last entry is in (0 if there is none).
+    #[serde(skip)]
+    pub last_file: u64,
+    /// The keyed MAC of the last entry's line: what the head holds for it.
+    #[serde(skip)]
+    pub last_mac: Option<String>,
+    /// Entries in the format before `mac` (a bare SHA-256, which anyone can recompute): only
+    /// the head vouches for them.
+    pub unsealed: u64,
+    /// The head's seq in the state store, if it was checked against one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head_seq: Option<u64>,
 }
 
 /// Why the log is not intact, or could not be read.
@@ -38,6 +56,9 @@ pub enum VerifyError {
         #[source]
         source: io::Error,
     },
+    /// The chain is intact but does not reach, or does not match, the head.
+    #[error("{0}")]
+    Head(HeadProblem),
     /// The first bad line.
     #[error("{file}:{line}: {problem}")]
     Broken {
@@ -50,129 +71,60 @@ pub enum VerifyError {
     },
 }
 
-/// What is wrong with a line. The text says what was probably done to the log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Problem {
-    /// Not JSON, or not the fields of an entry.
-    NotAnEntry {
-        /// Which: `not JSON` or `not the fields of an entry`.
-        why: &'static str,
-    },
-    /// The newest file ends without a newline.
-    Unfinished,
-    /// A finished file ends without a newline.
-    Truncated,
-    /// `hash` does not match the rest of the entry.
-    HashMismatch,
-    /// The fields hash right but the bytes are not what gallra writes for them.
-    NotCanonical,
-    /// These files are absent from the numbering.
-    MissingFiles {
-        /// The first absent number.
-        first: u64,
-        /// The last absent number.
-        last: u64,
-    },
-    /// Seqs `from..=to` are not in the log.
-    Missing {
-        /// The first absent seq.
-        from: u64,
-        /// The last absent seq.
-        to: u64,
-        /// The line is the first of its file.
-        at_file_start: bool,
-    },
-    /// A later seq than expected, and the expected one is further on.
-    Moved {
-        /// The seq found.
-        seq: u64,
-        /// The seq that should be here.
-        expected: u64,
-        /// Where the expected one is, as `file:line`.
-        found_at: String,
-    },
-    /// A seq not greater than the one before.
-    Backwards {
-        /// The seq found.
-        seq: u64,
-        /// The seq of the line before.
-        after: u64,
-    },
-    /// `prev` is not the hash of the line before (or not 64 zeros for the first entry).
-    PrevMismatch,
+/// Checks every file of the log in `dir`, in order, with the chain key `key`. A missing or
+/// empty directory is an intact, empty log. Says nothing of entries cut off the end: see
+/// [`verify_with_head`].
+pub fn verify(dir: &Path, key: &ChainKey) -> Result<VerifyReport, VerifyError> {
+    walk(dir, key, None)
 }
 
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::NotAnEntry { why } => {
-                write!(f, "{why} (the line was changed, or written by hand)")
-            }
-            Self::Unfinished => f.write_str(
-                "the last line has no newline (a write in progress, or one cut short by a crash: gallra removes it when it next starts)",
-            ),
-            Self::Truncated => f.write_str(
-                "the file ends in the middle of a line, in a file gallra had finished (the file was cut or changed)",
-            ),
-            Self::HashMismatch => {
-                f.write_str("entry hash does not match its content (the line was changed)")
-            }
-            Self::NotCanonical => f.write_str(
-                "the line is not byte for byte what gallra writes for its content (the line was changed)",
-            ),
-            Self::MissingFiles { first, last } if first == last => write!(
-                f,
-                "{} is missing (a whole file was deleted)",
-                file_name(*first)
-            ),
-            Self::MissingFiles { first, last } => write!(
-                f,
-                "{} to {} are missing (whole files were deleted)",
-                file_name(*first),
-                file_name(*last)
-            ),
-            Self::Missing { from, to, at_file_start } => {
-                let what = if from == to {
-                    format!("entry {from} is missing")
-                } else {
-                    format!("entries {from} to {to} are missing")
-                };
-                let how = if *at_file_start {
-                    "lines were deleted, or a whole file"
-                } else if from == to {
-                    "a line was deleted"
-                } else {
-                    "lines were deleted"
-                };
-                write!(f, "{what} ({how})")
-            }
-            Self::Moved { seq, expected, found_at } => write!(
-                f,
-                "entry {seq} where {expected} was expected, and {expected} is at {found_at} (lines were swapped or moved)"
-            ),
-            Self::Backwards { seq, after } => write!(
-                f,
-                "entry {seq} comes after {after} (lines were swapped, moved or copied)"
-            ),
-            Self::PrevMismatch => f.write_str(
-                "prev does not match the line before (a line was inserted, replaced or moved)",
-            ),
-        }
+/// [`verify`], then the log against the head kept in the state store (`None`: the store has
+/// none). The log must reach the head's entry, and that entry must be the one the head
+/// recorded; a log with sealed entries must have a head. Entries after the head are
+/// allowed: a process may stop between writing the log and its head.
+pub fn verify_with_head(
+    dir: &Path,
+    key: &ChainKey,
+    head: Option<&AuditHead>,
+) -> Result<VerifyReport, VerifyError> {
+    let mut report = walk(dir, key, Some(head))?;
+    let problem = match head {
+        None if report.entries > report.unsealed => Some(HeadProblem::NoHead {
+            sealed: report.entries - report.unsealed,
+        }),
+        Some(head) if report.last_seq < head.seq => Some(HeadProblem::Short {
+            log_end: report.last_seq,
+            head: head.seq,
+            head_file: head.file,
+        }),
+        _ => None,
+    };
+    if let Some(problem) = problem {
+        return Err(VerifyError::Head(problem));
     }
+    report.head_seq = head.map(|h| h.seq);
+    Ok(report)
 }
 
-/// Checks every file of the log in `dir`, in order. A missing or empty directory is an
-/// intact, empty log.
-pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
+fn walk(
+    dir: &Path,
+    key: &ChainKey,
+    head: Option<Option<&AuditHead>>,
+) -> Result<VerifyReport, VerifyError> {
     let files = list_files(dir).map_err(|source| VerifyError::Io {
         path: dir.to_owned(),
         action: "list",
         source,
     })?;
     let mut chain = Chain {
+        key,
+        head: head.flatten(),
         last_seq: 0,
         prev: GENESIS_PREV.to_owned(),
-        last_hash: None,
+        last_line: Vec::new(),
+        last_file: 0,
+        unsealed: 0,
+        sealed_seen: false,
     };
     let mut expected_number = 1;
     for (index, (number, path)) in files.iter().enumerate() {
@@ -191,23 +143,34 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
         let newest = index + 1 == files.len();
         chain.check_file(path, &name, newest, &files[index..])?;
     }
+    let last = (chain.last_seq > 0).then_some(&chain.last_line);
     Ok(VerifyReport {
         files: files.len(),
         entries: chain.last_seq,
         last_seq: chain.last_seq,
-        last_hash: chain.last_hash,
+        last_hash: last.map(|_| chain.prev.clone()),
+        last_file: chain.last_file,
+        last_mac: last.map(|line| key.line_mac(line)),
+        unsealed: chain.unsealed,
+        head_seq: None,
     })
 }
 
 /// Where the chain stands after the lines checked so far.
-struct Chain {
+struct Chain<'a> {
+    key: &'a ChainKey,
+    /// The head to meet on the way, if any.
+    head: Option<&'a AuditHead>,
     last_seq: u64,
     /// Hex SHA-256 of the last line.
     prev: String,
-    last_hash: Option<String>,
+    last_line: Vec<u8>,
+    last_file: u64,
+    unsealed: u64,
+    sealed_seen: bool,
 }
 
-impl Chain {
+impl Chain<'_> {
     /// `rest` is this file and the ones after it, for finding a moved line.
     fn check_file(
         &mut self,
@@ -240,6 +203,16 @@ impl Chain {
             }
             self.check_line(&line, number, rest)
                 .map_err(|problem| broken(name, number, problem))?;
+            self.last_file = rest[0].0;
+            if let Some(head) = self.head.filter(|h| h.seq == self.last_seq) {
+                if self.key.line_mac(&line) != head.mac {
+                    return Err(VerifyError::Head(HeadProblem::Rewritten {
+                        seq: head.seq,
+                        at: format!("{name}:{number}"),
+                    }));
+                }
+            }
+            std::mem::swap(&mut self.last_line, &mut line);
         }
     }
 
@@ -257,8 +230,21 @@ impl Chain {
                 "not JSON"
             },
         })?;
-        if entry.content_hash() != entry.hash {
-            return Err(Problem::HashMismatch);
+        match (&entry.hash, &entry.mac) {
+            (Some(_), Some(_)) | (None, None) => return Err(Problem::BadSeal),
+            (Some(hash), None) => {
+                if self.sealed_seen {
+                    return Err(Problem::Unsealed);
+                }
+                if entry.content_hash() != *hash {
+                    return Err(Problem::HashMismatch);
+                }
+            }
+            (None, Some(mac)) => {
+                if entry.content_mac(self.key) != *mac {
+                    return Err(Problem::MacMismatch);
+                }
+            }
         }
         if entry.canonical_line().as_bytes() != line {
             return Err(Problem::NotCanonical);
@@ -289,7 +275,11 @@ impl Chain {
         }
         self.last_seq = entry.seq;
         self.prev = sha256_hex(line);
-        self.last_hash = Some(entry.hash);
+        if entry.mac.is_some() {
+            self.sealed_seen = true;
+        } else {
+            self.unsealed += 1;
+        }
         Ok(())
     }
 }

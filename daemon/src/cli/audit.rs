@@ -1,8 +1,9 @@
-//! `gallra audit verify` and `gallra audit show`: checking the audit log's chain, and
-//! finding a subject's entries by their keyed hash.
+//! `gallra audit verify`, `show` and `accept`: checking the audit log's chain against its
+//! head in the state store, finding a subject's entries by their keyed hash, and a person
+//! accepting a log that no longer matches its head.
 //!
-//! Both read `<state_dir>/audit`. `show` reads the subject key from `<state_dir>/audit.key`
-//! (the configuration will name it with `audit_key_file`).
+//! All read `<state_dir>/audit` and the key in `<state_dir>/audit.key` (the configuration
+//! will name it with `audit_key_file`).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -13,16 +14,26 @@ use serde_json::json;
 
 use super::commands::{load, FAILED, OK};
 use super::output::print_json;
-use crate::audit::{self, Entry, SubjectKey, VerifyError, VerifyReport};
+use crate::audit::{self, AcceptError, Entry, HeadProblem, SubjectKey, VerifyError, VerifyReport};
 
 /// `gallra audit …`.
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Check that no line of the audit log was changed, deleted, inserted or moved, and
-    /// that no file is missing. Exit 1 names the first bad line.
+    /// Check that no line of the audit log was changed, deleted, inserted or moved, that no
+    /// file is missing, and that the log still reaches, and matches, its head in the state
+    /// store (nothing cut off the end, emptied, deleted or rewritten). Exit 1 says what is
+    /// wrong.
     Verify,
     /// Every entry about one subject: "was this person erased, and when?".
     Show(ShowArgs),
+    /// Accept an audit log that no longer matches its head, after finding out why: gallra
+    /// goes on from the log as it is (a broken chain's files are moved aside) and records
+    /// the acceptance with the reason. Until then it erases nothing.
+    Accept {
+        /// Why the log may be accepted (kept in the log: no personal data).
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 /// Who to look for. The values are hashed with the audit key, never printed.
@@ -46,29 +57,124 @@ pub fn audit(config_path: &Path, command: AuditCommand, json: bool) -> u8 {
         Ok(config) => config,
         Err(status) => return status,
     };
-    let dir = audit::log_dir(&config.state_dir);
     match command {
-        AuditCommand::Verify => verify(&dir, json),
-        AuditCommand::Show(args) => show(
-            &dir,
-            &audit::default_key_path(&config.state_dir),
-            args,
-            json,
-        ),
+        AuditCommand::Verify => verify(&config.state_dir, json),
+        AuditCommand::Show(args) => show(&config.state_dir, args, json),
+        AuditCommand::Accept { reason } => accept(&config.state_dir, &reason, json),
     }
 }
 
-fn verify(dir: &Path, json: bool) -> u8 {
-    let result = audit::verify(dir);
+fn verify(state_dir: &Path, json: bool) -> u8 {
+    let dir = audit::log_dir(state_dir);
+    let result = match check(state_dir) {
+        Ok(result) => result,
+        Err(message) => {
+            eprintln!("gallra: {message}");
+            return FAILED;
+        }
+    };
     if let Err(VerifyError::Io { .. }) = &result {
         if let Err(error) = result {
             eprintln!("gallra: audit log: {error}");
         }
         return FAILED;
     }
-    let (status, text) = render_verify(&result, dir, json);
+    let (status, text) = render_verify(&result, &dir, json);
     println!("{text}");
     status
+}
+
+/// The log in `state_dir` checked against its head, without creating or locking anything;
+/// `Err` if it cannot be checked at all.
+fn check(state_dir: &Path) -> Result<Result<VerifyReport, VerifyError>, String> {
+    let dir = audit::log_dir(state_dir);
+    let head = crate::store::read_audit_head(state_dir).map_err(|e| e.to_string())?;
+    let key_path = audit::default_key_path(state_dir);
+    if key_path.exists() {
+        let key = SubjectKey::load(&key_path).map_err(|e| e.to_string())?;
+        return Ok(audit::verify_with_head(
+            &dir,
+            &key.chain_key(),
+            head.as_ref(),
+        ));
+    }
+    let has_lines = audit::verify(
+        &dir,
+        &SubjectKey::from_bytes(&[0; 32])
+            .map_err(|e| e.to_string())?
+            .chain_key(),
+    )
+    .map_or(true, |report| report.entries > 0);
+    if has_lines {
+        return Err(format!(
+            "no audit key at {}: the log's MACs cannot be checked without the key they were made with (put it back from a backup)",
+            key_path.display()
+        ));
+    }
+    Ok(match head.filter(|h| h.seq > 0) {
+        Some(head) => Err(VerifyError::Head(HeadProblem::Short {
+            log_end: 0,
+            head: head.seq,
+            head_file: head.file,
+        })),
+        None => Ok(VerifyReport {
+            files: 0,
+            entries: 0,
+            last_seq: 0,
+            last_hash: None,
+            last_file: 0,
+            last_mac: None,
+            unsealed: 0,
+            head_seq: None,
+        }),
+    })
+}
+
+fn accept(state_dir: &Path, reason: &str, json: bool) -> u8 {
+    match audit::accept(state_dir, reason) {
+        Ok(accepted) if json => {
+            print_json(&json!({
+                "accepted": true,
+                "head_seq": accepted.head_seq,
+                "log_seq": accepted.log_seq,
+                "set_aside": accepted.set_aside,
+                "seq": accepted.seq,
+            }));
+            OK
+        }
+        Ok(accepted) => {
+            let mut text = format!(
+                "accepted: the state store's head was entry {}, the log ended at entry {}",
+                accepted.head_seq, accepted.log_seq
+            );
+            if let Some(aside) = &accepted.set_aside {
+                let _ = write!(
+                    text,
+                    "; its chain was broken, so its files were moved to {} and a new chain starts",
+                    aside.display()
+                );
+            }
+            let _ = write!(
+                text,
+                "\nentry {} records the acceptance and its reason; gallra erases again",
+                accepted.seq
+            );
+            println!("{text}");
+            OK
+        }
+        Err(AcceptError::Reason(why)) => {
+            eprintln!("gallra audit accept: {why}");
+            super::commands::CONFIG
+        }
+        Err(error @ AcceptError::Intact(_)) => {
+            println!("{error}");
+            OK
+        }
+        Err(error) => {
+            eprintln!("gallra audit accept: {error}");
+            FAILED
+        }
+    }
 }
 
 /// The verdict as text or JSON, and the exit status.
@@ -93,6 +199,16 @@ fn render_verify(
                 plural(report.entries, "entry", "entries"),
                 plural(report.files as u64, "file", "files"),
             );
+            if let Some(head) = report.head_seq {
+                let _ = write!(text, ", matches its head (entry {head}) in the state store");
+            }
+            if report.unsealed > 0 {
+                let _ = write!(
+                    text,
+                    "\nthe first {} were written before entries were sealed with the audit key",
+                    plural(report.unsealed, "entry", "entries")
+                );
+            }
             match &report.last_hash {
                 Some(hash) => {
                     let _ = write!(text, "\nlast entry {}, hash {hash}", report.last_seq);
@@ -116,11 +232,17 @@ fn render_verify(
             });
             (FAILED, value.to_string())
         }
+        Err(error @ VerifyError::Head(_)) if json => {
+            let value = json!({ "intact": false, "problem": error.to_string() });
+            (FAILED, value.to_string())
+        }
         Err(error) => (FAILED, error.to_string()),
     }
 }
 
-fn show(dir: &Path, key_path: &Path, args: ShowArgs, json: bool) -> u8 {
+fn show(state_dir: &Path, args: ShowArgs, json: bool) -> u8 {
+    let dir = &audit::log_dir(state_dir);
+    let key_path = &audit::default_key_path(state_dir);
     let identifiers = match identifiers(args) {
         Ok(identifiers) => identifiers,
         Err(status) => return status,
@@ -139,14 +261,26 @@ fn show(dir: &Path, key_path: &Path, args: ShowArgs, json: bool) -> u8 {
             return FAILED;
         }
     };
+    // An answer from a log that lost entries could deny an erasure that happened.
+    let intact = match check(state_dir) {
+        Ok(Ok(_)) => OK,
+        Ok(Err(error)) => {
+            eprintln!("gallra: the audit log is not intact, so entries about this subject may be missing: {error}");
+            FAILED
+        }
+        Err(message) => {
+            eprintln!("gallra: {message}");
+            FAILED
+        }
+    };
     match audit::find_subjects(dir, &key, &identifiers) {
         Ok(entries) if json => {
             print_json(&entries);
-            OK
+            intact
         }
         Ok(entries) => {
             print!("{}", render_entries(&entries));
-            OK
+            intact
         }
         Err(error) => {
             eprintln!("gallra: {error}");
@@ -247,13 +381,14 @@ mod tests {
             ))
             .unwrap();
         }
-        let (status, text) = render_verify(&audit::verify(&dir), &dir, false);
+        let chain = SubjectKey::from_bytes(&[7; 32]).unwrap().chain_key();
+        let (status, text) = render_verify(&audit::verify(&dir, &chain), &dir, false);
         assert_eq!(status, OK);
         assert!(
             text.starts_with("3 entries in 1 file, chain intact\nlast entry 3, hash "),
             "{text}"
         );
-        let (_, json) = render_verify(&audit::verify(&dir), &dir, true);
+        let (_, json) = render_verify(&audit::verify(&dir, &chain), &dir, true);
         let value: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(value["intact"], true);
         assert_eq!(value["entries"], 3);
@@ -285,8 +420,7 @@ mod tests {
         let state = tmp.path().join("state");
         assert_eq!(audit(&path, AuditCommand::Verify, false), OK);
         std::fs::create_dir(&state).unwrap();
-        let key = SubjectKey::generate(&audit::default_key_path(&state)).unwrap();
-        let log = AuditLog::open(&audit::log_dir(&state), key, 1 << 20).unwrap();
+        let log = audit::open(&state).unwrap();
         let anna = Identifier::parse(IdentifierKind::Email, "anna@example.se").unwrap();
         log.append(
             NewEntry::new(Actor::Request(1), Action::Erase, Outcome::Done)
@@ -325,7 +459,8 @@ mod tests {
             subject: vec!["ab".repeat(32)],
             detail: None,
             prev: audit::GENESIS_PREV.into(),
-            hash: "cd".repeat(32),
+            hash: None,
+            mac: Some("cd".repeat(32)),
         };
         assert_eq!(
             render_entries(&[entry]),

@@ -99,6 +99,8 @@ pub(super) struct Inner {
     pub(super) plugins: Family<PluginLabels, Gauge>,
     pub(super) config_reloads: Family<OutcomeLabels, Counter>,
     pub(super) scheduler_last_tick: SecondsGauge,
+    pub(super) audit_intact: Gauge,
+    pub(super) audit_head_seq: Gauge,
     /// Which policies and which request series are currently exported, so that a reload or
     /// a new snapshot can retire the ones that no longer exist.
     pub(super) current: Mutex<Current>,
@@ -149,6 +151,8 @@ impl Inner {
             plugins: Family::default(),
             config_reloads: Family::default(),
             scheduler_last_tick: SecondsGauge::default(),
+            audit_intact: Gauge::default(),
+            audit_head_seq: Gauge::default(),
             current: Mutex::default(),
             registry: Registry::default(),
         };
@@ -259,6 +263,16 @@ impl Inner {
             "When the scheduler loop last went round",
             Unit::Seconds,
             i.scheduler_last_tick.clone(),
+        );
+        r.register(
+            "audit_intact",
+            "1 while the audit log matches its head in the state store; 0 stops all erasing until `gallra audit accept`",
+            i.audit_intact.clone(),
+        );
+        r.register(
+            "audit_head_seq",
+            "Seq of the audit log's last entry, as its head in the state store records it (a copy off the host: it never goes down but after `gallra audit accept`)",
+            i.audit_head_seq.clone(),
         );
         // A gauge rather than prometheus-client's `Info`: the OpenMetrics `info` type is
         // unknown to the classic text parser (promtool check metrics, older scrapers).

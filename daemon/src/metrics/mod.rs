@@ -41,6 +41,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
+use crate::audit::{AuditLog, AuditStatus};
 use crate::requests::{RequestKind, RequestState};
 use families::{
     ensure, CallLabels, Current, Inner, KindLabels, KindStateLabels, OperationLabels,
@@ -332,6 +333,18 @@ impl Metrics {
     /// The scheduler loop went round at `now`.
     pub fn scheduler_tick(&self, now: Timestamp) {
         self.inner.scheduler_last_tick.set(seconds(now));
+    }
+
+    /// The audit log's status: whether it matches its head, and the head's seq.
+    pub fn set_audit(&self, status: AuditStatus) {
+        self.inner.audit_intact.set(i64::from(status.intact));
+        self.inner.audit_head_seq.set(count(status.head_seq));
+    }
+
+    /// Follows `log`'s status from now on (at start and after each reload).
+    pub fn watch_audit(&self, log: &AuditLog) {
+        let metrics = self.clone();
+        log.watch(move |status| metrics.set_audit(status));
     }
 
     fn current(&self) -> std::sync::MutexGuard<'_, Current> {

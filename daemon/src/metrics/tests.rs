@@ -498,3 +498,23 @@ fn store_states_map_to_outcomes() {
     );
     assert_eq!(TaskOutcome::from_state(TaskState::Running), None);
 }
+
+#[test]
+fn the_audit_gauges_follow_the_log_and_drop_to_0_when_it_no_longer_matches_its_head() {
+    use crate::audit::{Action as Audit, Actor, NewEntry, Outcome};
+    let tmp = tempfile::tempdir().unwrap();
+    let log = crate::audit::open(tmp.path()).unwrap();
+    let metrics = Metrics::new();
+    metrics.watch_audit(&log);
+    let entry = || NewEntry::new(Actor::Gallra, Audit::RunStarted, Outcome::Started);
+    log.append(entry()).unwrap();
+    log.append(entry()).unwrap();
+    let text = metrics.encode().unwrap();
+    assert_value(&text, "gallra_audit_intact", 1.0);
+    assert_value(&text, "gallra_audit_head_seq", 2.0);
+    std::fs::write(tmp.path().join("audit/audit-1.log"), "").unwrap();
+    assert!(log.append(entry()).is_err());
+    let text = metrics.encode().unwrap();
+    assert_value(&text, "gallra_audit_intact", 0.0);
+    assert_value(&text, "gallra_audit_head_seq", 2.0);
+}

@@ -21,6 +21,7 @@ pub mod steps;
 pub mod view;
 
 pub use engine::Engine;
+pub(crate) use free_text::refuse_personal_data;
 pub use local::LocalService;
 pub use model::{
     NewRequestTask, RequestAction, RequestId, RequestKind, RequestRecord, RequestState,

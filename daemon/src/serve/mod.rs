@@ -145,6 +145,7 @@ fn reload(path: &Path, state_dir: &Path) -> Result<Config, String> {
 /// blocking pool).
 async fn open(config: Config, metrics: &Metrics) -> Result<Context, ServeError> {
     let audit = audit_log(&config.state_dir)?;
+    metrics.watch_audit(&audit);
     let config = Arc::new(config);
     let for_open = Arc::clone(&config);
     let systems = tokio::task::spawn_blocking(move || {

@@ -176,6 +176,18 @@ const MIGRATIONS: &[&str] = &[
         UNIQUE (run, system, subject_key)
     ) STRICT;
     ",
+    // 8: the audit log's head (one row): the file, seq and keyed MAC of the last entry gallra
+    // wrote, so that a log cut short, emptied, deleted or rewritten is found at start, before
+    // runs and by `gallra audit verify`.
+    "
+    CREATE TABLE audit_head (
+        id         INTEGER PRIMARY KEY CHECK (id = 1),
+        file       INTEGER NOT NULL,
+        seq        INTEGER NOT NULL,
+        mac        TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    ) STRICT;
+    ",
 ];
 
 /// The schema version this binary writes.

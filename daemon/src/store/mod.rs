@@ -10,6 +10,7 @@
 //! The one thing to watch out for: decisions of selected subjects hold their identifiers, which
 //! are personal data. Call [`Store::forget_identifiers`] as soon as every task of a run is final.
 
+mod audit_head;
 mod migrations;
 mod requests;
 mod sqlite;
@@ -25,8 +26,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::requests::{RequestId, RequestTaskId};
 
+pub use audit_head::{AuditHead, AuditHeadStore};
 pub use requests::{NoticeRecord, RequestStore};
-pub use sqlite::SqliteStore;
+pub use sqlite::{read_audit_head, SqliteStore};
 pub use warnings::{ClearWhy, WarningRecord, WarningStore};
 
 /// The result of every store call.

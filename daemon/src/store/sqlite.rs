@@ -28,6 +28,8 @@ use super::{
 /// How long a write waits for another process (e.g. a `gallra` command) holding the lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+pub use audit_head::read_audit_head;
+
 /// The state store in `state_dir/state.db`. One connection behind a mutex: SQLite has one
 /// writer anyway, and the calls are short.
 pub struct SqliteStore {
@@ -663,6 +665,7 @@ const SELECTED_DECISIONS_AFTER: &str = "SELECT subject_key, reason, identifiers_
     WHERE run = ?1 AND selected = 1 AND subject_key > ?3
     ORDER BY subject_key LIMIT ?2";
 
+mod audit_head;
 mod requests;
 mod restore;
 mod rows;
