@@ -12,7 +12,7 @@ use clap::{Args, Subcommand};
 use gallra_plugin_api::{Identifier, IdentifierKind};
 use serde_json::json;
 
-use super::commands::{load, FAILED, OK};
+use super::commands::{load, lock_state, FAILED, OK};
 use super::output::print_json;
 use crate::audit::{self, AcceptError, Entry, HeadProblem, SubjectKey, VerifyError, VerifyReport};
 
@@ -60,7 +60,15 @@ pub fn audit(config_path: &Path, command: AuditCommand, json: bool) -> u8 {
     match command {
         AuditCommand::Verify => verify(&config.state_dir, json),
         AuditCommand::Show(args) => show(&config.state_dir, args, json),
-        AuditCommand::Accept { reason } => accept(&config.state_dir, &reason, json),
+        AuditCommand::Accept { reason } => {
+            // Accepting moves the head and may set the log aside: never beside a running
+            // gallra, which writes both.
+            let _lock = match lock_state(&config, "audit accept") {
+                Ok(lock) => lock,
+                Err(status) => return status,
+            };
+            accept(&config.state_dir, &reason, json)
+        }
     }
 }
 
