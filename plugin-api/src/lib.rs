@@ -126,6 +126,7 @@ pub mod identifiers;
 mod log;
 pub mod messages;
 mod personnummer;
+mod still_selected;
 
 pub use connector::{dispatch, parse_settings, Connector};
 pub use error::ConnectorError;
@@ -137,6 +138,7 @@ pub use messages::{
     ExportField, ExportResult, LookupResult, OpenContext, RecordRef, Reply, RestoreOutcome,
     Retention, ScanPage, ScanRequest, Subject, SubjectFacts, SubjectRecord,
 };
+pub use still_selected::StillSelected;
 
 /// Re-exported so that plugin crates use the same `jiff` types as the messages.
 pub use jiff;

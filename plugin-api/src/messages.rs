@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ConnectorError;
 use crate::identifiers::{Identifier, IdentifierKind};
+use crate::still_selected::StillSelected;
 
 /// What a connector can do, as it tells gallra in [`Description::capabilities`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -59,12 +60,21 @@ pub struct Description {
 pub struct Subject {
     /// The identifiers, normalized.
     pub identifiers: Vec<Identifier>,
+    /// Set only on a policy run's erase in the account source: the facts that selected the
+    /// subject, for a connector that can check them again in the erase's own transaction
+    /// (see [`StillSelected`]). A connector that cannot may ignore it: gallra has checked
+    /// them just before the call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub still_selected: Option<StillSelected>,
 }
 
 impl Subject {
     /// A subject known by these identifiers.
     pub fn new(identifiers: Vec<Identifier>) -> Self {
-        Self { identifiers }
+        Self {
+            identifiers,
+            still_selected: None,
+        }
     }
 
     /// The identifiers of one kind.

@@ -266,7 +266,7 @@ async fn run_subject(
             continue;
         }
         let span = tracing::info_span!("task", id = task.id.0, system = %task.system);
-        let (state, detail) = erase_resolved(systems, config, &task, &resolution, restore)
+        let (state, detail) = erase_resolved(systems, config, rule, &task, &resolution, restore)
             .instrument(span)
             .await;
         if !matches!(state, TaskState::Done | TaskState::Retained) {
@@ -284,6 +284,7 @@ async fn run_subject(
 async fn erase_resolved(
     systems: &Systems,
     config: &Config,
+    rule: &Rule,
     task: &TaskRecord,
     resolution: &Resolution,
     restore: Option<&crate::restore::RestoreKeeper>,
@@ -292,7 +293,7 @@ async fn erase_resolved(
         Ok(handle) => handle.clone(),
         Err(why) => return (TaskState::Failed, Some(why)),
     };
-    let subject = erasure_subject(&resolution.usable, config.customer_ids(&task.system));
+    let mut subject = erasure_subject(&resolution.usable, config.customer_ids(&task.system));
     let resolves = &handle.description().identifier_kinds;
     if !subject
         .identifiers
@@ -305,7 +306,19 @@ async fn erase_resolved(
         };
         return (TaskState::NeedsPerson, Some(why));
     }
-    erase_one(&handle, task, &subject, &resolution.usable, restore).await
+    let source = task.system == config.account_source;
+    if source {
+        subject.still_selected = recheck::still_selected(config, rule);
+    }
+    match erase_one(&handle, task, &subject, &resolution.usable, restore).await {
+        // The account source checked the facts again in the delete's transaction and found
+        // the subject no longer selected: kept, as the re-check would have.
+        (TaskState::Blocked, Some(why)) if source && subject.still_selected.is_some() => (
+            TaskState::Kept,
+            Some(format!("{}: {why}", recheck::CHANGED)),
+        ),
+        outcome => outcome,
+    }
 }
 
 /// One erase call with retries for transient errors, mapped to a task state.

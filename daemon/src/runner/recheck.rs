@@ -8,7 +8,7 @@
 //! this subject ([`crate::identity`]). Only a subject still selected on all of that is
 //! erased, and only through identifiers that are still its own.
 
-use gallra_plugin_api::{Identifier, IdentifierKind, Subject};
+use gallra_plugin_api::{Identifier, IdentifierKind, StillSelected, Subject};
 use jiff::Zoned;
 
 use super::facts;
@@ -81,4 +81,25 @@ fn decide(rule: &Rule, now: &Zoned, facts: &gallra_plugin_api::SubjectFacts) -> 
         Rule::Retention { after, .. } => policy::retention(now, after, facts),
         Rule::RecordRetention { .. } => Reason::RelationshipOngoing,
     }
+}
+
+/// What the account source's own erase is to check again in its transaction: the facts of
+/// `rule` at the present moment. Activity is checked only where the source's activity counts.
+pub(super) fn still_selected(config: &Config, rule: &Rule) -> Option<StillSelected> {
+    let now = crate::clock::now_in(&config.time_zone);
+    let activity = config
+        .systems
+        .get(&config.account_source)
+        .is_some_and(|s| s.activity);
+    let (inactive_before, ended_before) = match rule {
+        Rule::Inactivity { idle_for, .. } => (activity.then(|| idle_for.cutoff(&now)), None),
+        Rule::Retention { after, .. } => (None, Some(after.cutoff(&now))),
+        Rule::RecordRetention { .. } => return None,
+    };
+    Some(StillSelected {
+        inactive_before,
+        ended_before,
+        no_active_services: true,
+        no_unpaid_invoices: true,
+    })
 }

@@ -170,9 +170,26 @@ impl Connector for SqlConnector {
 
     fn erase(&self, subject: &Subject) -> Result<EraseOutcome, ConnectorError> {
         self.require_subjects("erase")?;
-        self.database
-            .transaction(|c| erase::run(&self.schema, c, subject, Mode::Erase))
-            .map_err(|e| self.failed("erase", e))
+        let mut tally = self.tally();
+        // The facts that selected the subject are read again in the delete's own transaction
+        // (on SQLite it holds the write lock from its start), so a login between gallra's
+        // re-check and this call still keeps the customer.
+        let erased = self
+            .database
+            .transaction(|c| {
+                if let Some(wanted) = &subject.still_selected {
+                    let facts = facts::status(&self.schema, c, subject, &mut tally)?;
+                    if let Err(why) = wanted.check(&facts) {
+                        return Ok(Err(why));
+                    }
+                }
+                erase::run(&self.schema, c, subject, Mode::Erase).map(Ok)
+            })
+            .map_err(|e| self.failed("erase", e))?;
+        erased.map_err(|why| ConnectorError::Refused {
+            reason: format!("no longer selected: {why}"),
+            legal_basis: None,
+        })
     }
 
     fn anonymize(&self, subject: &Subject) -> Result<EraseOutcome, ConnectorError> {

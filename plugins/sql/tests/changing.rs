@@ -251,3 +251,42 @@ fn errors_name_the_table_or_column_and_never_the_email() {
         assert!(!shown.contains("anna"), "{shown}");
     });
 }
+
+#[test]
+fn a_conditional_erase_checks_the_facts_again_in_its_own_transaction() {
+    use gallra_plugin_api::{jiff::Timestamp, StillSelected};
+    each_backend(|fx| {
+        let c = fx.connector();
+        let inactive_since_2024 = StillSelected {
+            inactive_before: Some("2024-01-01T00:00:00Z".parse::<Timestamp>().unwrap()),
+            no_active_services: true,
+            no_unpaid_invoices: true,
+            ..StillSelected::default()
+        };
+        let conditional = |id: &str| {
+            let mut who = subject(IdentifierKind::CustomerId, id);
+            who.still_selected = Some(inactive_since_2024.clone());
+            who
+        };
+        // Gun logged in on 2024-12-24: no longer inactive, so nothing of hers goes.
+        let refused = c.erase(&conditional("7")).unwrap_err();
+        assert!(
+            matches!(&refused, ConnectorError::Refused { reason, .. } if reason.contains("active since")),
+            "{refused:?}"
+        );
+        assert_eq!(fx.count("customers", "id = 7"), 1);
+        // Eva's last activity was in 2021 and she owes nothing: erased.
+        assert_eq!(
+            c.erase(&conditional("5")).unwrap(),
+            EraseOutcome::Erased { records: 2 }
+        );
+        assert_eq!(fx.count("customers", "id = 5"), 0);
+        // Dan has an active service and unpaid invoices: kept, whatever his activity.
+        let mut dan = conditional("4");
+        dan.still_selected.as_mut().unwrap().inactive_before =
+            Some("2030-01-01T00:00:00Z".parse().unwrap());
+        assert!(matches!(c.erase(&dan), Err(ConnectorError::Refused { .. })));
+        assert_eq!(fx.count("customers", "id = 4"), 1);
+        assert_eq!(fx.count("services", "customer_id = 4"), 1);
+    });
+}
