@@ -84,6 +84,30 @@ pub async fn resolve(
     Ok(resolution)
 }
 
+/// Whether any strong identifier, looked up in the account source by itself, finds more than
+/// one subject there: more than one record in one collection (an account source lists one
+/// record per subject in each collection it names; see `LookupResult`). For a request that
+/// gives no customer id: such an identifier cannot say whom to erase.
+pub async fn shared_in_source(
+    source: &SystemHandle,
+    identifiers: &[Identifier],
+) -> Result<bool, CallError> {
+    for identifier in identifiers.iter().filter(|i| is_strong(i.kind())) {
+        if several_subjects(&lookup(source, identifier.clone()).await?) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Whether one collection holds more than one of the records found.
+pub fn several_subjects(found: &BTreeSet<(String, String)>) -> bool {
+    let mut collections = BTreeSet::new();
+    found
+        .iter()
+        .any(|(collection, _)| !collections.insert(collection.as_str()))
+}
+
 /// Whether the records found by an identifier are the subject's own, and some of them.
 /// A pure function of the two lookups, so that the rule is tested without a connector.
 pub fn sole_holder(own: &BTreeSet<(String, String)>, found: &BTreeSet<(String, String)>) -> bool {
@@ -139,6 +163,19 @@ mod tests {
             !sole_holder(&set(&[]), &set(&[("customers", "1")])),
             "a subject the source no longer has is no one's sole holder"
         );
+    }
+
+    #[test]
+    fn two_records_in_one_collection_are_two_subjects() {
+        assert!(!several_subjects(&set(&[
+            ("customers", "1"),
+            ("services", "1")
+        ])));
+        assert!(several_subjects(&set(&[
+            ("customers", "1"),
+            ("customers", "2")
+        ])));
+        assert!(!several_subjects(&set(&[])));
     }
 
     #[test]

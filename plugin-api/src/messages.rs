@@ -151,6 +151,10 @@ pub struct RecordRef {
 }
 
 /// What `lookup` found about a subject.
+///
+/// An account source lists at most one record per subject in each collection (its subject
+/// row, one entry per child table): gallra takes two records of one collection as two
+/// subjects that share the identifier asked by, and then never erases by it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct LookupResult {
     /// The subject's records. Empty means this system holds nothing about the subject.

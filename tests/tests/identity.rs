@@ -364,3 +364,41 @@ fn a_customer_whose_email_cannot_be_read_is_kept_and_shown_to_a_person() {
         },
     );
 }
+
+#[test]
+fn a_request_by_an_email_two_customers_share_erases_no_one_and_asks_a_person() {
+    on_every_backend(
+        "a_request_by_an_email_two_customers_share_erases_no_one_and_asks_a_person",
+        |backend| {
+            let dir = tempfile::tempdir().unwrap();
+            let family = "family@example.se";
+            let people = [
+                Customer::inactive(1)
+                    .with_email(family)
+                    .without_personnummer(),
+                Customer::active(2)
+                    .with_email(family)
+                    .without_personnummer(),
+            ];
+            let world = World::build(backend, dir.path(), &people, 100);
+            gallra_e2e::requests::for_requests(&world.scenario);
+
+            let id = gallra_e2e::requests::submit(&world.gallra, "erase", family);
+            world.gallra.run(&["run", "--once"]);
+
+            for customer in [1, 2] {
+                assert!(
+                    world.in_panel(customer) && world.in_crm(customer),
+                    "{backend:?}: customer {customer} was erased by an email two customers hold"
+                );
+            }
+            let view = gallra_e2e::requests::show(&world.gallra, id);
+            let panel = gallra_e2e::requests::task(&view, "panel");
+            assert_eq!(panel["state"], "needs_person", "{view}");
+            assert!(
+                panel["detail"].as_str().unwrap().contains("--customer-id"),
+                "{view}"
+            );
+        },
+    );
+}

@@ -271,6 +271,10 @@ impl Engine {
                 };
                 match action {
                     RequestAction::Erase | RequestAction::Anonymize => {
+                        let subject = match self.identify(record, &task.system, &handle).await {
+                            Ok(subject) => subject,
+                            Err(outcome) => return outcome,
+                        };
                         let mut task = task.clone();
                         if let (Some(hold), None) = (&system.legal_hold, task.retained_until) {
                             match steps::check_hold(config, &handle, hold, subject.clone(), now)
@@ -309,6 +313,67 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// The subject an erasure hands `system`, through identifiers that pick out the requester
+    /// alone in the account source ([`crate::identity`]): with a customer id, each identifier
+    /// another customer also holds is withheld; without one, an identifier that finds several
+    /// customers there makes the whole erasure a person's task. A system left with no
+    /// identifier it finds people by is a person's task too, never "done, 0 records".
+    async fn identify(
+        &self,
+        record: &RequestRecord,
+        system: &str,
+        handle: &crate::plugins::SystemHandle,
+    ) -> Result<gallra_plugin_api::Subject, StepOutcome> {
+        let config = &self.context.config;
+        let source = self
+            .context
+            .systems
+            .get(&config.account_source)
+            .map_err(StepOutcome::Retry)?;
+        let key = record
+            .identifiers
+            .iter()
+            .find(|i| i.kind() == gallra_plugin_api::IdentifierKind::CustomerId)
+            .map(|i| i.value());
+        let retry = |e: crate::plugins::CallError| StepOutcome::from_error(&e);
+        let (usable, why) = match key {
+            Some(key) => {
+                let resolved = crate::identity::resolve(source, &key, &record.identifiers)
+                    .await
+                    .map_err(retry)?;
+                let why = resolved.withheld_reason();
+                (resolved.usable, why)
+            }
+            None => {
+                let shared = crate::identity::shared_in_source(source, &record.identifiers)
+                    .await
+                    .map_err(retry)?;
+                if shared {
+                    return Err(StepOutcome::NeedsPerson(
+                        "the account source holds more than one customer with an identifier of \
+                         this request, so it cannot say whose data to erase: ask the requester \
+                         for their customer id and submit the request with --customer-id"
+                            .into(),
+                    ));
+                }
+                (record.identifiers.clone(), None)
+            }
+        };
+        let subject = request_subject(&usable, config.customer_ids(system));
+        let resolves = &handle.description().identifier_kinds;
+        if !subject
+            .identifiers
+            .iter()
+            .any(|i| resolves.contains(&i.kind()))
+        {
+            return Err(StepOutcome::NeedsPerson(match why {
+                Some(why) => format!("unmatched: {why}; a person must find the requester's data here"),
+                None => "unmatched: the request gives no identifier this system finds people by; a person must look".into(),
+            }));
+        }
+        Ok(subject)
     }
 
     /// Asks the account source and every system that reports status (whatever its

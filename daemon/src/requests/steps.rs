@@ -35,7 +35,7 @@ pub enum StepOutcome {
 }
 
 impl StepOutcome {
-    fn from_error(error: &CallError) -> Self {
+    pub(crate) fn from_error(error: &CallError) -> Self {
         if error.is_transient() {
             StepOutcome::Retry(error.to_string())
         } else {
