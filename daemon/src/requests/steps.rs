@@ -208,6 +208,7 @@ fn erase_outcome(outcome: EraseOutcome, after_hold: bool, recheck: Timestamp) ->
         EraseOutcome::Anonymized {
             records,
             retained: Some(r),
+            ..
         } => kept(format!("anonymized {records} records; {}", r.reason), r),
         other if after_hold => {
             StepOutcome::Done(format!("{} after the legal hold ended", describe(&other)))
@@ -397,6 +398,7 @@ mod tests {
         let anonymized = EraseOutcome::Anonymized {
             records: 1,
             retained: Some(retention(None)),
+            kept: Vec::new(),
         };
         assert_eq!(
             recheck_at(erase_outcome(anonymized, false, recheck)),

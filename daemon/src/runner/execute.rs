@@ -360,6 +360,7 @@ fn outcome_state(outcome: EraseOutcome) -> (TaskState, Option<String>) {
         EraseOutcome::Anonymized {
             records,
             retained: None,
+            ..
         } => (
             TaskState::Done,
             Some(format!("anonymized {records} records")),
@@ -367,6 +368,7 @@ fn outcome_state(outcome: EraseOutcome) -> (TaskState, Option<String>) {
         EraseOutcome::Anonymized {
             records,
             retained: Some(r),
+            ..
         } => (
             TaskState::Retained,
             Some(format!(
