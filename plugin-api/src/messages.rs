@@ -217,6 +217,16 @@ pub enum EraseOutcome {
         records: u64,
         /// Why the records themselves stay, if a rule requires it.
         retained: Option<Retention>,
+        /// The records this call kept (the subject's own rows whose personal fields were
+        /// replaced), each named by a reference this connector finds again without the
+        /// identifiers it just replaced: gallra keeps these, not the identifiers, while a
+        /// legal hold runs, and when the hold ends calls `erase` with a [`Subject`] holding
+        /// one `customer_id` identifier per reference's `key`. List a record only if `erase`
+        /// (and `lookup`, which reads the erasure back) find it by that. Empty (the default,
+        /// and left out on the wire) if they cannot: gallra then hands the end of the hold
+        /// to a person, since nothing else could find those records again.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        kept: Vec<RecordRef>,
     },
     /// Nothing could be removed now because a rule requires the data to stay.
     Retained(Retention),

@@ -234,6 +234,7 @@ impl Connector for Memory {
             Style::Anonymize => EraseOutcome::Anonymized {
                 records,
                 retained: None,
+                kept: Vec::new(),
             },
             _ => EraseOutcome::Erased { records },
         })

@@ -44,6 +44,83 @@ pub fn hold_billing_and_retry_quickly(config: &mut toml::Table) {
     );
 }
 
+/// Puts `system` behind the `test-faults` connector, every erase call of it taking `ms`
+/// milliseconds before it is made (within a call timeout long enough to let it finish): a
+/// step that is still running when the test acts.
+pub fn slow_erase(scenario: &Scenario, system: &str, ms: u64) {
+    scenario.edit_config(|config| {
+        let table = config["systems"][system].as_table_mut().unwrap();
+        let sql = table.remove("settings").unwrap();
+        let ms = ms as i64;
+        let schedule = toml::toml! {
+            seed = 1
+            rate = 1.0
+            faults = ["hang"]
+            hang_ms = ms
+            operations = ["erase"]
+        };
+        let mut settings = toml::Table::new();
+        settings.insert("sql".into(), sql);
+        settings.insert("schedule".into(), toml::Value::Table(schedule));
+        table.insert("plugin".into(), "test-faults".into());
+        table.insert("settings".into(), settings.into());
+        table.insert("call_timeout".into(), "60s".into());
+    });
+}
+
+/// Billing as a system that deletes once its bookkeeping hold is over: its client rows are
+/// found by their own key as `customer_id` (so that what an anonymization keeps can be
+/// found again without the email), and erase deletes the client and its invoices. During
+/// the hold gallra only anonymizes, which keeps the invoices.
+pub fn billing_deletes_after_its_hold(scenario: &Scenario) {
+    scenario.edit_config(|config| {
+        let settings = crate::scenario::settings_of(config, "billing");
+        let subjects = settings["subjects"].as_table_mut().unwrap();
+        subjects["identifiers"]
+            .as_table_mut()
+            .unwrap()
+            .insert("customer_id".into(), "id".into());
+        subjects.insert("on_erase".into(), "delete".into());
+        let children = settings["children"].as_array_mut().unwrap();
+        children[0]
+            .as_table_mut()
+            .unwrap()
+            .insert("on_erase".into(), "delete".into());
+    });
+}
+
+/// The audit log's entries (every file, in order), as JSON.
+pub fn audit_entries(scenario: &Scenario) -> Vec<Value> {
+    let dir = scenario.dir.join("state/audit");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .collect();
+    files.sort_by_key(|p| {
+        p.file_stem()
+            .and_then(|s| s.to_str())
+            .and_then(|s| s.strip_prefix("audit-"))
+            .and_then(|n| n.parse::<u64>().ok())
+    });
+    files
+        .iter()
+        .flat_map(|p| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect::<Vec<Value>>()
+        })
+        .collect()
+}
+
+/// `at` plus `days` days, as `GALLRA_NOW` takes it.
+pub fn days_after(at: &str, days: i64) -> String {
+    let at: jiff::Timestamp = at.parse().unwrap();
+    (at + jiff::SignedDuration::from_hours(24 * days)).to_string()
+}
+
 /// Adds a system to the config.
 pub fn add_system(scenario: &Scenario, name: &str, system: toml::Table) {
     scenario.edit_config(|config| {
@@ -212,6 +289,13 @@ impl<'a> StateDb<'a> {
         .unwrap()
         .map(Result::unwrap)
         .collect()
+    }
+
+    /// The state of a request's task in `system`, read directly (`None` before it exists).
+    pub fn task_state(&self, request: i64, system: &str) -> Option<String> {
+        self.task_outcomes()
+            .remove(&(request, system.to_owned()))
+            .and_then(|[state, ..]| state)
     }
 
     /// Request tasks that have an outcome (no longer pending or running).

@@ -184,6 +184,7 @@ fn schemas() -> Value {
             props(&[
                 ("request", json!({"type": "integer", "format": "int64"})),
                 ("kind", json!({"enum": names(RequestKind::ALL.iter().map(|k| k.as_str()))})),
+                ("state", json!({"enum": names(RequestState::ALL.iter().map(|s| s.as_str()))})),
                 ("received_at", time()),
                 ("completed_at", nullable_time()),
                 ("systems", json!({"type": "array", "items": schema_ref("ReceiptLine")})),
@@ -194,7 +195,7 @@ fn schemas() -> Value {
             props(&[
                 ("system", json!({"type": "string"})),
                 ("outcome", json!({"enum": ["erased", "anonymized", "retained", "done_by_person",
-                    "notified", "done", "not_done"]})),
+                    "notified", "done", "not_done", "cancelled"]})),
                 ("detail", nullable_string()),
                 ("retained_until", nullable_time()),
                 ("legal_basis", nullable_string()),

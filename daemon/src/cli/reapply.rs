@@ -148,6 +148,7 @@ async fn erase_all(
                 | Ok(EraseOutcome::Anonymized {
                     records: 0,
                     retained: None,
+                    ..
                 }) => counts.already_gone += 1,
                 Ok(
                     EraseOutcome::Erased { .. } | EraseOutcome::Anonymized { retained: None, .. },

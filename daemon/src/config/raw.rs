@@ -84,6 +84,10 @@ pub struct RawRequests {
     /// yet: set, it is refused, so that no one relies on a promise gallra does not keep
     /// (policies take `restore_window` of their own).
     pub restore_window: Option<String>,
+    /// How long an export's files stay in `state_dir/exports` after they were written, e.g.
+    /// `"30 days"` (the default). Older export files are deleted on every daemon wake and
+    /// `gallra run`, each deletion recorded in the audit log: hand the files over before.
+    pub exports_keep: Option<String>,
 }
 
 /// `[smtp]`: the mail relay gallra sends notices through.

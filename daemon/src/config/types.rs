@@ -62,6 +62,8 @@ pub struct RequestsConfig {
     /// How long what an erasure request erases is kept for `gallra restore`. Always `None`
     /// for now: validation refuses the key until requests keep what they erase.
     pub restore_window: Option<CalendarDuration>,
+    /// How long export files are kept after they were written.
+    pub exports_keep: CalendarDuration,
 }
 
 /// `[smtp]`, validated.

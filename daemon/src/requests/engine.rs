@@ -21,9 +21,9 @@ use tracing::Instrument;
 use super::model::{
     RequestAction, RequestKind, RequestRecord, RequestState, RequestTask, TaskUpdate,
 };
-use super::settle::{backoff, is_due, settle, MAX_ATTEMPTS};
+use super::settle::{backoff, is_due, settle, settle_id, MAX_ATTEMPTS};
 use super::steps::{self, request_subject, HoldCheck, StepOutcome};
-use super::{delivery, export_step, followup};
+use super::{delivery, export_step, followup, upkeep};
 use crate::audit::{words, Actor, AuditUnavailable, NewEntry, Outcome};
 use crate::config::Handling;
 use crate::metrics::Metrics;
@@ -93,10 +93,19 @@ impl Engine {
         self
     }
 
-    /// Runs every task that is due at `now`, request by request, until none is. Without an
-    /// audit log it does nothing and says why.
+    /// Runs every task that is due at `now`, request by request, until none is; before and
+    /// after, writes cancellations to the audit log, and first deletes expired export files.
+    /// Without an audit log it does nothing and says why.
     pub async fn drive(&self, now: Timestamp) -> Result<DriveSummary, DriveError> {
+        let summary = self.drive_tasks(now).await?;
+        upkeep::audit_cancels(&self.context, self.store.as_ref())?;
+        Ok(summary)
+    }
+
+    async fn drive_tasks(&self, now: Timestamp) -> Result<DriveSummary, DriveError> {
         self.context.audit_log()?;
+        upkeep::audit_cancels(&self.context, self.store.as_ref())?;
+        upkeep::expire_exports(&self.context, self.store.as_ref(), &self.export_dir, now)?;
         crate::tombstones::prune(self.tombstones.as_ref(), now)?;
         self.settle_stale(now)?;
         followup::follow_up(
@@ -159,7 +168,22 @@ impl Engine {
         Ok(())
     }
 
+    /// Works on one request. A cancel that comes meanwhile ends the work: the store refuses
+    /// to record anything over it, and no further step starts.
     async fn process(&self, id: super::RequestId, now: Timestamp) -> Result<(), DriveError> {
+        match self.process_open(id, now).await {
+            Err(DriveError::Store(StoreError::RequestCancelled { request })) => {
+                tracing::info!(
+                    request = request.0,
+                    "the request was cancelled while it was worked on; nothing more is done for it"
+                );
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    async fn process_open(&self, id: super::RequestId, now: Timestamp) -> Result<(), DriveError> {
         let Some(record) = self.store.request(id)? else {
             return Ok(());
         };
@@ -185,7 +209,11 @@ impl Engine {
             self.record(&record, &tasks, updates, now)?;
         } else {
             for task in &tasks {
+                // As it stands now: a cancel may have come during the previous step.
                 let current = self.store.request_tasks(id)?;
+                let Some(task) = current.iter().find(|t| t.id == task.id) else {
+                    continue;
+                };
                 if !is_due(task, now) || self.waits_for_others(task, &current) {
                     continue;
                 }
@@ -200,10 +228,10 @@ impl Engine {
                         self.step(&record, task, now).await
                     }
                 };
-                self.record(&record, &tasks, vec![(task.id, outcome)], now)?;
+                self.record(&record, &current, vec![(task.id, outcome)], now)?;
             }
         }
-        settle(self.store.as_ref(), &record, now)?;
+        settle_id(self.store.as_ref(), id, now)?;
         Ok(())
     }
 
@@ -271,9 +299,14 @@ impl Engine {
                 };
                 match action {
                     RequestAction::Erase | RequestAction::Anonymize => {
-                        let subject = match self.identify(record, &task.system, &handle).await {
-                            Ok(subject) => subject,
-                            Err(outcome) => return outcome,
+                        // At a hold's end the kept records are erased by the connector's own
+                        // references; the requester's identifiers are gone by then.
+                        let subject = match &task.kept {
+                            Some(_) => subject,
+                            None => match self.identify(record, &task.system, &handle).await {
+                                Ok(subject) => subject,
+                                Err(outcome) => return outcome,
+                            },
                         };
                         let mut task = task.clone();
                         if let (Some(hold), None) = (&system.legal_hold, task.retained_until) {
@@ -295,6 +328,7 @@ impl Engine {
                                         detail: Some(format!(
                                             "legal hold until {until}: anonymizing"
                                         )),
+                                        kept: None,
                                     };
                                     if let Err(e) = self.store.update_request_tasks(&[update], now)
                                     {
@@ -442,6 +476,7 @@ impl Engine {
                 retained_until: None,
                 legal_basis: None,
                 detail: Some(format!("blocked: {why}; checked again at {recheck}")),
+                kept: None,
             })
             .collect();
         self.store.update_request_tasks(&updates, now)?;
@@ -521,6 +556,7 @@ impl Engine {
             retained_until: None,
             legal_basis: None,
             detail: None,
+            kept: None,
         };
         // Running in the store first: a drive killed before the entry is written leaves
         // the task running, so the next drive's entries say "again".
@@ -606,8 +642,14 @@ impl Engine {
                         .is_some_and(|s| s.connector().is_some())
             })
             .filter_map(|(_, task)| {
-                let subject =
-                    request_subject(&request.identifiers, config.customer_ids(&task.system));
+                // At a hold's end the records were found by the references kept, which a
+                // restore's re-erasure finds them by too.
+                let subject = match &task.kept {
+                    Some(kept) => super::hold_end::kept_subject(kept),
+                    None => {
+                        request_subject(&request.identifiers, config.customer_ids(&task.system))
+                    }
+                };
                 keeper.tombstone(&task.system, &subject, now)
             })
             .collect()
@@ -637,6 +679,7 @@ fn update(
         retained_until: None,
         legal_basis: None,
         detail: None,
+        kept: None,
     };
     match outcome {
         StepOutcome::Done(detail) => update.detail = Some(detail),
@@ -651,6 +694,19 @@ fn update(
             update.retained_until = until;
             update.legal_basis = law;
             update.not_before = recheck_at;
+        }
+        StepOutcome::Held {
+            detail,
+            until,
+            law,
+            kept,
+        } => {
+            update.state = TaskState::Retained;
+            update.detail = Some(detail);
+            update.retained_until = Some(until);
+            update.legal_basis = Some(law);
+            update.not_before = Some(until);
+            update.kept = Some(kept);
         }
         StepOutcome::NeedsPerson(detail) => {
             update.state = TaskState::NeedsPerson;
@@ -723,6 +779,7 @@ mod tests {
                 retained_until: None,
                 legal_basis: None,
                 detail: None,
+                kept: None,
             };
             for _ in 0..attempts {
                 store
@@ -828,6 +885,7 @@ mod tests {
             retained_until: None,
             legal_basis: None,
             detail: None,
+            kept: None,
             updated_at: Timestamp::UNIX_EPOCH,
         }
     }

@@ -159,6 +159,7 @@ fn escalate(
         retained_until: None,
         legal_basis: None,
         detail: Some(detail),
+        kept: None,
     };
     store.update_request_tasks(&[update], now)?;
     store.notice_escalated(task.id, now)?;

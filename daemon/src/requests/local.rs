@@ -16,7 +16,7 @@ use super::service::RequestService;
 use super::settle::{is_open, settle};
 use super::view::{RequestSummary, RequestView, ServiceError, TaskView};
 use crate::config::{Config, Handling};
-use crate::store::{RequestStore, StoreError, TaskState};
+use crate::store::{Cancel, RequestStore, StoreError, TaskState};
 
 /// Requests kept in the local state store.
 pub struct LocalService {
@@ -113,6 +113,12 @@ impl LocalService {
     }
 }
 
+fn not_open(id: RequestId, state: RequestState) -> ServiceError {
+    ServiceError::Conflict(format!(
+        "request {id} is {state}, not open: it cannot be cancelled"
+    ))
+}
+
 fn unavailable(error: StoreError) -> ServiceError {
     ServiceError::Unavailable(format!("state store: {error}"))
 }
@@ -182,40 +188,20 @@ impl RequestService for LocalService {
     fn cancel(&self, id: RequestId, reason: &str) -> Result<RequestView, ServiceError> {
         let record = self.record(id)?;
         if !matches!(record.state, RequestState::Open | RequestState::Blocked) {
-            return Err(ServiceError::Conflict(format!(
-                "request {id} is {}, not open: it cannot be cancelled",
-                record.state
-            )));
+            return Err(not_open(id, record.state));
         }
         refuse_personal_data("reason", reason, &record.identifiers)
             .map_err(ServiceError::Invalid)?;
-        let now = crate::clock::now();
-        let tasks = self.store.request_tasks(id).map_err(unavailable)?;
-        let updates: Vec<TaskUpdate> = tasks
-            .iter()
-            .filter(|t| is_open(t))
-            .map(|t| TaskUpdate {
-                task: t.id,
-                state: TaskState::Failed,
-                attempted: false,
-                not_before: None,
-                retained_until: None,
-                legal_basis: None,
-                detail: Some("cancelled".into()),
-            })
-            .collect();
-        self.store
-            .update_request_tasks(&updates, now)
-            .map_err(unavailable)?;
+        // One transaction: a step under way cannot write over it, and no identifier stays.
         let detail = format!("cancelled: {reason}");
-        self.store
-            .set_request_state(id, RequestState::Cancelled, Some(&detail), now)
-            .map_err(unavailable)?;
-        if self.store.forget_request_identifiers(id).is_err() {
-            tracing::warn!(
-                request = id.0,
-                "cancelled request keeps its identifiers while a legal hold runs"
-            );
+        let now = crate::clock::now();
+        match self
+            .store
+            .cancel_request(id, &detail, now)
+            .map_err(unavailable)?
+        {
+            Cancel::Cancelled => {}
+            Cancel::NotOpen(state) => return Err(not_open(id, state)),
         }
         tracing::info!(request = id.0, "request cancelled");
         self.show(id)
@@ -249,6 +235,7 @@ impl RequestService for LocalService {
             retained_until: None,
             legal_basis: None,
             detail: Some(format!("done by a person: {note}")),
+            kept: None,
         };
         self.store
             .update_request_tasks(&[update], now)

@@ -11,6 +11,7 @@ pub mod export;
 mod export_step;
 pub mod followup;
 mod free_text;
+mod hold_end;
 pub mod intake;
 pub mod local;
 pub mod model;
@@ -18,6 +19,7 @@ pub mod receipt;
 pub mod service;
 pub mod settle;
 pub mod steps;
+mod upkeep;
 pub mod view;
 
 pub use engine::Engine;

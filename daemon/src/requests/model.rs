@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use gallra_plugin_api::Identifier;
+use gallra_plugin_api::{Identifier, RecordRef};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -188,6 +188,11 @@ pub struct RequestTask {
     pub legal_basis: Option<String>,
     /// What happened, for the receipt; never personal data.
     pub detail: Option<String>,
+    /// Set once the task anonymized its subject under a legal hold: the records that
+    /// anonymization kept, as the connector named them (empty if it could not). The erase
+    /// at the hold's end finds them by these, not by the request's identifiers, which are
+    /// then no longer kept.
+    pub kept: Option<Vec<RecordRef>>,
     /// Last change.
     pub updated_at: Timestamp,
 }
@@ -209,4 +214,6 @@ pub struct TaskUpdate {
     pub legal_basis: Option<String>,
     /// What happened (None keeps the stored value).
     pub detail: Option<String>,
+    /// The records kept under a legal hold (None keeps the stored value).
+    pub kept: Option<Vec<RecordRef>>,
 }

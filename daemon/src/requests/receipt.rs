@@ -17,7 +17,8 @@
 //!
 //! An erase that the connector answered by anonymizing (the runner records
 //! `anonymized N records`) is shown as anonymized. A task of a cancelled request shows what
-//! really happened to it: an erase that ran before the cancellation is `Erased`.
+//! really happened to it: an erase that ran before the cancellation is `Erased`, one that
+//! did not is `Cancelled`; the receipt says the request was cancelled, not completed.
 //!
 //! The backup date: data left a system when its task finished, so for each system whose
 //! data was removed, anonymized, kept under a law, or handed to a person or processor, the
@@ -32,7 +33,7 @@ use std::fmt::Write as _;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
-use super::model::{RequestAction, RequestKind, RequestRecord, RequestTask};
+use super::model::{RequestAction, RequestKind, RequestRecord, RequestState, RequestTask};
 use super::view::{Receipt, ReceiptLine, ReceiptOutcome};
 use crate::duration::CalendarDuration;
 use crate::store::TaskState;
@@ -64,7 +65,12 @@ fn build_receipt_at(
     let mut systems = Vec::with_capacity(tasks.len());
     let mut backups_expire_by: Option<Timestamp> = None;
     for task in tasks {
-        let outcome = outcome(task);
+        let outcome = match outcome(task) {
+            ReceiptOutcome::NotDone if request.state == RequestState::Cancelled => {
+                ReceiptOutcome::Cancelled
+            }
+            other => other,
+        };
         if removes_data(task.action, outcome) {
             if let Some(retention) = backup_retention(&task.system) {
                 let left_at = completed.max(task.updated_at);
@@ -89,6 +95,7 @@ fn build_receipt_at(
     Receipt {
         request: request.id,
         kind: request.kind,
+        state: request.state,
         received_at: request.received_at,
         completed_at: request.completed_at,
         systems,
@@ -139,7 +146,7 @@ fn removes_data(action: RequestAction, outcome: ReceiptOutcome) -> bool {
             | RequestAction::Manual
             | RequestAction::Notify
     );
-    removing && outcome != ReceiptOutcome::NotDone
+    removing && !matches!(outcome, ReceiptOutcome::NotDone | ReceiptOutcome::Cancelled)
 }
 
 /// The receipt as plain text for the subject. Names systems, laws and dates (in `tz`),
@@ -155,11 +162,15 @@ pub fn render_receipt(receipt: &Receipt, tz: &TimeZone) -> String {
         kind_words(receipt.kind)
     );
     let _ = write!(out, "Received {}", date(receipt.received_at));
-    match receipt.completed_at {
-        Some(done) => {
+    match (receipt.state, receipt.completed_at) {
+        (RequestState::Cancelled, Some(at)) => {
+            let _ = writeln!(out, ", cancelled {}.", date(at));
+        }
+        (RequestState::Cancelled, None) => out.push_str(", cancelled.\n"),
+        (_, Some(done)) => {
             let _ = writeln!(out, ", completed {}.", date(done));
         }
-        None => out.push_str(", not yet completed.\n"),
+        (_, None) => out.push_str(", not yet completed.\n"),
     }
     out.push('\n');
     if receipt.systems.is_empty() {
@@ -226,6 +237,7 @@ fn outcome_words(line: &ReceiptLine, date: &dyn Fn(Timestamp) -> String) -> Stri
         ReceiptOutcome::NotDone => {
             "not completed; our privacy staff are following this up.".to_owned()
         }
+        ReceiptOutcome::Cancelled => "not done: the request was cancelled.".to_owned(),
     }
 }
 

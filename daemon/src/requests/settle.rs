@@ -29,9 +29,11 @@ pub fn is_open(task: &RequestTask) -> bool {
     )
 }
 
-/// Whether a task is a legal hold that gallra will act on later.
+/// Whether a task is a legal hold (or a re-check) that gallra will act on later by the
+/// request's identifiers. A hold whose anonymization named what it kept is acted on by
+/// those references instead, so it keeps no identifier alive.
 pub fn is_held(task: &RequestTask) -> bool {
-    task.state == TaskState::Retained && task.not_before.is_some()
+    task.state == TaskState::Retained && task.not_before.is_some() && task.kept.is_none()
 }
 
 /// The wait before attempt `attempts + 1`: `base` doubled per attempt, capped, with ±20%

@@ -1,7 +1,9 @@
 //! What one request task does in its system, and what came of it. The engine records the
 //! outcome; nothing here touches the state store.
 
-use gallra_plugin_api::{ConnectorError, EraseOutcome, Identifier, IdentifierKind, Subject};
+use gallra_plugin_api::{
+    ConnectorError, EraseOutcome, Identifier, IdentifierKind, RecordRef, Subject,
+};
 use jiff::Timestamp;
 
 use super::model::{RequestAction, RequestRecord, RequestTask};
@@ -23,6 +25,18 @@ pub enum StepOutcome {
         law: Option<String>,
         /// When to try again (the hold's end, or a re-check of an association).
         recheck_at: Option<Timestamp>,
+    },
+    /// Anonymized under a legal hold that ends at `until`; the connector named the records
+    /// it kept (`kept`, possibly none), by which they are erased then.
+    Held {
+        /// Why, in words.
+        detail: String,
+        /// The end of the hold.
+        until: Timestamp,
+        /// The law.
+        law: String,
+        /// The records kept, as the connector names them.
+        kept: Vec<RecordRef>,
     },
     /// A person must act.
     NeedsPerson(String),
@@ -161,14 +175,20 @@ pub async fn erase(
         };
         // Whatever the connector answered, the kept records must no longer name the subject.
         return match handle.anonymized_read_back(&subject, identifiers).await {
-            Ok(()) => StepOutcome::Retained {
+            Ok(()) => StepOutcome::Held {
                 detail: format!("{}; the records stay for bookkeeping", describe(&outcome)),
-                until: Some(until),
-                law: Some(hold.law.clone()),
-                recheck_at: Some(until),
+                until,
+                law: hold.law.clone(),
+                kept: match outcome {
+                    EraseOutcome::Anonymized { kept, .. } => kept,
+                    _ => Vec::new(),
+                },
             },
             Err(why) => StepOutcome::Retry(why),
         };
+    }
+    if let Some(kept) = &task.kept {
+        return super::hold_end::erase_kept(config, handle, task, kept, now).await;
     }
     let hold_ended = task.retained_until.is_some_and(|until| until <= now);
     let who = subject.clone();
@@ -196,7 +216,11 @@ pub async fn erase(
 /// The step outcome of an erase call the read-back confirmed. Data kept with no end date
 /// (a registry keeps a contact while a domain lives) is asked about again at `recheck`, so
 /// it is erased once the reason is gone instead of being kept for good.
-fn erase_outcome(outcome: EraseOutcome, after_hold: bool, recheck: Timestamp) -> StepOutcome {
+pub(super) fn erase_outcome(
+    outcome: EraseOutcome,
+    after_hold: bool,
+    recheck: Timestamp,
+) -> StepOutcome {
     let kept = |detail: String, r: gallra_plugin_api::Retention| StepOutcome::Retained {
         detail,
         until: r.until,
@@ -208,6 +232,7 @@ fn erase_outcome(outcome: EraseOutcome, after_hold: bool, recheck: Timestamp) ->
         EraseOutcome::Anonymized {
             records,
             retained: Some(r),
+            ..
         } => kept(format!("anonymized {records} records; {}", r.reason), r),
         other if after_hold => {
             StepOutcome::Done(format!("{} after the legal hold ended", describe(&other)))
@@ -217,7 +242,7 @@ fn erase_outcome(outcome: EraseOutcome, after_hold: bool, recheck: Timestamp) ->
 }
 
 /// In words, for the receipt.
-fn describe(outcome: &EraseOutcome) -> String {
+pub(super) fn describe(outcome: &EraseOutcome) -> String {
     match outcome {
         EraseOutcome::Erased { records } => format!("erased {records} records"),
         EraseOutcome::Anonymized { records, .. } => format!("anonymized {records} records"),
@@ -397,6 +422,7 @@ mod tests {
         let anonymized = EraseOutcome::Anonymized {
             records: 1,
             retained: Some(retention(None)),
+            kept: Vec::new(),
         };
         assert_eq!(
             recheck_at(erase_outcome(anonymized, false, recheck)),

@@ -81,9 +81,11 @@ pub struct Receipt {
     pub request: RequestId,
     /// What was asked.
     pub kind: RequestKind,
+    /// How it ended: done, failed, or cancelled (then `completed_at` is when).
+    pub state: RequestState,
     /// When it was received.
     pub received_at: Timestamp,
-    /// When it was completed.
+    /// When it was completed (or cancelled).
     pub completed_at: Option<Timestamp>,
     /// Per system, in task order.
     pub systems: Vec<ReceiptLine>,
@@ -124,8 +126,10 @@ pub enum ReceiptOutcome {
     Notified,
     /// Exported, restricted or unrestricted as asked.
     Done,
-    /// Did not finish (failed or cancelled).
+    /// Did not finish (failed, or waiting).
     NotDone,
+    /// Not done because the request was cancelled.
+    Cancelled,
 }
 
 /// An error from the request service, mapped to HTTP statuses by the API and to exit codes

@@ -373,6 +373,7 @@ fn outcome_state(outcome: EraseOutcome) -> (TaskState, Option<String>) {
         EraseOutcome::Anonymized {
             records,
             retained: None,
+            ..
         } => (
             TaskState::Done,
             Some(format!("anonymized {records} records")),
@@ -380,6 +381,7 @@ fn outcome_state(outcome: EraseOutcome) -> (TaskState, Option<String>) {
         EraseOutcome::Anonymized {
             records,
             retained: Some(r),
+            ..
         } => (
             TaskState::Retained,
             Some(format!(

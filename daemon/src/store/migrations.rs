@@ -188,6 +188,17 @@ const MIGRATIONS: &[&str] = &[
         updated_at TEXT NOT NULL
     ) STRICT;
     ",
+    // 9: requests. `kept_json`: what an anonymization under a legal hold kept, as the
+    // connector named it (a JSON array of {collection, key}); the erase at the hold's end
+    // finds the records by it, so the request's identifiers need not be kept for the hold.
+    // `cancel_audited`: whether a cancellation is in the audit log yet (the engine, the one
+    // writer of the log, writes it). Requests cancelled before this version are not audited
+    // afterwards.
+    "
+    ALTER TABLE request_tasks ADD COLUMN kept_json TEXT;
+    ALTER TABLE requests ADD COLUMN cancel_audited INTEGER NOT NULL DEFAULT 0;
+    UPDATE requests SET cancel_audited = 1 WHERE state = 'cancelled';
+    ",
 ];
 
 /// The schema version this binary writes.

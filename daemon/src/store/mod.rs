@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::requests::{RequestId, RequestTaskId};
 
 pub use audit_head::{AuditHead, AuditHeadStore};
-pub use requests::{NoticeRecord, RequestStore};
+pub use requests::{Cancel, NoticeRecord, RequestStore};
 pub use sqlite::{read_audit_head, SqliteStore};
 pub use warnings::{ClearWhy, WarningRecord, WarningStore};
 
@@ -598,6 +598,13 @@ pub enum StoreError {
         path: PathBuf,
         /// The id asked for.
         task: RequestTaskId,
+    },
+    /// The request was cancelled: nothing more is recorded for it (a step under way when
+    /// the cancel came leaves its outcome in the audit log only).
+    #[error("request {request} was cancelled; nothing more is recorded for it")]
+    RequestCancelled {
+        /// The request.
+        request: RequestId,
     },
     /// A request's identifiers cannot be forgotten while its tasks still need them.
     #[error("request {request} still has {open} tasks that need its identifiers (pending, running, waiting for a person, or retained under a hold that has not ended); finish or cancel them first")]

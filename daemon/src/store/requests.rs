@@ -5,7 +5,8 @@
 //!
 //! A task is *due* when it is pending or running (a running one was interrupted) and its
 //! `not_before` is unset or has passed, or when it is retained and its `not_before` (the end of
-//! a legal hold) has passed. Tasks of cancelled requests are never due.
+//! a legal hold) has passed. Tasks of cancelled requests are never due, and a cancel is
+//! final: nothing is recorded over it.
 //!
 //! The one thing to watch out for: a request holds its subject's identifiers, which are
 //! personal data. Call [`RequestStore::forget_request_identifiers`] as soon as no task needs
@@ -59,15 +60,19 @@ pub trait RequestStore: Send + Sync {
     fn next_wakeup(&self) -> Result<Option<Timestamp>>;
 
     /// Applies the updates in one transaction: all or, if a task does not exist
-    /// ([`StoreError::NoSuchRequestTask`]), none. See [`TaskUpdate`] for which fields keep
-    /// their stored value when `None`; `not_before` is always set.
+    /// ([`StoreError::NoSuchRequestTask`]) or its request was cancelled
+    /// ([`StoreError::RequestCancelled`]: a step that was under way when the cancel came
+    /// cannot write over it), none. See [`TaskUpdate`] for which fields keep their stored
+    /// value when `None`; `not_before` is always set.
     ///
     /// [`StoreError::NoSuchRequestTask`]: super::StoreError::NoSuchRequestTask
+    /// [`StoreError::RequestCancelled`]: super::StoreError::RequestCancelled
     fn update_request_tasks(&self, updates: &[TaskUpdate], now: Timestamp) -> Result<()>;
 
     /// Moves a request to `state` with `detail` (`None` clears it). A final state (done,
     /// failed, cancelled) sets `completed_at` to `now` unless it is set already; any other
-    /// state clears it.
+    /// state clears it. A cancelled request stays cancelled
+    /// ([`StoreError::RequestCancelled`](super::StoreError::RequestCancelled)).
     fn set_request_state(
         &self,
         id: RequestId,
@@ -84,6 +89,20 @@ pub trait RequestStore: Send + Sync {
     /// [`StoreError::RequestTasksOpen`]: super::StoreError::RequestTasksOpen
     fn forget_request_identifiers(&self, id: RequestId) -> Result<()>;
 
+    /// Cancels an open or blocked request, in one transaction: the request becomes
+    /// cancelled with `detail`, its tasks that wait (pending, running, blocked, waiting for a
+    /// person) fail as cancelled (a running one says its step was under way), a hold's
+    /// erasure still to come is called off, and the identifiers and kept references are
+    /// forgotten, leaving no copy in the database files. A request in any other state is
+    /// left as it is and its state returned.
+    fn cancel_request(&self, id: RequestId, detail: &str, now: Timestamp) -> Result<Cancel>;
+
+    /// Cancelled requests whose cancellation is not yet in the audit log, oldest first.
+    fn cancels_to_audit(&self) -> Result<Vec<RequestRecord>>;
+
+    /// Records that the cancellation of `id` is in the audit log.
+    fn cancel_audited(&self, id: RequestId) -> Result<()>;
+
     /// Tasks waiting for a person, in requests that are not cancelled, by the request's due
     /// date, then request, then task order.
     fn needs_person_tasks(&self) -> Result<Vec<RequestTask>>;
@@ -97,6 +116,15 @@ pub trait RequestStore: Send + Sync {
 
     /// Records that an unanswered notice was escalated to a person at `at`.
     fn notice_escalated(&self, task: RequestTaskId, at: Timestamp) -> Result<()>;
+}
+
+/// What [`RequestStore::cancel_request`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cancel {
+    /// The request is cancelled now.
+    Cancelled,
+    /// The request was not open or blocked; nothing changed.
+    NotOpen(RequestState),
 }
 
 /// The deletion notice of one notify task, and what followed it.

@@ -214,6 +214,7 @@ impl EppConnector {
             return Ok(EraseOutcome::Anonymized {
                 records: 0,
                 retained,
+                kept: Vec::new(),
             });
         }
         let reply = s.send(
@@ -234,6 +235,7 @@ impl EppConnector {
             _ => EraseOutcome::Anonymized {
                 records: 1,
                 retained,
+                kept: Vec::new(),
             },
         })
     }
@@ -359,6 +361,7 @@ fn combine(outcomes: Vec<EraseOutcome>) -> EraseOutcome {
             EraseOutcome::Anonymized {
                 records,
                 retained: why,
+                ..
             } => {
                 let (count, reason) = anonymized.get_or_insert((0, None));
                 *count += records;
@@ -376,6 +379,7 @@ fn combine(outcomes: Vec<EraseOutcome>) -> EraseOutcome {
         (Some((records, why)), other) => EraseOutcome::Anonymized {
             records,
             retained: why.or(other),
+            kept: Vec::new(),
         },
         (None, Some(why)) => EraseOutcome::Retained(why),
         (None, None) => EraseOutcome::Erased { records: erased },
@@ -390,6 +394,7 @@ mod tests {
         EraseOutcome::Anonymized {
             records: 1,
             retained: Some(linked_retention(code)),
+            kept: Vec::new(),
         }
     }
 

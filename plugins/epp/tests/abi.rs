@@ -33,7 +33,8 @@ fn the_built_plugin_erases_a_linked_contact_through_the_c_abi() {
             outcome,
             EraseOutcome::Anonymized {
                 records: 1,
-                retained: Some(_)
+                retained: Some(_),
+                ..
             }
         ),
         "{outcome:?}"

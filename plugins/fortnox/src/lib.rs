@@ -229,6 +229,7 @@ impl Connector for FortnoxConnector {
                 EraseOutcome::Anonymized {
                     records,
                     retained: None,
+                    kept: Vec::new(),
                 }
             } else {
                 self.kept(records, &invoices)
@@ -348,6 +349,7 @@ impl FortnoxConnector {
                 legal_basis: Some(BOOKKEEPING_LAW.to_owned()),
                 until: self.until(invoices),
             }),
+            kept: Vec::new(),
         }
     }
 

@@ -12,6 +12,7 @@ pub fn anonymized_and_kept(records: u64, reason: &str) -> EraseOutcome {
             legal_basis: None,
             until: None,
         }),
+        kept: Vec::new(),
     }
 }
 
@@ -27,6 +28,7 @@ pub fn combine(outcomes: Vec<EraseOutcome>) -> EraseOutcome {
             EraseOutcome::Anonymized {
                 records,
                 retained: why,
+                ..
             } => {
                 *anonymized.get_or_insert(0) += records;
                 if let Some(why) = why {
@@ -41,7 +43,11 @@ pub fn combine(outcomes: Vec<EraseOutcome>) -> EraseOutcome {
         }
     }
     match anonymized {
-        Some(records) => EraseOutcome::Anonymized { records, retained },
+        Some(records) => EraseOutcome::Anonymized {
+            records,
+            retained,
+            kept: Vec::new(),
+        },
         None => match retained {
             Some(why) => EraseOutcome::Retained(why),
             None => EraseOutcome::Erased { records: erased },
@@ -70,6 +76,7 @@ mod tests {
                 legal_basis: None,
                 until: until.map(|u| u.parse().unwrap()),
             }),
+            kept: Vec::new(),
         }
     }
 
@@ -83,6 +90,7 @@ mod tests {
         let EraseOutcome::Anonymized {
             records: 2,
             retained: Some(r),
+            ..
         } = out
         else {
             panic!("{out:?}")

@@ -254,7 +254,8 @@ fn anonymize_keeps_the_card_and_reports_the_retention_only_with_invoices() {
         connector.anonymize(&customer("7")).unwrap(),
         EraseOutcome::Anonymized {
             records: 1,
-            retained: None
+            retained: None,
+            kept: Vec::new()
         }
     );
     assert!(server.customer("7").is_some(), "anonymize never deletes");

@@ -415,6 +415,7 @@ impl Connector for HttpConnector {
         Ok(EraseOutcome::Anonymized {
             records,
             retained: None,
+            kept: Vec::new(),
         })
     }
 

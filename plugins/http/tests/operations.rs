@@ -169,7 +169,8 @@ fn anonymize_patches_each_record_and_says_nothing_stays() {
         shop.anonymize(&email("anna@example.se")).unwrap(),
         EraseOutcome::Anonymized {
             records: 1,
-            retained: None
+            retained: None,
+            kept: Vec::new()
         }
     );
     let after = api.user(id).unwrap();

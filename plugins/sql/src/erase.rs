@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use gallra_plugin_api::{EraseOutcome, Subject};
+use gallra_plugin_api::{EraseOutcome, IdentifierKind, RecordRef, Subject};
 
 use crate::anonymize::{is_hashed, AnonymizeRule};
 use crate::client::{Client, DbError};
@@ -37,10 +37,10 @@ pub fn run(
 ) -> Result<EraseOutcome, DbError> {
     let s = schema.subjects();
     let anonymize_subject = mode == Mode::Anonymize || s.on_erase == SubjectOnErase::Anonymize;
-    let keys = schema.find_keys(client, subject)?;
+    let found = schema.find_keys(client, subject)?;
     let mut records = 0;
-    if !keys.is_empty() {
-        let keys = key_params(schema, &keys)?;
+    if !found.is_empty() {
+        let keys = key_params(schema, &found)?;
         for child in &schema.settings.children {
             let action = match (mode, child.on_erase) {
                 (_, ChildOnErase::Keep) => Action::Keep,
@@ -68,10 +68,27 @@ pub fn run(
         EraseOutcome::Anonymized {
             records,
             retained: None,
+            kept: kept_refs(schema, found),
         }
     } else {
         EraseOutcome::Erased { records }
     })
+}
+
+/// The subject rows an anonymization kept, named by their key, if `erase` finds a row by
+/// its key: only when `customer_id` is configured as the key column (otherwise nothing
+/// finds them once their identifiers are replaced, and gallra must hand them to a person).
+fn kept_refs(schema: &Schema, keys: Vec<String>) -> Vec<RecordRef> {
+    let s = schema.subjects();
+    if s.identifiers.get(&IdentifierKind::CustomerId) != Some(&s.key) {
+        return Vec::new();
+    }
+    keys.into_iter()
+        .map(|key| RecordRef {
+            collection: s.table.clone(),
+            key,
+        })
+        .collect()
 }
 
 fn delete(

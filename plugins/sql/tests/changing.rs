@@ -6,7 +6,7 @@ mod support;
 
 use gallra_plugin_api::{
     Capability, Connector, ConnectorError, EraseOutcome, ExpireRequest, ExpireResult, Identifier,
-    IdentifierKind, Subject,
+    IdentifierKind, RecordRef, Subject,
 };
 use serde_json::json;
 use support::{by_email, each_backend, standard_settings, subject};
@@ -51,7 +51,8 @@ fn erase_with_on_erase_anonymize_replaces_exactly_the_configured_columns() {
             outcome,
             EraseOutcome::Anonymized {
                 records: 3,
-                retained: None
+                retained: None,
+                kept: vec![customer_row("1")]
             }
         );
         assert_eq!(fx.count("customers", ""), 7, "the row stays");
@@ -95,9 +96,63 @@ fn erase_with_on_erase_anonymize_replaces_exactly_the_configured_columns() {
             again,
             EraseOutcome::Anonymized {
                 records: 0,
-                retained: None
+                retained: None,
+                kept: Vec::new()
             }
         );
+    });
+}
+
+/// The reference an anonymization gives for a kept row of `customers`.
+fn customer_row(key: &str) -> RecordRef {
+    RecordRef {
+        collection: "customers".into(),
+        key: key.into(),
+    }
+}
+
+#[test]
+fn the_rows_an_anonymization_keeps_are_erased_by_their_reference_when_the_hold_ends() {
+    each_backend(|fx| {
+        let mut settings = standard_settings();
+        settings["subjects"]["anonymize"] = json!({"email": "null", "personnummer": "null"});
+        let c = fx.open(settings).expect("open");
+        let anna = subject(IdentifierKind::Personnummer, "19811218-9876");
+        let EraseOutcome::Anonymized { kept, .. } = c.anonymize(&anna).unwrap() else {
+            panic!("not anonymized");
+        };
+        assert_eq!(kept, [customer_row("1")]);
+        assert_eq!(fx.count("customers", "id = 1"), 1, "kept during the hold");
+        // The hold's end: the identifiers are gone, the reference still finds the row.
+        let by_reference = subject(IdentifierKind::CustomerId, &kept[0].key);
+        assert!(!c.lookup(&by_reference).unwrap().records.is_empty());
+        assert_eq!(
+            c.erase(&by_reference).unwrap(),
+            EraseOutcome::Erased { records: 5 }
+        );
+        assert_eq!(fx.count("customers", "id = 1"), 0);
+        assert_eq!(fx.count("invoices", "customer_id = 1"), 0);
+        assert!(c.lookup(&by_reference).unwrap().records.is_empty());
+        assert_eq!(fx.count("customers", ""), 6, "no one else");
+    });
+}
+
+#[test]
+fn an_anonymization_names_no_kept_row_that_erase_could_not_find_by_its_key() {
+    each_backend(|fx| {
+        let mut settings = standard_settings();
+        settings["subjects"]["identifiers"]
+            .as_object_mut()
+            .unwrap()
+            .remove("customer_id");
+        settings["subjects"]["anonymize"] = json!({"email": "null"});
+        let c = fx.open(settings).expect("open");
+        let anna = by_email("anna@example.se");
+        let EraseOutcome::Anonymized { kept, records, .. } = c.anonymize(&anna).unwrap() else {
+            panic!("not anonymized");
+        };
+        assert!(records > 0);
+        assert!(kept.is_empty(), "{kept:?}");
     });
 }
 
@@ -114,7 +169,8 @@ fn anonymize_overwrites_the_configured_columns_and_deletes_nothing() {
             outcome,
             EraseOutcome::Anonymized {
                 records: 1,
-                retained: None
+                retained: None,
+                kept: vec![customer_row("4")]
             }
         );
         let hashed = fx

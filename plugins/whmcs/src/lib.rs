@@ -262,6 +262,7 @@ impl Connector for WhmcsConnector {
                 legal_basis: Some(BOOKKEEPING_LAW.to_owned()),
                 until: None,
             }),
+            kept: Vec::new(),
         })
     }
 

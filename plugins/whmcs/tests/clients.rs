@@ -229,6 +229,7 @@ fn anonymize_replaces_personal_fields_keeps_invoices_and_is_idempotent() {
     let EraseOutcome::Anonymized {
         records: 1,
         retained: Some(retention),
+        ..
     } = outcome
     else {
         panic!("{outcome:?}");

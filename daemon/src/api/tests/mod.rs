@@ -172,11 +172,12 @@ impl RequestService for FakeService {
             view.receipt = Some(Receipt {
                 request: id,
                 kind: view.summary.kind,
+                state: RequestState::Cancelled,
                 received_at: view.summary.received_at,
                 completed_at: Some(at(100)),
                 systems: vec![ReceiptLine {
                     system: "panel".into(),
-                    outcome: ReceiptOutcome::NotDone,
+                    outcome: ReceiptOutcome::Cancelled,
                     detail: Some("cancelled".into()),
                     retained_until: Some(at(200)),
                     legal_basis: Some("Bokföringslagen 7 kap. 2 §".into()),

@@ -137,11 +137,13 @@ async fn every_receipt_outcome_is_in_the_document() {
         Notified,
         Done,
         NotDone,
+        Cancelled,
     ];
     for outcome in all {
         // Exhaustive: a new outcome fails to compile here until it is listed above.
         match outcome {
-            Erased | Anonymized | Retained | DoneByPerson | Notified | Done | NotDone => {}
+            Erased | Anonymized | Retained | DoneByPerson | Notified | Done | NotDone
+            | Cancelled => {}
         }
     }
     let doc = fetch_document().await;

@@ -314,7 +314,7 @@ async fn cancel_returns_the_cancelled_request_then_409() {
     .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
     assert_eq!(answer.json["state"], "cancelled");
-    assert_eq!(answer.json["receipt"]["systems"][0]["outcome"], "not_done");
+    assert_eq!(answer.json["receipt"]["systems"][0]["outcome"], "cancelled");
 
     let again = call(
         &app,

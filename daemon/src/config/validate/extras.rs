@@ -25,6 +25,7 @@ pub(super) fn requests(raw: Option<&RawRequests>, p: &mut Problems) -> Option<Re
         recheck_every: None,
         retry_base: None,
         restore_window: None,
+        exports_keep: None,
     };
     let raw = raw.unwrap_or(&empty);
     let extension = raw
@@ -67,6 +68,7 @@ pub(super) fn requests(raw: Option<&RawRequests>, p: &mut Problems) -> Option<Re
     };
     let at_risk_within = duration("at_risk_within", &raw.at_risk_within, "2 days");
     let recheck_every = duration("recheck_every", &raw.recheck_every, "1 hour");
+    let exports_keep = duration("exports_keep", &raw.exports_keep, "30 days");
     let retry_base = p.ok(
         "requests.retry_base",
         super::timeout(raw.retry_base.as_deref().unwrap_or("30s")),
@@ -88,6 +90,7 @@ pub(super) fn requests(raw: Option<&RawRequests>, p: &mut Problems) -> Option<Re
         recheck_every: recheck_every?,
         retry_base: retry_base?,
         restore_window: None,
+        exports_keep: exports_keep?,
     })
 }
 

@@ -42,6 +42,7 @@ fn task(order: u32, system: &str, action: RequestAction, state: TaskState) -> Re
         retained_until: None,
         legal_basis: None,
         detail: None,
+        kept: None,
         updated_at: ts("2026-01-01T00:00:00Z"),
     }
 }

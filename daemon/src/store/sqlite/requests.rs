@@ -3,7 +3,7 @@
 //! Timestamps here are written with nine fraction digits, so that comparing and ordering them
 //! as text (`not_before <= now`, `ORDER BY due_at`) is chronological; they read back exactly.
 
-use gallra_plugin_api::Identifier;
+use gallra_plugin_api::{Identifier, RecordRef};
 use jiff::Timestamp;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection, OptionalExtension, Row, ToSql};
@@ -16,7 +16,7 @@ use crate::requests::{
     NewRequestTask, RequestAction, RequestId, RequestKind, RequestRecord, RequestState,
     RequestTask, RequestTaskId, TaskUpdate,
 };
-use crate::store::{NoticeRecord, RequestStore, Result, StoreError, TaskState};
+use crate::store::{Cancel, NoticeRecord, RequestStore, Result, StoreError, TaskState};
 
 const REQUEST: &str = "SELECT id, kind, state, received_at, due_at, completed_at,
         identifiers_json, detail, extension, origin
@@ -34,7 +34,8 @@ const LIST_OPEN: &str = "SELECT id, kind, state, received_at, due_at, completed_
 
 /// The columns [`task_from_row`] reads, as the start of a query on `request_tasks t`.
 const TASK_COLUMNS: &str = "SELECT t.id, t.request, t.system, t.action, t.ord, t.state,
-        t.attempts, t.not_before, t.retained_until, t.legal_basis, t.detail, t.updated_at
+        t.attempts, t.not_before, t.retained_until, t.legal_basis, t.detail, t.updated_at,
+        t.kept_json
     FROM request_tasks t";
 
 /// A request's tasks; served by the index `request_tasks_by_request`.
@@ -64,11 +65,15 @@ const NEEDS_PERSON: &str = "CROSS JOIN requests r ON r.id = t.request
     WHERE t.state = 'needs_person' AND r.state <> 'cancelled'
     ORDER BY r.due_at, r.id, t.ord, t.id";
 
-/// Tasks that still need the request's identifiers to find the subject.
+/// Tasks that still need the request's identifiers to find the subject. A hold whose
+/// anonymization named what it kept (`kept_json`) finds that by its references instead.
 const NEEDING_IDENTIFIERS: &str = "SELECT count(*) FROM request_tasks
     WHERE request = ?1
         AND (state IN ('pending', 'running', 'needs_person')
-             OR (state = 'retained' AND not_before IS NOT NULL))";
+             OR (state = 'retained' AND not_before IS NOT NULL AND kept_json IS NULL))";
+
+/// A request's state, to tell a cancelled one from a missing one.
+const REQUEST_STATE: &str = "SELECT state FROM requests WHERE id = ?1";
 
 impl SqliteStore {
     fn no_such_request(&self, request: RequestId) -> Fail {
@@ -86,15 +91,19 @@ impl SqliteStore {
         })
     }
 
+    /// Updates one task unless its request was cancelled.
     fn update_task_in(&self, tx: &Connection, u: &TaskUpdate, now: Timestamp) -> Step<()> {
+        let kept = u.kept.as_deref().map(kept_to_json).transpose()?;
         let changed = tx
             .prepare_cached(
                 "UPDATE request_tasks SET state = ?2, attempts = attempts + ?3, not_before = ?4,
                      retained_until = coalesce(?5, retained_until),
                      legal_basis = coalesce(?6, legal_basis),
                      detail = coalesce(?7, detail),
-                     updated_at = ?8
-                 WHERE id = ?1",
+                     updated_at = ?8,
+                     kept_json = coalesce(?9, kept_json)
+                 WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM requests r
+                     WHERE r.id = request_tasks.request AND r.state = 'cancelled')",
             )?
             .execute(params![
                 u.task,
@@ -104,15 +113,37 @@ impl SqliteStore {
                 u.retained_until.map(at),
                 u.legal_basis,
                 u.detail,
-                at(now)
+                at(now),
+                kept
             ])?;
         if changed == 0 {
-            return Err(Fail::Store(StoreError::NoSuchRequestTask {
-                path: self.path.clone(),
-                task: u.task,
+            let request: Option<RequestId> = tx
+                .prepare_cached("SELECT request FROM request_tasks WHERE id = ?1")?
+                .query_row([u.task], |r| r.get(0))
+                .optional()?;
+            return Err(Fail::Store(match request {
+                Some(request) => StoreError::RequestCancelled { request },
+                None => StoreError::NoSuchRequestTask {
+                    path: self.path.clone(),
+                    task: u.task,
+                },
             }));
         }
         Ok(())
+    }
+
+    /// Why a request could not be changed: it was cancelled, or it does not exist.
+    fn unchanged_request(&self, tx: &Connection, id: RequestId) -> Step<Fail> {
+        let state: Option<RequestState> = tx
+            .prepare_cached(REQUEST_STATE)?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        Ok(match state {
+            Some(RequestState::Cancelled) => {
+                Fail::Store(StoreError::RequestCancelled { request: id })
+            }
+            _ => self.no_such_request(id),
+        })
     }
 }
 
@@ -226,16 +257,17 @@ impl RequestStore for SqliteStore {
         now: Timestamp,
     ) -> Result<()> {
         self.write(|tx| {
-            // A final state keeps the time it was first reached, as runs do.
+            // A final state keeps the time it was first reached, as runs do; a cancel is
+            // final for good.
             let changed = tx
                 .prepare_cached(
                     "UPDATE requests SET state = ?2, detail = ?3,
                          completed_at = CASE WHEN ?4 THEN coalesce(completed_at, ?5) END
-                     WHERE id = ?1",
+                     WHERE id = ?1 AND (state <> 'cancelled' OR ?2 = 'cancelled')",
                 )?
                 .execute(params![id, state, detail, is_final(state), at(now)])?;
             if changed == 0 {
-                return Err(self.no_such_request(id));
+                return Err(self.unchanged_request(tx, id)?);
             }
             Ok(())
         })
@@ -262,6 +294,36 @@ impl RequestStore for SqliteStore {
         })?;
         self.truncate_wal();
         Ok(())
+    }
+
+    fn cancel_request(&self, id: RequestId, detail: &str, now: Timestamp) -> Result<Cancel> {
+        let cancel = self.write(|tx| match cancel::cancel(tx, id, detail, &at(now))? {
+            Some(cancel) => Ok(cancel),
+            None => Err(self.no_such_request(id)),
+        })?;
+        if cancel == Cancel::Cancelled {
+            self.truncate_wal();
+        }
+        Ok(cancel)
+    }
+
+    fn cancels_to_audit(&self) -> Result<Vec<RequestRecord>> {
+        self.read(|conn| {
+            let sql = "SELECT id, kind, state, received_at, due_at, completed_at,
+                    identifiers_json, detail, extension, origin
+                FROM requests WHERE state = 'cancelled' AND cancel_audited = 0 ORDER BY id";
+            let mut stmt = conn.prepare_cached(sql)?;
+            let requests = stmt.query_map([], request_from_row)?;
+            Ok(requests.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn cancel_audited(&self, id: RequestId) -> Result<()> {
+        self.write(|tx| {
+            tx.prepare_cached("UPDATE requests SET cancel_audited = 1 WHERE id = ?1")?
+                .execute([id])?;
+            Ok(())
+        })
     }
 
     fn needs_person_tasks(&self) -> Result<Vec<RequestTask>> {
@@ -330,7 +392,22 @@ fn task_from_row(r: &Row<'_>) -> rusqlite::Result<RequestTask> {
         legal_basis: r.get(9)?,
         detail: r.get(10)?,
         updated_at: timestamp(r, 11)?,
+        kept: kept_from_row(r, 12)?,
     })
+}
+
+fn kept_to_json(kept: &[RecordRef]) -> rusqlite::Result<String> {
+    serde_json::to_string(kept).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+}
+
+fn kept_from_row(r: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Vec<RecordRef>>> {
+    let text: Option<String> = r.get(idx)?;
+    text.map(|t| {
+        serde_json::from_str(&t).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
+        })
+    })
+    .transpose()
 }
 
 sql_id!(RequestId);
@@ -340,6 +417,7 @@ sql_named!(RequestKind);
 sql_named!(RequestState);
 sql_named!(RequestAction);
 
+mod cancel;
 mod notices;
 #[cfg(test)]
 mod tests;

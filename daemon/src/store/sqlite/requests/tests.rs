@@ -43,6 +43,7 @@ fn update(task: RequestTaskId, state: TaskState, not_before: Option<&str>) -> Ta
         retained_until: None,
         legal_basis: None,
         detail: None,
+        kept: None,
     }
 }
 

@@ -1,0 +1,84 @@
+//! The end of a legal hold: what the anonymization kept is erased, found by the references
+//! the connector named then (the request's identifiers were replaced in the system and are
+//! no longer kept), and read back by them. Nothing found, or nothing named, is a job for a
+//! person, never "done".
+
+use gallra_plugin_api::{Capability, EraseOutcome, Identifier, IdentifierKind, RecordRef, Subject};
+use jiff::Timestamp;
+
+use super::model::RequestTask;
+use super::steps::{describe, erase_outcome, StepOutcome};
+use crate::config::Config;
+use crate::plugins::SystemHandle;
+use crate::store::TaskState;
+
+/// The subject the erase at the hold's end is asked about: one `customer_id` per kept
+/// record's key, as the plugin ABI promises (`EraseOutcome::Anonymized::kept`).
+pub fn kept_subject(kept: &[RecordRef]) -> Subject {
+    Subject::new(
+        kept.iter()
+            .filter_map(|r| Identifier::parse(IdentifierKind::CustomerId, &r.key).ok())
+            .collect(),
+    )
+}
+
+/// Erases what an anonymization under the hold kept, now that the hold has ended.
+pub async fn erase_kept(
+    config: &Config,
+    handle: &SystemHandle,
+    task: &RequestTask,
+    kept: &[RecordRef],
+    now: Timestamp,
+) -> StepOutcome {
+    let since = task
+        .retained_until
+        .map(|t| format!(" on {}", t.to_zoned(config.time_zone.clone()).date()))
+        .unwrap_or_default();
+    if kept.is_empty() {
+        return StepOutcome::NeedsPerson(format!(
+            "the legal hold ended{since}, but this system's connector named none of the records its anonymization kept, so gallra cannot find them again: erase them by hand, then confirm"
+        ));
+    }
+    if !handle.can(Capability::Lookup) {
+        return StepOutcome::NeedsPerson(format!(
+            "the legal hold ended{since}, but this system's connector cannot look records up, so no erasure of the {} records kept could be read back: erase them by hand, then confirm",
+            kept.len()
+        ));
+    }
+    let subject = kept_subject(kept);
+    let who = subject.clone();
+    let outcome = match handle.call("erase", move |i| i.erase(&who)).await {
+        Ok(outcome) => outcome,
+        Err(e) => return StepOutcome::from_error(&e),
+    };
+    // Taken up again after an interrupted drive, the rows may be gone already.
+    let again = task.state == TaskState::Running;
+    match outcome {
+        EraseOutcome::Erased { records: 0 } if !again => StepOutcome::NeedsPerson(format!(
+            "the legal hold ended{since}, but the {} records its anonymization kept were not found by their references: check this system by hand, then confirm",
+            kept.len()
+        )),
+        EraseOutcome::Erased { records } => match handle.read_back(&subject).await {
+            Ok(()) => StepOutcome::Done(format!(
+                "erased {records} records kept under the legal hold, after it ended"
+            )),
+            Err(why) => StepOutcome::Retry(why),
+        },
+        EraseOutcome::Anonymized { retained: None, .. } => StepOutcome::NeedsPerson(format!(
+            "the legal hold ended{since}, but this system's erase only anonymizes ({}), so the records kept under the hold stay: delete them by hand, or configure the connector to delete, then confirm",
+            describe(&outcome)
+        )),
+        EraseOutcome::InProgress {
+            reason,
+            check_after_secs,
+        } => {
+            let wait = jiff::SignedDuration::from_secs(check_after_secs.clamp(1, 86_400) as i64);
+            StepOutcome::InProgress(format!("in progress: {reason}"), now + wait)
+        }
+        other => {
+            let zoned = now.to_zoned(config.time_zone.clone());
+            let recheck = config.requests.recheck_every.after(&zoned).timestamp();
+            erase_outcome(other, true, recheck)
+        }
+    }
+}

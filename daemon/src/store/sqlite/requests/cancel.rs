@@ -1,0 +1,56 @@
+//! Cancelling a request: one transaction that leaves nothing for a step under way to write
+//! over, and nothing of who the request was about.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::REQUEST_STATE;
+use crate::requests::{RequestId, RequestState};
+use crate::store::Cancel;
+
+/// What a task that was running says once its request is cancelled: its connector call may
+/// have finished after the cancel, and only the audit log heard how.
+const CANCELLED_RUNNING: &str = "cancelled while its step was under way: the system may have \
+    acted before the step ended; the audit log records what it did";
+
+/// Tasks that wait fail as cancelled; nothing is due for them again.
+const CANCEL_WAITING: &str = "UPDATE request_tasks
+    SET state = 'failed', not_before = NULL, kept_json = NULL, updated_at = ?2,
+        detail = CASE state WHEN 'running' THEN ?3 ELSE 'cancelled' END
+    WHERE request = ?1 AND state IN ('pending', 'running', 'blocked', 'needs_person')";
+
+/// A hold's erasure still to come is called off; what the hold keeps is said as it was.
+const CANCEL_HOLD: &str = "UPDATE request_tasks
+    SET not_before = NULL, kept_json = NULL, updated_at = ?2,
+        detail = coalesce(detail || '; ', '') || 'the erasure at the end of the hold was cancelled'
+    WHERE request = ?1 AND state = 'retained' AND not_before IS NOT NULL";
+
+/// The request ends cancelled, forgetting who it was about.
+const CANCEL_REQUEST: &str = "UPDATE requests
+    SET state = 'cancelled', detail = ?2, completed_at = coalesce(completed_at, ?3),
+        identifiers_json = NULL
+    WHERE id = ?1";
+
+/// Cancels `id` if it is open or blocked; `None` if there is no such request.
+pub(super) fn cancel(
+    tx: &Connection,
+    id: RequestId,
+    detail: &str,
+    now: &str,
+) -> rusqlite::Result<Option<Cancel>> {
+    let state: Option<RequestState> = tx
+        .prepare_cached(REQUEST_STATE)?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    let Some(state) = state else {
+        return Ok(None);
+    };
+    if !matches!(state, RequestState::Open | RequestState::Blocked) {
+        return Ok(Some(Cancel::NotOpen(state)));
+    }
+    tx.prepare_cached(CANCEL_WAITING)?
+        .execute(params![id, now, CANCELLED_RUNNING])?;
+    tx.prepare_cached(CANCEL_HOLD)?.execute(params![id, now])?;
+    tx.prepare_cached(CANCEL_REQUEST)?
+        .execute(params![id, detail, now])?;
+    Ok(Some(Cancel::Cancelled))
+}
