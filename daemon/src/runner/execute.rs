@@ -248,7 +248,11 @@ async fn run_subject(
     let resolution = match recheck::recheck(config, systems, rule, &key, &identifiers).await {
         Verdict::Erase(resolution) => resolution,
         Verdict::Hold(state, why) => {
-            tracing::info!(subject = %key, "{why}");
+            if state == TaskState::Kept {
+                tracing::info!(subject = %key, "{why}");
+            } else {
+                tracing::warn!(subject = %key, "{why}");
+            }
             return tasks
                 .into_iter()
                 .map(|task| (task, state, Some(why.clone())))
@@ -310,7 +314,21 @@ async fn erase_resolved(
     if source {
         subject.still_selected = recheck::still_selected(config, rule);
     }
+    // An identifier withheld as shared or moved, of a kind this system finds people by: the
+    // erase through the others cannot have found what is filed under it, so it is not done.
+    let unreachable = resolution
+        .withheld
+        .iter()
+        .any(|kind| resolves.contains(kind));
     match erase_one(&handle, task, &subject, &resolution.usable, restore).await {
+        (TaskState::Done, detail) if unreachable => (
+            TaskState::NeedsPerson,
+            Some(format!(
+                "{}; unmatched: {}; a person must find what this system holds under it",
+                detail.unwrap_or_default(),
+                resolution.withheld_reason().unwrap_or_default()
+            )),
+        ),
         // The account source checked the facts again in the delete's transaction and found
         // the subject no longer selected: kept, as the re-check would have.
         (TaskState::Blocked, Some(why)) if source && subject.still_selected.is_some() => (
