@@ -4,7 +4,12 @@
 //! After every step the state is checked against a model computed from the generated rows.
 
 pub mod checks;
+pub mod family;
+mod kept;
 pub mod model;
+mod shape;
+mod stores;
+pub mod waiting;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -17,107 +22,10 @@ use crate::scenario::{settings_of, Scenario};
 use crate::servers::Backend;
 use checks::{Observed, Stores};
 use model::{day, Model};
-
-/// Every fault the `test-faults` connector can inject.
-pub const ALL_FAULTS: [&str; 12] = [
-    "timeout",
-    "5xx",
-    "panic",
-    "hang",
-    "empty_page",
-    "short_page",
-    "truncated_page",
-    "ts1970",
-    "ts9999",
-    "schema_drift",
-    "partial_erase",
-    "lying_erase",
-];
-
-/// The shape of a scenario that meets only `fault`, often.
-pub fn only(fault: &'static str) -> Shape {
-    Shape {
-        faults: vec![fault],
-        ..Shape::standard()
-    }
-}
+pub use shape::{only, Figures, Shape, ALL_FAULTS};
 
 /// The systems of the demo, all behind the fault connector.
 const SYSTEMS: [&str; 3] = ["panel", "billing", "crm"];
-
-/// How a scenario is shaped: what faults it meets and when it runs.
-#[derive(Debug, Clone)]
-pub struct Shape {
-    /// How many customers are generated.
-    pub customers: usize,
-    /// The faults drawn from.
-    pub faults: Vec<&'static str>,
-    /// Days after the start of each faulty step (the calm runs follow the last).
-    pub steps: Vec<i64>,
-    /// How many customers ask to be erased at the start.
-    pub requests: usize,
-}
-
-impl Shape {
-    /// The standard shape: every fault, four faulty steps across a DST change and a month.
-    pub fn standard() -> Shape {
-        Shape {
-            customers: 40,
-            faults: ALL_FAULTS.to_vec(),
-            steps: vec![0, 3, 8, 36],
-            requests: 3,
-        }
-    }
-}
-
-/// Figures over the scenarios run.
-#[derive(Debug, Default, Clone)]
-pub struct Figures {
-    /// Scenarios run to the end.
-    pub scenarios: u64,
-    /// `gallra run --once` steps (faulty and calm).
-    pub steps: u64,
-    /// Injected faults by kind, from the connector's fault log.
-    pub faults: BTreeMap<String, u64>,
-    /// Invariant checks that held.
-    pub checks: u64,
-    /// Policy runs that stopped on a failed or broken scan (and deleted nothing).
-    pub scans_refused: u64,
-    /// Policy runs a safety valve stopped before deleting anything (awaiting approval).
-    pub valve_stops: u64,
-    /// Policy runs finished as done although they saw fewer subjects than the store holds.
-    pub incomplete_scans_accepted: u64,
-    /// Erasure requests (submitted) done.
-    pub requests_done: u64,
-    /// Requests left failed.
-    pub requests_failed: u64,
-    /// Requests still waiting (blocked by an active service or debt).
-    pub requests_waiting: u64,
-    /// Requests a run filed for the held billing system that ended failed (left visible).
-    pub handovers_failed: u64,
-    /// Subjects deleted by policy or request.
-    pub deleted: u64,
-}
-
-impl Figures {
-    /// Adds another scenario's figures.
-    pub fn add(&mut self, other: &Figures) {
-        self.scenarios += other.scenarios;
-        self.steps += other.steps;
-        for (kind, n) in &other.faults {
-            *self.faults.entry(kind.clone()).or_default() += n;
-        }
-        self.checks += other.checks;
-        self.scans_refused += other.scans_refused;
-        self.valve_stops += other.valve_stops;
-        self.incomplete_scans_accepted += other.incomplete_scans_accepted;
-        self.requests_done += other.requests_done;
-        self.requests_failed += other.requests_failed;
-        self.requests_waiting += other.requests_waiting;
-        self.handovers_failed += other.handovers_failed;
-        self.deleted += other.deleted;
-    }
-}
 
 /// One seeded scenario, built and ready to step through.
 pub struct FaultScenario {
@@ -136,6 +44,10 @@ pub struct FaultScenario {
     log: PathBuf,
     initial: Stores,
     requested: BTreeMap<i64, i64>,
+    /// Customers who must stay whatever a plan said, and why (kinds of change, never data).
+    stay: BTreeMap<i64, String>,
+    /// Whether a run has waited for approval while facts changed.
+    waited: bool,
     /// The figures so far.
     pub figures: Figures,
 }
@@ -154,10 +66,29 @@ impl FaultScenario {
         let scenario =
             Scenario::build_at(Backend::Sqlite, dir, seed, shape.customers, start.clone());
         let schedule = dir.join("faults.json");
-        configure(&scenario, &schedule);
-        let model = Model::of(&scenario);
+        configure(&scenario, &schedule, shape.billing_hold);
+        let mut model = Model::of(&scenario);
+        let requesting = requesting(seed, scenario.data.customers().len(), shape.requests);
+        let last = day(&start, *shape.steps.last().unwrap() + 3);
+        let stay = family::share_emails(
+            &scenario,
+            &mut model,
+            family::Sharing {
+                seed,
+                pairs: shape.shared_emails,
+                requesting: &requesting,
+                last: &last,
+                crm_by_email_only: shape.crm_by_email_only,
+            },
+        );
         let initial = Stores::read(&scenario);
         let gallra = Gallra::new(&scenario.config);
+        let mut figures = Figures::default();
+        if !stay.is_empty() {
+            figures
+                .faults
+                .insert("shared_email".into(), stay.len() as u64);
+        }
         FaultScenario {
             seed,
             rate: 0.1 + (seed % 4) as f64 * 0.08,
@@ -169,7 +100,9 @@ impl FaultScenario {
             log: dir.join("faults.log"),
             initial,
             requested: BTreeMap::new(),
-            figures: Figures::default(),
+            stay,
+            waited: false,
+            figures,
             scenario,
         }
     }
@@ -190,6 +123,8 @@ impl FaultScenario {
         let views = self.request_views(&at);
         let observed = self.observed(&stores, &views);
         observed.end_state(&self.model.selected(&at, &stores));
+        observed.stayed(&self.stay);
+        observed.done_tasks_gone();
         let (checks, handovers_failed) = (observed.checks(), observed.failed_handovers().len());
         self.figures.checks += checks;
         self.figures.handovers_failed = handovers_failed as u64;
@@ -209,12 +144,8 @@ impl FaultScenario {
     /// Erasure requests from customers picked by the seed, submitted on the first day.
     fn submit_requests(&mut self) {
         let at = self.start.timestamp().to_string();
-        let customers = self.scenario.data.customers().len() as u64;
-        for i in 0..self.shape.requests as u64 {
-            let panel_id = ((self.seed * 7 + i * 13) % customers) as i64 + 1;
-            if self.requested.contains_key(&panel_id) {
-                continue;
-            }
+        let customers = self.scenario.data.customers().len();
+        for panel_id in requesting(self.seed, customers, self.shape.requests) {
             let email = self
                 .scenario
                 .data
@@ -227,10 +158,21 @@ impl FaultScenario {
         }
     }
 
-    /// One `gallra run --once` at `days` after the start, with faults on or off; the calm
-    /// plan for that day is taken first, and everything is checked after.
+    /// One step at `days` after the start, with faults on or off: until a run has waited
+    /// for approval while facts changed, a faulty step makes its run wait (see [`waiting`]).
     fn step(&mut self, step: u64, days: i64, faulty: bool) {
         let at = day(&self.start, days);
+        if faulty && self.shape.changes && !self.waited {
+            self.waited = self.waiting_step(step, &at);
+        } else {
+            self.step_at(step, &at, faulty);
+        }
+    }
+
+    /// One `gallra run --once` at `at`, with faults on or off; the calm plan for that moment
+    /// is taken first, and everything is checked after. Returns the run reports.
+    fn step_at(&mut self, step: u64, at: &Zoned, faulty: bool) -> Value {
+        let at = at.clone();
         let instant = at.timestamp().to_string();
         let before = Stores::read(&self.scenario);
         let plan = self.calm_plan(&instant);
@@ -256,13 +198,16 @@ impl FaultScenario {
         let observed = self.observed(&after, &views);
         observed.plan_matches_model(&plan, &self.model.selected(&at, &before), &before);
         let mut seen = Figures::default();
+        observed.stayed(&self.stay);
+        observed.done_tasks_gone();
         observed.step(&before, &plan, &reports, &mut seen);
         seen.checks = observed.checks();
         self.figures.add(&seen);
+        reports
     }
 
     fn observed<'a>(&'a self, after: &'a Stores, views: &'a BTreeMap<i64, Value>) -> Observed<'a> {
-        Observed::new(
+        let mut observed = Observed::new(
             self.seed,
             &self.model,
             &self.initial,
@@ -270,7 +215,9 @@ impl FaultScenario {
             &self.requested,
             views,
             self.scenario.dir.join("state/state.db"),
-        )
+        );
+        observed.billing_hold = self.shape.billing_hold;
+        observed
     }
 
     /// `gallra plan --json` at `instant` with no faults: the keys the policy would select.
@@ -330,9 +277,22 @@ impl FaultScenario {
     }
 }
 
+/// The panel ids of the customers who ask to be erased on the first day, picked by the
+/// seed, in the order they ask.
+fn requesting(seed: u64, customers: usize, requests: usize) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for i in 0..requests as u64 {
+        let panel_id = ((seed * 7 + i * 13) % customers as u64) as i64 + 1;
+        if !ids.contains(&panel_id) {
+            ids.push(panel_id);
+        }
+    }
+    ids
+}
+
 /// Puts every system behind `test-faults` (reading `schedule`), with a 1-second call
 /// timeout, small scan pages, billing's bookkeeping hold and 7-day erasures.
-fn configure(scenario: &Scenario, schedule: &Path) {
+fn configure(scenario: &Scenario, schedule: &Path, billing_hold: bool) {
     scenario.edit_config(|config| {
         settings_of(config, "panel").insert("page_size".into(), 7.into());
         for system in SYSTEMS {
@@ -349,6 +309,12 @@ fn configure(scenario: &Scenario, schedule: &Path) {
             table.insert("call_timeout".into(), "1s".into());
         }
         crate::requests::hold_billing_and_retry_quickly(config);
+        if !billing_hold {
+            config["systems"]["billing"]
+                .as_table_mut()
+                .unwrap()
+                .remove("legal_hold");
+        }
     });
 }
 

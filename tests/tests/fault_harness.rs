@@ -7,7 +7,12 @@
 //! lost, nothing under the legal hold deleted, nothing deleted that the calm plan did not
 //! select, a request done only when its data is gone or the receipt says why it stays,
 //! deadlines exact, and a failed or broken scan deletes nothing. After the calm runs the
-//! stores are exactly what the model says.
+//! stores are exactly what the model says, and every finished task's data is gone.
+//!
+//! With `Shape::changing_facts` (issue 13), facts also change while a run waits for
+//! approval — a login, a new service, an unpaid invoice, a mailbox moved to a customer who
+//! stays — and some customers share a family address with one who stays: whoever must stay
+//! is checked to be whole in every system after every step.
 //!
 //! `GALLRA_FAULT_SEEDS=N` runs N scenarios (default 40, the CI size); `GALLRA_FAULT_SEED=n` replays one;
 //! `GALLRA_FAULT_KEEP=1` keeps their directories.
@@ -87,6 +92,51 @@ fn seeded_faults_never_delete_the_wrong_thing_and_the_calm_run_finishes_the_job(
         "faults were injected"
     );
     assert!(figures.checks > 0);
+}
+
+/// Facts change while a run waits for approval (a login, a new active service, an unpaid
+/// invoice, a mailbox moved to a customer who stays) and customers share a family address:
+/// whoever must stay is whole in every system after every step, and every finished task's
+/// data is gone. `GALLRA_FAULT_SEEDS` and `GALLRA_FAULT_SEED` as above.
+#[test]
+#[ignore = "known bug: the erasure request a run files for billing (under the legal hold) carries the plan's identifiers, is not re-checked, and anonymizes whoever holds them now (see tests/FAULT-FIGURES.md)"]
+fn facts_that_change_while_a_run_waits_and_shared_emails_never_reach_who_must_stay() {
+    let figures = run_seeds(seeds(), &Shape::changing_facts());
+    assert!(figures.approved > 0, "no run waited while facts changed");
+}
+
+/// As above with billing out of the hold, so the run erases every system itself: each
+/// subject is decided again and its identifiers resolved just before its first erase.
+#[test]
+#[ignore = "known bug: a CRM person only the withheld (shared or moved) email finds is left in place while the CRM task says done (see tests/FAULT-FIGURES.md)"]
+fn facts_that_change_while_a_run_waits_never_reach_who_must_stay_when_the_run_erases_everything() {
+    let figures = run_seeds(seeds(), &Shape::changing_facts_run_erases_all());
+    assert!(figures.approved > 0, "no run waited while facts changed");
+}
+
+/// As above without the known bugs' cases, seeds 1..=8 (or `GALLRA_FAULT_SEEDS`,
+/// `GALLRA_FAULT_SEED`): a login, a new service, an unpaid invoice or a moved mailbox while
+/// a run waits, and a family address, never erase the customer who must stay.
+#[test]
+fn a_customer_whose_facts_change_while_a_run_waits_or_who_shares_an_email_is_never_erased() {
+    let seeds = match (env_u64("GALLRA_FAULT_SEED"), env_u64("GALLRA_FAULT_SEEDS")) {
+        (Some(seed), _) => vec![seed],
+        (None, n) => (1..=n.unwrap_or(8)).collect(),
+    };
+    let figures = run_seeds(seeds, &Shape::changing_facts_without_known_bugs());
+    assert!(figures.approved > 0, "no run waited while facts changed");
+    for change in [
+        "login",
+        "new_service",
+        "unpaid_invoice",
+        "mailbox_moved",
+        "shared_email",
+    ] {
+        assert!(
+            figures.faults.contains_key(change),
+            "no {change}: {figures:?}"
+        );
+    }
 }
 
 /// Runs seeds 1..=8 (or `GALLRA_FAULT_SEED`) meeting only `fault`, often.

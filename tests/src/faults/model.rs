@@ -1,6 +1,8 @@
 //! What the 6-month inactivity policy must select on a given day, computed from the rows as
-//! they were generated — never from gallra's own policy code — and from which of them an
-//! earlier erasure has since unlinked from the customer (see [`Model::selected`]).
+//! they were generated — never from gallra's own policy code —, from the facts the harness
+//! itself changed since (a login, a new service, an unpaid invoice: see `super::waiting`),
+//! from which billing clients share an email (see `super::family`), and from which of them
+//! an earlier erasure has since unlinked from the customer (see [`Model::selected`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -26,12 +28,16 @@ struct Facts {
 }
 
 /// The generated customers' facts, by panel id, and their ids in the other systems.
+#[derive(Clone)]
 pub struct Model {
     facts: BTreeMap<i64, Facts>,
     /// Panel id → CRM id, for the customers the CRM holds.
     pub crm_ids: BTreeMap<i64, i64>,
     /// Panel id → billing id.
     pub billing_ids: BTreeMap<i64, i64>,
+    /// Panel id → the other customers whose billing client holds the same email (a family
+    /// address): asking billing about one by email finds both clients.
+    partners: BTreeMap<i64, BTreeSet<i64>>,
 }
 
 impl Model {
@@ -74,7 +80,50 @@ impl Model {
             facts,
             crm_ids,
             billing_ids,
+            partners: BTreeMap::new(),
         }
+    }
+
+    /// The customer logged in at `at` (the harness wrote it into the panel).
+    pub fn logged_in(&mut self, panel_id: i64, at: Timestamp) {
+        let f = self.facts.entry(panel_id).or_default();
+        f.panel_activity = f.panel_activity.max(Some(at));
+    }
+
+    /// The customer started an active service (the harness wrote it into the panel).
+    pub fn gained_service(&mut self, panel_id: i64) {
+        self.facts.entry(panel_id).or_default().active_service = true;
+    }
+
+    /// The customer's billing client got an unpaid invoice (the harness wrote it).
+    pub fn owes(&mut self, panel_id: i64) {
+        self.facts.entry(panel_id).or_default().unpaid = true;
+    }
+
+    /// Customers `a` and `b` hold one email in billing: each one's invoices are found by
+    /// the other's email too, so each one's debts and payments count for both.
+    pub fn share_billing_email(&mut self, a: i64, b: i64) {
+        self.partners.entry(a).or_default().insert(b);
+        self.partners.entry(b).or_default().insert(a);
+    }
+
+    /// The billing facts a question about `panel_id` finds at the moment of `now_stores`: the
+    /// customer's own client's and those of every partner whose client still holds the
+    /// shared email. An anonymized client's payments count for no one (see
+    /// [`Model::selected`]); its debts still count for its own customer.
+    fn billing(&self, panel_id: i64, now_stores: &Stores) -> (Option<Timestamp>, bool) {
+        let own = &self.facts[&panel_id];
+        let linked = |id: &i64| !now_stores.anonymized(self.billing_ids[id]);
+        let mut activity = own.billing_activity.filter(|_| linked(&panel_id));
+        let mut unpaid = own.unpaid;
+        for partner in self.partners.get(&panel_id).into_iter().flatten() {
+            if linked(partner) {
+                let f = &self.facts[partner];
+                activity = activity.max(f.billing_activity);
+                unpaid |= f.unpaid;
+            }
+        }
+        (activity, unpaid)
     }
 
     /// Every panel id.
@@ -107,12 +156,11 @@ impl Model {
             .timestamp();
         self.facts
             .iter()
-            .filter(|(_, f)| !f.active_service && !f.unpaid)
             .filter(|(id, f)| {
-                let billing = f
-                    .billing_activity
-                    .filter(|_| !now_stores.anonymized(self.billing_ids[id]));
-                matches!(f.panel_activity.max(billing), Some(last) if last < cutoff)
+                let (billing, unpaid) = self.billing(**id, now_stores);
+                !f.active_service
+                    && !unpaid
+                    && matches!(f.panel_activity.max(billing), Some(last) if last < cutoff)
             })
             .map(|(id, _)| *id)
             .collect()
