@@ -6,8 +6,10 @@
 //! address, a mailbox that moved from one customer to another while a run waited), erasing
 //! "the person with that email" elsewhere would take the other customer's data too. So before
 //! a subject's identifiers are handed to any system, each one is looked up in the account
-//! source: it is used only if every record it finds there belongs to this subject, and this
-//! subject still holds it. Policy runs and requests both resolve through here.
+//! source: it is used only if every record it finds there belongs to this subject (no other
+//! customer holds it). Policy runs and requests both resolve through here. A subject the
+//! source no longer has (a run erased it before a request it filed is carried out) is still
+//! reached by an identifier no one else holds.
 //!
 //! The normalization that decides whether two spellings are "the same" value is the
 //! identifier type's own ([`gallra_plugin_api::Identifier::parse`]) on gallra's side and the
@@ -26,7 +28,7 @@ pub struct Resolution {
     /// source's key, phone numbers and IP addresses, which no erase elsewhere matches on).
     pub usable: Vec<Identifier>,
     /// Kinds of identifier withheld because another subject of the account source holds the
-    /// same value, or this subject no longer does. Never the values.
+    /// same value. Never the values.
     pub withheld: BTreeSet<IdentifierKind>,
 }
 
@@ -38,8 +40,8 @@ impl Resolution {
         }
         let kinds: Vec<&str> = self.withheld.iter().map(|k| k.as_str()).collect();
         Some(format!(
-            "the subject's {} is also held by another customer of the account source, or no \
-             longer by this one, so it is not used to erase",
+            "the subject's {} is held by another customer of the account source too, so it \
+             is not used to erase",
             kinds.join(" and ")
         ))
     }
@@ -55,7 +57,7 @@ pub fn is_strong(kind: IdentifierKind) -> bool {
 }
 
 /// Resolves the subject the account source knows as `key`: each strong identifier is looked
-/// up in the source by itself and kept only if what it finds is exactly records of `key`.
+/// up in the source by itself and kept only if it finds no record but `key`'s.
 /// A source that cannot be asked is an error: nothing is erased on an identification that
 /// could not be checked.
 pub async fn resolve(
@@ -75,7 +77,7 @@ pub async fn resolve(
             continue;
         }
         let found = lookup(source, identifier.clone()).await?;
-        if sole_holder(&own, &found) {
+        if no_one_else(&own, &found) {
             resolution.usable.push(identifier.clone());
         } else {
             resolution.withheld.insert(identifier.kind());
@@ -108,10 +110,11 @@ pub fn several_subjects(found: &BTreeSet<(String, String)>) -> bool {
         .any(|(collection, _)| !collections.insert(collection.as_str()))
 }
 
-/// Whether the records found by an identifier are the subject's own, and some of them.
-/// A pure function of the two lookups, so that the rule is tested without a connector.
-pub fn sole_holder(own: &BTreeSet<(String, String)>, found: &BTreeSet<(String, String)>) -> bool {
-    !found.is_empty() && !own.is_empty() && found.is_subset(own)
+/// Whether every record found by an identifier is one of the subject's own: no other
+/// customer holds it. A pure function of the two lookups, so that the rule is tested without
+/// a connector.
+pub fn no_one_else(own: &BTreeSet<(String, String)>, found: &BTreeSet<(String, String)>) -> bool {
+    found.is_subset(own)
 }
 
 async fn lookup(
@@ -139,7 +142,7 @@ mod tests {
     }
 
     #[test]
-    fn an_identifier_is_used_only_if_it_finds_this_subject_and_no_one_else() {
+    fn an_identifier_is_used_only_if_no_other_customer_holds_it() {
         let own = set(&[("customers", "1"), ("devices", "1")]);
         let cases = [
             (set(&[("customers", "1")]), true, "only this subject"),
@@ -154,14 +157,22 @@ mod tests {
                 false,
                 "a mailbox that moved to another customer",
             ),
-            (set(&[]), false, "no longer held by anyone"),
+            (
+                set(&[]),
+                true,
+                "held by no one now (changed by this customer)",
+            ),
         ];
         for (found, usable, case) in cases {
-            assert_eq!(sole_holder(&own, &found), usable, "{case}");
+            assert_eq!(no_one_else(&own, &found), usable, "{case}");
         }
         assert!(
-            !sole_holder(&set(&[]), &set(&[("customers", "1")])),
-            "a subject the source no longer has is no one's sole holder"
+            !no_one_else(&set(&[]), &set(&[("customers", "2")])),
+            "a subject the source no longer has: another customer holding the email is another"
+        );
+        assert!(
+            no_one_else(&set(&[]), &set(&[])),
+            "a subject the source no longer has: an email no one holds is still theirs to erase by"
         );
     }
 
