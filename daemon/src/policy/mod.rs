@@ -62,11 +62,14 @@ pub enum Reason {
     /// email with a space in it); erasing elsewhere without it could leave data behind while
     /// reporting done, so a person must look.
     IdentifierUnreadable,
+    /// Kept: decided again before the run filed its requests, the subject is no longer
+    /// selected (a login, a service or a debt since the plan).
+    ChangedSincePlan,
 }
 
 impl Reason {
     /// Every reason, in display order.
-    pub const ALL: [Reason; 16] = [
+    pub const ALL: [Reason; 17] = [
         Reason::Inactive,
         Reason::RelationshipEnded,
         Reason::RecentlyActive,
@@ -83,6 +86,7 @@ impl Reason {
         Reason::RelationshipOngoing,
         Reason::RelationshipEndedRecently,
         Reason::IdentifierUnreadable,
+        Reason::ChangedSincePlan,
     ];
 
     /// The stable code, e.g. `active_services`.
@@ -104,6 +108,7 @@ impl Reason {
             Reason::RelationshipOngoing => "relationship_ongoing",
             Reason::RelationshipEndedRecently => "relationship_ended_recently",
             Reason::IdentifierUnreadable => "identifier_unreadable",
+            Reason::ChangedSincePlan => "changed_since_plan",
         }
     }
 
@@ -140,6 +145,7 @@ impl Reason {
             Reason::IdentifierUnreadable => {
                 "an identifier in the account source could not be read; a person must look"
             }
+            Reason::ChangedSincePlan => "changed since the plan (decided again before erasing)",
         }
     }
 }

@@ -280,6 +280,9 @@ async fn execute_subject_run(
         .enumerate()
         .map(|(order, system)| (system, Action::Erase, order as u32))
         .collect();
+    if !handed_over.is_empty() {
+        handover::drop_changed(context, store.as_ref(), policy, run).await?;
+    }
     store.create_tasks_for_selected(run, &systems)?;
     handover::hand_over(context, store.as_ref(), policy, run, &handed_over)?;
     store.set_run_state(

@@ -245,7 +245,7 @@ async fn run_subject(
         return results;
     };
     let (key, identifiers) = (first.subject_key.clone(), first.identifiers.clone());
-    let resolution = match recheck::recheck(config, systems, rule, &key, &identifiers).await {
+    let resolution = match recheck_with_retries(config, systems, rule, &key, &identifiers).await {
         Verdict::Erase(resolution) => resolution,
         Verdict::Hold(state, why) => {
             if state == TaskState::Kept {
@@ -279,6 +279,30 @@ async fn run_subject(
         results.push((task, state, detail));
     }
     results
+}
+
+/// The re-check, tried again like an erase call when a system could not be asked (a
+/// database restarting): a subject that cannot be checked is not erased in this run.
+async fn recheck_with_retries(
+    config: &Config,
+    systems: &Systems,
+    rule: &Rule,
+    key: &str,
+    identifiers: &[Identifier],
+) -> Verdict {
+    let mut delay = Duration::from_millis(200);
+    let mut attempt = 1;
+    loop {
+        let verdict = recheck::recheck(config, systems, rule, key, identifiers).await;
+        match verdict {
+            Verdict::Hold(TaskState::Failed, _) if attempt < ATTEMPTS => {
+                tokio::time::sleep(delay).await;
+                delay *= 4;
+                attempt += 1;
+            }
+            verdict => return verdict,
+        }
+    }
 }
 
 /// Erases one task's subject through the identifiers resolved as its own. A system none of

@@ -88,3 +88,44 @@ pub fn hands_over(config: &Config, policy: &Policy) -> bool {
     policy.mode == crate::config::Mode::Enforce
         && systems.iter().any(|system| !by_run(config, system))
 }
+
+/// Decides every selected subject of `run` again before the run files requests for them: a
+/// request carries the subject's identifiers to a system the run does not erase itself (a
+/// legal hold anonymizes at once), and the request engine does not know the policy. A
+/// subject no longer selected, or that could not be checked, is taken out of the selection.
+pub(super) async fn drop_changed(
+    context: &super::Context,
+    store: &dyn Store,
+    policy: &Policy,
+    run: RunId,
+) -> Result<(), RunError> {
+    const PAGE: usize = 500;
+    let mut after: Option<String> = None;
+    loop {
+        let page = store.selected_decisions(run, after.as_deref(), PAGE)?;
+        let Some(last) = page.last() else {
+            return Ok(());
+        };
+        after = Some(last.subject_key.clone());
+        let mut dropped = Vec::new();
+        for decision in &page {
+            let verdict = super::recheck::recheck(
+                &context.config,
+                &context.systems,
+                &policy.rule,
+                &decision.subject_key,
+                &decision.identifiers,
+            )
+            .await;
+            if let super::recheck::Verdict::Hold(state, why) = verdict {
+                tracing::info!(subject = %decision.subject_key, "not handed over: {why}");
+                let reason = match state {
+                    crate::store::TaskState::Kept => crate::policy::Reason::ChangedSincePlan,
+                    _ => crate::policy::Reason::SystemUnavailable,
+                };
+                dropped.push((decision.subject_key.clone(), reason.code().to_owned()));
+            }
+        }
+        store.deselect(run, &dropped)?;
+    }
+}

@@ -397,6 +397,12 @@ pub trait Store: WarningStore + TombstoneStore + RestoreStore + Send + Sync {
         limit: usize,
     ) -> Result<Vec<Decision>>;
 
+    /// Takes subjects out of a run's selection before its tasks and requests exist: each
+    /// `(subject key, reason code)` becomes unselected with that reason, and its identifiers
+    /// are forgotten. Subjects that already have tasks keep them (each is decided again
+    /// before it is erased).
+    fn deselect(&self, run: RunId, subjects: &[(String, String)]) -> Result<()>;
+
     /// How many decisions the run has per (reason, selected).
     fn decision_counts(&self, run: RunId) -> Result<Vec<(String, bool, u64)>>;
 

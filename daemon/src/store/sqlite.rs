@@ -529,6 +529,25 @@ impl Store for SqliteStore {
         }
     }
 
+    fn deselect(&self, run: RunId, subjects: &[(String, String)]) -> Result<()> {
+        if subjects.is_empty() {
+            return Ok(());
+        }
+        self.write(|tx| {
+            self.ensure_run(tx, run)?;
+            let mut update = tx.prepare_cached(
+                "UPDATE decisions SET selected = 0, reason = ?3, identifiers_json = NULL
+                 WHERE run = ?1 AND subject_key = ?2",
+            )?;
+            for (key, reason) in subjects {
+                update.execute(params![run, key, reason])?;
+            }
+            Ok(())
+        })?;
+        self.truncate_wal();
+        Ok(())
+    }
+
     fn selected_decisions(
         &self,
         run: RunId,
