@@ -295,7 +295,8 @@ async fn recheck_with_retries(
     loop {
         let verdict = recheck::recheck(config, systems, rule, key, identifiers).await;
         match verdict {
-            Verdict::Hold(TaskState::Failed, _) if attempt < ATTEMPTS => {
+            Verdict::Hold(TaskState::Failed, why) if attempt < ATTEMPTS => {
+                tracing::warn!(subject = %key, attempt, "{why}; retrying");
                 tokio::time::sleep(delay).await;
                 delay *= 4;
                 attempt += 1;
