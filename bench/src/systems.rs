@@ -100,14 +100,13 @@ pub fn indexes(system: System) -> String {
         foreign_key,
         ..
     } = system;
-    let mut sql = format!("CREATE INDEX {children}_{foreign_key} ON {children} ({foreign_key});");
-    if system.name != "panel" {
-        sql.push_str(&format!(
-            "CREATE INDEX {subjects}_email ON {subjects} (lower(trim(email)));
-             CREATE INDEX {subjects}_personnummer ON {subjects} (trim(personnummer));"
-        ));
-    }
-    sql
+    // Every system, the account source too: gallra looks each identifier up there before it
+    // uses it to erase anywhere (is another customer holding it?).
+    format!(
+        "CREATE INDEX {children}_{foreign_key} ON {children} ({foreign_key});
+         CREATE INDEX {subjects}_email ON {subjects} (lower(trim(email)));
+         CREATE INDEX {subjects}_personnummer ON {subjects} (trim(personnummer));"
+    )
 }
 
 /// Writes `system`'s rows for `population` through `insert_subject` and `insert_child`,
