@@ -164,7 +164,7 @@ pub fn request(path: &Path, command: RequestCommand, json: bool) -> u8 {
         RequestCommand::Restrict(a) => submit(RequestKind::Restrict, a, "request restrict"),
         RequestCommand::Unrestrict(a) => submit(RequestKind::Unrestrict, a, "request unrestrict"),
         RequestCommand::Object(a) => submit(RequestKind::Object, a, "request object"),
-        RequestCommand::Cancel { id, reason } => changing(path, "request cancel", |service| {
+        RequestCommand::Cancel { id, reason } => unlocked(path, |service| {
             match service.cancel(RequestId(id), &reason) {
                 Ok(view) if json => {
                     print_json(&view);
@@ -207,6 +207,24 @@ pub fn request(path: &Path, command: RequestCommand, json: bool) -> u8 {
 }
 
 /// Runs `f` on the service with the state directory's lock held.
+/// A cancel is the one change made beside a running gallra without the state lock: it must
+/// be able to stop a request whose step is under way. The store takes it in one transaction
+/// that running steps cannot write over (they are refused), and the engine, the log's one
+/// writer, audits it.
+fn unlocked(path: &Path, f: impl FnOnce(&LocalService) -> u8) -> u8 {
+    let config = match load(path) {
+        Ok(config) => config,
+        Err(status) => return status,
+    };
+    match SqliteStore::open(&config.state_dir) {
+        Ok(store) => f(&LocalService::new(Arc::new(config), Arc::new(store))),
+        Err(error) => {
+            eprintln!("gallra: {error}");
+            FAILED
+        }
+    }
+}
+
 fn changing(path: &Path, lock_name: &str, f: impl FnOnce(&LocalService) -> u8) -> u8 {
     match writer(path, lock_name) {
         Ok((service, _lock)) => f(&service),
