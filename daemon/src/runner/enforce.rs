@@ -135,8 +135,12 @@ async fn run_policy_unaudited(
         return report(store.as_ref(), run);
     }
     let history = super::history::history(store.as_ref(), &policy.name, Some(run))?;
-    let trip =
-        clock_trip(policy, now, &history).or_else(|| trip(&policy.safety, &totals, &history));
+    // A clock that moved matters only to a run that would remove or warn someone: one that
+    // selects no one has nothing to stop, and a sysadmin should not have to approve it.
+    let acts = totals.selected > 0 || totals.to_warn > 0;
+    let trip = clock_trip(policy, now, &history)
+        .filter(|_| acts)
+        .or_else(|| trip(&policy.safety, &totals, &history));
     if let Some(trip) = trip {
         let what = match policy.warning {
             Some(_) => "deleting or warning anything",
