@@ -10,21 +10,19 @@
 pub mod api;
 pub mod audit;
 pub mod cli;
-pub mod clock;
-pub mod config;
 pub mod demo;
-pub mod duration;
 pub mod identity;
 pub mod metrics;
 pub mod notify;
 pub mod plugins;
-pub mod policy;
 pub mod register;
 pub mod requests;
 pub mod restore;
 pub mod runner;
-pub mod schedule;
 pub mod serve;
 pub mod statelock;
 pub mod store;
 pub mod tombstones;
+
+// The pure rules live in gallra-core; they keep their old paths here.
+pub use gallra_core::{clock, config, duration, policy, schedule};

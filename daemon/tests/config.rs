@@ -208,7 +208,7 @@ fn check_reports_an_unknown_plugin_at_its_plugin_key() {
     // Loading does not consult plugins; checking does.
     config::load(&path).expect("valid without plugins");
     let finder = PluginFinder::with_dirs(vec![dir.path().to_path_buf()]);
-    let errors = config::check(&path, &finder)
+    let errors = gallra::plugins::check(&path, &finder)
         .expect_err("no such plugin")
         .errors;
     assert_eq!(errors.len(), 1, "{errors:?}");

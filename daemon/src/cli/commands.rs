@@ -88,7 +88,7 @@ pub async fn dispatch(command: Command) -> u8 {
 }
 
 fn check(path: &Path) -> u8 {
-    match config::check_installed(path) {
+    match crate::plugins::check_installed(path) {
         Ok(config) => {
             println!(
                 "{}: OK ({} systems, {} policies)",

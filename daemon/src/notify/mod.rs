@@ -8,7 +8,7 @@
 
 pub mod relay;
 pub mod smtp;
-pub mod template;
+pub use gallra_core::template;
 pub mod test_sink;
 pub mod webhook;
 

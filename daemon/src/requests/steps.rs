@@ -317,19 +317,7 @@ pub fn verb(action: RequestAction) -> &'static str {
     }
 }
 
-/// The placeholders a notice template may use (config validation checks templates against
-/// this list; [`notice_vars`] provides exactly these).
-pub const NOTICE_PLACEHOLDERS: [&str; 9] = [
-    "request",
-    "kind",
-    "system",
-    "due_date",
-    "email",
-    "personnummer",
-    "customer_id",
-    "phone",
-    "domain",
-];
+pub use gallra_core::template::NOTICE_PLACEHOLDERS;
 
 /// The placeholders a notice template may use, with this request's values. Identifiers are
 /// personal data: they go into the notice (the processor needs them) and nowhere else.

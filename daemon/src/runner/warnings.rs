@@ -22,8 +22,7 @@ use crate::notify::{render, send_email, smtp_settings, SmtpSettings};
 use crate::policy::{self, Reason};
 use crate::store::{RunId, Store, WarningStore};
 
-/// The placeholders a warning's subject line and text may use.
-pub const WARNING_PLACEHOLDERS: [&str; 4] = ["delete_on", "email", "policy", "idle_for"];
+pub use gallra_core::template::WARNING_PLACEHOLDERS;
 
 /// Decisions fetched from the store per batch.
 const BATCH: usize = 200;

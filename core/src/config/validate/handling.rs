@@ -6,8 +6,8 @@ use crate::config::locate::join;
 use crate::config::raw::{RawLegalHold, RawNotify, RawSystem};
 use crate::config::types::{Confirm, Handling, LegalHold, NotifyTarget, NotifyVia};
 use crate::duration::CalendarDuration;
-use crate::notify::template::placeholders;
-use crate::requests::steps::NOTICE_PLACEHOLDERS;
+use crate::template::placeholders;
+use crate::template::NOTICE_PLACEHOLDERS;
 
 /// Exactly one of `plugin`, `manual` and `notify`.
 pub(super) fn handling(base: &str, raw: &RawSystem, p: &mut Problems) -> Option<Handling> {

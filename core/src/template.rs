@@ -8,6 +8,23 @@
 
 use std::collections::BTreeMap;
 
+/// The placeholders a request's notice to a processor may use (config validation checks
+/// templates against this list; the daemon's request steps provide exactly these).
+pub const NOTICE_PLACEHOLDERS: [&str; 9] = [
+    "request",
+    "kind",
+    "system",
+    "due_date",
+    "email",
+    "personnummer",
+    "customer_id",
+    "phone",
+    "domain",
+];
+
+/// The placeholders an inactivity warning's subject line and text may use.
+pub const WARNING_PLACEHOLDERS: [&str; 4] = ["delete_on", "email", "policy", "idle_for"];
+
 /// Why a template was refused. Names the placeholder or the position, never a value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {

@@ -1,7 +1,7 @@
 //! When policies run: cron schedules in the configured time zone, and which slot is due.
 //!
 //! The decisions here are pure functions of (schedule, last recorded slot, now), so they are
-//! tested with any clock. The loop that sleeps and runs lives in [`crate::serve`]; every run
+//! tested with any clock. The loop that sleeps and runs lives in the daemon's `serve` module; every run
 //! is recorded in the state store under its unique (policy, slot) before it starts, so a slot
 //! is never run twice — not after a crash, not by a second daemon.
 //!

@@ -6,8 +6,8 @@ use crate::config::locate::join;
 use crate::config::raw::RawPolicy;
 use crate::config::types::InactivityWarning;
 use crate::duration::CalendarDuration;
-use crate::notify::template::placeholders;
-use crate::runner::WARNING_PLACEHOLDERS;
+use crate::template::placeholders;
+use crate::template::WARNING_PLACEHOLDERS;
 
 /// The warning's subject line when the file gives none.
 const DEFAULT_WARN_SUBJECT: &str = "Your account will be deleted on {delete_on}";

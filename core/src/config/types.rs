@@ -227,7 +227,7 @@ pub struct Policy {
     /// `kind = "inactivity"` only: warn subjects by email before deleting them.
     pub warning: Option<InactivityWarning>,
     /// How long what a run of this policy erases is kept, encrypted, so that `gallra restore
-    /// RUN` can put it back (see [`crate::restore`]); `None`: nothing is kept.
+    /// RUN` can put it back (see the daemon's `restore` module); `None`: nothing is kept.
     pub restore_window: Option<CalendarDuration>,
     /// How long after its plan a run stopped by a safety valve may still be approved and
     /// carried out (default [`Policy::DEFAULT_APPROVAL_VALID_FOR`]); after that it expires.

@@ -1,8 +1,8 @@
 //! What the sysadmin writes in `gallra.toml`: parsing, validation, and error locations.
 //!
-//! [`load`] reads and validates the file into a [`Config`]; [`check`] does that and also
-//! asks each system's plugin to validate its settings (`gallra check`), without connecting
-//! to any system. Either way every problem is reported, one line each, in file order:
+//! [`load`] reads and validates the file into a [`Config`]; the daemon's `gallra check` does
+//! that through [`validated_with`] and also asks each system's plugin to validate its
+//! settings, without connecting to any system. Either way every problem is reported, one line each, in file order:
 //!
 //! ```text
 //! /etc/gallra/gallra.toml:12:1: policies.inactive.idle_for: not a duration (write e.g. "6 months", …)
@@ -23,9 +23,6 @@ mod validate;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use gallra_plugin_api::ConnectorError;
-
-use crate::plugins::PluginFinder;
 use locate::{join, Locator};
 use validate::Problem;
 
@@ -91,7 +88,7 @@ impl fmt::Display for ConfigErrors {
 impl std::error::Error for ConfigErrors {}
 
 /// Reads and validates the configuration file at `path`. Relative directories in it are
-/// resolved against the file's directory. Plugins are not consulted: see [`check`].
+/// resolved against the file's directory. Plugins are not consulted (see [`validated_with`]).
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     parse(&read(path)?, path)
 }
@@ -102,19 +99,46 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
     validated(text, path, |_| None)
 }
 
-/// Parses and validates, then lets `plugins` add problems about the systems that validated
-/// (whatever else failed), so one pass reports every mistake.
+/// A problem another layer found in a file that validated this far: `gallra check` asks each
+/// system's plugin about its settings, and reports what it says with every other problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// The dotted key path the problem is at (see [`key_path`] and [`settings_key_path`]).
+    pub key: String,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+/// Parses and validates, then lets `more` add problems about the systems that validated
+/// (whatever else failed; with the configured plugin directory, if the top level validated),
+/// so one pass reports every mistake.
+pub fn validated_with(
+    text: &str,
+    path: &Path,
+    more: impl FnOnce(&[SystemConfig], Option<&Path>) -> Vec<Finding>,
+) -> Result<Config, ConfigErrors> {
+    validated(text, path, |v| {
+        let found = more(&v.systems, v.plugin_dir.as_deref());
+        Some(
+            found
+                .into_iter()
+                .map(|f| problem(f.key, f.message))
+                .collect(),
+        )
+    })
+}
+
 fn validated(
     text: &str,
     path: &Path,
-    plugins: impl FnOnce(&validate::Validated) -> Option<Vec<Problem>>,
+    more: impl FnOnce(&validate::Validated) -> Option<Vec<Problem>>,
 ) -> Result<Config, ConfigErrors> {
     let locator = Locator::new(text);
     let mut problems = Vec::new();
     let validated = parse::parse(text, &locator, &mut problems)
         .map(|parsed| validate::validate(parsed, path, &mut problems));
-    if let Some(more) = validated.as_ref().and_then(plugins) {
-        problems.extend(more);
+    if let Some(found) = validated.as_ref().and_then(more) {
+        problems.extend(found);
     }
     match validated.and_then(|v| v.config) {
         Some(config) if problems.is_empty() => Ok(config),
@@ -122,54 +146,14 @@ fn validated(
     }
 }
 
-/// [`load`], then for each system: load its plugin through `finder` (checking the ABI
-/// version) and have the plugin validate the system's settings. Never opens a connection
-/// to a system. Plugin problems are reported together with every other problem.
-pub fn check(path: &Path, finder: &PluginFinder) -> Result<Config, ConfigErrors> {
-    let text = read(path)?;
-    validated(&text, path, |v| Some(check_plugins(&v.systems, finder)))
+/// The key path of `key` under `base` (`systems` + `crm` = `systems.crm`), quoted where
+/// TOML needs it.
+pub fn key_path(base: &str, key: &str) -> String {
+    join(base, key)
 }
 
-/// [`check`] with the plugins gallra would load when running this config: beside the
-/// binary, in the config's `plugin_dir`, then in the system plugin directory.
-pub fn check_installed(path: &Path) -> Result<Config, ConfigErrors> {
-    let text = read(path)?;
-    validated(&text, path, |v| {
-        let finder = PluginFinder::new(v.plugin_dir.as_deref());
-        Some(check_plugins(&v.systems, &finder))
-    })
-}
-
-fn check_plugins(systems: &[SystemConfig], finder: &PluginFinder) -> Vec<Problem> {
-    let mut problems = Vec::new();
-    for system in systems {
-        let Some((plugin, settings)) = system.connector() else {
-            continue;
-        };
-        let base = join("systems", &system.name);
-        let library = match finder.load(plugin) {
-            Ok(library) => library,
-            Err(e) => {
-                problems.push(problem(join(&base, "plugin"), e.to_string()));
-                continue;
-            }
-        };
-        let settings_key = join(&base, "settings");
-        let result = serde_json::to_vec(settings)
-            .map_err(|e| ConnectorError::permanent(e.to_string()))
-            .and_then(|settings| library.validate(&settings));
-        match result {
-            Ok(()) => {}
-            Err(ConnectorError::Config { key, message }) => {
-                problems.push(problem(settings_key_path(&settings_key, &key), message));
-            }
-            Err(other) => problems.push(problem(settings_key, other.to_string())),
-        }
-    }
-    problems
-}
-
-fn read(path: &Path) -> Result<String, ConfigErrors> {
+/// The configuration file's text, or the error that says why it cannot be read.
+pub fn read(path: &Path) -> Result<String, ConfigErrors> {
     std::fs::read_to_string(path).map_err(|e| ConfigErrors {
         errors: vec![ConfigError {
             file: path.to_path_buf(),
@@ -190,7 +174,7 @@ fn problem(key: String, message: String) -> Problem {
 }
 
 /// A plugin's key (relative to its settings, e.g. `children[1].table`) as a full path.
-fn settings_key_path(settings: &str, key: &str) -> String {
+pub fn settings_key_path(settings: &str, key: &str) -> String {
     let key = key.trim_start_matches('.');
     if key.is_empty() {
         settings.to_owned()
