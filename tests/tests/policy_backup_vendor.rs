@@ -169,11 +169,7 @@ fn bookkeeping_is_kept_at_least_eight_years_then_removed_on_the_next_scheduled_r
     let monthly = |at: &str| {
         world
             .gallra
-            .at(
-                &stockholm(at),
-                &["run", "--once", "--policy", "bookkeeping", "--json"],
-            )
-            .expect_code(0);
+            .run_policy_once_at(&stockholm(at), "bookkeeping")
     };
     // On 4 March 2026 the voucher of 5 March 2018 is a day short of eight years.
     monthly("2026-03-04T04:00:00");

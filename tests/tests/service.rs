@@ -103,3 +103,141 @@ fn the_running_service_takes_requests_over_its_socket_and_stops_cleanly_on_sigte
     assert!(status.success(), "exit status {status:?}");
     assert!(!socket.exists(), "the socket was left behind");
 }
+
+/// The tasks of every request, by request id, as `(system, state, detail)`.
+fn tasks_of(socket: &Path, ids: &[i64]) -> Vec<(i64, String, String, String)> {
+    let mut all = Vec::new();
+    for id in ids {
+        let (status, view) = http(socket, "GET", &format!("/v1/requests/{id}"), None);
+        assert_eq!(status, 200, "{view}");
+        for task in view["task_list"].as_array().unwrap() {
+            let text = |key: &str| task[key].as_str().unwrap_or_default().to_owned();
+            all.push((*id, text("system"), text("state"), text("detail")));
+        }
+    }
+    all
+}
+
+/// A reload while requests are in hand: the admin API keeps answering (the old daemon closed
+/// it until every due task was done, minutes with a long queue), the work in hand finishes on
+/// the old configuration, and a system the new configuration removed gets no call after it:
+/// its tasks wait for a person, and its rows stay.
+#[test]
+fn a_reload_keeps_the_api_answering_and_sends_nothing_to_a_system_it_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = Scenario::build(Backend::Sqlite, dir.path(), 9, 400);
+    let socket = dir.path().join("api.sock");
+    scenario.edit_config(|config| {
+        config.remove("policies");
+        config.insert(
+            "api".into(),
+            toml::Value::Table(toml::toml! { socket = "api.sock" }),
+        );
+        // The CRM answers each erase after 2 seconds, 4 calls at a time (its default).
+        let crm = config["systems"]["crm"].as_table_mut().unwrap();
+        let sql = crm.remove("settings").unwrap();
+        let schedule = toml::toml! {
+            seed = 1
+            rate = 1.0
+            faults = ["hang"]
+            hang_ms = 2000
+            operations = ["erase"]
+        };
+        let mut settings = toml::Table::new();
+        settings.insert("sql".into(), sql);
+        settings.insert("schedule".into(), schedule.into());
+        crm.insert("plugin".into(), "test-faults".into());
+        crm.insert("settings".into(), settings.into());
+    });
+    let mut daemon = Daemon::start(&scenario.config);
+    wait_until("the socket", || socket.exists());
+
+    // Customers nothing keeps (no active service, no debt), each with a CRM person.
+    let in_crm: Vec<_> = scenario
+        .data
+        .in_category(Category::InactiveClean)
+        .filter(|c| c.crm_id().is_some())
+        // More than the engine takes up at once (16), so that some are not in hand.
+        .take(40)
+        .collect();
+    assert_eq!(in_crm.len(), 40, "the data has too few such customers");
+    let ids: Vec<i64> = in_crm
+        .iter()
+        .map(|customer| {
+            let body = serde_json::json!({ "kind": "erase", "identifiers": { "email": customer.email() } });
+            let (status, created) = http(&socket, "POST", "/v1/requests", Some(&body));
+            assert_eq!(status, 201, "{created}");
+            created["id"].as_i64().unwrap()
+        })
+        .collect();
+    wait_until("a CRM erase in hand", || {
+        tasks_of(&socket, &ids)
+            .iter()
+            .any(|(_, system, state, _)| system == "crm" && state == "running")
+    });
+
+    // The new configuration has no CRM.
+    let text = std::fs::read_to_string(&scenario.config).unwrap();
+    let mut config: toml::Table = toml::from_str(&text).unwrap();
+    config["systems"].as_table_mut().unwrap().remove("crm");
+    std::fs::write(&scenario.config, toml::to_string(&config).unwrap()).unwrap();
+    daemon.signal("HUP");
+    // The API answers while the CRM erases in hand are still under way.
+    std::thread::sleep(Duration::from_millis(300));
+    let during = tasks_of(&socket, &ids);
+    assert!(
+        during
+            .iter()
+            .any(|(_, system, state, _)| system == "crm" && state == "running"),
+        "the API answered only after the work in hand: {during:#?}"
+    );
+
+    // Everything settles: what was in hand is done on the old configuration; the rest of
+    // the CRM's tasks wait for a person and the CRM heard nothing more.
+    let settled = |tasks: &[(i64, String, String, String)]| {
+        tasks.iter().all(|(_, system, state, _)| {
+            system != "crm" || !["running", "pending"].contains(&state.as_str())
+        })
+    };
+    let started = Instant::now();
+    while !settled(&tasks_of(&socket, &ids)) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the CRM tasks did not settle: {:#?}",
+            tasks_of(&socket, &ids)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let after = tasks_of(&socket, &ids);
+    let crm_db = scenario.db("crm");
+    let (mut done, mut waiting) = (0, 0);
+    for (customer, (_, _, state, detail)) in
+        in_crm.iter().zip(after.iter().filter(|t| t.1 == "crm"))
+    {
+        let rows = crm_db.count(
+            "people",
+            Some(&format!("id = {}", customer.crm_id().unwrap())),
+        );
+        match state.as_str() {
+            "done" => {
+                done += 1;
+                assert_eq!(rows, 0, "a done CRM task left its row");
+            }
+            "needs_person" => {
+                waiting += 1;
+                assert!(detail.contains("no longer configured"), "{detail}");
+                assert_eq!(rows, 1, "the removed CRM was called after the reload");
+            }
+            other => panic!("a CRM task ended {other}: {detail}"),
+        }
+    }
+    assert!(
+        done > 0 && waiting > 0,
+        "{done} done, {waiting} waiting: {after:#?}"
+    );
+    assert!(daemon.running(), "the reload stopped the daemon");
+
+    daemon.signal("TERM");
+    let status = daemon.wait(Duration::from_secs(30));
+    assert!(status.success(), "exit status {status:?}");
+}

@@ -84,7 +84,7 @@ pub struct SmtpConfig {
 }
 
 /// `[api]`, validated.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ApiConfig {
     /// Unix socket.
     pub socket: Option<PathBuf>,

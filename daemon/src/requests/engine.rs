@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use gallra_plugin_api::SubjectFacts;
 use jiff::Timestamp;
-use tokio::sync::Semaphore;
+use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
@@ -42,6 +42,9 @@ pub struct Engine {
     tombstones: Arc<dyn TombstoneStore>,
     export_dir: PathBuf,
     metrics: Option<Metrics>,
+    /// Set when the service reloads or stops: no new request is taken up, those in hand
+    /// finish and are recorded.
+    stop: Option<watch::Receiver<bool>>,
 }
 
 /// Said of a request task taken up again after a drive stopped during its step (a kill, a
@@ -84,7 +87,19 @@ impl Engine {
             store,
             export_dir,
             metrics: None,
+            stop: None,
         }
+    }
+
+    /// Stops taking up requests once `stop` says so (the service's reload or stop): the
+    /// requests in hand finish and are recorded, the rest wait for the next engine.
+    pub fn with_stop(mut self, stop: watch::Receiver<bool>) -> Self {
+        self.stop = Some(stop);
+        self
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.as_ref().is_some_and(|stop| *stop.borrow())
     }
 
     /// Counts escalated notices in these metrics.
@@ -126,6 +141,9 @@ impl Engine {
             let mut work = JoinSet::new();
             let mut failed = None;
             for id in due.iter().copied() {
+                if self.stopping() {
+                    break;
+                }
                 let engine = self.clone();
                 let permit = Arc::clone(&permits)
                     .acquire_owned()
@@ -152,6 +170,9 @@ impl Engine {
             }
             if let Some(error) = failed {
                 return Err(error);
+            }
+            if self.stopping() {
+                return Ok(summary);
             }
             last_batch = due;
         }
@@ -273,8 +294,10 @@ impl Engine {
         let config = &self.context.config;
         let subject = request_subject(&record.identifiers, config.customer_ids(&task.system));
         let Some(system) = config.systems.get(&task.system) else {
-            return StepOutcome::Failed(format!(
-                "system \"{}\" is no longer configured",
+            // A reload removed it: nothing is sent to it any more, and a person decides what
+            // becomes of the part of the request it held.
+            return StepOutcome::NeedsPerson(format!(
+                "system \"{}\" is no longer configured: do its part by hand and confirm with `gallra task done`, or cancel the request",
                 task.system
             ));
         };

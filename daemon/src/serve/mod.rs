@@ -6,7 +6,9 @@
 //! Everything durable is in the state store, so stopping at any point loses nothing: the
 //! next start carries on where this one stood.
 
+mod current;
 mod gauges;
+mod listeners;
 mod scheduler;
 mod systemd;
 mod waking;
@@ -19,7 +21,7 @@ use jiff::Timestamp;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
-use crate::api::{self, Auth};
+use crate::api;
 use crate::config::{self, Config};
 use crate::metrics::Metrics;
 use crate::plugins::{PluginFinder, Systems};
@@ -27,6 +29,7 @@ use crate::requests::engine::DriveError;
 use crate::requests::{Engine, LocalService, RequestService};
 use crate::runner::{self, Context};
 use crate::store::{RequestStore, SqliteStore, Store};
+use listeners::{Listeners, Plan};
 use waking::WakingService;
 
 /// The longest the engine sleeps with nothing due (it also wakes on every API submission).
@@ -59,11 +62,16 @@ pub enum ServeError {
 enum Stop {
     /// SIGTERM or SIGINT: the service ends.
     Exit,
-    /// SIGHUP with a valid configuration: start again with it.
-    Reload(Box<Config>),
+    /// SIGHUP with a valid configuration: go on with it.
+    Reload(Box<(Config, Plan)>),
 }
 
 /// Runs until SIGTERM or SIGINT, reloading on SIGHUP.
+///
+/// A reload keeps the admin API and metrics listeners open (they switch to the new
+/// configuration's service at once), lets the requests in hand and a policy run under way
+/// finish on the old configuration, then starts the request engine and the schedules on
+/// the new one. A task of a system the new configuration removed goes to a person.
 pub async fn serve(path: &Path, config: Config, store: Arc<SqliteStore>) -> Result<(), ServeError> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).map_err(ServeError::Signals)?;
@@ -71,17 +79,36 @@ pub async fn serve(path: &Path, config: Config, store: Arc<SqliteStore>) -> Resu
     let mut hup = signal(SignalKind::hangup()).map_err(ServeError::Signals)?;
     let started = crate::clock::now();
     let metrics = Metrics::new();
+    // The engine's wake-up: submissions through any generation's service reach the engine
+    // in force.
+    let wake = Arc::new(Notify::new());
+    let mut plan = Plan::of(&config)?;
     let mut config = config;
+    let mut listeners: Option<Listeners> = None;
     loop {
         let context = open(config, &metrics).await?;
         // Tombstones for what resumed runs erase too (the request engine sets this again).
         if let Some(keeper) = crate::tombstones::keeper_or_log(&context.config) {
             crate::store::TombstoneStore::keep_tombstones_with(store.as_ref(), keeper);
         }
+        let service = request_service(&context.config, &store, &wake, &metrics);
+        match listeners.take() {
+            Some(open) if open.serve(&plan) => {
+                open.switch(service);
+                listeners = Some(open);
+            }
+            stale => {
+                if let Some(stale) = stale {
+                    stale.stop().await;
+                }
+                listeners = Some(Listeners::start(plan.clone(), service, &metrics));
+            }
+        }
+        let serving = listeners.as_mut().expect("started above");
         let store_dyn: Arc<dyn Store> = store.clone();
         runner::resume_open_runs(&context, &store_dyn).await?;
         gauges::seed_policies(&metrics, &context.config, store.as_ref())?;
-        let mut generation = Generation::start(&context, &store, started, &metrics)?;
+        let mut generation = Generation::start(&context, &store, started, &metrics, &wake)?;
         let policies = context.config.policies.len();
         tracing::info!(config = %path.display(), policies, "gallra running");
         systemd::ready(&format!(
@@ -109,26 +136,52 @@ pub async fn serve(path: &Path, config: Config, store: Arc<SqliteStore>) -> Resu
                         return Err(error);
                     }
                 }
+                Some(joined) = serving.tasks.join_next() => {
+                    if let Err(error) = flatten(joined) {
+                        generation.stop().await;
+                        return Err(error);
+                    }
+                }
             }
         };
-        tracing::info!("stopping: finishing the work in hand");
-        if matches!(stop, Stop::Exit) {
-            systemd::stopping();
-        }
-        generation.stop().await;
         match stop {
-            Stop::Exit => return Ok(()),
+            Stop::Exit => {
+                tracing::info!("stopping: finishing the work in hand");
+                systemd::stopping();
+                generation.stop().await;
+                if let Some(listeners) = listeners.take() {
+                    listeners.stop().await;
+                }
+                return Ok(());
+            }
             Stop::Reload(new) => {
+                tracing::info!("reloading: the work in hand finishes on the old configuration; the admin API keeps answering");
+                generation.stop().await;
                 tracing::info!("configuration reloaded");
-                config = *new;
+                (config, plan) = *new;
             }
         }
     }
 }
 
+/// The request service of a configuration, waking the engine on new work.
+fn request_service(
+    config: &Arc<Config>,
+    store: &Arc<SqliteStore>,
+    wake: &Arc<Notify>,
+    metrics: &Metrics,
+) -> Arc<dyn RequestService> {
+    Arc::new(WakingService::new(
+        LocalService::new(Arc::clone(config), store.clone()),
+        Arc::clone(wake),
+        metrics.clone(),
+    ))
+}
+
 /// Reads the configuration again, telling systemd a reload is under way. A new `state_dir`
 /// is refused: the service holds the lock on the one it started with, and its state is there.
-fn reload(path: &Path, state_dir: &Path) -> Result<Config, String> {
+/// So is an API tokens file that cannot be read.
+fn reload(path: &Path, state_dir: &Path) -> Result<(Config, Plan), String> {
     systemd::reloading();
     let config = config::load(path).map_err(|errors| errors.to_string())?;
     if config.state_dir != state_dir {
@@ -138,7 +191,8 @@ fn reload(path: &Path, state_dir: &Path) -> Result<Config, String> {
             config.state_dir.display()
         ));
     }
-    Ok(config)
+    let plan = Plan::of(&config).map_err(|e| e.to_string())?;
+    Ok((config, plan))
 }
 
 /// Opens the audit log and the systems of a configuration (blocking plugin calls, on the
@@ -163,8 +217,8 @@ async fn open(config: Config, metrics: &Metrics) -> Result<Context, ServeError> 
     })
 }
 
-/// The workers of one configuration: API listeners, the request engine, one loop per
-/// scheduled policy.
+/// The workers of one configuration: the request engine, one loop per scheduled policy,
+/// the systemd watchdog.
 struct Generation {
     tasks: JoinSet<Result<(), ServeError>>,
     stop: watch::Sender<bool>,
@@ -176,28 +230,14 @@ impl Generation {
         store: &Arc<SqliteStore>,
         started: Timestamp,
         metrics: &Metrics,
+        wake: &Arc<Notify>,
     ) -> Result<Self, ServeError> {
         let config = Arc::clone(&context.config);
         let (stop, stop_rx) = watch::channel(false);
-        let wake = Arc::new(Notify::new());
-        let service: Arc<dyn RequestService> = Arc::new(WakingService::new(
-            LocalService::new(Arc::clone(&config), store.clone()),
-            Arc::clone(&wake),
-            metrics.clone(),
-        ));
         let mut tasks = JoinSet::new();
-        start_api(&config, service, &stop_rx, &mut tasks)?;
-        if let Some(addr) = config.metrics_listen {
-            let stopped = stopped(stop_rx.clone());
-            let metrics = metrics.clone();
-            tasks.spawn(async move {
-                crate::metrics::serve_metrics(addr, metrics, stopped)
-                    .await
-                    .map_err(|e| ServeError::Metrics(e.to_string()))
-            });
-        }
         let engine = Engine::new(context.clone(), store.clone(), exports(&config.state_dir))
-            .with_metrics(metrics.clone());
+            .with_metrics(metrics.clone())
+            .with_stop(stop_rx.clone());
         let heartbeat = Arc::new(systemd::Heartbeat::default());
         heartbeat.beat();
         let gauges =
@@ -206,7 +246,7 @@ impl Generation {
             engine,
             gauges,
             config.state_dir.clone(),
-            wake,
+            Arc::clone(wake),
             Arc::clone(&heartbeat),
             stop_rx.clone(),
         ));
@@ -265,28 +305,6 @@ fn flatten(
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         Err(_) => Ok(()),
     }
-}
-
-/// Starts the configured listeners: the Unix socket without tokens (its file mode guards
-/// it), TCP with bearer tokens.
-fn start_api(
-    config: &Config,
-    service: Arc<dyn RequestService>,
-    stop: &watch::Receiver<bool>,
-    tasks: &mut JoinSet<Result<(), ServeError>>,
-) -> Result<(), ServeError> {
-    if let Some(socket) = config.api.socket.clone() {
-        let router = api::router(Arc::clone(&service), Auth::None);
-        let stopped = stopped(stop.clone());
-        tasks.spawn(async move { Ok(api::serve_unix(&socket, router, stopped).await?) });
-    }
-    if let (Some(addr), Some(tokens_file)) = (config.api.listen, config.api.tokens_file.as_deref())
-    {
-        let router = api::router(service, Auth::Bearer(api::load_tokens(tokens_file)?));
-        let stopped = stopped(stop.clone());
-        tasks.spawn(async move { Ok(api::serve_tcp(addr, router, stopped).await?) });
-    }
-    Ok(())
 }
 
 /// Resolves once a stop has been asked for.
