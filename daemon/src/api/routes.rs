@@ -30,8 +30,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/requests/{id}"),
     ("POST", "/v1/requests/{id}/cancel"),
     ("GET", "/v1/tasks"),
-    ("POST", "/v1/tasks/{id}/done"),
     ("POST", "/v1/tasks/{id}/retry"),
+    ("POST", "/v1/tasks/{id}/done"),
 ];
 
 /// `GET /v1/requests` returns at most this many unless `limit` says otherwise.

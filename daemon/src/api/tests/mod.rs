@@ -235,7 +235,11 @@ impl RequestService for FakeService {
                     task.state
                 )));
             }
-            task.state = TaskState::Pending;
+            // A manual task tried again is handed straight back to a person by the engine.
+            task.state = match task.action {
+                RequestAction::Manual => TaskState::NeedsPerson,
+                _ => TaskState::Pending,
+            };
             task.attempts = 0;
             task.detail = Some(reason.to_owned());
             Ok(task.clone())
