@@ -185,6 +185,13 @@ pub fn task_done(gallra: &Gallra, task: &Value, note: &str) {
         .expect_code(0);
 }
 
+/// `gallra task retry ID --reason REASON`.
+pub fn task_retry(gallra: &Gallra, task: &Value, reason: &str) {
+    gallra
+        .run(&["task", "retry", &task["id"].to_string(), "--reason", reason])
+        .expect_code(0);
+}
+
 /// Sleeps until `at` (an RFC 3339 instant) has passed, plus a little.
 pub fn sleep_past(at: &Value) {
     let at: jiff::Timestamp = at.as_str().unwrap().parse().unwrap();
@@ -226,6 +233,13 @@ impl<'a> StateDb<'a> {
     /// Requests per state.
     pub fn requests(&self) -> BTreeMap<String, u64> {
         self.counts("SELECT state, COUNT(*) FROM requests GROUP BY state")
+    }
+
+    /// Requests that still hold their subject's identifiers, by state.
+    pub fn holding_identifiers(&self) -> BTreeMap<String, u64> {
+        self.counts(
+            "SELECT state, COUNT(*) FROM requests WHERE identifiers_json IS NOT NULL GROUP BY state",
+        )
     }
 
     /// Request tasks per state.

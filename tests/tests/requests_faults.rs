@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use gallra::demo::{Category, Customer};
 use gallra_e2e::requests::{
-    for_requests, receipt_line, show, sleep_past, submit, task, Lcg, StateDb,
+    for_requests, receipt_line, show, sleep_past, submit, task, task_retry, Lcg, StateDb,
 };
 use gallra_e2e::{available, now, settings_of, Backend, Gallra, Scenario, TestDb, TABLES};
 
@@ -294,6 +294,84 @@ fn a_permanent_failure_elsewhere_keeps_the_subject_in_the_account_source() {
         1,
         "the customer is no longer findable in the account source"
     );
+}
+
+#[test]
+fn a_failed_request_is_tried_again_by_a_person_once_its_system_is_fixed_and_then_done() {
+    // Issue 14: a request whose system failed could only be filed again, which needs the
+    // identifiers again. `gallra task retry` is the way back.
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = Scenario::build(Backend::Sqlite, dir.path(), 9, 60);
+    for_requests(&scenario);
+    let customer = erasable_in_crm(&scenario);
+    let crm = scenario.db("crm");
+    crm.execute(&["ALTER TABLE notes RENAME TO notes_aside".to_owned()]);
+    let gallra = Gallra::new(&scenario.config);
+    let id = submit(&gallra, "erase", customer.email());
+    gallra.run(&["run", "--once"]).expect_code(0);
+    let failed = show(&gallra, id);
+    assert_eq!(failed["state"], "failed", "{failed:#}");
+    assert_eq!(
+        StateDb::of(&scenario).holding_identifiers().get("failed"),
+        Some(&1),
+        "a failed request keeps who it is about until a person retries or cancels it"
+    );
+
+    crm.execute(&["ALTER TABLE notes_aside RENAME TO notes".to_owned()]);
+    task_retry(
+        &gallra,
+        task(&failed, "crm"),
+        "notes table restored, ticket 4711",
+    );
+    let reopened = show(&gallra, id);
+    assert_eq!(reopened["state"], "open", "{reopened:#}");
+    assert_eq!(task(&reopened, "crm")["state"], "pending");
+    assert_eq!(task(&reopened, "crm")["attempts"], 0);
+    assert_eq!(
+        task(&reopened, "panel")["state"],
+        "pending",
+        "the account source, held back by the CRM's failure, comes back with it"
+    );
+    gallra.run(&["run", "--once"]).expect_code(0);
+
+    let done = show(&gallra, id);
+    assert_eq!(done["state"], "done", "{done:#}");
+    assert_eq!(receipt_line(&done, "crm")["outcome"], "erased");
+    assert!(StateDb::of(&scenario).holding_identifiers().is_empty());
+    // The receipt's completion is the last task's finish, after the request was received.
+    let time = |v: &serde_json::Value| v.as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
+    let completed = time(&done["receipt"]["completed_at"]);
+    let last = done["task_list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| time(&t["finished_at"]))
+        .max()
+        .unwrap();
+    assert_eq!(completed, last, "{done:#}");
+    assert!(completed >= time(&done["received_at"]), "{done:#}");
+}
+
+#[test]
+fn a_failed_request_can_be_cancelled_and_forgets_who_it_was_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let (scenario, customer) = with_crm_broken(dir.path());
+    let gallra = Gallra::new(&scenario.config);
+    let id = submit(&gallra, "erase", customer.email());
+    gallra.run(&["run", "--once"]).expect_code(0);
+    assert_eq!(show(&gallra, id)["state"], "failed");
+    gallra
+        .run(&[
+            "request",
+            "cancel",
+            &id.to_string(),
+            "--reason",
+            "filed again later",
+        ])
+        .expect_code(0);
+    let view = show(&gallra, id);
+    assert_eq!(view["state"], "cancelled", "{view:#}");
+    assert!(StateDb::of(&scenario).holding_identifiers().is_empty());
 }
 
 /// Customers whose erasure nothing blocks, made so by the generator.

@@ -54,6 +54,7 @@ pub fn router(service: Arc<dyn RequestService>, auth: Auth) -> Router {
         .route("/v1/requests/{id}/cancel", post(routes::cancel))
         .route("/v1/tasks", get(routes::tasks))
         .route("/v1/tasks/{id}/done", post(routes::task_done))
+        .route("/v1/tasks/{id}/retry", post(routes::task_retry))
         .route_layer(from_fn_with_state(Arc::new(auth), auth::require));
     let document = Bytes::from(openapi::document().to_string());
     let open = Router::new()

@@ -124,6 +124,18 @@ pub fn document() -> Value {
                         &["400", "401", "404", "409", "413", "422", "503"],
                     )
                 }
+            },
+            "/v1/tasks/{id}/retry": {
+                "parameters": [id_parameter("The task's number")],
+                "post": {
+                    "operationId": "retryTask",
+                    "summary": "A person has a failed task, or one waiting for them, tried again: due at once, attempts from zero; a failed request opens again",
+                    "requestBody": body_ref("TaskRetryRequest"),
+                    "responses": responses(
+                        ("200", "The task", schema_ref("TaskView")),
+                        &["400", "401", "404", "409", "413", "422", "503"],
+                    )
+                }
             }
         },
         "components": {
@@ -163,6 +175,7 @@ fn schemas() -> Value {
         },
         "CancelRequest": text_body("reason", "Why (kept with the request; no personal data)"),
         "TaskDoneRequest": text_body("note", "What was done (shown on the receipt; no personal data)"),
+        "TaskRetryRequest": text_body("reason", "Why it is tried again, e.g. what was fixed (kept with the task; no personal data)"),
         "RequestSummary": object(summary_properties()),
         "RequestView": object(view),
         "TaskView": object(
@@ -177,6 +190,7 @@ fn schemas() -> Value {
                 ("retained_until", nullable_time()),
                 ("legal_basis", nullable_string()),
                 ("detail", nullable_string()),
+                ("finished_at", nullable_time()),
                 ("instructions", nullable_string()),
             ]),
         ),

@@ -30,6 +30,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/requests/{id}"),
     ("POST", "/v1/requests/{id}/cancel"),
     ("GET", "/v1/tasks"),
+    ("POST", "/v1/tasks/{id}/retry"),
     ("POST", "/v1/tasks/{id}/done"),
 ];
 
@@ -93,6 +94,13 @@ struct CancelBody {
 #[serde(deny_unknown_fields, rename = "TaskDoneRequest")]
 struct DoneBody {
     note: String,
+}
+
+/// `POST /v1/tasks/{id}/retry`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename = "TaskRetryRequest")]
+struct RetryBody {
+    reason: String,
 }
 
 pub(super) async fn health() -> Json<serde_json::Value> {
@@ -230,6 +238,19 @@ pub(super) async fn task_done(
     let body: DoneBody = json_body(&headers, body)?;
     let note = text_field("note", &body.note)?;
     let task = call(&service, move |s| s.task_done(id, &note)).await?;
+    Ok(Json(task).into_response())
+}
+
+pub(super) async fn task_retry(
+    State(service): State<Service>,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, HttpError> {
+    let id = RequestTaskId(path_id(path, "task")?);
+    let body: RetryBody = json_body(&headers, body)?;
+    let reason = text_field("reason", &body.reason)?;
+    let task = call(&service, move |s| s.task_retry(id, &reason)).await?;
     Ok(Json(task).into_response())
 }
 

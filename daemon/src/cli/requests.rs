@@ -63,7 +63,7 @@ pub enum RequestCommand {
         /// The request's number.
         id: i64,
     },
-    /// Cancel an open or blocked request.
+    /// Cancel an open, blocked or failed request (its identifiers are forgotten).
     Cancel {
         /// The request's number.
         id: i64,
@@ -85,6 +85,15 @@ pub enum TaskCommand {
         /// What was done (kept on the receipt; no personal data).
         #[arg(long)]
         note: String,
+    },
+    /// Try a failed task, or one waiting for a person, again: due at once, its attempts
+    /// counted from zero; a failed request is open again.
+    Retry {
+        /// The task's number, as `gallra request show` or `gallra task list` shows it.
+        id: i64,
+        /// Why, e.g. what was fixed (kept with the task; no personal data).
+        #[arg(long, default_value = "")]
+        reason: String,
     },
 }
 
@@ -297,6 +306,22 @@ pub fn task(path: &Path, command: TaskCommand, json: bool) -> u8 {
                 }
                 Err(e) => report(e),
             }
+        }),
+        TaskCommand::Retry { id, reason } => changing(path, "task retry", |service| match service
+            .task_retry(RequestTaskId(id), &reason)
+        {
+            Ok(task) if json => {
+                print_json(&task);
+                OK
+            }
+            Ok(task) => {
+                println!(
+                    "task {id} ({} on {}) is tried again at the next pass of `gallra run`",
+                    task.action, task.system
+                );
+                OK
+            }
+            Err(e) => report(e),
         }),
     }
 }

@@ -26,7 +26,7 @@ use super::steps::{self, request_subject, HoldCheck, StepOutcome};
 use super::{delivery, export_step, followup, upkeep};
 use crate::audit::{words, Actor, AuditUnavailable, NewEntry, Outcome};
 use crate::config::Handling;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, SafeName};
 use crate::policy::merge_facts;
 use crate::runner::Context;
 use crate::store::{NewTombstone, RequestStore, StoreError, TaskState, TombstoneStore};
@@ -46,6 +46,9 @@ pub struct Engine {
     /// finish and are recorded.
     stop: Option<watch::Receiver<bool>>,
 }
+
+/// How the detail of a notice that [`MAX_ATTEMPTS`] did not send begins.
+const NOT_SENT: &str = "not sent in";
 
 /// Said of a request task taken up again after a drive stopped during its step (a kill, a
 /// full disk): its erasure may have been made, and recorded in the audit log, already.
@@ -257,12 +260,15 @@ impl Engine {
     }
 
     /// The account source goes last: it waits until every other system's connector task is
-    /// final, so the subject stays findable while anything is left to do.
+    /// final, so the subject stays findable while anything is left to do. A task handed to a
+    /// person after [`MAX_ATTEMPTS`] transient failures is not final either: the person may
+    /// have it tried again, which needs the subject findable.
     fn waits_for_others(&self, task: &RequestTask, tasks: &[RequestTask]) -> bool {
         task.system == self.context.config.account_source
             && tasks.iter().any(|t| {
                 t.id != task.id
-                    && matches!(t.state, TaskState::Pending | TaskState::Running)
+                    && (matches!(t.state, TaskState::Pending | TaskState::Running)
+                        || out_of_attempts(t))
                     && !matches!(t.action, RequestAction::Manual | RequestAction::Notify)
             })
     }
@@ -525,7 +531,12 @@ impl Engine {
             .into_iter()
             .filter_map(|(id, outcome)| {
                 let task = tasks.iter().find(|t| t.id == id)?;
-                let mut update = update(task, outcome, now, base);
+                let notice = self.notices(task);
+                let mut update = update(task, outcome, now, base, notice);
+                if notice && update.state == TaskState::Pending && task.attempts + 1 == MAX_ATTEMPTS
+                {
+                    self.notice_unsent(task);
+                }
                 if self.redone(task) {
                     update.detail = Some(match update.detail {
                         Some(detail) => format!("{AGAIN}: {detail}"),
@@ -541,8 +552,31 @@ impl Engine {
         // Before the outcome: an erasure recorded done always has its tombstone.
         self.tombstones
             .bury(&self.tombstones_for(request, &updates, now))?;
-        self.store.update_request_tasks(&only, now)?;
+        // Recorded at the time it finished, not when this pass began (`now`): a request's
+        // completion is its last task's finish.
+        self.store
+            .update_request_tasks(&only, crate::clock::now())?;
         Ok(())
+    }
+
+    /// Whether a task sends a notice (to a processor without an API, through the SMTP relay
+    /// or a webhook). Such a task is tried again as long as the relay fails: nothing but the
+    /// relay stands in its way, and a person could do no more than wait for it too.
+    fn notices(&self, task: &RequestTask) -> bool {
+        self.context
+            .config
+            .systems
+            .get(&task.system)
+            .is_some_and(|s| matches!(s.handling, Handling::Notify(_)))
+    }
+
+    /// A notice still not sent after [`MAX_ATTEMPTS`]: counted with the escalated notices
+    /// (`gallra_notices_escalated_total`, whose alert reaches a person) once, and logged.
+    fn notice_unsent(&self, task: &RequestTask) {
+        if let Some(metrics) = &self.metrics {
+            metrics.notice_escalated(&SafeName::lossy(&task.system));
+        }
+        tracing::warn!(system = %task.system, request = task.request.0, attempts = MAX_ATTEMPTS, "a deletion notice could not be sent; it is tried again until it goes out");
     }
 
     /// Whether a task's step erases or anonymizes through a connector (and so is announced
@@ -679,6 +713,12 @@ impl Engine {
     }
 }
 
+/// Whether a task waits for a person because [`MAX_ATTEMPTS`] transient failures did not
+/// get it done (a retry counts its attempts from zero again).
+fn out_of_attempts(task: &RequestTask) -> bool {
+    task.state == TaskState::NeedsPerson && task.attempts >= MAX_ATTEMPTS
+}
+
 /// Whether any task of the request has been attempted (preconditions are checked only before
 /// the first: an erasure under way is not stopped half-done by a new service).
 fn started(tasks: &[RequestTask]) -> bool {
@@ -687,12 +727,28 @@ fn started(tasks: &[RequestTask]) -> bool {
         .any(|t| t.attempts > 0 || t.state != TaskState::Pending)
 }
 
-/// The task update for a step's outcome.
+/// When a notice still not sent reached [`MAX_ATTEMPTS`]: kept in its detail from then on
+/// (the time of its first failure is not stored), `now` if that is this attempt.
+fn stuck_since(task: &RequestTask, now: Timestamp) -> String {
+    let marker = format!("(the {MAX_ATTEMPTS}th failed at ");
+    task.detail
+        .as_deref()
+        .filter(|d| d.starts_with(NOT_SENT))
+        .and_then(|d| d.split_once(marker.as_str()))
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map_or_else(|| now.to_string(), |(since, _)| since.to_owned())
+}
+
+/// The task update for a step's outcome. A transient failure is tried again after a
+/// growing wait; after [`MAX_ATTEMPTS`] a connector task goes to a person, who can try it
+/// again, confirm it done by hand or cancel the request. A `notice` task keeps being tried
+/// (at most every [`super::settle::MAX_BACKOFF`]) and says since when it has not gone out.
 fn update(
     task: &RequestTask,
     outcome: StepOutcome,
     now: Timestamp,
     base: std::time::Duration,
+    notice: bool,
 ) -> TaskUpdate {
     let mut update = TaskUpdate {
         task: task.id,
@@ -744,19 +800,40 @@ fn update(
             update.state = TaskState::Failed;
             update.detail = Some(error);
         }
-        StepOutcome::Retry(error) if task.attempts + 1 >= MAX_ATTEMPTS => {
-            update.state = TaskState::Failed;
-            update.detail = Some(format!("gave up after {MAX_ATTEMPTS} attempts: {error}"));
+        StepOutcome::Retry(error) if task.attempts + 1 >= MAX_ATTEMPTS && !notice => {
+            let (id, request) = (task.id, task.request);
+            update.state = TaskState::NeedsPerson;
+            update.detail = Some(format!(
+                "not done after {} attempts: {error}; `gallra task retry {id}` tries again, \
+                 `gallra task done {id}` confirms it was done by hand, \
+                 `gallra request cancel {request}` stops the request",
+                task.attempts + 1
+            ));
         }
         StepOutcome::Retry(error) => {
-            let wait = backoff(base, task.attempts);
+            let wait = match task.attempts + 1 >= MAX_ATTEMPTS {
+                true => backoff(super::settle::MAX_BACKOFF, 0),
+                false => backoff(base, task.attempts),
+            };
             let at = now + jiff::SignedDuration::try_from(wait).unwrap_or_default();
             update.state = TaskState::Pending;
             update.not_before = Some(at);
-            update.detail = Some(format!(
-                "attempt {} failed: {error}; retrying at {at}",
-                task.attempts + 1
-            ));
+            update.detail = Some(if task.attempts + 1 >= MAX_ATTEMPTS {
+                format!(
+                    "{NOT_SENT} {} attempts (the {MAX_ATTEMPTS}th failed at {}): {error}; \
+                     tried again at {at}, then at most every {} hours until it goes out; \
+                     `gallra request cancel {}` stops the request",
+                    task.attempts + 1,
+                    stuck_since(task, now),
+                    super::settle::MAX_BACKOFF.as_secs() / 3600,
+                    task.request
+                )
+            } else {
+                format!(
+                    "attempt {} failed: {error}; retrying at {at}",
+                    task.attempts + 1
+                )
+            });
         }
     }
     update
@@ -885,13 +962,25 @@ mod tests {
             engine.context.audit = Some(Arc::new(testing::log(dir.path(), 1 << 20)));
             engine.drive(crate::clock::now()).await.unwrap();
             let done = task(&store, id);
-            assert_eq!(done.state, TaskState::Failed, "the plugin is missing");
+            assert_eq!(
+                done.state,
+                TaskState::NeedsPerson,
+                "the plugin is missing: a person is told"
+            );
             let detail = done.detail.unwrap_or_default();
-            assert!(detail.starts_with(&format!("{AGAIN}: gave up")), "{detail}");
+            assert!(
+                detail.starts_with(&format!("{AGAIN}: not done after")),
+                "{detail}"
+            );
             let written = entries(dir.path());
             assert_eq!(written.len(), 3, "{written:?}");
             assert_eq!(written[1], ("started".into(), AGAIN.into()));
-            assert_eq!(written[2], ("failed".into(), detail));
+            // The log keeps the start of a long detail.
+            assert_eq!(written[2].0, "needs_person");
+            assert!(
+                detail.starts_with(written[2].1.trim_end_matches('…')),
+                "{written:?}"
+            );
         }
     }
 
@@ -910,6 +999,7 @@ mod tests {
             detail: None,
             kept: None,
             updated_at: Timestamp::UNIX_EPOCH,
+            finished_at: None,
         }
     }
 
@@ -917,13 +1007,25 @@ mod tests {
     const BASE: std::time::Duration = std::time::Duration::from_secs(30);
 
     #[test]
-    fn a_transient_failure_is_retried_later_and_given_up_after_the_last_attempt() {
-        let retry = update(&task(0), StepOutcome::Retry("timeout".into()), NOW, BASE);
+    fn a_transient_failure_is_retried_later_and_handed_to_a_person_after_the_last_attempt() {
+        let retry = update(
+            &task(0),
+            StepOutcome::Retry("timeout".into()),
+            NOW,
+            BASE,
+            false,
+        );
         assert_eq!(retry.state, TaskState::Pending);
         let wait = retry.not_before.unwrap().as_second() - NOW.as_second();
         assert!((24..=36).contains(&wait), "30 s ± 20% jitter, got {wait}");
         assert!(retry.attempted);
-        let later = update(&task(3), StepOutcome::Retry("timeout".into()), NOW, BASE);
+        let later = update(
+            &task(3),
+            StepOutcome::Retry("timeout".into()),
+            NOW,
+            BASE,
+            false,
+        );
         let wait = later.not_before.unwrap().as_second() - NOW.as_second();
         assert!(
             (192..=288).contains(&wait),
@@ -934,9 +1036,62 @@ mod tests {
             StepOutcome::Retry("timeout".into()),
             NOW,
             BASE,
+            false,
         );
-        assert_eq!(last.state, TaskState::Failed);
-        assert!(last.detail.unwrap().starts_with("gave up after"));
+        assert_eq!(
+            last.state,
+            TaskState::NeedsPerson,
+            "attempts alone never make a transient error final"
+        );
+        let detail = last.detail.unwrap();
+        assert!(
+            detail.starts_with("not done after 10 attempts: timeout; `gallra task retry 1` tries again, `gallra task done 1` confirms"),
+            "{detail}"
+        );
+        assert!(
+            detail.contains("`gallra request cancel 1` stops the request"),
+            "{detail}"
+        );
+        assert!(!detail.contains("gave up"), "{detail}");
+    }
+
+    #[test]
+    fn a_notice_the_relay_keeps_refusing_is_tried_again_at_the_longest_wait_and_says_since_when() {
+        let error = "SMTP relay 127.0.0.1:25: connection refused (temporary; will be tried again)";
+        let last = update(
+            &task(MAX_ATTEMPTS - 1),
+            StepOutcome::Retry(error.into()),
+            NOW,
+            BASE,
+            true,
+        );
+        assert_eq!(last.state, TaskState::Pending, "still tried, never failed");
+        let wait = last.not_before.unwrap().as_second() - NOW.as_second();
+        let cap = super::super::settle::MAX_BACKOFF.as_secs() as i64;
+        assert!(
+            (cap * 8 / 10..=cap * 12 / 10).contains(&wait),
+            "the capped wait, got {wait}"
+        );
+        let detail = last.detail.unwrap();
+        assert!(
+            detail.starts_with(&format!(
+                "not sent in 10 attempts (the 10th failed at {NOW})"
+            )),
+            "{detail}"
+        );
+        assert!(!detail.contains("gave up"), "{detail}");
+
+        let mut later = task(MAX_ATTEMPTS + 4);
+        later.detail = Some(detail);
+        let now = NOW + jiff::SignedDuration::from_hours(30);
+        let again = update(&later, StepOutcome::Retry(error.into()), now, BASE, true);
+        assert_eq!(again.state, TaskState::Pending);
+        assert!(
+            again.detail.unwrap().starts_with(&format!(
+                "not sent in 15 attempts (the 10th failed at {NOW})"
+            )),
+            "the time it got stuck is kept"
+        );
     }
 
     #[test]
@@ -947,6 +1102,7 @@ mod tests {
             StepOutcome::InProgress("job running".into(), check_at),
             NOW,
             BASE,
+            false,
         );
         assert_eq!(
             waiting.state,
@@ -965,7 +1121,7 @@ mod tests {
             law: Some("Bokföringslagen 7 kap. 2 §".into()),
             recheck_at: Some(until),
         };
-        let held = update(&task(0), outcome, NOW, BASE);
+        let held = update(&task(0), outcome, NOW, BASE, false);
         assert_eq!(held.state, TaskState::Retained);
         assert_eq!(
             (held.retained_until, held.not_before),

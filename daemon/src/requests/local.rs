@@ -86,6 +86,7 @@ impl LocalService {
             retained_until: task.retained_until,
             legal_basis: task.legal_basis.clone(),
             detail: task.detail.clone(),
+            finished_at: task.finished_at,
             instructions,
         }
     }
@@ -115,7 +116,7 @@ impl LocalService {
 
 fn not_open(id: RequestId, state: RequestState) -> ServiceError {
     ServiceError::Conflict(format!(
-        "request {id} is {state}, not open: it cannot be cancelled"
+        "request {id} is {state} already: it cannot be cancelled"
     ))
 }
 
@@ -187,7 +188,10 @@ impl RequestService for LocalService {
 
     fn cancel(&self, id: RequestId, reason: &str) -> Result<RequestView, ServiceError> {
         let record = self.record(id)?;
-        if !matches!(record.state, RequestState::Open | RequestState::Blocked) {
+        if !matches!(
+            record.state,
+            RequestState::Open | RequestState::Blocked | RequestState::Failed
+        ) {
             return Err(not_open(id, record.state));
         }
         refuse_personal_data("reason", reason, &record.identifiers)
@@ -213,39 +217,99 @@ impl RequestService for LocalService {
     }
 
     fn task_done(&self, id: RequestTaskId, note: &str) -> Result<TaskView, ServiceError> {
+        self.by_person(id, &[TaskState::NeedsPerson], "note", note, |task, now| {
+            let update = TaskUpdate {
+                task: task.id,
+                state: TaskState::Done,
+                attempted: false,
+                not_before: None,
+                retained_until: None,
+                legal_basis: None,
+                detail: Some(format!("done by a person: {note}")),
+                kept: None,
+            };
+            self.store.update_request_tasks(&[update], now)?;
+            tracing::info!(
+                task = id.0,
+                request = task.request.0,
+                "manual task confirmed"
+            );
+            Ok(())
+        })
+    }
+
+    fn task_retry(&self, id: RequestTaskId, reason: &str) -> Result<TaskView, ServiceError> {
+        let states = [TaskState::NeedsPerson, TaskState::Failed];
+        self.by_person(id, &states, "reason", reason, |task, now| {
+            let detail = match reason.trim() {
+                "" => "to be tried again, as a person asked".to_owned(),
+                reason => format!("to be tried again, as a person asked: {reason}"),
+            };
+            self.store.retry_request_task(task.id, &detail, now)?;
+            // The account source's erasure failed, or was never made, because this task
+            // failed (it goes last, keeping the subject findable): it comes back with it.
+            for other in self.store.request_tasks(task.request)? {
+                let held_back = other.id != task.id
+                    && other.system == self.config.account_source
+                    && other.state == TaskState::Failed
+                    && other.action == super::RequestAction::Erase;
+                if held_back {
+                    self.store.retry_request_task(other.id, &detail, now)?;
+                }
+            }
+            tracing::info!(
+                task = id.0,
+                request = task.request.0,
+                "task to be tried again"
+            );
+            Ok(())
+        })
+    }
+}
+
+impl LocalService {
+    /// What a person does to a task (confirms it done, has it tried again): checked to be in
+    /// one of `states`, with `text` (the note or reason, `field`) refused if it holds personal
+    /// data; then `act` changes the task and the request is settled (a failed one reopens, a
+    /// done one forgets its identifiers). The task as it then stands.
+    fn by_person(
+        &self,
+        id: RequestTaskId,
+        states: &[TaskState],
+        field: &str,
+        text: &str,
+        act: impl FnOnce(&RequestTask, Timestamp) -> Result<(), StoreError>,
+    ) -> Result<TaskView, ServiceError> {
         let task = self
             .store
             .request_task(id)
             .map_err(unavailable)?
             .ok_or_else(|| ServiceError::NotFound(format!("no task {id}")))?;
-        if task.state != TaskState::NeedsPerson {
-            return Err(ServiceError::Conflict(format!(
-                "task {id} is {}, not waiting for a person",
-                task.state
-            )));
+        if !states.contains(&task.state) {
+            let wanted: Vec<String> = states.iter().map(|s| s.to_string()).collect();
+            return Err(ServiceError::Conflict(match states {
+                [TaskState::NeedsPerson] => {
+                    format!("task {id} is {}, not waiting for a person", task.state)
+                }
+                _ => format!("task {id} is {}, not {}", task.state, wanted.join(" or ")),
+            }));
         }
         let record = self.record(task.request)?;
-        refuse_personal_data("note", note, &record.identifiers).map_err(ServiceError::Invalid)?;
+        if record.state == RequestState::Cancelled {
+            return Err(ServiceError::Conflict(format!(
+                "task {id} belongs to request {}, which is cancelled",
+                record.id
+            )));
+        }
+        refuse_personal_data(field, text, &record.identifiers).map_err(ServiceError::Invalid)?;
         let now = crate::clock::now();
-        let update = TaskUpdate {
-            task: id,
-            state: TaskState::Done,
-            attempted: false,
-            not_before: None,
-            retained_until: None,
-            legal_basis: None,
-            detail: Some(format!("done by a person: {note}")),
-            kept: None,
-        };
-        self.store
-            .update_request_tasks(&[update], now)
-            .map_err(unavailable)?;
+        act(&task, now).map_err(|e| match e {
+            StoreError::RequestCancelled { request } => ServiceError::Conflict(format!(
+                "task {id} belongs to request {request}, which is cancelled"
+            )),
+            e => unavailable(e),
+        })?;
         settle(self.store.as_ref(), &record, now).map_err(unavailable)?;
-        tracing::info!(
-            task = id.0,
-            request = task.request.0,
-            "manual task confirmed"
-        );
         let task = self
             .store
             .request_task(id)

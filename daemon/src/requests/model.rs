@@ -195,6 +195,9 @@ pub struct RequestTask {
     pub kept: Option<Vec<RecordRef>>,
     /// Last change.
     pub updated_at: Timestamp,
+    /// When it reached its final state (done, retained, failed), on gallra's clock at that
+    /// moment; `None` while it is not final.
+    pub finished_at: Option<Timestamp>,
 }
 
 /// A change to a request task.

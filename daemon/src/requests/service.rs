@@ -22,7 +22,8 @@ pub trait RequestService: Send + Sync + 'static {
     /// One request with its tasks and receipt.
     fn show(&self, id: RequestId) -> Result<RequestView, ServiceError>;
 
-    /// Cancels an open or blocked request; its tasks that have not run stop.
+    /// Cancels an open, blocked or failed request; its tasks that have not run stop, and its
+    /// identifiers are forgotten.
     fn cancel(&self, id: RequestId, reason: &str) -> Result<RequestView, ServiceError>;
 
     /// Tasks waiting for a person, oldest due first.
@@ -30,4 +31,9 @@ pub trait RequestService: Send + Sync + 'static {
 
     /// A person confirms a manual task, with a note (kept on the receipt; no personal data).
     fn task_done(&self, id: RequestTaskId, note: &str) -> Result<TaskView, ServiceError>;
+
+    /// A person has a task that failed or waits for them tried again: it is due at once with
+    /// its attempts counted from zero, and its request, if it had failed, is open again. The
+    /// reason (may be empty) is kept with the task, so it must not hold personal data.
+    fn task_retry(&self, id: RequestTaskId, reason: &str) -> Result<TaskView, ServiceError>;
 }

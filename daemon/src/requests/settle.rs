@@ -7,7 +7,10 @@ use jiff::Timestamp;
 use super::model::{RequestId, RequestRecord, RequestState, RequestTask};
 use crate::store::{RequestStore, StoreError, TaskState};
 
-/// Attempts of a transiently failing task before it is given up as failed.
+/// Attempts of a transiently failing task before a person is told. Counting attempts alone
+/// never makes a transient error final: a connector task then waits for a person
+/// (`gallra task retry`, `gallra task done`, `gallra request cancel`), and a notice keeps
+/// being tried every [`MAX_BACKOFF`] (see the engine's `update`).
 pub const MAX_ATTEMPTS: u32 = 10;
 /// The longest wait between two attempts.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
@@ -66,9 +69,26 @@ pub fn state_from_tasks(tasks: &[RequestTask]) -> (RequestState, Option<String>)
     }
 }
 
+/// When a request whose tasks are all final ended: when its last task finished, and never
+/// before it was received. A task can carry an earlier time than the request's receipt if the
+/// clock was moved back (NTP, a VM restored, `GALLRA_NOW` in two processes) between the
+/// request's intake and its last step; a receipt saying it was completed before it was
+/// received would be false either way, so the later of the two is kept. `now` stands in for
+/// a task without a finish time (none should be left once the tasks are final).
+pub fn completed_at(record: &RequestRecord, tasks: &[RequestTask], now: Timestamp) -> Timestamp {
+    let last = tasks
+        .iter()
+        .map(|t| t.finished_at.unwrap_or(now))
+        .max()
+        .unwrap_or(now);
+    last.max(record.received_at)
+}
+
 /// Brings a request's state in line with its tasks, and forgets who it was about once
 /// nothing more will be done with the identifiers. Cancelled and blocked requests are left
-/// as they are (a blocked one is settled by the engine when its precondition clears).
+/// as they are (a blocked one is settled by the engine when its precondition clears). A
+/// failed request keeps its identifiers: a person tries its tasks again
+/// (`gallra task retry`) or cancels it, which forgets them.
 pub fn settle(
     store: &dyn RequestStore,
     record: &RequestRecord,
@@ -83,11 +103,16 @@ pub fn settle(
     let tasks = store.request_tasks(record.id)?;
     let (state, detail) = state_from_tasks(&tasks);
     if state != record.state || (detail.is_some() && detail != record.detail) {
+        // A failed request tried again is open without its failure's detail.
+        let kept = match (record.state, state) {
+            (RequestState::Failed, RequestState::Open) => None,
+            _ => record.detail.as_deref(),
+        };
         store.set_request_state(
             record.id,
             state,
-            detail.as_deref().or(record.detail.as_deref()),
-            now,
+            detail.as_deref().or(kept),
+            completed_at(record, &tasks, now),
         )?;
     }
     if state == RequestState::Done && !tasks.iter().any(is_held) && !record.identifiers.is_empty() {

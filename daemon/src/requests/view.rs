@@ -50,7 +50,7 @@ pub struct RequestView {
 /// One task.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct TaskView {
-    /// Its number (for `gallra task done`).
+    /// Its number (for `gallra task done` and `gallra task retry`).
     pub id: RequestTaskId,
     /// Its request.
     pub request: RequestId,
@@ -70,6 +70,8 @@ pub struct TaskView {
     pub legal_basis: Option<String>,
     /// What happened.
     pub detail: Option<String>,
+    /// When it became done, retained or failed.
+    pub finished_at: Option<Timestamp>,
     /// For a manual task: what the person must do (from the system's config).
     pub instructions: Option<String>,
 }

@@ -12,7 +12,7 @@ use crate::requests::{
     RequestView, ServiceError, TaskView,
 };
 
-/// [`LocalService`] that wakes the engine after a submission or a confirmed task.
+/// [`LocalService`] that wakes the engine after a submission, a confirmed task or a retry.
 pub struct WakingService {
     inner: LocalService,
     wake: Arc<Notify>,
@@ -60,6 +60,12 @@ impl RequestService for WakingService {
 
     fn task_done(&self, id: RequestTaskId, note: &str) -> Result<TaskView, ServiceError> {
         let task = self.inner.task_done(id, note)?;
+        self.wake.notify_one();
+        Ok(task)
+    }
+
+    fn task_retry(&self, id: RequestTaskId, reason: &str) -> Result<TaskView, ServiceError> {
+        let task = self.inner.task_retry(id, reason)?;
         self.wake.notify_one();
         Ok(task)
     }

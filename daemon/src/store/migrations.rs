@@ -199,6 +199,15 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE requests ADD COLUMN cancel_audited INTEGER NOT NULL DEFAULT 0;
     UPDATE requests SET cancel_audited = 1 WHERE state = 'cancelled';
     ",
+    // 10: when each request task finished (done, retained, failed: set when it gets there,
+    // cleared when it is tried again), so that a request's completion is its last task's
+    // finish, not the moment the engine's pass began. Tasks that finished before this
+    // version are taken to have finished at their last change.
+    "
+    ALTER TABLE request_tasks ADD COLUMN finished_at TEXT;
+    UPDATE request_tasks SET finished_at = updated_at
+        WHERE state IN ('done', 'retained', 'failed', 'kept');
+    ",
 ];
 
 /// The schema version this binary writes.

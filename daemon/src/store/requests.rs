@@ -63,22 +63,31 @@ pub trait RequestStore: Send + Sync {
     /// ([`StoreError::NoSuchRequestTask`]) or its request was cancelled
     /// ([`StoreError::RequestCancelled`]: a step that was under way when the cancel came
     /// cannot write over it), none. See [`TaskUpdate`] for which fields keep their stored
-    /// value when `None`; `not_before` is always set.
+    /// value when `None`; `not_before` is always set. A task that becomes done, retained or
+    /// failed records `now` as its `finished_at`; any other state clears it.
     ///
     /// [`StoreError::NoSuchRequestTask`]: super::StoreError::NoSuchRequestTask
     /// [`StoreError::RequestCancelled`]: super::StoreError::RequestCancelled
     fn update_request_tasks(&self, updates: &[TaskUpdate], now: Timestamp) -> Result<()>;
 
+    /// Puts a task that failed or waits for a person back to pending, due at once, with its
+    /// attempts counted from zero again and `detail` saying why: a person's way back from
+    /// those states (`gallra task retry`). Returns whether it did: a task in any other state
+    /// is left as it is. A cancelled request's task is refused
+    /// ([`StoreError::RequestCancelled`](super::StoreError::RequestCancelled)).
+    fn retry_request_task(&self, id: RequestTaskId, detail: &str, now: Timestamp) -> Result<bool>;
+
     /// Moves a request to `state` with `detail` (`None` clears it). A final state (done,
-    /// failed, cancelled) sets `completed_at` to `now` unless it is set already; any other
-    /// state clears it. A cancelled request stays cancelled
+    /// failed, cancelled) sets `completed_at` to `at` unless it is set already; any other
+    /// state clears it. The caller says when the request ended: its last task's finish (see
+    /// [`crate::requests::settle`]), not the moment it noticed. A cancelled request stays cancelled
     /// ([`StoreError::RequestCancelled`](super::StoreError::RequestCancelled)).
     fn set_request_state(
         &self,
         id: RequestId,
         state: RequestState,
         detail: Option<&str>,
-        now: Timestamp,
+        at: Timestamp,
     ) -> Result<()>;
 
     /// Empties the request's identifiers (personal data), leaving no copy in the database
@@ -89,7 +98,7 @@ pub trait RequestStore: Send + Sync {
     /// [`StoreError::RequestTasksOpen`]: super::StoreError::RequestTasksOpen
     fn forget_request_identifiers(&self, id: RequestId) -> Result<()>;
 
-    /// Cancels an open or blocked request, in one transaction: the request becomes
+    /// Cancels an open, blocked or failed request, in one transaction: the request becomes
     /// cancelled with `detail`, its tasks that wait (pending, running, blocked, waiting for a
     /// person) fail as cancelled (a running one says its step was under way), a hold's
     /// erasure still to come is called off, and the identifiers and kept references are
@@ -123,7 +132,7 @@ pub trait RequestStore: Send + Sync {
 pub enum Cancel {
     /// The request is cancelled now.
     Cancelled,
-    /// The request was not open or blocked; nothing changed.
+    /// The request was done or cancelled already; nothing changed.
     NotOpen(RequestState),
 }
 

@@ -78,6 +78,7 @@ fn task(id: i64, request: i64, system: &str, action: RequestAction, state: TaskS
         retained_until: None,
         legal_basis: None,
         detail: None,
+        finished_at: None,
         instructions: (action == RequestAction::Manual).then(|| "Shred the binder page".into()),
     }
 }
@@ -216,6 +217,31 @@ impl RequestService for FakeService {
             }
             task.state = TaskState::Done;
             task.detail = Some(note.to_owned());
+            Ok(task.clone())
+        })
+    }
+
+    fn task_retry(&self, id: RequestTaskId, reason: &str) -> Result<TaskView, ServiceError> {
+        self.with(|state| {
+            let task = state
+                .requests
+                .iter_mut()
+                .flat_map(|r| r.task_list.iter_mut())
+                .find(|t| t.id == id)
+                .ok_or_else(|| ServiceError::NotFound(format!("no task {id}")))?;
+            if !matches!(task.state, TaskState::NeedsPerson | TaskState::Failed) {
+                return Err(ServiceError::Conflict(format!(
+                    "task {id} is {}, not needs_person or failed",
+                    task.state
+                )));
+            }
+            // A manual task tried again is handed straight back to a person by the engine.
+            task.state = match task.action {
+                RequestAction::Manual => TaskState::NeedsPerson,
+                _ => TaskState::Pending,
+            };
+            task.attempts = 0;
+            task.detail = Some(reason.to_owned());
             Ok(task.clone())
         })
     }

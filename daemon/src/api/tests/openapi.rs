@@ -81,6 +81,7 @@ async fn every_listed_route_is_answered_by_the_router() {
             "/v1/requests" => Some(ERASE_ANNA),
             "/v1/requests/{id}/cancel" => Some(r#"{"reason":"test"}"#),
             "/v1/tasks/{id}/done" => Some(r#"{"note":"test"}"#),
+            "/v1/tasks/{id}/retry" => Some(r#"{"reason":"test"}"#),
             _ => None,
         };
         let body = body.filter(|_| *method == "POST");

@@ -35,7 +35,7 @@ const LIST_OPEN: &str = "SELECT id, kind, state, received_at, due_at, completed_
 /// The columns [`task_from_row`] reads, as the start of a query on `request_tasks t`.
 const TASK_COLUMNS: &str = "SELECT t.id, t.request, t.system, t.action, t.ord, t.state,
         t.attempts, t.not_before, t.retained_until, t.legal_basis, t.detail, t.updated_at,
-        t.kept_json
+        t.kept_json, t.finished_at
     FROM request_tasks t";
 
 /// A request's tasks; served by the index `request_tasks_by_request`.
@@ -101,7 +101,9 @@ impl SqliteStore {
                      legal_basis = coalesce(?6, legal_basis),
                      detail = coalesce(?7, detail),
                      updated_at = ?8,
-                     kept_json = coalesce(?9, kept_json)
+                     kept_json = coalesce(?9, kept_json),
+                     finished_at = CASE WHEN ?2 IN ('done', 'retained', 'failed', 'kept')
+                         THEN ?8 END
                  WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM requests r
                      WHERE r.id = request_tasks.request AND r.state = 'cancelled')",
             )?
@@ -249,6 +251,37 @@ impl RequestStore for SqliteStore {
         })
     }
 
+    fn retry_request_task(&self, id: RequestTaskId, detail: &str, now: Timestamp) -> Result<bool> {
+        self.write(|tx| {
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE request_tasks SET state = 'pending', attempts = 0, not_before = NULL,
+                         detail = ?2, updated_at = ?3, finished_at = NULL
+                     WHERE id = ?1 AND state IN ('failed', 'needs_person')
+                         AND NOT EXISTS (SELECT 1 FROM requests r
+                             WHERE r.id = request_tasks.request AND r.state = 'cancelled')",
+                )?
+                .execute(params![id, detail, at(now)])?;
+            if changed == 1 {
+                return Ok(true);
+            }
+            let request: Option<RequestId> = tx
+                .prepare_cached("SELECT request FROM request_tasks WHERE id = ?1")?
+                .query_row([id], |r| r.get(0))
+                .optional()?;
+            match request {
+                Some(request) => match self.unchanged_request(tx, request)? {
+                    cancelled @ Fail::Store(StoreError::RequestCancelled { .. }) => Err(cancelled),
+                    _ => Ok(false),
+                },
+                None => Err(Fail::Store(StoreError::NoSuchRequestTask {
+                    path: self.path.clone(),
+                    task: id,
+                })),
+            }
+        })
+    }
+
     fn set_request_state(
         &self,
         id: RequestId,
@@ -393,6 +426,7 @@ fn task_from_row(r: &Row<'_>) -> rusqlite::Result<RequestTask> {
         detail: r.get(10)?,
         updated_at: timestamp(r, 11)?,
         kept: kept_from_row(r, 12)?,
+        finished_at: optional_timestamp(r, 13)?,
     })
 }
 
@@ -418,6 +452,8 @@ sql_named!(RequestState);
 sql_named!(RequestAction);
 
 mod cancel;
+#[cfg(test)]
+mod ends_tests;
 mod notices;
 #[cfg(test)]
 mod tests;

@@ -14,7 +14,7 @@ const CANCELLED_RUNNING: &str = "cancelled while its step was under way: the sys
 
 /// Tasks that wait fail as cancelled; nothing is due for them again.
 const CANCEL_WAITING: &str = "UPDATE request_tasks
-    SET state = 'failed', not_before = NULL, kept_json = NULL, updated_at = ?2,
+    SET state = 'failed', not_before = NULL, kept_json = NULL, updated_at = ?2, finished_at = ?2,
         detail = CASE state WHEN 'running' THEN ?3 ELSE 'cancelled' END
     WHERE request = ?1 AND state IN ('pending', 'running', 'blocked', 'needs_person')";
 
@@ -24,13 +24,15 @@ const CANCEL_HOLD: &str = "UPDATE request_tasks
         detail = coalesce(detail || '; ', '') || 'the erasure at the end of the hold was cancelled'
     WHERE request = ?1 AND state = 'retained' AND not_before IS NOT NULL";
 
-/// The request ends cancelled, forgetting who it was about.
+/// The request ends cancelled, forgetting who it was about. It ends now, also if it had
+/// failed before: a failed request waited for a person, who ends it here.
 const CANCEL_REQUEST: &str = "UPDATE requests
-    SET state = 'cancelled', detail = ?2, completed_at = coalesce(completed_at, ?3),
+    SET state = 'cancelled', detail = ?2, completed_at = ?3,
         identifiers_json = NULL
     WHERE id = ?1";
 
-/// Cancels `id` if it is open or blocked; `None` if there is no such request.
+/// Cancels `id` if it is open, blocked or failed (its tasks failed, and it waits for a person
+/// to try them again or to stop it); `None` if there is no such request.
 pub(super) fn cancel(
     tx: &Connection,
     id: RequestId,
@@ -44,7 +46,10 @@ pub(super) fn cancel(
     let Some(state) = state else {
         return Ok(None);
     };
-    if !matches!(state, RequestState::Open | RequestState::Blocked) {
+    if !matches!(
+        state,
+        RequestState::Open | RequestState::Blocked | RequestState::Failed
+    ) {
         return Ok(Some(Cancel::NotOpen(state)));
     }
     tx.prepare_cached(CANCEL_WAITING)?
