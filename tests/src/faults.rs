@@ -122,12 +122,20 @@ impl FaultScenario {
         let stores = Stores::read(&self.scenario);
         let views = self.request_views(&at);
         let observed = self.observed(&stores, &views);
-        observed.end_state(&self.model.selected(&at, &stores));
+        let selected = self.model.selected(&at, &stores);
+        let for_a_person: BTreeSet<i64> = model::email_held_by_another(&stores)
+            .intersection(&selected)
+            .filter(|id| !self.requested.contains_key(id))
+            .copied()
+            .collect();
+        observed.end_state(&selected, &for_a_person);
+        observed.left_for_a_person(&for_a_person);
         observed.stayed(&self.stay);
         observed.done_tasks_gone();
         let (checks, handovers_failed) = (observed.checks(), observed.failed_handovers().len());
         self.figures.checks += checks;
         self.figures.handovers_failed = handovers_failed as u64;
+        self.figures.left_for_a_person = for_a_person.len() as u64;
         for view in views.values() {
             match view["state"].as_str() {
                 Some("done") => self.figures.requests_done += 1,
@@ -199,6 +207,7 @@ impl FaultScenario {
         observed.plan_matches_model(&plan, &self.model.selected(&at, &before), &before);
         let mut seen = Figures::default();
         observed.stayed(&self.stay);
+        observed.nothing_by_a_shared_email(&before, &model::email_held_by_another(&before));
         observed.done_tasks_gone();
         observed.step(&before, &plan, &reports, &mut seen);
         seen.checks = observed.checks();

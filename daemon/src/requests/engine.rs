@@ -395,17 +395,9 @@ impl Engine {
             .systems
             .get(&config.account_source)
             .map_err(StepOutcome::Retry)?;
-        let key = record
-            .identifiers
-            .iter()
-            .find(|i| i.kind() == gallra_plugin_api::IdentifierKind::CustomerId)
-            .map(|i| i.value());
         let retry = |e: crate::plugins::CallError| StepOutcome::from_error(&e);
-        let (usable, why) = match key {
-            Some(key) => {
-                let resolved = crate::identity::resolve(source, &key, &record.identifiers)
-                    .await
-                    .map_err(retry)?;
+        let (usable, why) = match resolve_own(source, record).await.map_err(retry)? {
+            Some(resolved) => {
                 let why = resolved.withheld_reason();
                 (resolved.usable, why)
             }
@@ -440,10 +432,21 @@ impl Engine {
     }
 
     /// Asks the account source and every system that reports status (whatever its
-    /// `activity` setting) whether the subject still has active services or unpaid invoices.
-    /// Any failure to ask blocks too: an erasure never goes ahead on a guess.
+    /// `activity` setting) whether the subject still has active services or unpaid invoices,
+    /// through the identifiers the erase will use: an email another customer holds now (a
+    /// family address, a mailbox that moved) would find that customer's debts, which are not
+    /// the requester's. Any failure to ask blocks too: an erasure never goes ahead on a guess.
     async fn precondition(&self, record: &RequestRecord) -> Option<String> {
         let config = &self.context.config;
+        let source = match self.context.systems.get(&config.account_source) {
+            Ok(source) => source,
+            Err(why) => return Some(format!("cannot check for active services: {why}")),
+        };
+        let identifiers = match resolve_own(source, record).await {
+            Ok(Some(resolved)) => resolved.usable,
+            Ok(None) => record.identifiers.clone(),
+            Err(e) => return Some(format!("cannot check for active services: {e}")),
+        };
         let mut facts = SubjectFacts::default();
         for system in config.systems.values() {
             if system.connector().is_none() {
@@ -463,7 +466,7 @@ impl Engine {
                     system.name
                 ));
             };
-            let subject = request_subject(&record.identifiers, config.customer_ids(&system.name));
+            let subject = request_subject(&identifiers, config.customer_ids(&system.name));
             match handle.call("status", move |i| i.status(&subject)).await {
                 Ok(theirs) => facts = merge_facts(&facts, &theirs),
                 Err(e) => return Some(format!("cannot check for active services: {e}")),
@@ -721,6 +724,23 @@ fn out_of_attempts(task: &RequestTask) -> bool {
 
 /// Whether any task of the request has been attempted (preconditions are checked only before
 /// the first: an erasure under way is not stopped half-done by a new service).
+/// For a request that gives the customer id: which of its identifiers pick out the requester
+/// alone in the account source `source` ([`crate::identity::resolve`]). None without one.
+async fn resolve_own(
+    source: &crate::plugins::SystemHandle,
+    record: &RequestRecord,
+) -> Result<Option<crate::identity::Resolution>, crate::plugins::CallError> {
+    let key = record
+        .identifiers
+        .iter()
+        .find(|i| i.kind() == gallra_plugin_api::IdentifierKind::CustomerId)
+        .map(|i| i.value());
+    let Some(key) = key else { return Ok(None) };
+    crate::identity::resolve(source, &key, &record.identifiers)
+        .await
+        .map(Some)
+}
+
 fn started(tasks: &[RequestTask]) -> bool {
     tasks
         .iter()

@@ -292,16 +292,20 @@ impl<'a> Observed<'a> {
 
     /// After the calm runs: exactly the selected and the erased-on-request customers are
     /// gone (panel and CRM rows deleted, billing anonymized), and every other row is as it
-    /// was generated.
+    /// was generated. The selected customers `for_a_person` (their email is another
+    /// customer's too) are not expected gone: [`Observed::left_for_a_person`] checks them.
     ///
     /// A request a run filed for billing (under the hold) that failed for good (a panic, a
     /// renamed column) leaves billing as it is, visibly: such customers are only checked
     /// for the panel and the CRM.
-    pub fn end_state(&self, selected: &BTreeSet<i64>) {
+    pub fn end_state(&self, selected: &BTreeSet<i64>, for_a_person: &BTreeSet<i64>) {
         let failed = self.failed_handovers();
         for panel_id in self.model.customers() {
             let request = self.requested.get(&panel_id).map(|id| &self.views[id]);
             if request.is_some_and(|v| v["state"] != "done") {
+                continue;
+            }
+            if request.is_none() && for_a_person.contains(&panel_id) {
                 continue;
             }
             let crm = self.model.crm_ids.get(&panel_id);

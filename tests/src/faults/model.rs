@@ -107,6 +107,17 @@ impl Model {
         self.partners.entry(b).or_default().insert(a);
     }
 
+    /// Customer `from`'s email moved to `to` (a mailbox handed over; `from` got a new one of
+    /// their own): whoever shared it with `from` in billing shares it with `to` now.
+    pub fn move_email(&mut self, from: i64, to: i64) {
+        for partner in self.partners.remove(&from).unwrap_or_default() {
+            let theirs = self.partners.entry(partner).or_default();
+            theirs.remove(&from);
+            theirs.insert(to);
+            self.partners.entry(to).or_default().insert(partner);
+        }
+    }
+
     /// The billing facts a question about `panel_id` finds at the moment of `now_stores`: the
     /// customer's own client's and those of every partner whose client still holds the
     /// shared email. An anonymized client's payments count for no one (see
@@ -165,6 +176,32 @@ impl Model {
             .map(|(id, _)| *id)
             .collect()
     }
+}
+
+/// The customers of `now_stores`' panel whose email another customer there holds too (a
+/// family address, a mailbox taken over), compared as gallra compares emails (surrounding
+/// space and case aside). Read from the rows, never from gallra.
+///
+/// Such an email picks out no one: gallra never hands it to a system. The CRM and billing find
+/// people by email, so whatever they hold of such a customer under it only a person can find;
+/// a policy run erases what their personnummer finds in the CRM (the first system), leaves the
+/// CRM task to a person, and goes no further with them — billing (when the run erases it
+/// itself) and the panel keep them, whole, until the email is theirs alone again.
+pub fn email_held_by_another(now_stores: &Stores) -> BTreeSet<i64> {
+    let mut holders: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for (id, row) in &now_stores.panel {
+        if let Some(email) = &row[1] {
+            holders
+                .entry(email.trim().to_lowercase())
+                .or_default()
+                .push(*id);
+        }
+    }
+    holders
+        .into_values()
+        .filter(|ids| ids.len() > 1)
+        .flatten()
+        .collect()
 }
 
 fn int(value: &Option<String>) -> i64 {

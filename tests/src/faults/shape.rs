@@ -44,8 +44,8 @@ pub struct Shape {
     /// for it; without, the run anonymizes billing itself, through its re-check.
     pub billing_hold: bool,
     /// Whether a customer whose email is withheld (shared, or moved while a run waited) may
-    /// have a CRM person without a personnummer, whom gallra can find only by that email.
-    /// (A known bug: the CRM task is then done by personnummer, and the row stays.)
+    /// have a CRM person without a personnummer, whom gallra can find only by that email: the
+    /// CRM task then needs a person, and the row stays.
     pub crm_by_email_only: bool,
     /// How many customers the policy will select share an email with one it never selects
     /// (a family address, see [`super::family`]).
@@ -88,8 +88,9 @@ impl Shape {
         }
     }
 
-    /// [`Shape::changing_facts_run_erases_all`] without the known bugs' cases: customers
-    /// whose email is withheld have a CRM person with a personnummer, or none.
+    /// [`Shape::changing_facts_run_erases_all`] where customers whose email is withheld
+    /// have a CRM person with a personnummer, or none. (Its name is from when the other
+    /// case was a known bug.)
     pub fn changing_facts_without_known_bugs() -> Shape {
         Shape {
             crm_by_email_only: false,
@@ -125,6 +126,9 @@ pub struct Figures {
     pub handovers_failed: u64,
     /// Subjects deleted by policy or request.
     pub deleted: u64,
+    /// Customers the policy selects who are left for a person after the calm runs: their
+    /// email is another customer's too.
+    pub left_for_a_person: u64,
     /// Runs approved (and carried out) after facts changed while they waited.
     pub approved: u64,
 }
@@ -146,6 +150,7 @@ impl Figures {
         self.requests_waiting += other.requests_waiting;
         self.handovers_failed += other.handovers_failed;
         self.deleted += other.deleted;
+        self.left_for_a_person += other.left_for_a_person;
         self.approved += other.approved;
     }
 }

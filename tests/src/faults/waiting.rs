@@ -208,6 +208,7 @@ impl FaultScenario {
                     &format!("moved{id}@example.se"),
                 );
                 set_email(&self.scenario, &self.model, heir, &email);
+                self.model.move_email(id, heir);
                 self.stay.insert(
                     heir,
                     format!("took over customer {id}'s mailbox while run {run} waited"),
