@@ -62,4 +62,8 @@ impl RequestService for CurrentService {
     fn task_done(&self, id: RequestTaskId, note: &str) -> Result<TaskView, ServiceError> {
         self.now().task_done(id, note)
     }
+
+    fn task_retry(&self, id: RequestTaskId, reason: &str) -> Result<TaskView, ServiceError> {
+        self.now().task_retry(id, reason)
+    }
 }
