@@ -5,7 +5,9 @@
 //! connector can be tested, and pass the conformance suite, without the vendor. The tests
 //! of the connector crates and the end-to-end tests of `gallra-e2e` share them.
 
+pub mod connector;
 pub mod rate_limit;
+pub mod secrets;
 pub mod server;
 
 pub mod copper;
