@@ -3,16 +3,17 @@
 
 use std::collections::BTreeMap;
 
-use crate::support::{open_settings, settings, TokenFile};
 use gallra_plugin_api::conformance::{self, ConformanceSystem};
 use gallra_plugin_api::{ConnectorError, Identifier, IdentifierKind, Subject};
 use gallra_plugin_copper::CopperConnector;
 use gallra_testkit::copper::{Copper, NewPerson};
 use gallra_testkit::server::unreachable_url;
 
+use crate::support::{open_settings, settings, valid_token, SecretFile};
+
 struct Crm {
     copper: Copper,
-    token: TokenFile,
+    token: SecretFile,
     /// Seeded email → person id.
     ids: BTreeMap<String, u64>,
 }
@@ -63,7 +64,7 @@ impl Crm {
         );
         Self {
             copper,
-            token: TokenFile::valid(),
+            token: valid_token(),
             ids,
         }
     }

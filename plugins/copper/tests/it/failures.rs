@@ -3,11 +3,12 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{email, open_settings, settings, TokenFile};
 use gallra_plugin_api::{Connector, ConnectorError};
 use gallra_testkit::copper::{Copper, NewPerson, Options};
 use gallra_testkit::rate_limit::RateLimit;
 use gallra_testkit::server::unreachable_url;
+
+use crate::support::{email, open_settings, settings, token_file, valid_token};
 
 const ANNA: &str = "anna.lindqvist@example.se";
 
@@ -30,7 +31,7 @@ fn the_default_rate_keeps_every_second_within_copper_limit() {
     // Copper allows 180 a minute; the connector's default is 3 a second.
     let limit = RateLimit::per_second(3);
     let copper = copper_with(limit.clone());
-    let token = TokenFile::valid();
+    let token = valid_token();
     let mut s = settings(&copper.base_url(), &token);
     s["http"] = serde_json::json!({ "timeout_secs": 5 });
     let crm = open_settings(&s).unwrap();
@@ -50,7 +51,7 @@ fn the_default_rate_keeps_every_second_within_copper_limit() {
 fn a_429_with_retry_after_is_waited_out() {
     let limit = RateLimit::per_second(3).retry_after(Some(1));
     let copper = copper_with(limit.clone());
-    let token = TokenFile::valid();
+    let token = valid_token();
     let crm = open_settings(&settings(&copper.base_url(), &token)).unwrap();
     for _ in 0..8 {
         assert_eq!(crm.lookup(&email(ANNA)).unwrap().records.len(), 1);
@@ -67,7 +68,7 @@ fn a_429_with_retry_after_is_waited_out() {
 fn a_429_storm_without_retry_after_slows_down_but_succeeds() {
     let limit = RateLimit::per_second(2);
     let copper = copper_with(limit.clone());
-    let token = TokenFile::valid();
+    let token = valid_token();
     let mut s = settings(&copper.base_url(), &token);
     s["http"]["max_retries"] = 8.into();
     s["http"]["backoff_initial_ms"] = 100.into();
@@ -95,7 +96,7 @@ fn a_429_storm_without_retry_after_slows_down_but_succeeds() {
 fn wrong_credentials_are_permanent_and_name_the_fix() {
     let copper = Copper::start();
     copper.add_person(NewPerson::named("Anna Lindqvist", ANNA));
-    let token = TokenFile::new("not-the-token");
+    let token = token_file("not-the-token");
     let crm = open_settings(&settings(&copper.base_url(), &token)).unwrap();
     for error in [
         crm.lookup(&email(ANNA)).unwrap_err(),
@@ -115,7 +116,7 @@ fn wrong_credentials_are_permanent_and_name_the_fix() {
 
 #[test]
 fn an_unreachable_copper_is_transient_never_not_found() {
-    let token = TokenFile::valid();
+    let token = valid_token();
     let mut s = settings(&format!("{}/developer_api/v1", unreachable_url()), &token);
     s["http"]["max_retries"] = 1.into();
     let crm = open_settings(&s).unwrap();
@@ -129,7 +130,7 @@ fn an_unreachable_copper_is_transient_never_not_found() {
 #[test]
 fn a_missing_token_file_is_named_without_its_content() {
     let copper = Copper::start();
-    let token = TokenFile::valid();
+    let token = valid_token();
     let mut s = settings(&copper.base_url(), &token);
     s["token_file"] = "/nonexistent/copper-token".into();
     let Err(error) = open_settings(&s) else {
@@ -147,7 +148,7 @@ fn a_search_beyond_copper_100000_cap_is_an_error_not_a_complete_answer() {
     for n in 0..100_001 {
         copper.add_person(NewPerson::named(&format!("P {n}"), "everyone@example.se"));
     }
-    let token = TokenFile::valid();
+    let token = valid_token();
     let crm = open_settings(&settings(&copper.base_url(), &token)).unwrap();
     let error = crm.lookup(&email("everyone@example.se")).unwrap_err();
     match &error {

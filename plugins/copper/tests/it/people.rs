@@ -1,10 +1,11 @@
 //! Lookup, export, erase and status against the testkit's Copper.
 
-use crate::support::{email, open, open_settings, phone, settings, TokenFile};
 use gallra_plugin_api::jiff::Timestamp;
 use gallra_plugin_api::{Capability, Connector, EraseOutcome};
 use gallra_testkit::copper::{Copper, NewPerson, Options};
 use gallra_testkit::rate_limit::RateLimit;
+
+use crate::support::{email, open, open_settings, phone, settings, valid_token};
 
 #[test]
 fn a_lookup_reads_every_page_of_a_shared_email() {
@@ -14,7 +15,7 @@ fn a_lookup_reads_every_page_of_a_shared_email() {
         rate_limit: Some(counter.clone()),
         ..Options::default()
     });
-    let token = TokenFile::valid();
+    let token = valid_token();
     let ids: Vec<u64> = (0..5)
         .map(|n| {
             copper.add_person(NewPerson::named(
@@ -43,7 +44,7 @@ fn a_lookup_reads_every_page_of_a_shared_email() {
 #[test]
 fn a_full_last_page_is_followed_by_an_empty_one() {
     let copper = Copper::start();
-    let token = TokenFile::valid();
+    let token = valid_token();
     for n in 0..4 {
         copper.add_person(NewPerson::named(&format!("P {n}"), "shared@example.se"));
     }
@@ -62,7 +63,7 @@ fn a_full_last_page_is_followed_by_an_empty_one() {
 #[test]
 fn phone_lookup_keeps_only_the_same_number() {
     let copper = Copper::start();
-    let token = TokenFile::valid();
+    let token = valid_token();
     let anna = copper.add_person(NewPerson {
         phones: vec!["070-123 45 67".to_owned()],
         ..NewPerson::named("Anna", "anna@example.se")
@@ -81,7 +82,7 @@ fn phone_lookup_keeps_only_the_same_number() {
 #[test]
 fn without_phone_lookup_only_email_is_claimed() {
     let copper = Copper::start();
-    let token = TokenFile::valid();
+    let token = valid_token();
     copper.add_person(NewPerson {
         phones: vec!["070-123 45 67".to_owned()],
         ..NewPerson::named("Anna", "anna@example.se")
@@ -103,7 +104,7 @@ fn without_phone_lookup_only_email_is_claimed() {
 #[test]
 fn erase_twice_succeeds_and_a_person_deleted_meanwhile_is_skipped_by_export() {
     let copper = Copper::start();
-    let token = TokenFile::valid();
+    let token = valid_token();
     let id = copper.add_person(NewPerson::named("Anna", "anna@example.se"));
     let crm = open(&copper, &token);
     let anna = email("anna@example.se");
@@ -122,7 +123,7 @@ fn erase_twice_succeeds_and_a_person_deleted_meanwhile_is_skipped_by_export() {
 #[test]
 fn status_reports_the_latest_contact_or_change_when_asked_to() {
     let copper = Copper::start();
-    let token = TokenFile::valid();
+    let token = valid_token();
     copper.add_person(NewPerson {
         date_created: Some(1_600_000_000),
         date_modified: Some(1_650_000_000),
@@ -151,6 +152,6 @@ fn status_reports_the_latest_contact_or_change_when_asked_to() {
 #[test]
 fn health_checks_the_account() {
     let copper = Copper::start();
-    let token = TokenFile::valid();
+    let token = valid_token();
     open(&copper, &token).health().unwrap();
 }

@@ -3,9 +3,10 @@
 
 use std::path::PathBuf;
 
-use crate::support::{customer, seeded, settings};
 use gallra_plugin_api::host::PluginLibrary;
-use gallra_plugin_api::{EraseOutcome, OpenContext};
+use gallra_plugin_api::EraseOutcome;
+
+use crate::support::{customer, seeded, settings};
 
 /// The built plugin, as the daemon would load it.
 fn plugin_library() -> PathBuf {
@@ -18,10 +19,7 @@ fn the_built_plugin_erases_a_linked_contact_through_the_c_abi() {
     let library = PluginLibrary::load(&plugin_library()).expect("load the plugin");
     let settings = serde_json::to_vec(&settings(&server)).unwrap();
     library.validate(&settings).expect("valid settings");
-    let context = OpenContext {
-        system: crate::support::SYSTEM.to_owned(),
-        time_zone: "Europe/Stockholm".to_owned(),
-    };
+    let context = gallra_testkit::connector::context(crate::support::SYSTEM);
     let plugin = library.open(&settings, &context).expect("open");
     assert_eq!(plugin.describe().unwrap().name, "epp");
     assert_eq!(plugin.lookup(&customer("1002")).unwrap().records.len(), 1);

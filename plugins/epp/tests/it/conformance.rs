@@ -3,10 +3,11 @@
 
 use std::net::TcpListener;
 
-use crate::support::{open_settings, settings, ContactData, EppServer};
 use gallra_plugin_api::conformance::{self, ConformanceSystem};
 use gallra_plugin_api::{ConnectorError, Identifier, IdentifierKind, Subject};
 use gallra_plugin_epp::EppConnector;
+
+use crate::support::{open_settings, settings, ContactData, EppServer};
 
 struct Registry {
     server: EppServer,

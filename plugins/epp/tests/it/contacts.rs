@@ -1,8 +1,9 @@
 //! Lookup, export and erase of registry contacts against the testkit's EPP server, over TLS
 //! with a client certificate.
 
-use crate::support::{anna, customer, open, seeded};
 use gallra_plugin_api::{Connector, EraseOutcome, RecordRef, Retention};
+
+use crate::support::{anna, customer, open, seeded};
 
 fn linked(code: u16) -> Option<Retention> {
     Some(Retention {

@@ -4,9 +4,10 @@
 
 use std::net::TcpListener;
 
-use crate::support::{assert_no_personal_data, customer, open, open_settings, seeded, settings};
 use gallra_plugin_api::{Connector, ConnectorError};
 use serde_json::Value;
+
+use crate::support::{assert_no_personal_data, customer, open, open_settings, seeded, settings};
 
 fn permanent(error: ConnectorError) -> String {
     assert_no_personal_data(&error);

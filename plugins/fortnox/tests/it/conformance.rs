@@ -4,11 +4,12 @@
 
 use std::net::TcpListener;
 
-use crate::support::{anna_card, open_settings, settings, today, Fortnox, InvoiceData};
 use gallra_plugin_api::conformance::{self, ConformanceSystem};
 use gallra_plugin_api::{ConnectorError, Identifier, IdentifierKind, Subject};
 use gallra_plugin_fortnox::FortnoxConnector;
 use serde_json::json;
+
+use crate::support::{anna_card, open_settings, settings, today, Fortnox, InvoiceData};
 
 struct Books {
     server: Fortnox,

@@ -1,12 +1,13 @@
 //! Lookup, export, status, erase and anonymize against the testkit's Fortnox, and the
 //! bookkeeping retention they report.
 
+use gallra_plugin_api::jiff::Timestamp;
+use gallra_plugin_api::{Connector, ConnectorError, EraseOutcome, Retention};
+
 use crate::support::{
     anna_card, card, customer, email, open, open_settings, personnummer, settings, today,
     InvoiceData,
 };
-use gallra_plugin_api::jiff::Timestamp;
-use gallra_plugin_api::{Connector, ConnectorError, EraseOutcome, Retention};
 
 fn ts(s: &str) -> Timestamp {
     s.parse().unwrap()

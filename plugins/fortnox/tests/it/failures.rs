@@ -3,11 +3,12 @@
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
+use gallra_plugin_api::{Connector, ConnectorError};
+
 use crate::support::{
     anna_card, assert_no_personal_data, busiest, customer, email, open, open_settings,
     personnummer, settings, Fortnox,
 };
-use gallra_plugin_api::{Connector, ConnectorError};
 
 #[test]
 fn one_token_serves_many_calls_and_a_refused_one_is_replaced_once() {

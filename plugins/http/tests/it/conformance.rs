@@ -1,16 +1,17 @@
 //! The connector, configured with the crate docs' example settings, keeps gallra's promises
 //! (plugin-api's conformance suite) against the testkit's REST API.
 
-use crate::support::{open_settings, settings, settings_for, TokenFile};
 use gallra_plugin_api::conformance::{self, ConformanceSystem};
 use gallra_plugin_api::{ConnectorError, Identifier, IdentifierKind, Subject};
 use gallra_plugin_http::HttpConnector;
 use gallra_testkit::rest::{Address, NewUser, RestApi};
 use gallra_testkit::server::unreachable_url;
 
+use crate::support::{open_settings, settings, settings_for, valid_token, SecretFile};
+
 struct Shop {
     api: RestApi,
-    token: TokenFile,
+    token: SecretFile,
     subject_id: u64,
     bystander_id: u64,
 }
@@ -50,7 +51,7 @@ impl Shop {
         });
         Self {
             api,
-            token: TokenFile::valid(),
+            token: valid_token(),
             subject_id,
             bystander_id,
         }

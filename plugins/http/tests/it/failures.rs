@@ -4,11 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::support::{email, keys, open_settings, settings, settings_for, TokenFile};
 use gallra_plugin_api::{Connector, ConnectorError};
 use gallra_testkit::rate_limit::RateLimit;
 use gallra_testkit::rest::{NewUser, Options, RestApi};
 use gallra_testkit::server::unreachable_url;
+
+use crate::support::{email, keys, open_settings, settings, settings_for, token_file, valid_token};
 
 const ANNA: &str = "anna.lindqvist@example.se";
 
@@ -34,7 +35,7 @@ fn assert_no_identifier(error: &ConnectorError) {
 fn rate_per_sec_is_never_exceeded_in_any_second_by_all_threads_together() {
     let limit = RateLimit::per_second(5);
     let api = api_with(limit.clone());
-    let token = TokenFile::valid();
+    let token = valid_token();
     let mut s = settings(&api, &token);
     s["http"]["rate_per_sec"] = 5.into();
     // gallra shares one connector instance between its threads, as here.
@@ -61,7 +62,7 @@ fn rate_per_sec_is_never_exceeded_in_any_second_by_all_threads_together() {
 fn a_429_with_retry_after_is_waited_out() {
     let limit = RateLimit::per_second(3).retry_after(Some(1));
     let api = api_with(limit.clone());
-    let token = TokenFile::valid();
+    let token = valid_token();
     let shop = open_settings(&settings(&api, &token)).unwrap();
     for _ in 0..8 {
         assert_eq!(keys(&shop, &email(ANNA)).len(), 1);
@@ -74,7 +75,7 @@ fn a_429_with_retry_after_is_waited_out() {
 fn a_429_storm_without_retry_after_slows_down_but_succeeds() {
     let limit = RateLimit::per_second(2);
     let api = api_with(limit.clone());
-    let token = TokenFile::valid();
+    let token = valid_token();
     let mut s = settings(&api, &token);
     s["http"]["max_retries"] = 8.into();
     s["http"]["backoff_initial_ms"] = 100.into();
@@ -97,7 +98,7 @@ fn a_429_storm_without_retry_after_slows_down_but_succeeds() {
 #[test]
 fn a_wrong_token_is_permanent_and_names_the_fix() {
     let api = api_with(RateLimit::per_second(1000));
-    let token = TokenFile::new("wrong");
+    let token = token_file("wrong");
     let shop = open_settings(&settings(&api, &token)).unwrap();
     for error in [
         shop.lookup(&email(ANNA)).unwrap_err(),
@@ -122,7 +123,7 @@ fn a_wrong_token_is_permanent_and_names_the_fix() {
 
 #[test]
 fn an_unreachable_api_is_transient_never_not_found() {
-    let token = TokenFile::valid();
+    let token = valid_token();
     let mut s = settings_for(&unreachable_url(), &token);
     s["http"]["max_retries"] = 1.into();
     let shop = open_settings(&s).unwrap();
@@ -140,7 +141,7 @@ fn an_unreachable_api_is_transient_never_not_found() {
 #[test]
 fn a_wrong_lookup_path_is_an_error_not_an_empty_lookup() {
     let api = api_with(RateLimit::per_second(1000));
-    let token = TokenFile::valid();
+    let token = valid_token();
     let mut s = settings(&api, &token);
     s["lookup"][0]["path"] = "/v2/users?email={email}".into();
     let shop = open_settings(&s).unwrap();
@@ -159,7 +160,7 @@ fn a_wrong_lookup_path_is_an_error_not_an_empty_lookup() {
 #[test]
 fn a_missing_secret_file_is_named() {
     let api = RestApi::start();
-    let token = TokenFile::valid();
+    let token = valid_token();
     let mut s = settings(&api, &token);
     s["auth"]["token_file"] = "/nonexistent/rest-token".into();
     let Err(error) = open_settings(&s) else {
@@ -175,7 +176,7 @@ fn a_missing_secret_file_is_named() {
 #[test]
 fn an_erase_path_answering_404_for_existing_records_is_an_error_not_erased() {
     let api = api_with(RateLimit::per_second(1000));
-    let token = TokenFile::valid();
+    let token = valid_token();
     let mut s = settings(&api, &token);
     s["erase"]["path"] = "/v1/user/{record.id}".into();
     let shop = open_settings(&s).unwrap();

@@ -3,12 +3,13 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{email, keys, open_settings, phone, settings, TokenFile};
 use gallra_plugin_api::jiff::Timestamp;
 use gallra_plugin_api::{Capability, Connector, ConnectorError, EraseOutcome};
 use gallra_testkit::rate_limit::RateLimit;
 use gallra_testkit::rest::{NewUser, Options, RestApi};
 use serde_json::json;
+
+use crate::support::{email, keys, open_settings, phone, settings, valid_token};
 
 fn user(email: &str, name: &str) -> NewUser {
     NewUser {
@@ -43,7 +44,7 @@ fn every_pagination_style_reads_all_pages() {
     ];
     for pagination in styles {
         let (api, counter, ids) = shared_email_api();
-        let token = TokenFile::valid();
+        let token = valid_token();
         let mut s = settings(&api, &token);
         s["lookup"][0]["pagination"] = pagination.clone();
         let shop = open_settings(&s).unwrap();
@@ -65,7 +66,7 @@ fn every_pagination_style_reads_all_pages() {
 #[test]
 fn an_email_with_reserved_characters_reaches_the_api_intact() {
     let api = RestApi::start();
-    let token = TokenFile::valid();
+    let token = valid_token();
     let id = api.add_user(user("anna+crm&x=1@example.se", "Anna"));
     api.add_user(user("anna@example.se", "Other Anna"));
     let shop = open_settings(&settings(&api, &token)).unwrap();
@@ -78,7 +79,7 @@ fn an_email_with_reserved_characters_reaches_the_api_intact() {
 #[test]
 fn a_filter_the_api_ignores_is_caught_by_match_or_max_records() {
     let api = RestApi::start();
-    let token = TokenFile::valid();
+    let token = valid_token();
     let anna = api.add_user(user("anna@example.se", "Anna"));
     api.add_users(20);
     let mut s = settings(&api, &token);
@@ -107,7 +108,7 @@ fn a_filter_the_api_ignores_is_caught_by_match_or_max_records() {
 #[test]
 fn a_post_search_with_a_json_body_finds_by_phone() {
     let api = RestApi::start();
-    let token = TokenFile::valid();
+    let token = valid_token();
     let anna = api.add_user(NewUser {
         phone: Some("070-123 45 67".to_owned()),
         ..user("anna@example.se", "Anna")
@@ -124,7 +125,7 @@ fn a_post_search_with_a_json_body_finds_by_phone() {
 #[test]
 fn export_without_an_export_request_lists_the_lookup_records() {
     let api = RestApi::start();
-    let token = TokenFile::valid();
+    let token = valid_token();
     let id = api.add_user(NewUser {
         address: Some(gallra_testkit::rest::Address {
             street: "Storgatan 1".to_owned(),
@@ -153,7 +154,7 @@ fn export_without_an_export_request_lists_the_lookup_records() {
 #[test]
 fn anonymize_patches_each_record_and_says_nothing_stays() {
     let api = RestApi::start();
-    let token = TokenFile::valid();
+    let token = valid_token();
     let id = api.add_user(NewUser {
         phone: Some("070-123 45 67".to_owned()),
         ..user("anna@example.se", "Anna Lindqvist")
@@ -181,7 +182,7 @@ fn anonymize_patches_each_record_and_says_nothing_stays() {
 #[test]
 fn status_reports_the_latest_login() {
     let api = RestApi::start();
-    let token = TokenFile::valid();
+    let token = valid_token();
     api.add_user(NewUser {
         last_login: Some("2024-05-01T12:00:00Z".to_owned()),
         phone: Some("+46701234567".to_owned()),
@@ -215,7 +216,7 @@ fn status_reports_the_latest_login() {
 #[test]
 fn erase_by_email_and_phone_deletes_each_record_once_and_twice_succeeds() {
     let api = RestApi::start();
-    let token = TokenFile::valid();
+    let token = valid_token();
     let a = api.add_user(NewUser {
         phone: Some("070-123 45 67".to_owned()),
         ..user("anna@example.se", "Anna")
@@ -246,7 +247,7 @@ fn latency_does_not_serialize_concurrent_requests() {
         latency: Duration::from_millis(200),
         ..Options::default()
     });
-    let token = TokenFile::valid();
+    let token = valid_token();
     api.add_users(10);
     let s = settings(&api, &token);
     let start = Instant::now();

@@ -4,7 +4,6 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::support::{email, open_settings, TokenFile};
 use axum::extract::Request;
 use axum::http::{Method, StatusCode};
 use axum::response::IntoResponse;
@@ -12,6 +11,8 @@ use axum::{Json, Router};
 use gallra_plugin_api::{Connector, ConnectorError};
 use gallra_testkit::server::TestServer;
 use serde_json::{json, Value};
+
+use crate::support::{email, open_settings, valid_token, SecretFile};
 
 const ANNA: &str = "anna.lindqvist@example.se";
 
@@ -42,7 +43,7 @@ fn api(id: Value, script: Vec<u16>) -> (TestServer, Arc<Mutex<Vec<String>>>) {
     (TestServer::start(router), log)
 }
 
-fn settings(base_url: &str, token: &TokenFile, method: &str, path: &str) -> Value {
+fn settings(base_url: &str, token: &SecretFile, method: &str, path: &str) -> Value {
     json!({
         "base_url": base_url,
         "auth": {"type": "bearer", "token_file": token.path},
@@ -61,7 +62,7 @@ fn sent(log: &Mutex<Vec<String>>, method: &str) -> Vec<String> {
 }
 
 fn erase(server: &TestServer, method: &str, path: &str) -> Result<(), ConnectorError> {
-    let token = TokenFile::valid();
+    let token = valid_token();
     let connector = open_settings(&settings(&server.base_url(), &token, method, path))?;
     connector.erase(&email(ANNA)).map(drop)
 }

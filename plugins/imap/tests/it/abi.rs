@@ -3,10 +3,11 @@
 
 use std::path::PathBuf;
 
-use crate::support::{by_email, context, Account, SUBJECT};
 use gallra_plugin_api::host::PluginLibrary;
 use gallra_plugin_api::EraseOutcome;
 use serde_json::json;
+
+use crate::support::{by_email, context, Account, SUBJECT};
 
 /// The built plugin, as the daemon would load it.
 fn plugin_library() -> PathBuf {

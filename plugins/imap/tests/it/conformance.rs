@@ -2,11 +2,12 @@
 //! subject's mail in INBOX and Sent, a bystander's, and near misses (`joanna@…`,
 //! `anna@example.se.other.test`) that a substring match would take for the subject's.
 
-use crate::support::{by_email, open, Account, BYSTANDER, SUBJECT};
 use gallra_plugin_api::conformance::{self, ConformanceSystem};
 use gallra_plugin_api::{ConnectorError, Subject};
 use gallra_plugin_imap::ImapConnector;
 use serde_json::json;
+
+use crate::support::{by_email, open, Account, BYSTANDER, SUBJECT};
 
 const MAILBOXES: [&str; 2] = ["INBOX", "Sent"];
 

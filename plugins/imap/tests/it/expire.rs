@@ -2,11 +2,12 @@
 //! messages whose clock (internal date, or the `Date:` header) is strictly before the
 //! cutoff, in the kind's mailboxes.
 
-use crate::support::imap::Message;
 use crate::support::{open, Account};
 use gallra_plugin_api::{Connector, ExpireRequest, ExpireResult};
 use gallra_plugin_imap::ImapConnector;
 use serde_json::json;
+
+use crate::support::imap::Message;
 
 const CUTOFF: &str = "2024-01-01T00:00:00Z";
 

@@ -6,10 +6,11 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
-use crate::support::imap::{Dovecot, Message, TLS_PORT};
-use crate::support::{assert_no_personal_data, by_email, open, Account, SUBJECT};
+use crate::support::{assert_no_pii, by_email, open, Account, SUBJECT};
 use gallra_plugin_api::{Connector, ConnectorError, ExpireRequest};
 use serde_json::json;
+
+use crate::support::imap::{Dovecot, Message, TLS_PORT};
 
 fn permanent_message(error: ConnectorError) -> String {
     match error {
@@ -48,7 +49,7 @@ fn an_unreachable_server_is_transient_for_every_operation() {
         let text = error.to_string();
         assert!(text.contains("system \"mail\""), "{text}");
         assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
-        assert_no_personal_data(&error, &[SUBJECT]);
+        assert_no_pii(&error, &[SUBJECT]);
     }
 }
 
@@ -80,7 +81,7 @@ fn a_missing_mailbox_is_permanent_never_nothing_found() {
         connector.lookup(&by_email(SUBJECT)).map(drop).unwrap_err(),
         connector.erase(&by_email(SUBJECT)).map(drop).unwrap_err(),
     ] {
-        assert_no_personal_data(&error, &[SUBJECT]);
+        assert_no_pii(&error, &[SUBJECT]);
         let message = permanent_message(error);
         assert!(message.contains("mailbox \"Sent Items\""), "{message}");
         assert!(message.contains("check mailboxes"), "{message}");
@@ -240,7 +241,7 @@ fn without_uidplus_erase_is_refused_and_no_expunge_is_ever_sent() {
     assert_eq!(found.records.len(), 1);
 
     let error = connector.erase(&subject).unwrap_err();
-    assert_no_personal_data(&error, &[SUBJECT]);
+    assert_no_pii(&error, &[SUBJECT]);
     let message = permanent_message(error);
     assert!(message.contains("UIDPLUS"), "{message}");
     let expire = connector.expire(&ExpireRequest {

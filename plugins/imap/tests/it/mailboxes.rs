@@ -3,9 +3,10 @@
 
 use std::collections::BTreeSet;
 
-use crate::support::imap::Message;
 use crate::support::{by_email, Account, BYSTANDER, SUBJECT};
 use gallra_plugin_api::{Connector, EraseOutcome, Identifier, Subject};
+
+use crate::support::imap::Message;
 
 const BOTH: [&str; 2] = ["INBOX", "Sent"];
 
@@ -255,7 +256,7 @@ fn line_breaks_in_an_identifier_are_refused_without_echoing_it() {
     )]);
     let error = connector.erase(&raw).expect_err("refused");
     assert!(!error.is_transient());
-    crate::support::assert_no_personal_data(&error, &["x@y.se", "DELETE"]);
+    crate::support::assert_no_pii(&error, &["x@y.se", "DELETE"]);
     assert_eq!(account.dovecot.count("INBOX"), 4);
 }
 

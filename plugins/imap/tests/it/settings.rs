@@ -1,9 +1,10 @@
 //! Settings mistakes are caught before anything touches the server, and name their key;
 //! the password file is read at open and never shown.
 
-use crate::support::{open, write_secret};
 use gallra_plugin_api::ConnectorError;
 use serde_json::{json, Value};
+
+use crate::support::{open, write_secret};
 
 /// Valid settings (for a server that need not exist: nothing here connects).
 fn valid(dir: &tempfile::TempDir) -> Value {

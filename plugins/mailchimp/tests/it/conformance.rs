@@ -2,11 +2,12 @@
 //! testkit's Mailchimp: the subject is in three of seven audiences, once archived (which the
 //! search does not show) and once hidden from the search.
 
-use crate::support::*;
 use gallra_plugin_api::conformance::{self, ConformanceSystem};
 use gallra_plugin_api::{ConnectorError, IdentifierKind, Subject};
 use gallra_plugin_mailchimp::MailchimpConnector;
 use serde_json::json;
+
+use crate::support::*;
 
 const ANNA: &str = "Annika.Lindqvist@example.se";
 const CECILIA: &str = "cecilia.bergstrom@example.se";

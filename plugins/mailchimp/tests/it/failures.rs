@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
-use crate::support::*;
 use gallra_plugin_api::{Connector, ConnectorError};
+
+use crate::support::*;
 
 const ANNA: &str = "anna.svensson@example.se";
 

@@ -2,11 +2,12 @@
 //! erasure is the permanent delete (never the archiving DELETE), and restricting means
 //! unsubscribing.
 
-use crate::support::*;
 use gallra_plugin_api::http::{HttpClient, HttpSettings, Method};
 use gallra_plugin_api::{Connector, ConnectorError, EraseOutcome};
 use gallra_plugin_mailchimp::subscriber_hash;
 use serde_json::json;
+
+use crate::support::*;
 
 const ANNA: &str = "anna.svensson@example.se";
 

@@ -3,9 +3,10 @@
 
 use std::path::PathBuf;
 
-use crate::support::{by_email, context, standard_settings, Backend, Fixture};
 use gallra_plugin_api::host::PluginLibrary;
 use gallra_plugin_api::{EraseOutcome, ScanRequest};
+
+use crate::support::{by_email, context, standard_settings, Backend, Fixture};
 
 /// The built plugin, as the daemon would load it.
 fn plugin_library() -> PathBuf {

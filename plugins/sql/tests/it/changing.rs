@@ -2,12 +2,13 @@
 //! PostgreSQL and MariaDB (each when reachable; see `support`). Rows are counted by direct
 //! SQL, never through the connector.
 
-use crate::support::{by_email, each_backend, standard_settings, subject};
 use gallra_plugin_api::{
     Capability, Connector, ConnectorError, EraseOutcome, ExpireRequest, ExpireResult, Identifier,
     IdentifierKind, RecordRef, Subject,
 };
 use serde_json::json;
+
+use crate::support::{by_email, each_backend, standard_settings, subject};
 
 #[test]
 fn erase_removes_the_subject_and_its_child_rows_and_nothing_else() {

@@ -6,11 +6,12 @@
 //! server, it is another program holding an exclusive lock on the file, which the
 //! connector must report as transient rather than as an empty result.
 
-use crate::support::{each_backend, standard_settings, Backend, Fixture};
 use gallra_plugin_api::conformance::{self, ConformanceSystem};
 use gallra_plugin_api::{ConnectorError, Identifier, IdentifierKind, Subject};
 use gallra_plugin_sql::SqlConnector;
 use serde_json::{json, Value};
+
+use crate::support::{each_backend, standard_settings, Backend, Fixture};
 
 struct SeededSql<'f> {
     fixture: &'f mut Fixture,

@@ -5,8 +5,9 @@
 //! SQLite, PostgreSQL and MariaDB with its default collation `utf8mb4_general_ci` (each when
 //! reachable; see `support`), counting rows in the database.
 
-use crate::support::{by_email, each_backend, standard_settings, subject, Backend, Fixture};
 use gallra_plugin_api::{Connector, EraseOutcome, IdentifierKind, Subject};
+
+use crate::support::{by_email, each_backend, standard_settings, subject, Backend, Fixture};
 
 /// Adds customers `(id, email, personnummer)` and one service row per customer (id + 100).
 fn add(fx: &mut Fixture, rows: &[(u32, &str, &str)]) {

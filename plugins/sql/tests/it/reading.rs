@@ -1,13 +1,14 @@
 //! Reading subjects: scan, lookup, status, export and describe, through the `Connector`
 //! trait against SQLite, PostgreSQL and MariaDB (each when reachable; see `support`).
 
-use crate::support::{by_email, each_backend, subject, Backend, Fixture};
 use gallra_plugin_api::jiff::Timestamp;
 use gallra_plugin_api::{
     Capability, Connector, ConnectorError, Identifier, IdentifierKind, RecordRef, ScanRequest,
     Subject, SubjectFacts, SubjectRecord,
 };
 use gallra_plugin_sql::SqlConnector;
+
+use crate::support::{by_email, each_backend, subject, Backend, Fixture};
 
 fn at(s: &str) -> Option<Timestamp> {
     Some(s.parse().expect("timestamp"))

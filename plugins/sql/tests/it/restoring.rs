@@ -2,9 +2,10 @@
 //! against SQLite, PostgreSQL and MariaDB (each when reachable; see `support`). Rows are
 //! counted and compared by direct SQL and by export, never by the restore's own answer alone.
 
-use crate::support::{by_email, each_backend, standard_settings, Fixture};
 use gallra_plugin_api::{Capability, Connector, EraseOutcome, ExportResult, RestoreOutcome};
 use serde_json::json;
+
+use crate::support::{by_email, each_backend, standard_settings, Fixture};
 
 /// Every row of every table, each column as text: what must be the same after a restore.
 fn dump(fx: &mut Fixture) -> Vec<Option<String>> {

@@ -1,9 +1,10 @@
 //! Settings mistakes are caught before anything touches a database, and name their key;
 //! connection problems name the backend and host, never the credentials.
 
-use crate::support::{open_settings, standard_settings, write_secret};
 use gallra_plugin_api::ConnectorError;
 use serde_json::{json, Value};
+
+use crate::support::{open_settings, standard_settings, write_secret};
 
 /// Standard settings for a SQLite file that need not exist (validation never opens it).
 fn sqlite(change: impl FnOnce(&mut Value)) -> Value {

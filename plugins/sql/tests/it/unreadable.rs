@@ -5,11 +5,12 @@
 //! columns of the subjects table and of a child table, and PostgreSQL's `±infinity` in
 //! typed columns.
 
-use crate::support::{by_email, each_backend, standard_settings, Backend, Fixture};
 use gallra_plugin_api::jiff::Timestamp;
 use gallra_plugin_api::{Connector, ScanRequest, SubjectFacts};
 use gallra_plugin_sql::SqlConnector;
 use serde_json::{json, Value};
+
+use crate::support::{by_email, each_backend, standard_settings, Backend, Fixture};
 
 /// 1970-01-01T00:00:00Z: what the connector reports for an unreadable activity time.
 const UNREADABLE_ACTIVITY: Timestamp = Timestamp::UNIX_EPOCH;

@@ -3,9 +3,10 @@
 
 use std::path::PathBuf;
 
-use crate::support::{anna, customer, settings, ClientData, Whmcs};
 use gallra_plugin_api::host::PluginLibrary;
-use gallra_plugin_api::{ConnectorError, OpenContext, ScanRequest};
+use gallra_plugin_api::{ConnectorError, ScanRequest};
+
+use crate::support::{anna, customer, settings, ClientData, Whmcs};
 
 /// The built plugin, as the daemon would load it.
 fn plugin_library() -> PathBuf {
@@ -21,10 +22,7 @@ fn the_built_plugin_scans_and_refuses_through_the_c_abi() {
     let library = PluginLibrary::load(&plugin_library()).expect("load the plugin");
     let settings = serde_json::to_vec(&settings(&server)).unwrap();
     library.validate(&settings).expect("valid settings");
-    let context = OpenContext {
-        system: crate::support::SYSTEM.to_owned(),
-        time_zone: "Europe/Stockholm".to_owned(),
-    };
+    let context = gallra_testkit::connector::context(crate::support::SYSTEM);
     let plugin = library.open(&settings, &context).expect("open");
     assert_eq!(plugin.describe().unwrap().name, "whmcs");
     let page = plugin

@@ -1,11 +1,12 @@
 //! Scan, status, lookup, export, erase and anonymize against the testkit's WHMCS.
 
-use crate::support::{
-    anna, customer, email, open, open_settings, settings, ClientData, Whmcs, PNR_FIELD,
-};
 use gallra_plugin_api::jiff::Timestamp;
 use gallra_plugin_api::{
     Connector, ConnectorError, EraseOutcome, Identifier, IdentifierKind, ScanRequest, Subject,
+};
+
+use crate::support::{
+    anna, customer, email, open, open_settings, settings, ClientData, Whmcs, PNR_FIELD,
 };
 
 fn ts(s: &str) -> Timestamp {

@@ -3,10 +3,11 @@
 
 use std::net::TcpListener;
 
-use crate::support::{anna, open_settings, settings, ClientData, Whmcs};
 use gallra_plugin_api::conformance::{self, ConformanceSystem};
 use gallra_plugin_api::{ConnectorError, Identifier, IdentifierKind, Subject};
 use gallra_plugin_whmcs::WhmcsConnector;
+
+use crate::support::{anna, open_settings, settings, ClientData, Whmcs};
 
 struct Billing {
     server: Whmcs,

@@ -3,10 +3,11 @@
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
+use gallra_plugin_api::{Connector, ConnectorError};
+
 use crate::support::{
     anna, assert_no_personal_data, busiest, customer, email, open_settings, settings, Whmcs,
 };
-use gallra_plugin_api::{Connector, ConnectorError};
 
 #[test]
 fn a_wrong_secret_is_permanent_and_names_the_settings_with_200_or_403() {

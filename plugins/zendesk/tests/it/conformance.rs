@@ -2,10 +2,11 @@
 //! testkit's Zendesk: small pages, a partial-match neighbour of the subject, tickets, and a
 //! compliance deletion that completes only when the suite lets it.
 
-use crate::support::*;
 use gallra_plugin_api::conformance::{self, ConformanceSystem};
 use gallra_plugin_api::{ConnectorError, IdentifierKind, Subject};
 use gallra_plugin_zendesk::ZendeskConnector;
+
+use crate::support::*;
 
 const ANNA: &str = "annika.lindqvist@example.se";
 const CECILIA: &str = "cecilia.bergstrom@example.se";

@@ -1,8 +1,9 @@
 //! Lookup, export and erase against the testkit's Zendesk: pages, exact matches, the two
 //! deletion steps in order, compliance deletion as InProgress, and going on after a cut.
 
-use crate::support::*;
 use gallra_plugin_api::{Connector, ConnectorError, EraseOutcome};
+
+use crate::support::*;
 
 const ANNA: &str = "anna.svensson@example.se";
 

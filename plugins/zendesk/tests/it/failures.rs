@@ -3,9 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::*;
 use gallra_plugin_api::{Connector, ConnectorError, EraseOutcome};
 use gallra_testkit::rate_limit::RateLimit;
+
+use crate::support::*;
 
 const ANNA: &str = "anna.svensson@example.se";
 

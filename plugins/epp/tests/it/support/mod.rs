@@ -1,13 +1,9 @@
 //! Test support: a registry (the testkit's EPP server over real TLS with client
 //! certificates), the settings that point the connector at it, and subjects.
 
-#![allow(dead_code)]
-
-use gallra_plugin_api::{
-    parse_settings, Connector, ConnectorError, Identifier, IdentifierKind, OpenContext, Subject,
-};
-use gallra_plugin_epp::config::Settings;
+use gallra_plugin_api::{ConnectorError, Identifier, IdentifierKind, Subject};
 use gallra_plugin_epp::EppConnector;
+use gallra_testkit::connector::{self, assert_no_pii};
 pub use gallra_testkit::epp::{ContactData, EppServer};
 use serde_json::{json, Value};
 
@@ -31,15 +27,7 @@ pub fn settings(server: &EppServer) -> Value {
 
 /// Opens the connector the way the daemon does: JSON settings, validate, open.
 pub fn open_settings(settings: &Value) -> Result<EppConnector, ConnectorError> {
-    let parsed: Settings = parse_settings(settings.to_string().as_bytes())?;
-    EppConnector::validate(&parsed)?;
-    EppConnector::open(
-        parsed,
-        OpenContext {
-            system: SYSTEM.to_owned(),
-            time_zone: "Europe/Stockholm".to_owned(),
-        },
-    )
+    connector::open_settings(SYSTEM, settings)
 }
 
 /// The connector with the standard settings.
@@ -82,19 +70,19 @@ pub fn seeded() -> EppServer {
 
 /// Fails if an error message holds any of the seeded personal data or contact ids.
 pub fn assert_no_personal_data(error: &ConnectorError) {
-    let text = format!("{error} {error:?}");
-    for needle in [
-        "1001",
-        "1002",
-        "1003",
-        "GALLRA",
-        "Anna",
-        "Bertil",
-        "Svensson",
-        "example.se",
-        "811218",
-        "Storgatan",
-    ] {
-        assert!(!text.contains(needle), "error mentions {needle:?}: {text}");
-    }
+    assert_no_pii(
+        error,
+        &[
+            "1001",
+            "1002",
+            "1003",
+            "GALLRA",
+            "Anna",
+            "Bertil",
+            "Svensson",
+            "example.se",
+            "811218",
+            "Storgatan",
+        ],
+    );
 }

@@ -1,16 +1,13 @@
 //! Test support: the testkit's Fortnox, the settings that point the connector at it,
 //! subjects, and the checks on errors and request rates.
 
-#![allow(dead_code, unused_imports)]
+use std::time::Duration;
 
-use std::time::{Duration, Instant};
-
-use gallra_plugin_api::{
-    parse_settings, Connector, ConnectorError, Identifier, IdentifierKind, OpenContext, Subject,
-};
-use gallra_plugin_fortnox::config::Settings;
+use gallra_plugin_api::{ConnectorError, IdentifierKind, Subject};
 use gallra_plugin_fortnox::FortnoxConnector;
+use gallra_testkit::connector::{self, assert_no_pii};
 pub use gallra_testkit::fortnox::{Fortnox, InvoiceData, CLIENT_ID, TENANT_ID};
+pub use gallra_testkit::rate_limit::busiest;
 use serde_json::{json, Value};
 
 pub const SYSTEM: &str = "books";
@@ -38,15 +35,7 @@ pub fn settings(server: &Fortnox) -> Value {
 
 /// Opens the connector the way the daemon does: JSON settings, validate, open.
 pub fn open_settings(settings: &Value) -> Result<FortnoxConnector, ConnectorError> {
-    let parsed: Settings = parse_settings(settings.to_string().as_bytes())?;
-    FortnoxConnector::validate(&parsed)?;
-    FortnoxConnector::open(
-        parsed,
-        OpenContext {
-            system: SYSTEM.to_owned(),
-            time_zone: "Europe/Stockholm".to_owned(),
-        },
-    )
+    connector::open_settings(SYSTEM, settings)
 }
 
 /// The connector with the standard settings.
@@ -54,20 +43,16 @@ pub fn open(server: &Fortnox) -> FortnoxConnector {
     open_settings(&settings(server)).expect("connector opens")
 }
 
-pub fn by(kind: IdentifierKind, value: &str) -> Subject {
-    Subject::new(vec![Identifier::parse(kind, value).unwrap()])
-}
-
 pub fn email(value: &str) -> Subject {
-    by(IdentifierKind::Email, value)
+    connector::subject(IdentifierKind::Email, value)
 }
 
 pub fn customer(number: &str) -> Subject {
-    by(IdentifierKind::CustomerId, number)
+    connector::subject(IdentifierKind::CustomerId, number)
 }
 
 pub fn personnummer(value: &str) -> Subject {
-    by(IdentifierKind::Personnummer, value)
+    connector::subject(IdentifierKind::Personnummer, value)
 }
 
 /// Anna's customer card: a private person, her personnummer in OrganisationNumber.
@@ -103,32 +88,17 @@ pub fn today() -> String {
 
 /// Fails if an error message holds any of the seeded personal data.
 pub fn assert_no_personal_data(error: &ConnectorError) {
-    let text = format!("{error} {error:?}").to_lowercase();
-    for needle in [
-        "annika",
-        "lindqvist",
-        "bertil",
-        "cecilia",
-        "example.se",
-        "811218",
-        "9876",
-        "ringvägen",
-    ] {
-        assert!(!text.contains(needle), "error mentions {needle:?}: {text}");
-    }
-}
-
-/// The most requests that arrived within any `window`.
-pub fn busiest(arrivals: &[Instant], window: Duration) -> usize {
-    let mut sorted = arrivals.to_vec();
-    sorted.sort();
-    (0..sorted.len())
-        .map(|i| {
-            sorted[i..]
-                .iter()
-                .take_while(|t| t.duration_since(sorted[i]) < window)
-                .count()
-        })
-        .max()
-        .unwrap_or(0)
+    assert_no_pii(
+        error,
+        &[
+            "annika",
+            "lindqvist",
+            "bertil",
+            "cecilia",
+            "example.se",
+            "811218",
+            "9876",
+            "ringvägen",
+        ],
+    );
 }

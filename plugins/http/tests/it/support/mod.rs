@@ -2,38 +2,23 @@
 //! (`config/valid/testkit_rest.toml`) pointed at a running testkit REST API, a token file,
 //! opening the connector as gallra does, and subjects.
 
-#![allow(dead_code)]
+use std::path::Path;
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-
-use gallra_plugin_api::{
-    parse_settings, Connector, ConnectorError, Identifier, IdentifierKind, OpenContext, Subject,
-};
-use gallra_plugin_http::config::Settings;
+use gallra_plugin_api::{Connector, ConnectorError, IdentifierKind, Subject};
 use gallra_plugin_http::HttpConnector;
+use gallra_testkit::connector;
 use gallra_testkit::rest::{RestApi, TOKEN};
+pub use gallra_testkit::secrets::SecretFile;
 use serde_json::{json, Value};
-use tempfile::TempDir;
 
-/// A token file (mode 600) that lives as long as this value.
-pub struct TokenFile {
-    _dir: TempDir,
-    pub path: PathBuf,
+/// A token file (mode 600) holding `token`, in a directory that lives as long as the value.
+pub fn token_file(token: &str) -> SecretFile {
+    SecretFile::new("rest-token", token)
 }
 
-impl TokenFile {
-    pub fn new(token: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("rest-token");
-        std::fs::write(&path, format!("{token}\n")).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        Self { _dir: dir, path }
-    }
-
-    pub fn valid() -> Self {
-        Self::new(TOKEN)
-    }
+/// A token file holding the token the test server accepts.
+pub fn valid_token() -> SecretFile {
+    token_file(TOKEN)
 }
 
 /// The example settings of the crate docs, as JSON.
@@ -44,7 +29,7 @@ pub fn example() -> Value {
 }
 
 /// The example pointed at `base_url`, with this token and fast retries.
-pub fn settings_for(base_url: &str, token: &TokenFile) -> Value {
+pub fn settings_for(base_url: &str, token: &SecretFile) -> Value {
     let mut s = example();
     s["base_url"] = base_url.into();
     s["auth"]["token_file"] = json!(token.path);
@@ -52,33 +37,23 @@ pub fn settings_for(base_url: &str, token: &TokenFile) -> Value {
     s
 }
 
-pub fn settings(api: &RestApi, token: &TokenFile) -> Value {
+pub fn settings(api: &RestApi, token: &SecretFile) -> Value {
     settings_for(&api.base_url(), token)
 }
 
 /// Opens the connector from JSON settings, as gallra does (parse, validate, open).
 pub fn open_settings(settings: &Value) -> Result<HttpConnector, ConnectorError> {
-    let parsed: Settings = parse_settings(settings.to_string().as_bytes())?;
-    HttpConnector::validate(&parsed)?;
-    HttpConnector::open(
-        parsed,
-        OpenContext {
-            system: "shop".to_owned(),
-            time_zone: "Europe/Stockholm".to_owned(),
-        },
-    )
+    connector::open_settings("shop", settings)
 }
 
+/// A subject known by one email.
 pub fn email(value: &str) -> Subject {
-    Subject::new(vec![
-        Identifier::parse(IdentifierKind::Email, value).unwrap()
-    ])
+    connector::by_email(value)
 }
 
+/// A subject known by one phone number.
 pub fn phone(value: &str) -> Subject {
-    Subject::new(vec![
-        Identifier::parse(IdentifierKind::Phone, value).unwrap()
-    ])
+    connector::subject(IdentifierKind::Phone, value)
 }
 
 pub fn keys(connector: &HttpConnector, subject: &Subject) -> Vec<String> {

@@ -4,21 +4,19 @@
 //! Dovecot unreachable: the test prints `SKIPPED: …` and passes, unless
 //! `GALLRA_REQUIRE_SERVERS=1` (CI), which makes it fail. Start it with `scripts/dovecot.sh`.
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 
-use gallra_plugin_api::{
-    parse_settings, Connector, ConnectorError, Identifier, IdentifierKind, OpenContext, Subject,
-};
-use gallra_plugin_imap::config::Settings;
+use gallra_plugin_api::{ConnectorError, OpenContext};
 use gallra_plugin_imap::ImapConnector;
+use gallra_testkit::connector;
+pub use gallra_testkit::connector::{assert_no_pii, by_email};
 use gallra_testkit::imap::{Dovecot, Message, HOST, PASSWORD, PORT};
 use serde_json::{json, Value};
 
 #[allow(unused_imports)] // not every test file seeds directly
 pub use gallra_testkit::imap;
 
+pub const SYSTEM: &str = "mail";
 pub const SUBJECT: &str = "anna@example.se";
 pub const BYSTANDER: &str = "bo@example.se";
 
@@ -122,43 +120,18 @@ pub struct Seeded {
 
 /// Writes a secret file readable only by its owner.
 pub fn write_secret(dir: &Path, contents: &str) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
     let path = dir.join("password");
-    std::fs::write(&path, format!("{contents}\n")).expect("write password file");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    gallra_testkit::secrets::write_private(&path, contents);
     path
 }
 
 /// Parses settings JSON as the host hands it over, validates, and opens.
 pub fn open(settings: &Value) -> Result<ImapConnector, ConnectorError> {
-    let bytes = serde_json::to_vec(settings).expect("json");
-    let settings: Settings = parse_settings(&bytes)?;
-    ImapConnector::validate(&settings)?;
-    ImapConnector::open(settings, context())
+    connector::open_settings(SYSTEM, settings)
 }
 
 pub fn context() -> OpenContext {
-    OpenContext {
-        system: "mail".to_owned(),
-        time_zone: "Europe/Stockholm".to_owned(),
-    }
-}
-
-pub fn by_email(email: &str) -> Subject {
-    Subject::new(vec![
-        Identifier::parse(IdentifierKind::Email, email).expect("valid email")
-    ])
-}
-
-/// Panics if `error`'s text holds any of `secrets`.
-pub fn assert_no_personal_data(error: &ConnectorError, secrets: &[&str]) {
-    let text = format!("{error} {error:?}").to_lowercase();
-    for secret in secrets {
-        assert!(
-            !text.contains(&secret.to_lowercase()),
-            "error holds personal data: {text}"
-        );
-    }
+    connector::context(SYSTEM)
 }
 
 /// A local port nothing listens on.

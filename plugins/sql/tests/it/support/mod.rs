@@ -6,21 +6,18 @@
 //! `GALLRA_REQUIRE_SERVERS=1` (CI), which makes it a failure. `GALLRA_TEST_PG` and
 //! `GALLRA_TEST_MYSQL` override the server addresses.
 
-#![allow(dead_code)]
-
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use gallra_plugin_api::{
-    parse_settings, Connector, ConnectorError, Identifier, IdentifierKind, OpenContext, Subject,
-};
-use gallra_plugin_sql::config::Settings;
+use gallra_plugin_api::{ConnectorError, OpenContext};
 use gallra_plugin_sql::SqlConnector;
+use gallra_testkit::connector;
+pub use gallra_testkit::connector::{by_email, subject};
 use serde_json::{json, Value};
 
 pub const PG_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432/test";
 pub const MYSQL_DEFAULT: &str = "mysql://root@127.0.0.1:3306/test";
-pub const TIME_ZONE: &str = "Europe/Stockholm";
+pub const TIME_ZONE: &str = connector::TIME_ZONE;
+pub const SYSTEM: &str = "panel";
 
 /// The backends a fixture can live in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,16 +57,7 @@ pub fn each_backend(test: impl Fn(&mut Fixture)) {
 }
 
 fn unique_name() -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!(
-        "gallra_sql_{}_{}_{nanos}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
+    gallra_testkit::unique_name("gallra_sql", '_')
 }
 
 /// Prints SKIPPED, or fails when servers are required.
@@ -305,10 +293,8 @@ impl Drop for Fixture {
 
 /// Writes a secret file readable only by its owner.
 pub fn write_secret(dir: &tempfile::TempDir, contents: &str) -> std::path::PathBuf {
-    use std::os::unix::fs::PermissionsExt;
     let path = dir.path().join(format!("{}.url", unique_name()));
-    std::fs::write(&path, contents).expect("write url file");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    gallra_testkit::secrets::write_private(&path, contents);
     path
 }
 
@@ -343,26 +329,9 @@ pub fn standard_settings() -> Value {
 
 /// Parses settings JSON as the host hands it over, validates, and opens.
 pub fn open_settings(settings: &Value) -> Result<SqlConnector, ConnectorError> {
-    let bytes = serde_json::to_vec(settings).expect("json");
-    let settings: Settings = parse_settings(&bytes)?;
-    SqlConnector::validate(&settings)?;
-    SqlConnector::open(settings, context())
+    connector::open_settings(SYSTEM, settings)
 }
 
 pub fn context() -> OpenContext {
-    OpenContext {
-        system: "panel".to_owned(),
-        time_zone: TIME_ZONE.to_owned(),
-    }
-}
-
-/// A subject known by one identifier.
-pub fn subject(kind: IdentifierKind, value: &str) -> Subject {
-    Subject::new(vec![
-        Identifier::parse(kind, value).expect("valid identifier")
-    ])
-}
-
-pub fn by_email(email: &str) -> Subject {
-    subject(IdentifierKind::Email, email)
+    connector::context(SYSTEM)
 }

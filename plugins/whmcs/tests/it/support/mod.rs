@@ -1,15 +1,10 @@
 //! Test support: the testkit's WHMCS seeded with a few clients, the settings that point the
 //! connector at it, subjects, and the check that errors carry no personal data.
 
-#![allow(dead_code)]
-
-use std::time::{Duration, Instant};
-
-use gallra_plugin_api::{
-    parse_settings, Connector, ConnectorError, Identifier, IdentifierKind, OpenContext, Subject,
-};
-use gallra_plugin_whmcs::config::Settings;
+use gallra_plugin_api::{ConnectorError, IdentifierKind, Subject};
 use gallra_plugin_whmcs::WhmcsConnector;
+use gallra_testkit::connector::{self, assert_no_pii};
+pub use gallra_testkit::rate_limit::busiest;
 pub use gallra_testkit::whmcs::{ClientData, Whmcs, IDENTIFIER};
 use serde_json::{json, Value};
 
@@ -31,15 +26,7 @@ pub fn settings(server: &Whmcs) -> Value {
 
 /// Opens the connector the way the daemon does: JSON settings, validate, open.
 pub fn open_settings(settings: &Value) -> Result<WhmcsConnector, ConnectorError> {
-    let parsed: Settings = parse_settings(settings.to_string().as_bytes())?;
-    WhmcsConnector::validate(&parsed)?;
-    WhmcsConnector::open(
-        parsed,
-        OpenContext {
-            system: SYSTEM.to_owned(),
-            time_zone: "Europe/Stockholm".to_owned(),
-        },
-    )
+    connector::open_settings(SYSTEM, settings)
 }
 
 /// The connector with the standard settings.
@@ -47,18 +34,14 @@ pub fn open(server: &Whmcs) -> WhmcsConnector {
     open_settings(&settings(server)).expect("connector opens")
 }
 
+/// A subject known by one email.
 pub fn email(value: &str) -> Subject {
-    Subject::new(vec![
-        Identifier::parse(IdentifierKind::Email, value).unwrap()
-    ])
+    connector::by_email(value)
 }
 
+/// A subject known by its WHMCS client id.
 pub fn customer(id: u64) -> Subject {
-    Subject::new(vec![Identifier::parse(
-        IdentifierKind::CustomerId,
-        &id.to_string(),
-    )
-    .unwrap()])
+    connector::subject(IdentifierKind::CustomerId, &id.to_string())
 }
 
 /// Anna: a private client with a personnummer, a phone, a login, a product and a domain.
@@ -81,36 +64,18 @@ pub fn anna() -> ClientData {
 
 /// Fails if an error message holds any of the seeded personal data.
 pub fn assert_no_personal_data(error: &ConnectorError) {
-    let text = format!("{error} {error:?}");
-    for needle in [
-        "annika",
-        "lindqvist",
-        "bertil",
-        "cecilia",
-        "example.se",
-        "811218",
-        "9876543",
-        "Ringvägen",
-        "192.0.2",
-    ] {
-        assert!(
-            !text.to_lowercase().contains(&needle.to_lowercase()),
-            "error mentions {needle:?}: {text}"
-        );
-    }
-}
-
-/// The most requests that arrived within any `window`.
-pub fn busiest(arrivals: &[Instant], window: Duration) -> usize {
-    let mut sorted = arrivals.to_vec();
-    sorted.sort();
-    (0..sorted.len())
-        .map(|i| {
-            sorted[i..]
-                .iter()
-                .take_while(|t| t.duration_since(sorted[i]) < window)
-                .count()
-        })
-        .max()
-        .unwrap_or(0)
+    assert_no_pii(
+        error,
+        &[
+            "annika",
+            "lindqvist",
+            "bertil",
+            "cecilia",
+            "example.se",
+            "811218",
+            "9876543",
+            "Ringvägen",
+            "192.0.2",
+        ],
+    );
 }
