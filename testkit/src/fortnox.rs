@@ -19,7 +19,7 @@
 mod api;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -27,6 +27,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{Map, Value};
 
+use crate::secrets::write_private;
 use crate::server::TestServer;
 
 /// The integration's client id the token endpoint accepts.
@@ -243,14 +244,5 @@ impl Fortnox {
     /// Every API request so far (the token endpoint excluded).
     pub fn requests(&self) -> Vec<Logged> {
         lock(&self.state).log.clone()
-    }
-}
-
-fn write_private(path: &Path, content: &str) {
-    std::fs::write(path, format!("{content}\n")).expect("write a secret file");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
     }
 }

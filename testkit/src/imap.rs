@@ -14,7 +14,6 @@
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 /// The test Dovecot's host.
@@ -97,7 +96,7 @@ impl Message {
             "Subject: {}\r\nMessage-ID: <{}@gallra.test>\r\nMIME-Version: 1.0\r\n\
              Content-Type: text/plain; charset=utf-8\r\n\r\n{}",
             self.subject,
-            unique("msg"),
+            crate::unique_name("msg", '-'),
             self.body
         ));
         text
@@ -109,7 +108,7 @@ impl Dovecot {
     /// unreachable. Panics instead when `GALLRA_REQUIRE_SERVERS=1`.
     pub fn connect() -> Option<Self> {
         let dovecot = Self {
-            user: unique("gallra-test"),
+            user: crate::unique_name("gallra-test", '-'),
         };
         match dovecot.session() {
             Ok(session) => {
@@ -136,7 +135,7 @@ impl Dovecot {
     /// Another fresh user on the same server.
     pub fn another_user(&self) -> Self {
         Self {
-            user: unique("gallra-test"),
+            user: crate::unique_name("gallra-test", '-'),
         }
     }
 
@@ -423,19 +422,6 @@ fn literal_size(line: &str) -> Option<usize> {
 
 fn quote(value: &str) -> String {
     format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
-fn unique(prefix: &str) -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!(
-        "{prefix}-{}-{}-{nanos}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 #[derive(Clone, Copy)]

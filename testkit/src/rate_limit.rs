@@ -113,16 +113,7 @@ impl RateLimit {
 
     /// The most admitted requests that arrived within any span shorter than `span`.
     pub fn max_admitted_in(&self, span: Duration) -> usize {
-        let times = self.admitted();
-        let mut most = 0;
-        let mut start = 0;
-        for end in 0..times.len() {
-            while times[end].duration_since(times[start]) >= span {
-                start += 1;
-            }
-            most = most.max(end - start + 1);
-        }
-        most
+        busiest(&self.admitted(), span)
     }
 
     /// [`max_admitted_in`](Self::max_admitted_in) one second.
@@ -205,6 +196,23 @@ pub async fn middleware(State(limit): State<RateLimit>, request: Request, next: 
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The most of `arrivals` that fall within any `window` (a window holds the times `t` with
+/// `first <= t < first + window`), for a test that logs requests itself: "never more than N
+/// in any second".
+pub fn busiest(arrivals: &[Instant], window: Duration) -> usize {
+    let mut times = arrivals.to_vec();
+    times.sort();
+    let mut most = 0;
+    let mut start = 0;
+    for end in 0..times.len() {
+        while times[end].duration_since(times[start]) >= window {
+            start += 1;
+        }
+        most = most.max(end - start + 1);
+    }
+    most
 }
 
 #[cfg(test)]

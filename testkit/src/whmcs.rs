@@ -21,13 +21,14 @@ mod api;
 mod php;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use axum::routing::post;
 use axum::Router;
 
+use crate::secrets::write_private;
 use crate::server::TestServer;
 
 /// The API credential's identifier the server accepts.
@@ -246,14 +247,5 @@ impl Whmcs {
     /// Every request so far.
     pub fn requests(&self) -> Vec<Logged> {
         lock(&self.state).log.clone()
-    }
-}
-
-fn write_private(path: &Path, content: &str) {
-    std::fs::write(path, format!("{content}\n")).expect("write a secret file");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
     }
 }

@@ -7,9 +7,9 @@
 //! [conformance suite](crate::conformance) against a stateful test server.
 //!
 //! In a plugin crate this is three files: `src/config.rs` (the settings), `src/lib.rs` (the
-//! connector and `export_connector!`) and `tests/conformance.rs` (the last part); the test
-//! server belongs in the `gallra-testkit` crate, so that the end-to-end tests can use it
-//! too.
+//! connector and `export_connector!`) and `tests/it/conformance.rs` (the last part, a module
+//! of the crate's one test binary, `tests/it/main.rs`); the test server belongs in the
+//! `gallra-testkit` crate, so that the end-to-end tests can use it too.
 //!
 //! ```
 //! use std::path::PathBuf;
@@ -197,7 +197,7 @@
 //!     TestServer::start(router)
 //! }
 //!
-//! // ---- tests/conformance.rs ----
+//! // ---- tests/it/conformance.rs ----
 //!
 //! use gallra_plugin_api::conformance::{self, ConformanceSystem};
 //! use gallra_plugin_api::Identifier;

@@ -1,0 +1,137 @@
+//! The connector keeps gallra's promises (plugin-api's conformance suite) against the
+//! testkit's Copper. Copper has no rule that keeps a person, so there is no refused subject.
+
+use std::collections::BTreeMap;
+
+use gallra_plugin_api::conformance::{self, ConformanceSystem};
+use gallra_plugin_api::{ConnectorError, Identifier, IdentifierKind, Subject};
+use gallra_plugin_copper::CopperConnector;
+use gallra_testkit::copper::{Copper, NewPerson};
+use gallra_testkit::server::unreachable_url;
+
+use crate::support::{open_settings, settings, valid_token, SecretFile};
+
+struct Crm {
+    copper: Copper,
+    token: SecretFile,
+    /// Seeded email → person id.
+    ids: BTreeMap<String, u64>,
+}
+
+const SUBJECT: (&str, &str) = ("annika.lindqvist@example.se", "+46709876543");
+const BYSTANDER: (&str, &str) = ("cecilia.bergstrom@example.se", "+46731112233");
+
+fn who((email, phone): (&str, &str)) -> Subject {
+    Subject::new(vec![
+        Identifier::parse(IdentifierKind::Email, email).unwrap(),
+        Identifier::parse(IdentifierKind::Phone, phone).unwrap(),
+    ])
+}
+
+impl Crm {
+    fn start() -> Self {
+        let copper = Copper::start();
+        let mut ids = BTreeMap::new();
+        ids.insert(
+            SUBJECT.0.to_owned(),
+            copper.add_person(NewPerson {
+                phones: vec!["070-987 65 43".to_owned()],
+                title: Some("Snickare".to_owned()),
+                company_name: Some("Svenssons Snickeri".to_owned()),
+                details: Some("Träffades på mässan i Umeå".to_owned()),
+                address: Some((
+                    "Ringvägen 17".to_owned(),
+                    "Umeå".to_owned(),
+                    "903 27".to_owned(),
+                    "SE".to_owned(),
+                )),
+                date_created: Some(1_516_262_400),
+                ..NewPerson::named("Annika Lindqvist", "Annika.Lindqvist@example.se")
+            }),
+        );
+        ids.insert(
+            BYSTANDER.0.to_owned(),
+            copper.add_person(NewPerson {
+                phones: vec!["+46 73 111 22 33".to_owned()],
+                address: Some((
+                    "Kungsgatan 3".to_owned(),
+                    "Lund".to_owned(),
+                    "222 22".to_owned(),
+                    "SE".to_owned(),
+                )),
+                ..NewPerson::named("Cecilia Bergström", BYSTANDER.0)
+            }),
+        );
+        Self {
+            copper,
+            token: valid_token(),
+            ids,
+        }
+    }
+}
+
+impl ConformanceSystem for Crm {
+    type Connector = CopperConnector;
+
+    fn open(&mut self) -> Result<CopperConnector, ConnectorError> {
+        open_settings(&settings(&self.copper.base_url(), &self.token))
+    }
+
+    fn open_unreachable(&mut self) -> Result<CopperConnector, ConnectorError> {
+        let mut s = settings(
+            &format!("{}/developer_api/v1", unreachable_url()),
+            &self.token,
+        );
+        s["http"]["max_retries"] = 1.into();
+        open_settings(&s)
+    }
+
+    fn subject(&self) -> Subject {
+        who(SUBJECT)
+    }
+
+    fn expected_export(&self) -> Vec<String> {
+        [
+            "Annika Lindqvist",
+            "annika.lindqvist@example.se",
+            "070-987 65 43",
+            "Snickare",
+            "Svenssons Snickeri",
+            "Träffades på mässan i Umeå",
+            "Ringvägen 17",
+            "903 27",
+            "2018-01-18T08:00:00Z",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    }
+
+    fn bystander(&self) -> Subject {
+        who(BYSTANDER)
+    }
+
+    fn bystander_values(&self) -> Vec<String> {
+        [
+            BYSTANDER.0,
+            "Cecilia Bergström",
+            "Kungsgatan 3",
+            "+46 73 111 22 33",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    }
+
+    fn holds(&mut self, subject: &Subject) -> bool {
+        subject
+            .of_kind(IdentifierKind::Email)
+            .filter_map(|e| self.ids.get(&e.value()))
+            .any(|id| self.copper.person_exists(*id))
+    }
+}
+
+#[test]
+fn the_connector_passes_the_conformance_suite() {
+    let mut crm = Crm::start();
+    conformance::run(&mut crm);
+    assert_eq!(crm.copper.people_count(), 1, "only the bystander is left");
+}

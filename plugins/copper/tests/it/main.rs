@@ -1,0 +1,10 @@
+//! Integration tests of `gallra-plugin-copper`, the copper connector.
+//!
+//! One test binary, not one per file: Cargo links each file under `tests/` as a binary of its
+//! own, and linking dominated CI. Add a test file here as a module; `support` holds what the
+//! modules share. Run one module with `cargo test -p <crate> --test it <module>::`.
+
+mod conformance;
+mod failures;
+mod people;
+mod support;

@@ -1,0 +1,12 @@
+//! Integration tests of `gallra-plugin-epp`, the epp connector.
+//!
+//! One test binary, not one per file: Cargo links each file under `tests/` as a binary of its
+//! own, and linking dominated CI. Add a test file here as a module; `support` holds what the
+//! modules share. Run one module with `cargo test -p <crate> --test it <module>::`.
+
+mod abi;
+mod conformance;
+mod contacts;
+mod failures;
+mod fuzz_corpus;
+mod support;

@@ -1,0 +1,126 @@
+//! The connector, configured with the crate docs' example settings, keeps gallra's promises
+//! (plugin-api's conformance suite) against the testkit's REST API.
+
+use gallra_plugin_api::conformance::{self, ConformanceSystem};
+use gallra_plugin_api::{ConnectorError, Identifier, IdentifierKind, Subject};
+use gallra_plugin_http::HttpConnector;
+use gallra_testkit::rest::{Address, NewUser, RestApi};
+use gallra_testkit::server::unreachable_url;
+
+use crate::support::{open_settings, settings, settings_for, valid_token, SecretFile};
+
+struct Shop {
+    api: RestApi,
+    token: SecretFile,
+    subject_id: u64,
+    bystander_id: u64,
+}
+
+const SUBJECT: (&str, &str) = ("annika.lindqvist@example.se", "+46709876543");
+const BYSTANDER: (&str, &str) = ("cecilia.bergstrom@example.se", "+46731112233");
+
+fn who((email, phone): (&str, &str)) -> Subject {
+    Subject::new(vec![
+        Identifier::parse(IdentifierKind::Email, email).unwrap(),
+        Identifier::parse(IdentifierKind::Phone, phone).unwrap(),
+    ])
+}
+
+impl Shop {
+    fn start() -> Self {
+        let api = RestApi::start();
+        let subject_id = api.add_user(NewUser {
+            email: "Annika.Lindqvist@example.se".to_owned(),
+            name: "Annika Lindqvist".to_owned(),
+            phone: Some("070-987 65 43".to_owned()),
+            address: Some(Address {
+                street: "Ringvägen 17".to_owned(),
+                city: "Umeå".to_owned(),
+            }),
+            last_login: Some("2024-05-01T12:00:00Z".to_owned()),
+        });
+        let bystander_id = api.add_user(NewUser {
+            email: BYSTANDER.0.to_owned(),
+            name: "Cecilia Bergström".to_owned(),
+            phone: Some("+46 73 111 22 33".to_owned()),
+            address: Some(Address {
+                street: "Kungsgatan 3".to_owned(),
+                city: "Lund".to_owned(),
+            }),
+            last_login: None,
+        });
+        Self {
+            api,
+            token: valid_token(),
+            subject_id,
+            bystander_id,
+        }
+    }
+}
+
+impl ConformanceSystem for Shop {
+    type Connector = HttpConnector;
+
+    fn open(&mut self) -> Result<HttpConnector, ConnectorError> {
+        open_settings(&settings(&self.api, &self.token))
+    }
+
+    fn open_unreachable(&mut self) -> Result<HttpConnector, ConnectorError> {
+        let mut s = settings_for(&unreachable_url(), &self.token);
+        s["http"]["max_retries"] = 1.into();
+        open_settings(&s)
+    }
+
+    fn subject(&self) -> Subject {
+        who(SUBJECT)
+    }
+
+    fn expected_export(&self) -> Vec<String> {
+        [
+            "Annika Lindqvist",
+            "annika.lindqvist@example.se",
+            "070-987 65 43",
+            "Ringvägen 17",
+            "Umeå",
+            "2024-05-01T12:00:00Z",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    }
+
+    fn bystander(&self) -> Subject {
+        who(BYSTANDER)
+    }
+
+    fn bystander_values(&self) -> Vec<String> {
+        [
+            BYSTANDER.0,
+            "Cecilia Bergström",
+            "Kungsgatan 3",
+            "+46 73 111 22 33",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    }
+
+    fn holds(&mut self, subject: &Subject) -> bool {
+        let email = subject
+            .of_kind(IdentifierKind::Email)
+            .next()
+            .unwrap()
+            .value();
+        let id = if email == SUBJECT.0 {
+            self.subject_id
+        } else {
+            self.bystander_id
+        };
+        self.api.user_exists(id)
+    }
+}
+
+#[test]
+fn the_documented_example_passes_the_conformance_suite() {
+    let mut shop = Shop::start();
+    conformance::run(&mut shop);
+    assert_eq!(shop.api.user_count(), 1, "only the bystander is left");
+}

@@ -1,0 +1,13 @@
+//! Integration tests of `gallra-plugin-imap`, the imap connector.
+//!
+//! One test binary, not one per file: Cargo links each file under `tests/` as a binary of its
+//! own, and linking dominated CI. Add a test file here as a module; `support` holds what the
+//! modules share. Run one module with `cargo test -p <crate> --test it <module>::`.
+
+mod abi;
+mod conformance;
+mod expire;
+mod failures;
+mod mailboxes;
+mod settings;
+mod support;

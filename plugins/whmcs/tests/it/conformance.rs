@@ -1,0 +1,139 @@
+//! The connector keeps gallra's promises (plugin-api's conformance suite) against the
+//! testkit's WHMCS. The refused subject is a client with an invoice.
+
+use std::net::TcpListener;
+
+use gallra_plugin_api::conformance::{self, ConformanceSystem};
+use gallra_plugin_api::{ConnectorError, Identifier, IdentifierKind, Subject};
+use gallra_plugin_whmcs::WhmcsConnector;
+
+use crate::support::{anna, open_settings, settings, ClientData, Whmcs};
+
+struct Billing {
+    server: Whmcs,
+    anna: u64,
+    bertil: u64,
+    cecilia: u64,
+}
+
+fn subject(id: u64, email: &str) -> Subject {
+    Subject::new(vec![
+        Identifier::parse(IdentifierKind::CustomerId, &id.to_string()).unwrap(),
+        Identifier::parse(IdentifierKind::Email, email).unwrap(),
+    ])
+}
+
+fn id_of(subject: &Subject) -> u64 {
+    subject
+        .of_kind(IdentifierKind::CustomerId)
+        .next()
+        .expect("a customer id")
+        .value()
+        .parse()
+        .expect("numeric")
+}
+
+impl Billing {
+    fn start() -> Self {
+        let server = Whmcs::start();
+        server.set_max_page(2);
+        let anna = server.add_client(anna());
+        let bertil = server.add_client(ClientData::person(
+            "Bertil",
+            "Holm",
+            "bertil.holm@example.se",
+        ));
+        server.add_invoice(bertil, "2024-05-02", "Paid");
+        let mut cecilia =
+            ClientData::person("Cecilia", "Bergström", "cecilia.bergstrom@example.se");
+        cecilia.address1 = "Kungsgatan 3".to_owned();
+        cecilia.phonenumber = "0731112233".to_owned();
+        let cecilia = server.add_client(cecilia);
+        Self {
+            server,
+            anna,
+            bertil,
+            cecilia,
+        }
+    }
+}
+
+impl ConformanceSystem for Billing {
+    type Connector = WhmcsConnector;
+
+    fn open(&mut self) -> Result<WhmcsConnector, ConnectorError> {
+        open_settings(&settings(&self.server))
+    }
+
+    fn open_unreachable(&mut self) -> Result<WhmcsConnector, ConnectorError> {
+        let closed = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut s = settings(&self.server);
+        s["base_url"] = format!("http://127.0.0.1:{closed}").into();
+        s["http"]["max_retries"] = 1.into();
+        open_settings(&s)
+    }
+
+    fn subject(&self) -> Subject {
+        subject(self.anna, "annika.lindqvist@example.se")
+    }
+
+    fn expected_export(&self) -> Vec<String> {
+        [
+            "Annika",
+            "Lindqvist",
+            "annika.lindqvist@example.se",
+            "Lindqvists Snickeri",
+            "Ringvägen 17",
+            "Umeå",
+            "903 27",
+            "0709876543",
+            "19811218-9876",
+            "prefers email",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    }
+
+    fn bystander(&self) -> Subject {
+        subject(self.cecilia, "cecilia.bergstrom@example.se")
+    }
+
+    fn bystander_values(&self) -> Vec<String> {
+        [
+            "Cecilia",
+            "Bergström",
+            "cecilia.bergstrom@example.se",
+            "Kungsgatan 3",
+            "0731112233",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    }
+
+    fn holds(&mut self, subject: &Subject) -> bool {
+        self.server.client(id_of(subject)).is_some()
+    }
+
+    fn refused_subject(&self) -> Option<Subject> {
+        Some(subject(self.bertil, "bertil.holm@example.se"))
+    }
+
+    fn refused_data_intact(&mut self, subject: &Subject) -> bool {
+        let id = id_of(subject);
+        self.server
+            .client(id)
+            .is_some_and(|c| c.email == "bertil.holm@example.se")
+            && self.server.invoice_count(id) == 1
+    }
+}
+
+#[test]
+fn the_connector_passes_the_conformance_suite() {
+    let mut billing = Billing::start();
+    conformance::run(&mut billing);
+    assert!(billing.server.client(billing.anna).is_none());
+    assert!(billing.server.client(billing.bertil).is_some());
+}
