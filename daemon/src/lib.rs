@@ -10,7 +10,6 @@
 pub mod api;
 pub mod audit;
 pub mod cli;
-pub mod demo;
 pub mod identity;
 pub mod metrics;
 pub mod notify;
@@ -26,3 +25,5 @@ pub mod tombstones;
 
 // The pure rules live in gallra-core; they keep their old paths here.
 pub use gallra_core::{clock, config, duration, policy, schedule};
+// The demo's sample systems live in their own crate; `gallra demo` uses them.
+pub use gallra_demo as demo;

@@ -9,6 +9,7 @@ pub mod connector;
 pub mod rate_limit;
 pub mod secrets;
 pub mod server;
+pub mod smtp_sink;
 
 pub mod copper;
 pub mod epp;

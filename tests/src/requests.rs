@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-pub use gallra::notify::test_sink::ReceivedMail;
+pub use gallra_testkit::smtp_sink::ReceivedMail;
 use serde_json::Value;
 
 use crate::gallra::Gallra;

@@ -9,7 +9,6 @@
 pub mod relay;
 pub mod smtp;
 pub use gallra_core::template;
-pub mod test_sink;
 pub mod webhook;
 
 pub use relay::smtp_settings;

@@ -11,8 +11,8 @@ use axum::{Json, Router};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
-use super::test_sink::SmtpSink;
 use super::*;
+use gallra_testkit::smtp_sink::SmtpSink;
 
 const RECIPIENT: &str = "asa.oberg@example.se";
 

@@ -219,17 +219,7 @@ pub async fn resume_open_runs(
     context: &Context,
     store: &Arc<dyn Store>,
 ) -> Result<Vec<RunReport>, RunError> {
-    for run in store.runs_in_state(&[RunState::Planning])? {
-        let detail = "interrupted while planning; nothing was deleted";
-        store.set_run_state(
-            run.id,
-            RunState::Abandoned,
-            run.scanned,
-            run.selected,
-            Some(detail),
-            crate::clock::now(),
-        )?;
-    }
+    abandon_interrupted_plans(store.as_ref())?;
     approval::expire(&context.config, store.as_ref(), crate::clock::now())?;
     let mut reports = Vec::new();
     for run in store.runs_in_state(&[RunState::Enforcing, RunState::Approved])? {
@@ -252,6 +242,24 @@ pub async fn resume_open_runs(
         reports.push(report);
     }
     Ok(reports)
+}
+
+/// Abandons the runs a previous process left while planning: they deleted nothing, and the
+/// identifiers their scan stored are forgotten as a failed scan's are (they have no tasks).
+fn abandon_interrupted_plans(store: &dyn Store) -> Result<(), RunError> {
+    for run in store.runs_in_state(&[RunState::Planning])? {
+        let detail = "interrupted while planning; nothing was deleted";
+        store.set_run_state(
+            run.id,
+            RunState::Abandoned,
+            run.scanned,
+            run.selected,
+            Some(detail),
+            crate::clock::now(),
+        )?;
+        store.forget_identifiers(run.id)?;
+    }
+    Ok(())
 }
 
 async fn resume_run(
@@ -445,5 +453,46 @@ pub fn state_name(state: RunState) -> &'static str {
         RunState::Done => "done",
         RunState::Failed => "failed",
         RunState::Abandoned => "abandoned",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use gallra_plugin_api::{Identifier, IdentifierKind};
+
+    use super::*;
+    use crate::store::{Decision, SqliteStore};
+
+    /// A process killed while planning leaves identifiers in the state store; the next start
+    /// abandons that run and forgets them (found by reading the database file itself).
+    #[test]
+    fn a_plan_interrupted_by_a_kill_is_abandoned_and_forgets_its_identifiers() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let store = SqliteStore::open(&state).unwrap();
+        let now = crate::clock::now();
+        let run = store.begin_run("inactive", "enforce", now, now).unwrap();
+        let email = "planned.person@example.se";
+        let decision = Decision {
+            subject_key: "7".into(),
+            selected: true,
+            reason: "inactive".into(),
+            identifiers: vec![Identifier::parse(IdentifierKind::Email, email).unwrap()],
+        };
+        store.record_decisions(run, &[decision]).unwrap();
+        let holds = || {
+            std::fs::read_dir(&state).unwrap().any(|file| {
+                let bytes = std::fs::read(file.unwrap().path()).unwrap_or_default();
+                bytes.windows(email.len()).any(|w| w == email.as_bytes())
+            })
+        };
+        assert!(holds(), "the test must see the identifier before");
+
+        abandon_interrupted_plans(&store).unwrap();
+        assert_eq!(store.run(run).unwrap().unwrap().state, RunState::Abandoned);
+        assert!(
+            !holds(),
+            "an identifier of the abandoned plan is still in the state store"
+        );
     }
 }

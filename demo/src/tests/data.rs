@@ -9,7 +9,7 @@ use jiff::{Timestamp, ToSpan};
 
 use super::super::timeline::OLD_MARGIN_DAYS;
 use super::*;
-use crate::demo::Category;
+use crate::Category;
 
 #[test]
 fn same_seed_gives_the_same_data_and_another_seed_other_data() {

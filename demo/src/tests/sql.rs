@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use rusqlite::Connection;
 
 use super::*;
-use crate::demo::DemoError;
+use crate::DemoError;
 
 fn count(conn: &Connection, table: &str) -> usize {
     conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| {

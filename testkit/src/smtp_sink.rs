@@ -5,7 +5,7 @@
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! use std::time::Duration;
-//! use gallra::notify::test_sink::SmtpSink;
+//! use gallra_testkit::smtp_sink::SmtpSink;
 //!
 //! let sink = SmtpSink::start().await?;
 //! // … configure the relay as 127.0.0.1:sink.port() with starttls = false, send …

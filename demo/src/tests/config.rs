@@ -1,7 +1,7 @@
 //! The demo configuration: valid TOML, and a configuration gallra itself accepts.
 
 use super::*;
-use crate::demo::{demo_config, DemoFiles};
+use crate::{demo_config, DemoFiles};
 
 #[test]
 fn demo_config_is_valid_toml_naming_the_databases() {
@@ -49,7 +49,7 @@ fn demo_config_passes_gallras_own_validation() {
     let dir = tempfile::tempdir().unwrap();
     let files = dataset(30).write_sqlite(dir.path()).unwrap();
     let text = demo_config(&files, &dir.path().join("state"));
-    let config = crate::config::parse(&text, &dir.path().join("gallra.toml"))
+    let config = gallra_core::config::parse(&text, &dir.path().join("gallra.toml"))
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(config.account_source, "panel");
     assert_eq!(config.systems.len(), 3);

@@ -6,7 +6,7 @@
 //! need, never with gallra's own policy code:
 //!
 //! ```no_run
-//! use gallra::demo::{demo_config, Dataset};
+//! use gallra_demo::{demo_config, Dataset};
 //!
 //! let now: jiff::Zoned = "2026-03-15T10:00:00[Europe/Stockholm]".parse().unwrap();
 //! let data = Dataset::generate(7, 1_000, now);
