@@ -80,6 +80,12 @@ pub use writer::{AuditError, AuditLog};
 /// Mapping runner and engine states to the log's words.
 pub mod words {
     pub use super::trail::{action, outcome};
+
+    /// Said of a task taken up again after its run or drive stopped during its step (a
+    /// kill, a full disk): its erasure may have been made, and recorded in the audit log,
+    /// already. Its new entries say so, so that a repeated entry is explained. One wording
+    /// for policy runs and requests alike.
+    pub const AGAIN: &str = "again after an interrupted run";
 }
 
 /// Default size at which a file is closed and the next one started.

@@ -24,6 +24,7 @@ use super::model::{
 use super::settle::{backoff, is_due, settle, settle_id, MAX_ATTEMPTS};
 use super::steps::{self, request_subject, HoldCheck, StepOutcome};
 use super::{delivery, export_step, followup, upkeep};
+use crate::audit::words::AGAIN;
 use crate::audit::{words, Actor, AuditUnavailable, NewEntry, Outcome};
 use crate::config::Handling;
 use crate::metrics::{Metrics, SafeName};
@@ -49,10 +50,6 @@ pub struct Engine {
 
 /// How the detail of a notice that [`MAX_ATTEMPTS`] did not send begins.
 const NOT_SENT: &str = "not sent in";
-
-/// Said of a request task taken up again after a drive stopped during its step (a kill, a
-/// full disk): its erasure may have been made, and recorded in the audit log, already.
-const AGAIN: &str = "again after an interrupted run";
 
 /// Why a drive stopped. The requests it did not finish wait for the next one.
 #[derive(Debug, thiserror::Error)]

@@ -20,6 +20,7 @@ use super::progress::Progress;
 use super::recheck::{self, Verdict};
 use super::report::TaskCounts;
 use super::RunError;
+use crate::audit::words::AGAIN;
 use crate::audit::{words, Action, Actor, AuditLog, NewEntry, Outcome};
 use crate::config::{Config, CustomerIds, Policy, Rule};
 use crate::identity::Resolution;
@@ -57,11 +58,6 @@ impl TaskTotals {
         self.per_system.values().map(|c| c.blocked + c.failed).sum()
     }
 }
-
-/// Said of a task taken up again after a run stopped while it was running (a kill, a full
-/// disk): its erasure may have been made, and recorded in the audit log, already. Its new
-/// entries say so, so that a repeated entry is explained.
-pub(crate) const AGAIN: &str = "again after an interrupted run";
 
 /// One task's outcome, as the audit log and the state store get it.
 type TaskResult = (TaskRecord, TaskState, Option<String>);
