@@ -157,7 +157,8 @@ pub fn expire(config: &Config, store: &dyn Store, now: Timestamp) -> Result<usiz
     Ok(expired)
 }
 
-fn abandon(
+/// Abandons a run that deleted nothing and forgets its subjects' identifiers.
+pub(super) fn abandon(
     store: &dyn Store,
     run: &RunRecord,
     detail: &str,

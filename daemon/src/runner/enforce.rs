@@ -249,15 +249,7 @@ pub async fn resume_open_runs(
 fn abandon_interrupted_plans(store: &dyn Store) -> Result<(), RunError> {
     for run in store.runs_in_state(&[RunState::Planning])? {
         let detail = "interrupted while planning; nothing was deleted";
-        store.set_run_state(
-            run.id,
-            RunState::Abandoned,
-            run.scanned,
-            run.selected,
-            Some(detail),
-            crate::clock::now(),
-        )?;
-        store.forget_identifiers(run.id)?;
+        approval::abandon(store, &run, detail, crate::clock::now())?;
     }
     Ok(())
 }
