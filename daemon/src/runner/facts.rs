@@ -7,7 +7,7 @@
 //! every policy, so no subject is erased in one system while another system's precondition
 //! (a debt in billing) would keep them.
 
-use gallra_plugin_api::{Capability, Identifier, IdentifierKind, Subject, SubjectFacts};
+use gallra_plugin_api::{Capability, Identifier, Subject, SubjectFacts};
 
 use crate::config::{Config, CustomerIds, Rule};
 use crate::plugins::{SystemHandle, Systems};
@@ -86,25 +86,27 @@ pub(super) async fn gather(
     Ok(facts)
 }
 
-/// A status question may use every identifier (asking too widely only keeps more people),
-/// but the account source's customer id only where the system knows it.
+/// A status question uses the identifiers an erase there would (one rule,
+/// [`super::erasure_subject`]): strong ones, and the account source's customer id only where
+/// the system knows it. A phone number or an IP can be shared, and a system seldom indexes
+/// them: asking by one made every question a scan of the whole table (the purge benchmark ran
+/// quadratic), and could only ever report someone else's facts.
 fn status_identifiers(identifiers: &[Identifier], customer_ids: CustomerIds) -> Vec<Identifier> {
-    identifiers
-        .iter()
-        .filter(|i| i.kind() != IdentifierKind::CustomerId || customer_ids == CustomerIds::Source)
-        .cloned()
-        .collect()
+    super::erasure_subject(identifiers, customer_ids).identifiers
 }
 
 #[cfg(test)]
 mod tests {
+    use gallra_plugin_api::IdentifierKind;
+
     use super::*;
 
     #[test]
-    fn the_source_customer_id_reaches_only_systems_that_know_it() {
+    fn a_status_question_uses_strong_identifiers_and_the_source_id_only_where_known() {
         let id = |kind, v| Identifier::parse(kind, v).unwrap();
         let all = [
             id(IdentifierKind::Email, "anna@example.se"),
+            id(IdentifierKind::Phone, "+46701234567"),
             id(IdentifierKind::CustomerId, "31"),
         ];
         let kinds = |ids| -> Vec<IdentifierKind> {
