@@ -363,6 +363,23 @@ pub fn run_and_kill(scenario: &Scenario, aim: Aim) -> Option<Kill> {
     shoot(&mut child, &mut observer, &start, aim, started)
 }
 
+/// Kills (SIGKILL) a `gallra run --once` after `delay` unless it has finished by then, which
+/// it must have done without failing; whether it was killed.
+pub fn kill_after(child: &mut Child, delay: Duration) -> bool {
+    std::thread::sleep(delay);
+    let status = child.try_wait().unwrap();
+    assert!(
+        status.is_none_or(|s| s.success()),
+        "gallra run failed: {status:?}"
+    );
+    if status.is_some() {
+        return false;
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    true
+}
+
 /// Waits until the process stands where `aim` shoots (stopped there with SIGSTOP if the aim
 /// is a moment). `false` if it exited first (then it must have succeeded).
 pub fn wait_for(child: &mut Child, observer: &mut Observer, start: &Stand, aim: Aim) -> bool {
@@ -642,11 +659,7 @@ impl PgCluster {
         let dir = tempfile::tempdir().unwrap();
         let (uid, gid) = (id_of("-u"), id_of("-g"));
         std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).unwrap();
-        let port = std::net::TcpListener::bind(("127.0.0.1", 0))
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::http::free_port();
         let cluster = PgCluster { dir, port };
         let data = cluster.data();
         cluster.pg(

@@ -9,7 +9,6 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -28,6 +27,37 @@ pub struct Example {
 
 /// A SQLite database of one system.
 pub struct Db(pub PathBuf);
+
+/// An example ready to run: its databases filled, its config saved, and the `gallra` that
+/// runs it.
+pub struct World {
+    /// The example, to edit further (then [`Example::save`] again).
+    pub example: Example,
+    /// `gallra` on the example's config.
+    pub gallra: Gallra,
+}
+
+impl World {
+    /// Saves the example's config as it stands.
+    pub fn new(example: Example) -> World {
+        let gallra = example.save();
+        World { example, gallra }
+    }
+
+    /// A system's SQLite database (see [`Example::db`]).
+    pub fn db(&self, system: &str) -> Db {
+        self.example.db(system)
+    }
+
+    /// The `id` column of a system's table, in order.
+    pub fn ids(&self, system: &str, table: &str) -> Vec<String> {
+        self.db(system)
+            .rows(&format!("SELECT id FROM {table} ORDER BY id"))
+            .into_iter()
+            .map(|r| r[0].clone().unwrap())
+            .collect()
+    }
+}
 
 impl Example {
     /// `config/examples/NAME.toml`, with its state kept in `dir/state` and no admin API socket
@@ -97,6 +127,29 @@ impl Example {
         settings.insert("path".into(), db.0.display().to_string().into());
         self.reach_by_sql(system, settings);
         db
+    }
+
+    /// A system's SQLite database, `DIR/SYSTEM.db` (made by [`Example::sqlite`] or
+    /// [`Example::as_sql`], or a [`crate::Scenario`]'s in the same directory).
+    pub fn db(&self, system: &str) -> Db {
+        Db(self.dir.join(format!("{system}.db")))
+    }
+
+    /// Reaches the mailbox `system` (IMAP in the example) through the SQL connector on a
+    /// table of the same role, `messages`: a correspondent's messages are found by their
+    /// `address` and deleted on erasure. `statements` make and fill it.
+    pub fn mailbox_as_sql(&mut self, system: &str, statements: &[String]) -> Db {
+        self.as_sql(
+            system,
+            toml::toml! {
+                [subjects]
+                table = "messages"
+                key = "id"
+                identifiers = { email = "address" }
+                on_erase = "delete"
+            },
+            statements,
+        )
     }
 
     /// Every policy in `enforce` mode (the examples ship in `report` mode).
@@ -215,6 +268,25 @@ pub fn stockholm(local: &str) -> String {
     zoned.timestamp().to_string()
 }
 
+/// When a request's receipt says it was completed.
+pub fn completed_at(view: &Value) -> jiff::Timestamp {
+    view["receipt"]["completed_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// `span` after `at` on Stockholm's calendar, as an RFC 3339 instant (as a receipt says when
+/// backups expire).
+pub fn stockholm_after(at: jiff::Timestamp, span: jiff::Span) -> String {
+    at.to_zoned(jiff::tz::TimeZone::get("Europe/Stockholm").unwrap())
+        .checked_add(span)
+        .unwrap()
+        .timestamp()
+        .to_string()
+}
+
 impl Gallra {
     /// Runs `ARGS` with gallra's clock at `at` (an RFC 3339 instant).
     pub fn at(&self, at: &str, args: &[&str]) -> Outcome {
@@ -246,6 +318,16 @@ impl Gallra {
             .unwrap()
     }
 
+    /// `gallra task done ID --note NOTE` at `at` (exit 0): a person has done `task` (a task of
+    /// `gallra request show`).
+    pub fn task_done_at(&self, at: &str, task: &Value, note: &str) {
+        self.at(
+            at,
+            &["task", "done", &task["id"].to_string(), "--note", note],
+        )
+        .expect_code(0);
+    }
+
     /// `gallra request show ID --json` at `at`.
     pub fn show_at(&self, at: &str, id: i64) -> Value {
         self.at(at, &["request", "show", &id.to_string(), "--json"])
@@ -262,13 +344,4 @@ pub fn report<'a>(reports: &'a Value, policy: &str) -> &'a Value {
         .iter()
         .find(|r| r["policy"] == policy)
         .unwrap_or_else(|| panic!("no report for {policy}: {reports:#}"))
-}
-
-/// Polls `check` every 100 ms until it holds; panics after `limit` with `what`.
-pub fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !check() {
-        assert!(start.elapsed() < limit, "{what} within {limit:?}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }

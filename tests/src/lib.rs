@@ -9,10 +9,12 @@ pub mod daemon;
 pub mod examples;
 pub mod faults;
 pub mod gallra;
+pub mod http;
 pub mod identity;
 pub mod requests;
 pub mod scenario;
 pub mod servers;
+pub mod wait;
 
 pub use daemon::Daemon;
 pub use gallra::{Gallra, Outcome};

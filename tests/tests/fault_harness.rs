@@ -16,6 +16,9 @@
 //!
 //! `GALLRA_FAULT_SEEDS=N` runs N scenarios (default 40, the CI size); `GALLRA_FAULT_SEED=n` replays one;
 //! `GALLRA_FAULT_KEEP=1` keeps their directories.
+//!
+//! A test binary of its own, not a module of `it` (`tests/tests/it/main.rs`): it is long, and it
+//! is run by itself at a seed count chosen by the environment variables above.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -5,8 +5,9 @@
 
 use std::path::Path;
 use std::process::Child;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use gallra_e2e::wait::wait_until;
 use gallra_e2e::{Backend, Daemon, Gallra, Outcome, Scenario};
 
 const CUSTOMERS: usize = 300;
@@ -14,17 +15,6 @@ const ROUNDS: usize = 20;
 
 fn finish(child: Child) -> Outcome {
     child.wait_with_output().expect("gallra ran").into()
-}
-
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// The number of entries in the audit log, after checking its chain is intact.
@@ -111,9 +101,11 @@ fn beside_the_running_service_a_run_or_a_request_is_refused_and_looking_still_wo
     let before = scenario.snapshot();
     let mut daemon = Daemon::start(&scenario.config);
     let pid = daemon.pid();
-    wait_until("the service to take the lock", || {
-        std::fs::read_to_string(&lock).is_ok_and(|t| t.contains(&format!("pid {pid}\n")))
-    });
+    wait_until(
+        "the service to take the lock",
+        Duration::from_secs(30),
+        || std::fs::read_to_string(&lock).is_ok_and(|t| t.contains(&format!("pid {pid}\n"))),
+    );
 
     let refused = gallra.run(&["run", "--once"]).expect_code(2);
     assert!(

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use gallra_e2e::examples::{eventually, report, stockholm, Db, Example};
-use gallra_e2e::Gallra;
+use gallra_e2e::examples::{report, stockholm, Example, World};
+use gallra_e2e::wait::wait_until;
 
 /// Customer 1's last service ended three months and a day before 2026-10-02; customer 2's
 /// two months before; customer 3 has a service running.
@@ -47,33 +47,13 @@ INSERT INTO mail_log VALUES (1, 'ended@example.se', '2026-08-31 12:00:00'),
   (2, 'recent@example.se', '2026-09-03 12:00:00');
 ";
 
-struct World {
-    example: Example,
-    gallra: Gallra,
-}
-
-impl World {
-    fn db(&self, system: &str) -> Db {
-        Db(self.example.dir.join(format!("{system}.db")))
-    }
-
-    fn ids(&self, system: &str, table: &str) -> Vec<String> {
-        self.db(system)
-            .rows(&format!("SELECT id FROM {table} ORDER BY id"))
-            .into_iter()
-            .map(|r| r[0].clone().unwrap())
-            .collect()
-    }
-}
-
 fn world(dir: &std::path::Path) -> World {
     let mut example = Example::load("processor-annex", dir);
     example.sqlite("customers", &[CUSTOMERS.to_owned()]);
     example.sqlite("billing", &[BILLING.to_owned()]);
     example.sqlite("logs", &[LOGS.to_owned()]);
     example.enforce();
-    let gallra = example.save();
-    World { example, gallra }
+    World::new(example)
 }
 
 /// «Personuppgifter som lagras direkt i våra system gallras eller anonymiseras inom skälig tid
@@ -150,7 +130,7 @@ fn invoices_stay_exactly_until_the_end_of_the_seventh_year_after_their_financial
     let daemon = world
         .example
         .start_daemon_at(&stockholm("2032-01-01T04:59:56"));
-    eventually(Duration::from_secs(60), "the scheduled run", || {
+    wait_until("the scheduled run", Duration::from_secs(60), || {
         world.ids("billing", "invoices") == ["2", "4"]
     });
     drop(daemon);

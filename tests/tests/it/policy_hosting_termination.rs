@@ -7,9 +7,8 @@
 
 use std::time::Duration;
 
-use gallra_e2e::examples::{report, stockholm, Db, Example};
+use gallra_e2e::examples::{completed_at, report, stockholm, stockholm_after, Example, World};
 use gallra_e2e::requests::{receipt_line, task, SmtpSink};
-use gallra_e2e::Gallra;
 use serde_json::Value;
 
 /// The night the policy runs, 03:30 in Stockholm.
@@ -38,35 +37,26 @@ INSERT INTO dns_zones VALUES (1, 1, 'ended.se'), (2, 2, 'leaving.se'), (3, 3, 's
                              (4, 4, 'running.se');
 ";
 
-struct World {
-    example: Example,
-    gallra: Gallra,
+/// The panel customer ids that still have rows in `table`.
+fn panel_ids(world: &World, table: &str) -> Vec<String> {
+    let column = if table == "customers" {
+        "id"
+    } else {
+        "customer_id"
+    };
+    world
+        .db("panel")
+        .set(&format!("SELECT {column} FROM {table}"))
+        .into_iter()
+        .collect()
 }
 
-impl World {
-    fn db(&self, system: &str) -> Db {
-        Db(self.example.dir.join(format!("{system}.db")))
-    }
-
-    /// The panel customer ids that still have rows in `table`.
-    fn panel_ids(&self, table: &str) -> Vec<String> {
-        let column = if table == "customers" {
-            "id"
-        } else {
-            "customer_id"
-        };
-        self.db("panel")
-            .set(&format!("SELECT {column} FROM {table}"))
-            .into_iter()
-            .collect()
-    }
-
-    fn emails(&self, system: &str, table: &str, column: &str) -> Vec<String> {
-        self.db(system)
-            .set(&format!("SELECT {column} FROM {table}"))
-            .into_iter()
-            .collect()
-    }
+fn emails(world: &World, system: &str, table: &str, column: &str) -> Vec<String> {
+    world
+        .db(system)
+        .set(&format!("SELECT {column} FROM {table}"))
+        .into_iter()
+        .collect()
 }
 
 fn world(dir: &std::path::Path, sink: &SmtpSink) -> World {
@@ -129,15 +119,8 @@ fn world(dir: &std::path::Path, sink: &SmtpSink) -> World {
              (3, 13, '2026-06-01 10:00:00', NULL), (4, 14, '2026-06-01 10:00:00', '2026-06-02 10:00:00');"
             .to_owned()],
     );
-    example.as_sql(
+    example.mailbox_as_sql(
         "support-mail",
-        toml::toml! {
-            [subjects]
-            table = "messages"
-            key = "id"
-            identifiers = { email = "address" }
-            on_erase = "delete"
-        },
         &[
             "CREATE TABLE messages (id INTEGER PRIMARY KEY, address TEXT, subject TEXT);
            INSERT INTO messages VALUES (1, 'ended@example.se', 'Uppsägning'),
@@ -149,8 +132,7 @@ fn world(dir: &std::path::Path, sink: &SmtpSink) -> World {
     example.enforce();
     example.smtp(sink);
     example.quick_rechecks();
-    let gallra = example.save();
-    World { example, gallra }
+    World::new(example)
 }
 
 /// «När du säger upp ditt konto tar vi bort alla dina personuppgifter där det inte längre
@@ -180,11 +162,11 @@ fn termination_removes_sites_domains_dns_mailboxes_and_crm_data_and_bookkeeping_
         "mail_accounts",
         "dns_zones",
     ] {
-        assert_eq!(world.panel_ids(table), ["2", "3", "4"], "panel.{table}");
+        assert_eq!(panel_ids(&world, table), ["2", "3", "4"], "panel.{table}");
     }
     // The domain contact at the registry, the CRM contact and notes, the support mail.
     assert_eq!(
-        world.emails("registry-se", "contacts", "email"),
+        emails(&world, "registry-se", "contacts", "email"),
         [
             "leaving@example.se",
             "running@example.se",
@@ -192,7 +174,7 @@ fn termination_removes_sites_domains_dns_mailboxes_and_crm_data_and_bookkeeping_
         ]
     );
     assert_eq!(
-        world.emails("crm", "contacts", "email"),
+        emails(&world, "crm", "contacts", "email"),
         [
             "leaving@example.se",
             "running@example.se",
@@ -200,11 +182,11 @@ fn termination_removes_sites_domains_dns_mailboxes_and_crm_data_and_bookkeeping_
         ]
     );
     assert_eq!(
-        world.emails("crm", "notes", "contact_id"),
+        emails(&world, "crm", "notes", "contact_id"),
         ["c2", "c3", "c4"]
     );
     assert_eq!(
-        world.emails("support-mail", "messages", "address"),
+        emails(&world, "support-mail", "messages", "address"),
         [
             "leaving@example.se",
             "running@example.se",
@@ -228,10 +210,10 @@ fn termination_removes_sites_domains_dns_mailboxes_and_crm_data_and_bookkeeping_
     let later = stockholm("2026-06-26T03:30:00");
     world.gallra.run_once_at(&later);
     for table in ["customers", "sites", "mail_accounts", "dns_zones"] {
-        assert_eq!(world.panel_ids(table), ["3", "4"], "panel.{table}");
+        assert_eq!(panel_ids(&world, table), ["3", "4"], "panel.{table}");
     }
     assert_eq!(
-        world.emails("registry-se", "contacts", "email"),
+        emails(&world, "registry-se", "contacts", "email"),
         ["running@example.se", "staying@example.se"]
     );
 }
@@ -291,18 +273,7 @@ fn partners_are_told_to_delete_when_the_panel_files_the_termination_and_the_rece
     let view = gallra.show_at(&next_day, id);
     let waiting = task(&view, "eurid");
     assert_eq!(waiting["state"], "needs_person", "{waiting:#}");
-    gallra
-        .at(
-            &next_day,
-            &[
-                "task",
-                "done",
-                &waiting["id"].to_string(),
-                "--note",
-                "EURid bekräftade",
-            ],
-        )
-        .expect_code(0);
+    gallra.task_done_at(&next_day, waiting, "EURid bekräftade");
     gallra
         .at(&stockholm("2026-05-26T10:05:00"), &["run", "--once"])
         .expect_code(0);
@@ -329,20 +300,8 @@ fn partners_are_told_to_delete_when_the_panel_files_the_termination_and_the_rece
         receipt_line(&view, "billing")["retained_until"],
         Value::from(stockholm("2034-01-01"))
     );
-    assert_eq!(world.panel_ids("customers"), ["1", "3", "4"]);
+    assert_eq!(panel_ids(&world, "customers"), ["1", "3", "4"]);
     // The panel and the CRM keep backups 30 days, the support mailbox 14: 30 days it is.
-    let completed: jiff::Timestamp = view["receipt"]["completed_at"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let expires = completed
-        .to_zoned(jiff::tz::TimeZone::get("Europe/Stockholm").unwrap())
-        .checked_add(jiff::Span::new().days(30))
-        .unwrap()
-        .timestamp();
-    assert_eq!(
-        view["receipt"]["backups_expire_by"],
-        Value::from(expires.to_string())
-    );
+    let expires = stockholm_after(completed_at(&view), jiff::Span::new().days(30));
+    assert_eq!(view["receipt"]["backups_expire_by"], Value::from(expires));
 }

@@ -12,6 +12,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use gallra::demo::{Category, Customer};
+use gallra_e2e::crash::kill_after;
 use gallra_e2e::requests::{
     for_requests, receipt_line, show, sleep_past, submit, task, task_retry, Lcg, StateDb,
 };
@@ -506,17 +507,9 @@ fn killed_batch(also: Also) {
         {
             std::thread::sleep(Duration::from_millis(5));
         }
-        std::thread::sleep(Duration::from_millis(rng.below(150)));
-        let status = child.try_wait().unwrap();
-        assert!(
-            status.is_none_or(|s| s.success()),
-            "gallra run failed: {status:?}"
-        );
-        if status.is_some() {
+        if !kill_after(&mut child, Duration::from_millis(rng.below(150))) {
             break; // it finished: nothing left to interrupt
         }
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
         kills += 1;
         let settled = state.tasks_settled();
         if settled > settled_before && settled < total {

@@ -2,9 +2,8 @@
 //! backup and encryption software vendor), each with its own rule, on SQLite files (the
 //! Loopia mailbox as an SQL table of the same role), night after night on gallra's clock.
 
-use gallra_e2e::examples::{report, stockholm, Db, Example};
+use gallra_e2e::examples::{report, stockholm, Example, World};
 use gallra_e2e::requests::{receipt_line, task};
-use gallra_e2e::Gallra;
 use jiff::{Span, Zoned};
 use serde_json::Value;
 
@@ -53,36 +52,17 @@ INSERT INTO vouchers VALUES (1, 1, '2018-03-05 10:00:00'), (2, 2, '2018-03-25 10
   (3, 1, '2018-04-15 10:00:00'), (4, 1, '2025-12-01 10:00:00');
 ";
 
-struct World {
-    example: Example,
-    gallra: Gallra,
-}
-
-impl World {
-    fn db(&self, system: &str) -> Db {
-        Db(self.example.dir.join(format!("{system}.db")))
-    }
-
-    fn ids(&self, system: &str, table: &str) -> Vec<String> {
-        self.db(system)
-            .rows(&format!("SELECT id FROM {table} ORDER BY id"))
-            .into_iter()
-            .map(|r| r[0].clone().unwrap())
-            .collect()
-    }
-
-    /// Runs every night at 03:00 from `first` on until `gone` holds; the night it did.
-    fn nights_until(&self, first: &str, last: &str, gone: impl Fn(&World) -> bool) -> Zoned {
-        let mut night = zoned(first);
-        while night <= zoned(last) {
-            self.gallra.run_once_at(&night.timestamp().to_string());
-            if gone(self) {
-                return night;
-            }
-            night = night.checked_add(Span::new().days(1)).unwrap();
+/// Runs every night at 03:00 from `first` on until `gone` holds; the night it did.
+fn nights_until(world: &World, first: &str, last: &str, gone: impl Fn(&World) -> bool) -> Zoned {
+    let mut night = zoned(first);
+    while night <= zoned(last) {
+        world.gallra.run_once_at(&night.timestamp().to_string());
+        if gone(world) {
+            return night;
         }
-        panic!("still there on {last}");
+        night = night.checked_add(Span::new().days(1)).unwrap();
     }
+    panic!("still there on {last}");
 }
 
 fn zoned(local: &str) -> Zoned {
@@ -113,8 +93,7 @@ fn world(dir: &std::path::Path) -> World {
     );
     example.enforce();
     example.quick_rechecks();
-    let gallra = example.save();
-    World { example, gallra }
+    World::new(example)
 }
 
 /// «Kunddatabasen … Gallring: Användare gallras senast 2 månader efter avslutat
@@ -131,7 +110,7 @@ fn customers_are_purged_within_two_months_of_the_end_and_their_server_accounts_w
     assert_eq!(world.ids("servers", "accounts"), ["20", "30"]);
 
     // Customer 2 ended on 20 January at 09:00: gone on a night before 20 March 09:00.
-    let night = world.nights_until("2026-03-02T03:00:00", "2026-03-20T03:00:00", |w| {
+    let night = nights_until(&world, "2026-03-02T03:00:00", "2026-03-20T03:00:00", |w| {
         w.ids("customers", "customers") == ["3"]
     });
     assert!(night < zoned("2026-03-20T09:00:00"), "gone on {night}");
@@ -153,7 +132,7 @@ fn sign_ups_and_email_notices_are_deleted_within_three_months() {
     assert_eq!(world.ids("mail", "messages"), ["1", "2"]);
 
     // The sign-up and notice of 10 December are gone before 10 March.
-    let night = world.nights_until("2026-03-02T03:00:00", "2026-03-10T03:00:00", |w| {
+    let night = nights_until(&world, "2026-03-02T03:00:00", "2026-03-10T03:00:00", |w| {
         w.ids("signups", "signups").is_empty() && w.ids("mail", "notices").is_empty()
     });
     assert!(night < zoned("2026-03-10T14:00:00"), "gone on {night}");
@@ -206,18 +185,7 @@ fn an_erasure_clears_every_store_and_the_bookkeeping_keeps_its_eight_years() {
     let view = gallra.show_at(&at, id);
     let archive = task(&view, "archive");
     assert_eq!(archive["state"], "needs_person", "{archive:#}");
-    gallra
-        .at(
-            &at,
-            &[
-                "task",
-                "done",
-                &archive["id"].to_string(),
-                "--note",
-                "noterat",
-            ],
-        )
-        .expect_code(0);
+    gallra.task_done_at(&at, archive, "noterat");
     let view = gallra.show_at(&at, id);
     assert_eq!(view["state"], "done", "{view:#}");
     // 8 years from the last voucher, 1 December 2025 10:00: the company's rule, not the law's.

@@ -6,8 +6,8 @@
 //! … En sådan begäran verkställs senast inom en vecka (7 dagar).»
 
 use gallra::demo::Category;
+use gallra_e2e::requests::{hold_billing_and_retry_quickly, show, submit, task};
 use gallra_e2e::{Backend, Gallra, Scenario};
-use serde_json::Value;
 
 /// The demo systems plus a binder archive a person must clear, billing under a 7-year
 /// bookkeeping hold, and quick re-checks and retries for the tests.
@@ -16,55 +16,16 @@ fn scenario(dir: &std::path::Path, customers: usize) -> Scenario {
     scenario.edit_config(|config| {
         // Requests only: no purge policy runs beside them.
         config.remove("policies");
-        let systems = config["systems"].as_table_mut().unwrap();
-        let billing = systems["billing"].as_table_mut().unwrap();
-        billing.insert(
-            "legal_hold".into(),
-            toml::Value::Table(
-                toml::toml! { keep = "7 years"  law = "Bokföringslagen 7 kap. 2 §" },
-            ),
-        );
-        systems.insert(
+        hold_billing_and_retry_quickly(config);
+        config["systems"].as_table_mut().unwrap().insert(
             "binders".into(),
             toml::Value::Table(toml::toml! {
                 manual = { instructions = "Shred the customer's folder in the archive room" }
                 backup_retention = "1 day"
             }),
         );
-        config.insert(
-            "requests".into(),
-            toml::Value::Table(toml::toml! {
-                erase_within = "7 days"
-                recheck_every = "1 second"
-                retry_base = "200ms"
-            }),
-        );
     });
     scenario
-}
-
-fn submit(gallra: &Gallra, kind: &str, email: &str) -> i64 {
-    let view = gallra
-        .run(&["request", kind, "--email", email, "--json"])
-        .expect_code(0)
-        .json();
-    view["id"].as_i64().unwrap()
-}
-
-fn show(gallra: &Gallra, id: i64) -> Value {
-    gallra
-        .run(&["request", "show", &id.to_string(), "--json"])
-        .expect_code(0)
-        .json()
-}
-
-fn task<'a>(view: &'a Value, system: &str) -> &'a Value {
-    view["task_list"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["system"] == system)
-        .unwrap()
 }
 
 #[test]

@@ -1,51 +1,13 @@
 //! `gallra run` as a service: requests submitted over the admin API's Unix socket are carried
 //! through by the running daemon, and SIGTERM stops it cleanly.
 
-use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use gallra::demo::Category;
+use gallra_e2e::http::http;
+use gallra_e2e::wait::wait_until;
 use gallra_e2e::{Backend, Daemon, Scenario};
-use serde_json::Value;
-
-/// One HTTP/1.1 request over the socket; returns the status and the JSON body.
-fn http(socket: &Path, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
-    let mut stream = UnixStream::connect(socket).unwrap();
-    let body = body.map(Value::to_string).unwrap_or_default();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: gallra\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response[9..12].parse().unwrap();
-    let json = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b)
-        .unwrap_or("");
-    // The body may be chunked; take the JSON between the first '{' or '[' and the last '}' or ']'.
-    let start = json.find(['{', '[']).unwrap_or(0);
-    let end = json.rfind(['}', ']']).map_or(json.len(), |i| i + 1);
-    (
-        status,
-        serde_json::from_str(&json[start..end]).unwrap_or(Value::Null),
-    )
-}
-
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 #[test]
 fn the_running_service_takes_requests_over_its_socket_and_stops_cleanly_on_sigterm() {
@@ -60,7 +22,7 @@ fn the_running_service_takes_requests_over_its_socket_and_stops_cleanly_on_sigte
         );
     });
     let mut daemon = Daemon::start(&scenario.config);
-    wait_until("the socket", || socket.exists());
+    wait_until("the socket", Duration::from_secs(60), || socket.exists());
     let mode =
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&socket).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o660);
@@ -76,7 +38,7 @@ fn the_running_service_takes_requests_over_its_socket_and_stops_cleanly_on_sigte
     let id = created["id"].as_i64().unwrap();
 
     // The daemon carries it through by itself.
-    wait_until("the request to finish", || {
+    wait_until("the request to finish", Duration::from_secs(60), || {
         let (_, view) = http(&socket, "GET", &format!("/v1/requests/{id}"), None);
         view["state"] == "done"
     });
@@ -150,7 +112,7 @@ fn a_reload_keeps_the_api_answering_and_sends_nothing_to_a_system_it_removed() {
         crm.insert("settings".into(), settings.into());
     });
     let mut daemon = Daemon::start(&scenario.config);
-    wait_until("the socket", || socket.exists());
+    wait_until("the socket", Duration::from_secs(60), || socket.exists());
 
     // Customers nothing keeps (no active service, no debt), each with a CRM person.
     let in_crm: Vec<_> = scenario
@@ -170,7 +132,7 @@ fn a_reload_keeps_the_api_answering_and_sends_nothing_to_a_system_it_removed() {
             created["id"].as_i64().unwrap()
         })
         .collect();
-    wait_until("a CRM erase in hand", || {
+    wait_until("a CRM erase in hand", Duration::from_secs(60), || {
         tasks_of(&socket, &ids)
             .iter()
             .any(|(_, system, state, _)| system == "crm" && state == "running")

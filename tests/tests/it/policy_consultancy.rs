@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use gallra_e2e::examples::{eventually, stockholm, Db, Example};
+use gallra_e2e::examples::{completed_at, stockholm, stockholm_after, Example, World};
 use gallra_e2e::requests::{receipt_line, task};
-use gallra_e2e::Gallra;
+use gallra_e2e::wait::wait_until;
 use serde_json::Value;
 
 /// Customer 1 ended their agreements last year; customer 2 has one running.
@@ -36,38 +36,12 @@ INSERT INTO receipts VALUES (1, 'Kontorsvaror AB', '2023-03-15 10:00:00'),
   (2, 'Datorhuset AB', '2024-02-29 12:00:00');
 ";
 
-struct World {
-    example: Example,
-    gallra: Gallra,
-}
-
-impl World {
-    fn db(&self, system: &str) -> Db {
-        Db(self.example.dir.join(format!("{system}.db")))
-    }
-
-    fn ids(&self, system: &str, table: &str) -> Vec<String> {
-        self.db(system)
-            .rows(&format!("SELECT id FROM {table} ORDER BY id"))
-            .into_iter()
-            .map(|r| r[0].clone().unwrap())
-            .collect()
-    }
-}
-
 fn world(dir: &std::path::Path) -> World {
     let mut example = Example::load("consultancy", dir);
     example.sqlite("customers", &[CUSTOMERS.to_owned()]);
     example.sqlite("bookkeeping", &[BOOKKEEPING.to_owned()]);
-    example.as_sql(
+    example.mailbox_as_sql(
         "mail",
-        toml::toml! {
-            [subjects]
-            table = "messages"
-            key = "id"
-            identifiers = { email = "address" }
-            on_erase = "delete"
-        },
         &[
             "CREATE TABLE messages (id INTEGER PRIMARY KEY, address TEXT, subject TEXT);
            INSERT INTO messages VALUES (1, 'anna@kund.example', 'Offert'),
@@ -77,8 +51,7 @@ fn world(dir: &std::path::Path) -> World {
     );
     example.enforce();
     example.quick_rechecks();
-    let gallra = example.save();
-    World { example, gallra }
+    World::new(example)
 }
 
 /// «I enlighet med bokföringslagen sparas fakturor och kvitton i 7 år.» As the law counts
@@ -99,7 +72,7 @@ fn invoices_and_receipts_are_kept_exactly_until_the_legal_date_then_the_schedule
     let daemon = world
         .example
         .start_daemon_at(&stockholm("2031-01-01T02:04:57"));
-    eventually(Duration::from_secs(60), "both scheduled runs", || {
+    wait_until("both scheduled runs", Duration::from_secs(60), || {
         world.ids("bookkeeping", "invoices") == ["2", "3"]
             && world.ids("bookkeeping", "receipts") == ["2"]
     });
@@ -157,12 +130,7 @@ fn an_erasure_reaches_the_register_mail_and_bookkeeping_and_people_do_the_paper_
                 .is_some_and(|i| i.ends_with("then confirm.")),
             "{person:#}"
         );
-        gallra
-            .at(
-                &later,
-                &["task", "done", &person["id"].to_string(), "--note", "klart"],
-            )
-            .expect_code(0);
+        gallra.task_done_at(&later, person, "klart");
     }
     let view = gallra.show_at(&stockholm("2026-03-03T11:05:00"), id);
     assert_eq!(view["state"], "done", "{view:#}");
@@ -174,20 +142,8 @@ fn an_erasure_reaches_the_register_mail_and_bookkeeping_and_people_do_the_paper_
         Value::from(stockholm("2033-01-01"))
     );
     // The mail's backups are kept a year, the longest: the receipt says when they expire.
-    let completed: jiff::Timestamp = view["receipt"]["completed_at"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let expires = completed
-        .to_zoned(jiff::tz::TimeZone::get("Europe/Stockholm").unwrap())
-        .checked_add(jiff::Span::new().years(1))
-        .unwrap()
-        .timestamp();
-    assert_eq!(
-        view["receipt"]["backups_expire_by"],
-        Value::from(expires.to_string())
-    );
+    let expires = stockholm_after(completed_at(&view), jiff::Span::new().years(1));
+    assert_eq!(view["receipt"]["backups_expire_by"], Value::from(expires));
 
     // A customer whose support agreement still runs is not erased until it ends.
     let id = gallra.request_at(&later, "erase", "bertil@kund.example");

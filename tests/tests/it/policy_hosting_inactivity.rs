@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use gallra::demo::Category;
-use gallra_e2e::examples::{report, stockholm, Db, Example};
+use gallra_e2e::examples::{completed_at, report, stockholm, stockholm_after, Db, Example};
 use gallra_e2e::requests::{receipt_line, task, SmtpSink};
 use gallra_e2e::{settings_of, Backend, Gallra, Scenario};
 use gallra_testkit::mailchimp::{Mailchimp, NewMember, API_KEY};
@@ -46,7 +46,7 @@ impl World {
     /// A system's database: the scenario's for panel, billing and CRM, the test's for the
     /// others; each is `DIR/SYSTEM.db`.
     fn db(&self, system: &str) -> Db {
-        Db(self.example.dir.join(format!("{system}.db")))
+        self.example.db(system)
     }
 
     /// The emails a system holds, lower-cased.
@@ -204,15 +204,8 @@ fn world(dir: &std::path::Path, sink: &SmtpSink) -> World {
             ),
         ],
     );
-    example.as_sql(
+    example.mailbox_as_sql(
         "mail",
-        toml::toml! {
-            [subjects]
-            table = "messages"
-            key = "id"
-            identifiers = { email = "address" }
-            on_erase = "delete"
-        },
         &[
             "CREATE TABLE messages (id INTEGER PRIMARY KEY, address TEXT, subject TEXT)".into(),
             format!(
@@ -454,18 +447,7 @@ fn an_erasure_request_is_done_in_every_system_within_seven_days_and_the_receipt_
     for system in ["projects", "telephony", "bank", "chat", "registrar"] {
         let waiting = task(&view, system);
         assert_eq!(waiting["state"], "needs_person", "{waiting:#}");
-        gallra
-            .at(
-                &next_day,
-                &[
-                    "task",
-                    "done",
-                    &waiting["id"].to_string(),
-                    "--note",
-                    "gjort",
-                ],
-            )
-            .expect_code(0);
+        gallra.task_done_at(&next_day, waiting, "gjort");
     }
     gallra
         .at(&stockholm("2026-09-02T09:05:00"), &["run", "--once"])
@@ -473,11 +455,7 @@ fn an_erasure_request_is_done_in_every_system_within_seven_days_and_the_receipt_
 
     let view = gallra.show_at(&stockholm("2026-09-02T09:10:00"), id);
     assert_eq!(view["state"], "done", "{view:#}");
-    let completed: jiff::Timestamp = view["receipt"]["completed_at"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let completed = completed_at(&view);
     let due: jiff::Timestamp = view["due_at"].as_str().unwrap().parse().unwrap();
     // Seven days after it was received (the clock ticks on from where the test set it).
     let seven_days: jiff::Timestamp = stockholm("2026-09-08T10:00:00").parse().unwrap();
@@ -514,14 +492,10 @@ fn an_erasure_request_is_done_in_every_system_within_seven_days_and_the_receipt_
         assert_eq!(receipt_line(&view, system)["outcome"], "notified");
     }
     // The panel's backups, the longest kept (30 days), hold the data until then.
-    let expected_backups = completed
-        .to_zoned(jiff::tz::TimeZone::get("Europe/Stockholm").unwrap())
-        .checked_add(jiff::Span::new().days(30))
-        .unwrap()
-        .timestamp();
+    let expected_backups = stockholm_after(completed, jiff::Span::new().days(30));
     assert_eq!(
         view["receipt"]["backups_expire_by"],
-        Value::from(expected_backups.to_string()),
+        Value::from(expected_backups),
         "{view:#}"
     );
 }

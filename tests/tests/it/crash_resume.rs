@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use gallra_e2e::crash::kill_after;
 use gallra_e2e::{available, now, Backend, Gallra, Scenario};
 
 /// A small seeded generator, so a failing kill schedule can be replayed.
@@ -67,17 +68,9 @@ fn killed_runs_end_like_an_uninterrupted_run(backend: Backend, seed: u64) {
             // The first run scans before it erases: let it get to the erasing.
             wait_for_erasing(&crashed, &mut child);
         }
-        std::thread::sleep(Duration::from_millis(20 + rng.next_millis(400)));
-        let status = child.try_wait().unwrap();
-        assert!(
-            status.is_none_or(|s| s.success()),
-            "gallra run failed: {status:?}"
-        );
-        if status.is_some() {
+        if !kill_after(&mut child, Duration::from_millis(20 + rng.next_millis(400))) {
             break; // it finished: nothing left to interrupt
         }
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
         kills += 1;
         if erasing(&crashed) {
             kills_while_erasing += 1;
