@@ -586,11 +586,34 @@ pub fn audit_difference(calm: &Erasures, crashed: &Erasures) -> (Vec<String>, Ve
     }
     for (key, &n) in &crashed.first {
         let want = calm.first.get(key).copied().unwrap_or(0);
-        if n > want {
+        if n > want + tried_again(crashed, key) {
             repeated.push(format!("{key:?}: {n}, calm {want}"));
         }
     }
     (missing, repeated)
+}
+
+/// How many more `started` entries than a calm run's `key` may have: one per earlier attempt
+/// of the same erasure that the log says ended unfinished (a restart made the call fail, so a
+/// later run tried again, as it must). Other outcomes may never repeat.
+fn tried_again(crashed: &Erasures, key: &ErasureKey) -> u64 {
+    let (actor, system, action, outcome, customer) = key;
+    if outcome != "started" {
+        return 0;
+    }
+    ["failed", "blocked", "needs_person"]
+        .iter()
+        .map(|unfinished| {
+            let attempt = (
+                actor.clone(),
+                system.clone(),
+                action.clone(),
+                (*unfinished).to_owned(),
+                *customer,
+            );
+            crashed.all.get(&attempt).copied().unwrap_or(0)
+        })
+        .sum()
 }
 
 /// Runs `gallra audit verify` and panics unless the chain is intact.
