@@ -25,5 +25,3 @@ pub mod tombstones;
 
 // The pure rules live in gallra-core; they keep their old paths here.
 pub use gallra_core::{clock, config, duration, policy, schedule};
-// The demo's sample systems live in their own crate; `gallra demo` uses them.
-pub use gallra_demo as demo;

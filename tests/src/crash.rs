@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use gallra::audit::SubjectKey;
-use gallra::demo::Category;
+use gallra_demo::Category;
 use gallra_plugin_api::{Identifier, IdentifierKind};
 
 use crate::binaries::gallra_bin;

@@ -29,11 +29,11 @@ impl Backend {
     }
 
     /// The demo generator's SQL dialect for it.
-    pub fn dialect(self) -> gallra::demo::Dialect {
+    pub fn dialect(self) -> gallra_demo::Dialect {
         match self {
-            Backend::Sqlite => gallra::demo::Dialect::Sqlite,
-            Backend::Postgres => gallra::demo::Dialect::Postgres,
-            Backend::Mysql => gallra::demo::Dialect::Mysql,
+            Backend::Sqlite => gallra_demo::Dialect::Sqlite,
+            Backend::Postgres => gallra_demo::Dialect::Postgres,
+            Backend::Mysql => gallra_demo::Dialect::Mysql,
         }
     }
 }

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use super::commands::{load, lock_state, open_context, run_status, FAILED};
 use super::output;
-use crate::demo::{demo_config, Category, Dataset};
 use crate::runner;
 use crate::store::{SqliteStore, Store};
+use gallra_demo::{demo_config, Category, Dataset};
 
 /// Builds the demo in `dir` (or a new directory under the system's temp dir), plans and
 /// enforces its policy, and shows the outcome per kind of customer.

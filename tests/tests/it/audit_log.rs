@@ -1,7 +1,7 @@
 //! The audit log of a real run: verifiable, searchable by a subject's identifier, and free
 //! of personal data.
 
-use gallra::demo::Category;
+use gallra_demo::Category;
 use gallra_e2e::{Backend, Gallra, Scenario};
 
 #[test]

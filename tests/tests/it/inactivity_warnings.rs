@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-use gallra::demo::{Category, Customer};
+use gallra_demo::{Category, Customer};
 use gallra_e2e::binaries::gallra_bin;
 use gallra_e2e::requests::{ReceivedMail, SmtpSink};
 use gallra_e2e::{Backend, Gallra, Outcome, Scenario};

@@ -12,7 +12,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use gallra::demo::Category;
+use gallra_demo::Category;
 use gallra_e2e::examples::{completed_at, report, stockholm, stockholm_after, Db, Example};
 use gallra_e2e::requests::{receipt_line, task, SmtpSink};
 use gallra_e2e::{settings_of, Backend, Gallra, Scenario};

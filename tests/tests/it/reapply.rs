@@ -245,7 +245,7 @@ fn an_erasure_requested_by_the_subject_is_re_applied_too() {
     let gallra = Gallra::new(&scenario.config);
     let customer = scenario
         .data
-        .in_category(gallra::demo::Category::InactiveClean)
+        .in_category(gallra_demo::Category::InactiveClean)
         .find(|c| c.crm_id().is_some())
         .unwrap();
     let crm = scenario.db("crm").path.clone().unwrap();

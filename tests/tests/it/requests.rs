@@ -5,7 +5,7 @@
 //! verkställas krävs att kunden inte har några aktiva tjänster och att slutfaktura har betalats
 //! … En sådan begäran verkställs senast inom en vecka (7 dagar).»
 
-use gallra::demo::Category;
+use gallra_demo::Category;
 use gallra_e2e::requests::{hold_billing_and_retry_quickly, show, submit, task};
 use gallra_e2e::{Backend, Gallra, Scenario};
 

@@ -11,7 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use gallra::demo::{Category, Customer};
+use gallra_demo::{Category, Customer};
 use gallra_e2e::crash::kill_after;
 use gallra_e2e::requests::{
     for_requests, receipt_line, show, sleep_past, submit, task, task_retry, Lcg, StateDb,

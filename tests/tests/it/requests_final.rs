@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use gallra::demo::{Category, Customer};
+use gallra_demo::{Category, Customer};
 use gallra_e2e::requests::{
     audit_entries, billing_deletes_after_its_hold, days_after, for_requests, receipt_line, show,
     slow_erase, submit, task, StateDb,

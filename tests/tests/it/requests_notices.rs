@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use gallra::demo::Category;
+use gallra_demo::Category;
 use gallra_e2e::binaries::gallra_bin;
 use gallra_e2e::requests::{
     add_system, for_requests, receipt_line, show, submit, task, task_done, SmtpSink,

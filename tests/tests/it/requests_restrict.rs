@@ -3,7 +3,7 @@
 //! Policy (issue 3): «processing stops while accuracy is checked» (restriction, GDPR Art.
 //! 18) and «objection to marketing stops it» (Art. 21).
 
-use gallra::demo::Category;
+use gallra_demo::Category;
 use gallra_e2e::requests::{
     add_system, for_requests, receipt_line, show, submit, task, task_done, task_systems,
 };

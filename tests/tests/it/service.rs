@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use gallra::demo::Category;
+use gallra_demo::Category;
 use gallra_e2e::http::http;
 use gallra_e2e::wait::wait_until;
 use gallra_e2e::{Backend, Daemon, Scenario};
