@@ -7,7 +7,7 @@
 //! every policy, so no subject is erased in one system while another system's precondition
 //! (a debt in billing) would keep them.
 
-use gallra_plugin_api::{Capability, Identifier, Subject, SubjectFacts};
+use gallra_plugin_api::{Capability, Identifier, IdentifierKind, Subject, SubjectFacts};
 
 use crate::config::{Config, CustomerIds, Rule};
 use crate::plugins::{SystemHandle, Systems};
@@ -64,7 +64,12 @@ pub(super) async fn gather(
             Ok(handle) => handle.clone(),
             Err(why) => return Err(format!("system \"{}\": {why}", system.name)),
         };
-        let who = Subject::new(status_identifiers(identifiers, system.customer_ids));
+        let resolves = &handle.description().identifier_kinds;
+        let who = Subject::new(status_identifiers(
+            identifiers,
+            system.customer_ids,
+            resolves,
+        ));
         if who.identifiers.is_empty() {
             continue;
         }
@@ -88,17 +93,29 @@ pub(super) async fn gather(
 
 /// A status question uses the identifiers an erase there would (one rule,
 /// [`super::erasure_subject`]): strong ones, and the account source's customer id only where
-/// the system knows it. A phone number or an IP can be shared, and a system seldom indexes
-/// them: asking by one made every question a scan of the whole table (the purge benchmark ran
-/// quadratic), and could only ever report someone else's facts.
-fn status_identifiers(identifiers: &[Identifier], customer_ids: CustomerIds) -> Vec<Identifier> {
-    super::erasure_subject(identifiers, customer_ids).identifiers
+/// the system knows it: asking by a phone number as well made every question an `OR` over a
+/// column systems seldom index, a scan of the whole table (the purge benchmark ran
+/// quadratic). A system that finds people by none of those is asked by every identifier
+/// (a phone, an IP): asking too widely only keeps more people, and a debt it holds must
+/// still keep the subject.
+fn status_identifiers(
+    identifiers: &[Identifier],
+    customer_ids: CustomerIds,
+    resolves: &[IdentifierKind],
+) -> Vec<Identifier> {
+    let strong = super::erasure_subject(identifiers, customer_ids).identifiers;
+    if strong.iter().any(|i| resolves.contains(&i.kind())) {
+        return strong;
+    }
+    identifiers
+        .iter()
+        .filter(|i| i.kind() != IdentifierKind::CustomerId || customer_ids == CustomerIds::Source)
+        .cloned()
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
-    use gallra_plugin_api::IdentifierKind;
-
     use super::*;
 
     #[test]
@@ -109,16 +126,22 @@ mod tests {
             id(IdentifierKind::Phone, "+46701234567"),
             id(IdentifierKind::CustomerId, "31"),
         ];
-        let kinds = |ids| -> Vec<IdentifierKind> {
-            status_identifiers(&all, ids)
+        let kinds = |ids, resolves: &[IdentifierKind]| -> Vec<IdentifierKind> {
+            status_identifiers(&all, ids, resolves)
                 .iter()
                 .map(Identifier::kind)
                 .collect()
         };
-        assert_eq!(kinds(CustomerIds::None), [IdentifierKind::Email]);
+        let crm = [IdentifierKind::Email, IdentifierKind::Phone];
+        assert_eq!(kinds(CustomerIds::None, &crm), [IdentifierKind::Email]);
         assert_eq!(
-            kinds(CustomerIds::Source),
+            kinds(CustomerIds::Source, &crm),
             [IdentifierKind::Email, IdentifierKind::CustomerId]
+        );
+        // A system that knows people by phone only is still asked: its debt keeps them.
+        assert_eq!(
+            kinds(CustomerIds::None, &[IdentifierKind::Phone]),
+            [IdentifierKind::Email, IdentifierKind::Phone]
         );
     }
 }
