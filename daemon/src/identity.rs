@@ -47,14 +47,7 @@ impl Resolution {
     }
 }
 
-/// The kinds of identifier an erase outside the account source may match on. A phone number
-/// or an IP address can be shared by several people and is never used to erase.
-pub fn is_strong(kind: IdentifierKind) -> bool {
-    matches!(
-        kind,
-        IdentifierKind::Email | IdentifierKind::Personnummer | IdentifierKind::Domain
-    )
-}
+pub use gallra_core::policy::identifiers::is_strong;
 
 /// Resolves the subject the account source knows as `key`: each strong identifier is looked
 /// up in the source by itself and kept only if it finds no record but `key`'s.

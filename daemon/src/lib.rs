@@ -10,6 +10,7 @@
 pub mod api;
 pub mod audit;
 pub mod cli;
+pub mod context;
 pub mod identity;
 pub mod metrics;
 pub mod notify;

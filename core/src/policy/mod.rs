@@ -4,7 +4,10 @@
 //! The rule that runs through all of it: **unknown is never old**. A missing, unreadable or
 //! implausible timestamp keeps the subject, with the reason recorded.
 
+pub mod answer;
 mod facts;
+pub mod identifiers;
+pub mod retry;
 mod safety;
 mod warning;
 

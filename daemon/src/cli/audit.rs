@@ -12,8 +12,8 @@ use clap::{Args, Subcommand};
 use gallra_plugin_api::{Identifier, IdentifierKind};
 use serde_json::json;
 
-use super::commands::{load, lock_state, FAILED, OK};
 use super::output::print_json;
+use super::setup::{load, lock_state, FAILED, OK};
 use crate::audit::{self, AcceptError, Entry, HeadProblem, SubjectKey, VerifyError, VerifyReport};
 
 /// `gallra audit …`.
@@ -172,7 +172,7 @@ fn accept(state_dir: &Path, reason: &str, json: bool) -> u8 {
         }
         Err(AcceptError::Reason(why)) => {
             eprintln!("gallra audit accept: {why}");
-            super::commands::CONFIG
+            super::setup::CONFIG
         }
         Err(error @ AcceptError::Intact(_)) => {
             println!("{error}");
@@ -450,7 +450,7 @@ mod tests {
         };
         assert_eq!(
             audit(&path, AuditCommand::Show(bad), false),
-            super::super::commands::CONFIG
+            super::super::setup::CONFIG
         );
     }
 

@@ -4,23 +4,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::output;
+use super::setup::{load, lock_state, open_systems, read_state, run_status, CONFIG, FAILED, OK};
 use super::Command;
-use crate::config::{self, Config, Policy};
-use crate::plugins::{PluginFinder, Systems};
+use crate::config::{Config, Policy};
 use crate::requests::Engine;
-use crate::runner::{self, Context, PlanOutcome, RunReport};
-use crate::statelock::{self, LockError, StateLock};
+use crate::runner::{self, PlanOutcome};
+use crate::statelock;
 use crate::store::{RunId, SqliteStore, Store};
-
-/// Exit status: success.
-pub const OK: u8 = 0;
-/// Exit status: a run or task failed.
-pub const FAILED: u8 = 1;
-
-/// Exit status: bad configuration or usage.
-pub const CONFIG: u8 = 2;
-/// Exit status: a safety valve stopped a run; it waits for approval.
-pub const NEEDS_APPROVAL: u8 = 3;
 
 /// Runs one subcommand.
 pub async fn dispatch(command: Command) -> u8 {
@@ -105,55 +95,6 @@ fn check(path: &Path) -> u8 {
     }
 }
 
-/// Loads the config, or prints its errors; then moves the clock if [`crate::clock::ENV`]
-/// says so, reading it in the configured time zone as `--at` is.
-pub(super) fn load(path: &Path) -> Result<Config, u8> {
-    let config = config::load(path).map_err(|errors| {
-        eprintln!("{errors}");
-        CONFIG
-    })?;
-    crate::clock::set_from_env(&config.time_zone).map_err(|why| {
-        eprintln!("gallra: {why}");
-        CONFIG
-    })?;
-    Ok(config)
-}
-
-/// Takes the state directory's lock for a command that changes state (`command` is its
-/// name without arguments, which could be personal data), or prints who holds it: exit 2
-/// when another gallra process does, 1 when the lock file cannot be made.
-pub(super) fn lock_state(config: &Config, command: &str) -> Result<StateLock, u8> {
-    statelock::acquire(&config.state_dir, command).map_err(|error| {
-        eprintln!("gallra: {error}");
-        match error {
-            LockError::Held { .. } => CONFIG,
-            _ => FAILED,
-        }
-    })
-}
-
-/// Opens the state store to read only, never creating, upgrading or writing it: `None` when
-/// there is no state yet (nothing has run). For the commands that only look.
-pub(super) fn read_state(config: &Config) -> Result<Option<SqliteStore>, u8> {
-    match SqliteStore::open_read_only(&config.state_dir) {
-        Ok(Some(store)) => Ok(Some(store)),
-        Ok(None) if config.state_dir.join("state.db").exists() => {
-            // A service starting beside us may be creating it right now; an older gallra's
-            // database is upgraded by the next `gallra run`, never by a command that looks.
-            eprintln!(
-                "gallra: the state database in {} is being created, or is from an older gallra and not yet upgraded (the next `gallra run` does): nothing to show yet",
-                config.state_dir.display()
-            );
-            Ok(None)
-        }
-        Ok(None) => Ok(None),
-        Err(error) => {
-            eprintln!("gallra: {error}");
-            Err(FAILED)
-        }
-    }
-}
-
 /// The policies a command acts on: all, or the one named.
 fn selected_policies<'a>(config: &'a Config, only: Option<&str>) -> Result<Vec<&'a Policy>, u8> {
     match only {
@@ -167,36 +108,6 @@ fn selected_policies<'a>(config: &'a Config, only: Option<&str>) -> Result<Vec<&
             );
             CONFIG
         }),
-    }
-}
-
-/// Opens the audit log and every system (on the blocking pool: plugin calls block), for a
-/// command that acts. An audit log that cannot be opened is reported here, and whatever
-/// would erase then refuses with an error naming its directory.
-pub(super) async fn open_context(config: Config, progress: bool) -> Context {
-    let audit = crate::audit::open(&config.state_dir)
-        .map_err(|error| tracing::error!(%error, "the audit log cannot be opened; nothing will be erased"))
-        .ok();
-    Context {
-        audit,
-        ..open_systems(config, progress).await
-    }
-}
-
-/// Opens every system on the blocking pool, without the audit log (for `plan`, which does
-/// nothing).
-async fn open_systems(config: Config, progress: bool) -> Context {
-    let config = Arc::new(config);
-    let finder = PluginFinder::new(config.plugin_dir.as_deref());
-    let for_open = Arc::clone(&config);
-    let systems = tokio::task::spawn_blocking(move || Systems::open(&for_open, &finder))
-        .await
-        .expect("opening systems does not panic");
-    Context {
-        config,
-        systems: Arc::new(systems),
-        progress,
-        audit: None,
     }
 }
 
@@ -342,17 +253,6 @@ async fn run_service(path: &Path) -> u8 {
             eprintln!("gallra: {error}");
             FAILED
         }
-    }
-}
-
-/// The exit status for a set of run reports.
-pub(super) fn run_status(reports: &[RunReport]) -> u8 {
-    if reports.iter().any(|r| r.state == "failed") {
-        FAILED
-    } else if reports.iter().any(|r| r.state == "awaiting_approval") {
-        NEEDS_APPROVAL
-    } else {
-        OK
     }
 }
 

@@ -4,8 +4,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::commands::{load, lock_state, open_context, run_status, FAILED};
 use super::output;
+use super::setup::{load, lock_state, open_context, run_status, FAILED};
 use crate::runner;
 use crate::store::{SqliteStore, Store};
 use gallra_demo::{demo_config, Category, Dataset};

@@ -12,6 +12,7 @@ mod register;
 mod request_output;
 mod requests;
 mod restore;
+mod setup;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -7,7 +7,7 @@ use std::path::Path;
 use gallra_plugin_api::EraseOutcome;
 use jiff::Timestamp;
 
-use super::commands::{load, lock_state, open_context, CONFIG, FAILED, OK};
+use super::setup::{load, lock_state, open_context, CONFIG, FAILED, OK};
 use crate::audit::{Action, Actor, NewEntry, Outcome};
 use crate::config::Config;
 use crate::plugins::SystemHandle;

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use clap::ValueEnum;
 
-use super::commands::{load, FAILED, OK};
+use super::setup::{load, FAILED, OK};
 use crate::register;
 
 /// How the register is written.

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use clap::{Args, Subcommand};
 use gallra_plugin_api::{Identifier, IdentifierKind};
 
-use super::commands::{load, lock_state, read_state, CONFIG, FAILED, OK};
 use super::output::print_json;
+use super::setup::{load, lock_state, read_state, CONFIG, FAILED, OK};
 use crate::requests::{
     LocalService, RequestId, RequestKind, RequestService, RequestTaskId, ServiceError,
 };

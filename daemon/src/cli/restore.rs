@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use gallra_plugin_api::{Capability, Identifier, RestoreOutcome};
 
-use super::commands::{load, lock_state, open_context, CONFIG, FAILED, OK};
+use super::setup::{load, lock_state, open_context, CONFIG, FAILED, OK};
 use crate::audit::{Action, Actor, NewEntry, Outcome, SubjectKey};
 use crate::config::Config;
 use crate::plugins::Systems;

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use gallra_core::policy::answer::Answer;
 use gallra_plugin_api::host::PluginInstance;
 use gallra_plugin_api::{Capability, ConnectorError, Description, OpenContext};
 use tokio::sync::Semaphore;
@@ -36,6 +37,16 @@ pub enum CallError {
         /// The configured timeout.
         timeout: Duration,
     },
+}
+
+impl From<&CallError> for Answer {
+    fn from(error: &CallError) -> Self {
+        Answer::Error {
+            error: error.connector_error().cloned(),
+            transient: error.is_transient(),
+            text: error.to_string(),
+        }
+    }
 }
 
 impl CallError {
@@ -149,6 +160,24 @@ impl SystemHandle {
     /// Whether the connector offers an operation.
     pub fn can(&self, capability: Capability) -> bool {
         self.description.capabilities.contains(&capability)
+    }
+
+    /// Erases `subject` and reads back what the connector says it did (see
+    /// [`confirm`](Self::confirm)): the one way every engine erases. `identifiers` are all the
+    /// subject is known by, for the anonymization's read-back.
+    pub async fn erase_confirmed(
+        &self,
+        subject: &gallra_plugin_api::Subject,
+        identifiers: &[gallra_plugin_api::Identifier],
+    ) -> Answer {
+        let who = subject.clone();
+        match self.call("erase", move |i| i.erase(&who)).await {
+            Ok(outcome) => match self.confirm(subject, identifiers, &outcome).await {
+                Ok(()) => Answer::Confirmed(outcome),
+                Err(why) => Answer::Unconfirmed(why),
+            },
+            Err(error) => Answer::from(&error),
+        }
     }
 
     /// Confirms what a connector says it did, by reading back: an erasure with

@@ -22,15 +22,16 @@ use super::model::{
     RequestAction, RequestKind, RequestRecord, RequestState, RequestTask, TaskUpdate,
 };
 use super::settle::{backoff, is_due, settle, settle_id, MAX_ATTEMPTS};
-use super::steps::{self, request_subject, HoldCheck, StepOutcome};
+use super::steps::{self, HoldCheck, StepOutcome};
 use super::{delivery, export_step, followup, upkeep};
 use crate::audit::words::AGAIN;
 use crate::audit::{words, Actor, AuditUnavailable, NewEntry, Outcome};
 use crate::config::Handling;
+use crate::context::Context;
 use crate::metrics::{Metrics, SafeName};
 use crate::policy::merge_facts;
-use crate::runner::Context;
 use crate::store::{NewTombstone, RequestStore, StoreError, TaskState, TombstoneStore};
+use gallra_core::policy::identifiers::subject_for;
 
 /// Requests worked on at once.
 const IN_FLIGHT: usize = 16;
@@ -295,7 +296,7 @@ impl Engine {
         now: Timestamp,
     ) -> StepOutcome {
         let config = &self.context.config;
-        let subject = request_subject(&record.identifiers, config.customer_ids(&task.system));
+        let subject = subject_for(&record.identifiers, config.customer_ids(&task.system));
         let Some(system) = config.systems.get(&task.system) else {
             // A reload removed it: nothing is sent to it any more, and a person decides what
             // becomes of the part of the request it held.
@@ -413,7 +414,7 @@ impl Engine {
                 (record.identifiers.clone(), None)
             }
         };
-        let subject = request_subject(&usable, config.customer_ids(system));
+        let subject = subject_for(&usable, config.customer_ids(system));
         let resolves = &handle.description().identifier_kinds;
         if !subject
             .identifiers
@@ -463,7 +464,7 @@ impl Engine {
                     system.name
                 ));
             };
-            let subject = request_subject(&identifiers, config.customer_ids(&system.name));
+            let subject = subject_for(&identifiers, config.customer_ids(&system.name));
             match handle.call("status", move |i| i.status(&subject)).await {
                 Ok(theirs) => facts = merge_facts(&facts, &theirs),
                 Err(e) => return Some(format!("cannot check for active services: {e}")),
@@ -703,9 +704,7 @@ impl Engine {
                 // restore's re-erasure finds them by too.
                 let subject = match &task.kept {
                     Some(kept) => super::hold_end::kept_subject(kept),
-                    None => {
-                        request_subject(&request.identifiers, config.customer_ids(&task.system))
-                    }
+                    None => subject_for(&request.identifiers, config.customer_ids(&task.system)),
                 };
                 keeper.tombstone(&task.system, &subject, now)
             })

@@ -10,9 +10,10 @@ use jiff::Timestamp;
 use super::export::{write_export, ExportFormat};
 use super::model::{RequestRecord, RequestTask, RequestTaskId};
 use super::settle::is_due;
-use super::steps::{request_subject, StepOutcome};
+use super::steps::StepOutcome;
 use crate::config::Handling;
-use crate::runner::Context;
+use crate::context::Context;
+use gallra_core::policy::identifiers::subject_for;
 
 /// Runs the export tasks that are due and returns their outcomes.
 pub async fn run(
@@ -50,8 +51,7 @@ pub async fn run(
                         continue;
                     }
                 };
-                let subject =
-                    request_subject(&record.identifiers, config.customer_ids(&task.system));
+                let subject = subject_for(&record.identifiers, config.customer_ids(&task.system));
                 match handle.call("export", move |i| i.export(&subject)).await {
                     Ok(result) => {
                         parts.push((task.system.clone(), result));

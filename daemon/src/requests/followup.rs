@@ -10,9 +10,9 @@ use super::engine::DriveError;
 use super::model::{RequestTask, TaskUpdate};
 use crate::audit::{Action, Actor, NewEntry, Outcome};
 use crate::config::{Confirm, Handling, NotifyTarget};
+use crate::context::Context;
 use crate::duration::CalendarDuration;
 use crate::metrics::{Metrics, SafeName};
-use crate::runner::Context;
 use crate::store::{NoticeRecord, RequestStore, TaskState};
 
 /// What is due for one unanswered notice at `now`.

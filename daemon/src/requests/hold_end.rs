@@ -3,11 +3,12 @@
 //! no longer kept), and read back by them. Nothing found, or nothing named, is a job for a
 //! person, never "done".
 
+use gallra_core::policy::answer::{self, Answer};
 use gallra_plugin_api::{Capability, EraseOutcome, Identifier, IdentifierKind, RecordRef, Subject};
 use jiff::Timestamp;
 
 use super::model::RequestTask;
-use super::steps::{describe, erase_outcome, StepOutcome};
+use super::steps::StepOutcome;
 use crate::config::Config;
 use crate::plugins::SystemHandle;
 use crate::store::TaskState;
@@ -46,10 +47,13 @@ pub async fn erase_kept(
         ));
     }
     let subject = kept_subject(kept);
+    let zoned = now.to_zoned(config.time_zone.clone());
+    let recheck = config.requests.recheck_every.after(&zoned).timestamp();
+    let read = |answer| StepOutcome::from(answer::next(answer, now, recheck, true));
     let who = subject.clone();
     let outcome = match handle.call("erase", move |i| i.erase(&who)).await {
         Ok(outcome) => outcome,
-        Err(e) => return StepOutcome::from_error(&e),
+        Err(e) => return read(Answer::from(&e)),
     };
     // Taken up again after an interrupted drive, the rows may be gone already.
     let again = task.state == TaskState::Running;
@@ -58,27 +62,13 @@ pub async fn erase_kept(
             "the legal hold ended{since}, but the {} records its anonymization kept were not found by their references: check this system by hand, then confirm",
             kept.len()
         )),
-        EraseOutcome::Erased { records } => match handle.read_back(&subject).await {
-            Ok(()) => StepOutcome::Done(format!(
-                "erased {records} records kept under the legal hold, after it ended"
-            )),
-            Err(why) => StepOutcome::Retry(why),
-        },
         EraseOutcome::Anonymized { retained: None, .. } => StepOutcome::NeedsPerson(format!(
             "the legal hold ended{since}, but this system's erase only anonymizes ({}), so the records kept under the hold stay: delete them by hand, or configure the connector to delete, then confirm",
-            describe(&outcome)
+            answer::describe(&outcome)
         )),
-        EraseOutcome::InProgress {
-            reason,
-            check_after_secs,
-        } => {
-            let wait = jiff::SignedDuration::from_secs(check_after_secs.clamp(1, 86_400) as i64);
-            StepOutcome::InProgress(format!("in progress: {reason}"), now + wait)
-        }
-        other => {
-            let zoned = now.to_zoned(config.time_zone.clone());
-            let recheck = config.requests.recheck_every.after(&zoned).timestamp();
-            erase_outcome(other, true, recheck)
-        }
+        outcome => read(match handle.confirm(&subject, &[], &outcome).await {
+            Ok(()) => Answer::Confirmed(outcome),
+            Err(why) => Answer::Unconfirmed(why),
+        }),
     }
 }

@@ -7,13 +7,7 @@ use jiff::Timestamp;
 use super::model::{RequestId, RequestRecord, RequestState, RequestTask};
 use crate::store::{RequestStore, StoreError, TaskState};
 
-/// Attempts of a transiently failing task before a person is told. Counting attempts alone
-/// never makes a transient error final: a connector task then waits for a person
-/// (`gallra task retry`, `gallra task done`, `gallra request cancel`), and a notice keeps
-/// being tried every [`MAX_BACKOFF`] (see the engine's `update`).
-pub const MAX_ATTEMPTS: u32 = 10;
-/// The longest wait between two attempts.
-pub const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
+pub use gallra_core::policy::retry::{MAX_ATTEMPTS, MAX_BACKOFF};
 
 /// Whether a task should run at `now` (see the store's `due_requests`).
 pub fn is_due(task: &RequestTask, now: Timestamp) -> bool {
@@ -39,14 +33,10 @@ pub fn is_held(task: &RequestTask) -> bool {
     task.state == TaskState::Retained && task.not_before.is_some() && task.kept.is_none()
 }
 
-/// The wait before attempt `attempts + 1`: `base` doubled per attempt, capped, with ±20%
-/// jitter so that many tasks failing together do not retry together.
+/// The wait before attempt `attempts + 1` ([`gallra_core::policy::retry::backoff`]), with
+/// its jitter drawn here.
 pub fn backoff(base: Duration, attempts: u32) -> Duration {
-    let exponential = base
-        .saturating_mul(1u32 << attempts.min(20))
-        .min(MAX_BACKOFF);
-    let jitter = 0.8 + rand::random::<f64>() * 0.4;
-    exponential.mul_f64(jitter)
+    gallra_core::policy::retry::backoff(base, attempts, rand::random::<f64>())
 }
 
 /// The state a request's tasks put it in: open while any task waits, failed if any failed,

@@ -1,13 +1,14 @@
 //! What one request task does in its system, and what came of it. The engine records the
 //! outcome; nothing here touches the state store.
 
+use gallra_core::policy::answer::{self, Next};
 use gallra_plugin_api::{
     ConnectorError, EraseOutcome, Identifier, IdentifierKind, RecordRef, Subject,
 };
 use jiff::Timestamp;
 
 use super::model::{RequestAction, RequestRecord, RequestTask};
-use crate::config::{Config, CustomerIds, LegalHold};
+use crate::config::{Config, LegalHold};
 use crate::plugins::{CallError, SystemHandle};
 
 /// What came of one step.
@@ -56,38 +57,6 @@ impl StepOutcome {
             StepOutcome::Failed(error.to_string())
         }
     }
-}
-
-/// The identifiers a request hands one system: strong ones only (a phone number or an IP can
-/// be shared), and the customer id only to a system that knows it (see [`CustomerIds`]). The
-/// account source, given the customer id, gets that alone: matching it by "id or email"
-/// would also take another customer who shares the email.
-pub fn request_subject(identifiers: &[Identifier], customer_ids: CustomerIds) -> Subject {
-    let by_key = customer_ids == CustomerIds::Own
-        && identifiers
-            .iter()
-            .any(|i| i.kind() == IdentifierKind::CustomerId);
-    if by_key {
-        return Subject::new(
-            identifiers
-                .iter()
-                .filter(|i| i.kind() == IdentifierKind::CustomerId)
-                .cloned()
-                .collect(),
-        );
-    }
-    let keep = |kind: IdentifierKind| match kind {
-        IdentifierKind::Email | IdentifierKind::Personnummer | IdentifierKind::Domain => true,
-        IdentifierKind::CustomerId => customer_ids != CustomerIds::None,
-        IdentifierKind::Phone | IdentifierKind::Ip => false,
-    };
-    Subject::new(
-        identifiers
-            .iter()
-            .filter(|i| keep(i.kind()))
-            .cloned()
-            .collect(),
-    )
 }
 
 /// What a system's legal hold says about an erasure, decided before anything changes.
@@ -176,7 +145,10 @@ pub async fn erase(
         // Whatever the connector answered, the kept records must no longer name the subject.
         return match handle.anonymized_read_back(&subject, identifiers).await {
             Ok(()) => StepOutcome::Held {
-                detail: format!("{}; the records stay for bookkeeping", describe(&outcome)),
+                detail: format!(
+                    "{}; the records stay for bookkeeping",
+                    answer::describe(&outcome)
+                ),
                 until,
                 law: hold.law.clone(),
                 kept: match outcome {
@@ -191,83 +163,43 @@ pub async fn erase(
         return super::hold_end::erase_kept(config, handle, task, kept, now).await;
     }
     let hold_ended = task.retained_until.is_some_and(|until| until <= now);
-    let who = subject.clone();
-    match handle.call("erase", move |i| i.erase(&who)).await {
-        Ok(EraseOutcome::InProgress {
-            reason,
-            check_after_secs,
-        }) => {
-            let wait = jiff::SignedDuration::from_secs(check_after_secs.clamp(1, 86_400) as i64);
-            StepOutcome::InProgress(format!("in progress: {reason}"), now + wait)
-        }
-        // Done only once a read-back confirms it; otherwise asked again later.
-        Ok(outcome) => match handle.confirm(&subject, identifiers, &outcome).await {
-            Ok(()) => {
-                let zoned = now.to_zoned(config.time_zone.clone());
-                let recheck = config.requests.recheck_every.after(&zoned).timestamp();
-                erase_outcome(outcome, hold_ended, recheck)
-            }
-            Err(why) => StepOutcome::Retry(why),
-        },
-        Err(e) => refused_or(&e, now, config),
-    }
+    let answer = handle.erase_confirmed(&subject, identifiers).await;
+    let zoned = now.to_zoned(config.time_zone.clone());
+    let recheck = config.requests.recheck_every.after(&zoned).timestamp();
+    StepOutcome::from(answer::next(answer, now, recheck, hold_ended))
 }
 
-/// The step outcome of an erase call the read-back confirmed. Data kept with no end date
-/// (a registry keeps a contact while a domain lives) is asked about again at `recheck`, so
-/// it is erased once the reason is gone instead of being kept for good.
-pub(super) fn erase_outcome(
-    outcome: EraseOutcome,
-    after_hold: bool,
-    recheck: Timestamp,
-) -> StepOutcome {
-    let kept = |detail: String, r: gallra_plugin_api::Retention| StepOutcome::Retained {
-        detail,
-        until: r.until,
-        law: r.legal_basis,
-        recheck_at: Some(r.until.unwrap_or(recheck)),
-    };
-    match outcome {
-        EraseOutcome::Retained(r) => kept(r.reason.clone(), r),
-        EraseOutcome::Anonymized {
-            records,
-            retained: Some(r),
-            ..
-        } => kept(format!("anonymized {records} records; {}", r.reason), r),
-        other if after_hold => {
-            StepOutcome::Done(format!("{} after the legal hold ended", describe(&other)))
-        }
-        other => StepOutcome::Done(describe(&other)),
-    }
-}
-
-/// In words, for the receipt.
-pub(super) fn describe(outcome: &EraseOutcome) -> String {
-    match outcome {
-        EraseOutcome::Erased { records } => format!("erased {records} records"),
-        EraseOutcome::Anonymized { records, .. } => format!("anonymized {records} records"),
-        EraseOutcome::Retained(r) => format!("kept: {}", r.reason),
-        EraseOutcome::InProgress { reason, .. } => format!("in progress: {reason}"),
-    }
-}
-
-/// A connector that refuses because of a rule (a contact linked to a domain) keeps the data
-/// for now, and gallra asks again later; anything else is an error.
-fn refused_or(error: &CallError, now: Timestamp, config: &Config) -> StepOutcome {
-    match error.connector_error() {
-        Some(ConnectorError::Refused {
-            reason,
-            legal_basis,
-        }) => {
-            let zoned = now.to_zoned(config.time_zone.clone());
-            StepOutcome::Retained {
-                detail: format!("refused: {reason}; asked again later"),
+/// A request keeps every time the engine's reading of an answer gives: data kept or refused is
+/// asked about again at its re-check, a deletion in progress at its check time.
+impl From<Next> for StepOutcome {
+    fn from(next: Next) -> Self {
+        match next {
+            Next::Done(detail) => StepOutcome::Done(detail),
+            Next::Kept {
+                detail,
+                until,
+                law,
+                recheck_at,
+            } => StepOutcome::Retained {
+                detail,
+                until,
+                law,
+                recheck_at: Some(recheck_at),
+            },
+            Next::Refused {
+                detail,
+                law,
+                recheck_at,
+            } => StepOutcome::Retained {
+                detail,
                 until: None,
-                law: legal_basis.clone(),
-                recheck_at: Some(config.requests.recheck_every.after(&zoned).timestamp()),
-            }
+                law,
+                recheck_at: Some(recheck_at),
+            },
+            Next::InProgress { detail, check_at } => StepOutcome::InProgress(detail, check_at),
+            Next::Retry(why) => StepOutcome::Retry(why),
+            Next::Failed(why) => StepOutcome::Failed(why),
         }
-        _ => StepOutcome::from_error(error),
     }
 }
 
@@ -355,7 +287,6 @@ pub fn notice_vars(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gallra_plugin_api::Retention;
 
     #[test]
     fn notices_provide_exactly_the_placeholders_config_allows() {
@@ -381,45 +312,5 @@ mod tests {
             .map(|(n, _)| *n)
             .collect();
         assert_eq!(names, NOTICE_PLACEHOLDERS);
-    }
-
-    fn retention(until: Option<Timestamp>) -> Retention {
-        Retention {
-            reason: "the contact holds a domain".into(),
-            legal_basis: None,
-            until,
-        }
-    }
-
-    fn recheck_at(outcome: StepOutcome) -> Option<Timestamp> {
-        match outcome {
-            StepOutcome::Retained { recheck_at, .. } => recheck_at,
-            other => panic!("not retained: {other:?}"),
-        }
-    }
-
-    #[test]
-    fn data_kept_without_an_end_date_is_asked_about_again() {
-        let recheck: Timestamp = "2027-01-02T00:00:00Z".parse().unwrap();
-        let until: Timestamp = "2032-01-01T00:00:00Z".parse().unwrap();
-        let kept = EraseOutcome::Retained(retention(None));
-        assert_eq!(
-            recheck_at(erase_outcome(kept, false, recheck)),
-            Some(recheck)
-        );
-        let anonymized = EraseOutcome::Anonymized {
-            records: 1,
-            retained: Some(retention(None)),
-            kept: Vec::new(),
-        };
-        assert_eq!(
-            recheck_at(erase_outcome(anonymized, false, recheck)),
-            Some(recheck)
-        );
-        let dated = EraseOutcome::Retained(retention(Some(until)));
-        assert_eq!(
-            recheck_at(erase_outcome(dated, false, recheck)),
-            Some(until)
-        );
     }
 }

@@ -11,7 +11,7 @@ use jiff::Timestamp;
 
 use super::engine::DriveError;
 use crate::audit::{Action, Actor, NewEntry, Outcome};
-use crate::runner::Context;
+use crate::context::Context;
 use crate::store::RequestStore;
 
 /// Writes an entry for each cancellation not yet in the audit log, then marks it written.

@@ -11,7 +11,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use gallra_plugin_api::{ConnectorError, EraseOutcome, Identifier, IdentifierKind, Subject};
+use gallra_core::policy::answer::{self, Next, RunEnd};
+use gallra_core::policy::identifiers::subject_for;
+use gallra_core::policy::retry;
+use gallra_plugin_api::{Identifier, Subject};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::Instrument;
@@ -22,17 +25,20 @@ use super::report::TaskCounts;
 use super::RunError;
 use crate::audit::words::AGAIN;
 use crate::audit::{words, Action, Actor, AuditLog, NewEntry, Outcome};
-use crate::config::{Config, CustomerIds, Policy, Rule};
+use crate::config::{Config, Policy, Rule};
 use crate::identity::Resolution;
-use crate::plugins::{CallError, SystemHandle, Systems};
+use crate::plugins::{SystemHandle, Systems};
 use crate::store::{RunId, Store, TaskId, TaskRecord, TaskState};
 
 /// Tasks fetched from the store per batch; their results are committed together.
 const BATCH: usize = 500;
 /// Subjects in flight at once (each system also has its own concurrency limit).
 const SUBJECTS_IN_FLIGHT: usize = 64;
-/// Attempts of a call that fails transiently, within one run.
+/// Attempts of a call that fails transiently, within one run; a run's task that still fails
+/// leaves the subject in the account source, and the next run tries again.
 const ATTEMPTS: u32 = 3;
+/// The first wait between two attempts within a run.
+const RETRY_BASE: Duration = Duration::from_millis(200);
 
 /// What the tasks of a run came to, per system.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -113,7 +119,7 @@ pub async fn execute_tasks(
             };
             entries.push(entry(policy, &task, words::outcome(state), detail.clone()));
             if let (Some(keeper), TaskState::Done) = (&keeper, state) {
-                let subject = erasure_subject(&task.identifiers, config.customer_ids(&task.system));
+                let subject = subject_for(&task.identifiers, config.customer_ids(&task.system));
                 tombstones.extend(keeper.tombstone(&task.system, &subject, crate::clock::now()));
             }
             updates.push((task.id, state, detail));
@@ -286,15 +292,13 @@ async fn recheck_with_retries(
     key: &str,
     identifiers: &[Identifier],
 ) -> Verdict {
-    let mut delay = Duration::from_millis(200);
     let mut attempt = 1;
     loop {
         let verdict = recheck::recheck(config, systems, rule, key, identifiers).await;
         match verdict {
             Verdict::Hold(TaskState::Failed, why) if attempt < ATTEMPTS => {
                 tracing::warn!(subject = %key, attempt, "{why}; retrying");
-                tokio::time::sleep(delay).await;
-                delay *= 4;
+                tokio::time::sleep(retry_wait(attempt)).await;
                 attempt += 1;
             }
             verdict => return verdict,
@@ -318,7 +322,7 @@ async fn erase_resolved(
         Ok(handle) => handle.clone(),
         Err(why) => return (TaskState::Failed, Some(why)),
     };
-    let mut subject = erasure_subject(&resolution.usable, config.customer_ids(&task.system));
+    let mut subject = subject_for(&resolution.usable, config.customer_ids(&task.system));
     let resolves = &handle.description().identifier_kinds;
     if !subject
         .identifiers
@@ -382,99 +386,53 @@ async fn erase_one(
             return (TaskState::Failed, Some(why));
         }
     }
-    let mut delay = Duration::from_millis(200);
-    for attempt in 1..=ATTEMPTS {
-        let who = subject.clone();
-        match handle.call("erase", move |i| i.erase(&who)).await {
-            // Done only once a read-back confirms what the connector says it did.
-            Ok(outcome) => {
-                return match handle.confirm(subject, identifiers, &outcome).await {
-                    Ok(()) => outcome_state(outcome),
-                    Err(why) => (TaskState::Failed, Some(why)),
-                };
+    let mut attempt = 1;
+    loop {
+        let answer = handle.erase_confirmed(subject, identifiers).await;
+        // A run keeps no time of its own to ask again: what a request would ask about later,
+        // the next run finds (see `Next::for_run`).
+        let now = crate::clock::now();
+        let next = answer::next(answer, now, now, false);
+        match next {
+            Next::Retry(why) if attempt < ATTEMPTS => {
+                tracing::warn!(system = %task.system, attempt, error = %why, "erase failed; retrying");
+                tokio::time::sleep(retry_wait(attempt)).await;
+                attempt += 1;
             }
-            Err(error) if error.is_transient() && attempt < ATTEMPTS => {
-                tracing::warn!(system = %task.system, attempt, error = %error, "erase failed; retrying");
-                tokio::time::sleep(delay).await;
-                delay *= 4;
-            }
-            Err(error) => return error_state(&error),
+            next => return run_state(&next),
         }
     }
-    unreachable!("the last attempt returns")
 }
 
-fn outcome_state(outcome: EraseOutcome) -> (TaskState, Option<String>) {
-    match outcome {
-        EraseOutcome::Erased { records } => {
-            (TaskState::Done, Some(format!("erased {records} records")))
+/// The wait before a run's attempt `attempt + 1` within the run ([`retry::backoff`] from
+/// [`RETRY_BASE`]).
+fn retry_wait(attempt: u32) -> Duration {
+    retry::backoff(RETRY_BASE, attempt - 1, rand::random::<f64>())
+}
+
+/// A run's task state and detail for the engine's reading of an answer.
+fn run_state(next: &Next) -> (TaskState, Option<String>) {
+    let detail = next.detail().to_owned();
+    match (next.for_run(), next) {
+        (RunEnd::Done, _) => (TaskState::Done, Some(detail)),
+        (RunEnd::Retained, Next::Kept { until, law, .. }) => {
+            let mut text = detail;
+            if let Some(law) = law {
+                text.push_str(&format!(" ({law})"));
+            }
+            if let Some(until) = until {
+                text.push_str(&format!(" until {until}"));
+            }
+            (TaskState::Retained, Some(text))
         }
-        EraseOutcome::Anonymized {
-            records,
-            retained: None,
-            ..
-        } => (
-            TaskState::Done,
-            Some(format!("anonymized {records} records")),
-        ),
-        EraseOutcome::Anonymized {
-            records,
-            retained: Some(r),
-            ..
-        } => (
-            TaskState::Retained,
-            Some(format!(
-                "anonymized {records} records; kept: {}",
-                retention_text(&r)
-            )),
-        ),
-        EraseOutcome::Retained(r) => (TaskState::Retained, Some(retention_text(&r))),
-        // Not done yet: the account source keeps the subject, so the next run asks again.
-        EraseOutcome::InProgress { reason, .. } => (
+        (RunEnd::Retained, _) => (TaskState::Retained, Some(detail)),
+        (RunEnd::Blocked, Next::InProgress { .. }) => (
             TaskState::Blocked,
-            Some(format!("in progress: {reason}; the next run checks again")),
+            Some(format!("{detail}; the next run checks again")),
         ),
+        (RunEnd::Blocked, _) => (TaskState::Blocked, Some(detail)),
+        (RunEnd::Failed, _) => (TaskState::Failed, Some(detail)),
     }
-}
-
-fn retention_text(r: &gallra_plugin_api::Retention) -> String {
-    let mut text = r.reason.clone();
-    if let Some(basis) = &r.legal_basis {
-        text.push_str(&format!(" ({basis})"));
-    }
-    if let Some(until) = r.until {
-        text.push_str(&format!(" until {until}"));
-    }
-    text
-}
-
-fn error_state(error: &CallError) -> (TaskState, Option<String>) {
-    match error.connector_error() {
-        Some(ConnectorError::Refused { .. }) => (TaskState::Blocked, Some(error.to_string())),
-        _ => (TaskState::Failed, Some(error.to_string())),
-    }
-}
-
-/// The identifiers an erase may match on. The account source is reached by its own key
-/// only; other systems by strong identifiers only (email, personnummer, domain): a phone
-/// number or an IP address can be shared by several people, and erasing by one could
-/// remove someone who must stay. A system that knows customers by the account source's
-/// number (`source_customer_id`) gets that number too.
-pub fn erasure_subject(identifiers: &[Identifier], customer_ids: CustomerIds) -> Subject {
-    let keep = |kind: IdentifierKind| match customer_ids {
-        CustomerIds::Own => kind == IdentifierKind::CustomerId,
-        CustomerIds::Source => {
-            crate::identity::is_strong(kind) || kind == IdentifierKind::CustomerId
-        }
-        CustomerIds::None => crate::identity::is_strong(kind),
-    };
-    Subject::new(
-        identifiers
-            .iter()
-            .filter(|i| keep(i.kind()))
-            .cloned()
-            .collect(),
-    )
 }
 
 #[cfg(test)]
@@ -514,29 +472,6 @@ mod tests {
         let text = "state_dir = \"s\"\naccount_source = \"crm\"\n[systems.crm]\nplugin = \"sql\"\n\
                     [policies.inactive]\nkind = \"inactivity\"\nidle_for = \"6 months\"\n";
         crate::config::parse(text, Path::new("/g.toml")).unwrap()
-    }
-
-    #[test]
-    fn each_system_is_handed_the_identifiers_it_can_match_on() {
-        let id = |kind, value| Identifier::parse(kind, value).unwrap();
-        let all = [
-            id(IdentifierKind::Email, "anna@example.se"),
-            id(IdentifierKind::CustomerId, "31"),
-            id(IdentifierKind::Phone, "+46701234567"),
-        ];
-        let kinds = |ids| -> Vec<IdentifierKind> {
-            erasure_subject(&all, ids)
-                .identifiers
-                .iter()
-                .map(Identifier::kind)
-                .collect()
-        };
-        assert_eq!(kinds(CustomerIds::Own), [IdentifierKind::CustomerId]);
-        assert_eq!(
-            kinds(CustomerIds::Source),
-            [IdentifierKind::Email, IdentifierKind::CustomerId]
-        );
-        assert_eq!(kinds(CustomerIds::None), [IdentifierKind::Email]);
     }
 
     fn log(dir: &Path) -> AuditLog {

@@ -7,6 +7,7 @@
 //! every policy, so no subject is erased in one system while another system's precondition
 //! (a debt in billing) would keep them.
 
+use gallra_core::policy::identifiers::subject_for;
 use gallra_plugin_api::{Capability, Identifier, IdentifierKind, Subject, SubjectFacts};
 
 use crate::config::{Config, CustomerIds, Rule};
@@ -92,7 +93,7 @@ pub(super) async fn gather(
 }
 
 /// A status question uses the identifiers an erase there would (one rule,
-/// [`super::erasure_subject`]): strong ones, and the account source's customer id only where
+/// [`subject_for`]): strong ones, and the account source's customer id only where
 /// the system knows it: asking by a phone number as well made every question an `OR` over a
 /// column systems seldom index, a scan of the whole table (the purge benchmark ran
 /// quadratic). A system that finds people by none of those is asked by every identifier
@@ -103,7 +104,7 @@ fn status_identifiers(
     customer_ids: CustomerIds,
     resolves: &[IdentifierKind],
 ) -> Vec<Identifier> {
-    let strong = super::erasure_subject(identifiers, customer_ids).identifiers;
+    let strong = subject_for(identifiers, customer_ids).identifiers;
     if strong.iter().any(|i| resolves.contains(&i.kind())) {
         return strong;
     }

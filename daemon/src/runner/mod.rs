@@ -15,11 +15,9 @@ mod report;
 mod scan;
 mod warnings;
 
-use std::sync::Arc;
-
+pub use crate::context::Context;
 pub use approval::{approve, ApproveError};
 pub use enforce::{resume_open_runs, run_policy, state_name};
-pub use execute::erasure_subject;
 pub use handover::hands_over;
 pub use plan::plan_policy;
 pub use progress::Progress;
@@ -27,24 +25,8 @@ pub use report::{PlanOutcome, PolicyPlan, RunReport, SystemPlan, TaskCounts};
 pub use scan::PAGE_SIZE;
 pub use warnings::WARNING_PLACEHOLDERS;
 
-use crate::config::Config;
-use crate::plugins::{CallError, Systems};
+use crate::plugins::CallError;
 use crate::store::StoreError;
-
-/// What a run or a plan works with.
-#[derive(Clone)]
-pub struct Context {
-    /// The configuration.
-    pub config: Arc<Config>,
-    /// The opened systems.
-    pub systems: Arc<Systems>,
-    /// Whether to draw progress bars (on a terminal).
-    pub progress: bool,
-    /// The audit log, where what is done is recorded before it is done. `None` only for
-    /// `plan`, which does nothing; a run or a request step that would act refuses without it
-    /// ([`Context::audit_log`]).
-    pub audit: Option<Arc<crate::audit::AuditLog>>,
-}
 
 /// Why a run stopped. None of these leave anything half-deleted: a scan error stops before
 /// any task exists, and a task error leaves the task pending or failed for the next run.
@@ -82,23 +64,4 @@ pub enum RunError {
     /// A bug in gallra.
     #[error("internal error: {0}")]
     Internal(String),
-}
-
-impl Context {
-    /// The audit log, or why there is none: nothing is erased without one.
-    pub fn audit_log(
-        &self,
-    ) -> Result<&Arc<crate::audit::AuditLog>, crate::audit::AuditUnavailable> {
-        self.audit
-            .as_ref()
-            .ok_or_else(|| crate::audit::AuditUnavailable::not_open(&self.config.state_dir))
-    }
-
-    /// Appends entries to the audit log (one write, one fsync), or says why it could not.
-    pub fn write_audit(
-        &self,
-        entries: &[crate::audit::NewEntry],
-    ) -> Result<(), crate::audit::AuditUnavailable> {
-        crate::audit::write(self.audit_log()?, entries)
-    }
 }

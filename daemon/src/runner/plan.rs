@@ -7,7 +7,6 @@ use gallra_plugin_api::Identifier;
 use jiff::Zoned;
 use tokio::task::JoinSet;
 
-use super::execute::erasure_subject;
 use super::progress::Progress;
 use super::report::{PlanOutcome, PolicyPlan, SystemPlan};
 use super::scan::{scan_and_decide, DecideContext, DecisionSink, SubjectDecision};
@@ -16,6 +15,7 @@ use super::{Context, RunError};
 use crate::config::{Mode, Policy, Rule};
 use crate::policy::History;
 use crate::store::{SqliteStore, WarningStore};
+use gallra_core::policy::identifiers::subject_for;
 
 /// Plans one policy at `now`.
 pub async fn plan_policy(context: &Context, policy: &Policy, now: &Zoned) -> PolicyPlan {
@@ -155,7 +155,7 @@ async fn count_holders(
     let customer_ids = context.config.customer_ids(system);
     let mut lookups = JoinSet::new();
     for (_, identifiers) in selected {
-        let subject = erasure_subject(identifiers, customer_ids);
+        let subject = subject_for(identifiers, customer_ids);
         let handle = handle.clone();
         lookups.spawn(async move { handle.call("lookup", move |i| i.lookup(&subject)).await });
     }
