@@ -9,6 +9,7 @@ mod facts;
 pub mod identifiers;
 pub mod retry;
 mod safety;
+pub mod valves;
 mod warning;
 
 use jiff::{Timestamp, Zoned};

@@ -13,15 +13,15 @@ use super::plan::{kind_name, mode_name, target_systems};
 use super::progress::Progress;
 use super::records;
 use super::report::{RunReport, TaskCounts};
-use super::scan::{scan_and_decide, DecideContext, DecisionSink, ScanTotals, SubjectDecision};
+use super::scan::{scan_and_decide, DecideContext, DecisionSink, SubjectDecision};
 use super::warnings::{send_warnings, warning_address, WarnScan};
 use super::{Context, RunError};
 use tracing::Instrument;
 
 use crate::audit::{Action as AuditAction, Actor, NewEntry, Outcome as AuditOutcome};
-use crate::config::{Mode, Policy, Rule, Safety};
-use crate::duration::CalendarDuration;
-use crate::policy::{check_clock, check_safety, check_shrink, removal_valves, History, Reason};
+use crate::config::{Mode, Policy, Rule};
+use crate::policy::valves::stopping_valve;
+use crate::policy::Reason;
 use crate::store::{
     Action, ClearWhy, Decision, RunId, RunRecord, RunState, Store, TaskState, WarningStore,
 };
@@ -135,12 +135,7 @@ async fn run_policy_unaudited(
         return report(store.as_ref(), run);
     }
     let history = super::history::history(store.as_ref(), &policy.name, Some(run))?;
-    // A clock that moved matters only to a run that would remove or warn someone: one that
-    // selects no one has nothing to stop, and a sysadmin should not have to approve it.
-    let acts = totals.selected > 0 || totals.to_warn > 0;
-    let trip = clock_trip(policy, now, &history)
-        .filter(|_| acts)
-        .or_else(|| trip(&policy.safety, &totals, &history));
+    let trip = stopping_valve(policy, now, &totals, &history);
     if let Some(trip) = trip {
         let what = match policy.warning {
             Some(_) => "deleting or warning anything",
@@ -162,55 +157,6 @@ async fn run_policy_unaudited(
         return report(store.as_ref(), run);
     }
     execute_subject_run(context, store, policy, run, scanned, selected).await
-}
-
-/// The first safety valve a run's scan trips, in words: a source that shrank first (nothing
-/// it says can be trusted), then what the run would remove, then whom it would warn.
-pub(super) fn trip(safety: &Safety, totals: &ScanTotals, history: &History) -> Option<String> {
-    check_shrink(totals.scanned, safety, history)
-        .map(|trip| trip.describe("remove"))
-        .or_else(|| {
-            let valves = removal_valves(safety, history);
-            check_safety(totals.selected, totals.scanned, &valves, history)
-                .map(|trip| trip.describe("remove"))
-        })
-        .or_else(|| {
-            check_safety(totals.to_warn, totals.scanned, safety, &History::default())
-                .map(|trip| trip.describe("warn"))
-        })
-}
-
-/// A clock that went back, or jumped further ahead than the policy's `max_clock_gap`, since
-/// the policy's last run.
-fn clock_trip(policy: &Policy, now: &Zoned, history: &History) -> Option<String> {
-    let derived;
-    let max_gap = match &policy.max_clock_gap {
-        Some(gap) => gap,
-        None => {
-            derived = default_clock_gap(policy, now);
-            &derived
-        }
-    };
-    check_clock(now, history, max_gap).map(|trip| trip.describe("remove"))
-}
-
-/// Three intervals of the policy's schedule, and at least 14 days (a daemon down for a week
-/// catches up without a person); 92 days for a policy run only by hand.
-fn default_clock_gap(policy: &Policy, now: &Zoned) -> CalendarDuration {
-    const FLOOR_HOURS: i64 = 14 * 24;
-    let hours = policy
-        .schedule
-        .as_deref()
-        .and_then(|text| crate::schedule::Schedule::parse(text).ok())
-        .and_then(|schedule| {
-            let first = schedule.next_after(now)?;
-            let second = schedule.next_after(&first)?;
-            Some(first.duration_until(&second).as_hours() * 3)
-        })
-        .map_or(92 * 24, |hours| hours.max(FLOOR_HOURS));
-    format!("{hours} hours")
-        .parse()
-        .expect("a positive number of hours is a duration")
 }
 
 /// Finishes the runs a previous process left open: abandons those interrupted while

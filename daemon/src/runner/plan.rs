@@ -109,7 +109,7 @@ async fn plan_subjects(
         reasons: tally.reasons,
         systems,
         selected_keys: tally.selected.into_iter().map(|(key, _)| key).collect(),
-        safety: super::enforce::trip(&policy.safety, &totals, &history),
+        safety: gallra_core::policy::valves::scan_trip(&policy.safety, &totals, &history),
     })
 }
 

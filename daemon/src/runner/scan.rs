@@ -41,16 +41,7 @@ pub trait DecisionSink: Send {
     fn record(&mut self, page: Vec<SubjectDecision>) -> Result<(), RunError>;
 }
 
-/// What a finished scan counted.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ScanTotals {
-    /// Subjects seen.
-    pub scanned: u64,
-    /// Subjects selected.
-    pub selected: u64,
-    /// Subjects due a warning.
-    pub to_warn: u64,
-}
+pub use gallra_core::policy::valves::ScanTotals;
 
 /// Everything the scan needs to decide a subject.
 pub struct DecideContext<'a> {
