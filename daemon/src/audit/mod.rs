@@ -53,6 +53,7 @@ mod subject_key;
 mod tail;
 mod trail;
 mod verify;
+pub mod write_ahead;
 mod writer;
 
 #[cfg(test)]

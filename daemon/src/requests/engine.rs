@@ -25,7 +25,7 @@ use super::settle::{backoff, is_due, settle, settle_id, MAX_ATTEMPTS};
 use super::steps::{self, HoldCheck, StepOutcome};
 use super::{delivery, export_step, followup, upkeep};
 use crate::audit::words::AGAIN;
-use crate::audit::{words, Actor, AuditUnavailable, NewEntry, Outcome};
+use crate::audit::{words, write_ahead, Actor, AuditUnavailable, NewEntry, Outcome};
 use crate::config::Handling;
 use crate::context::Context;
 use crate::metrics::{Metrics, SafeName};
@@ -539,25 +539,23 @@ impl Engine {
                     self.notice_unsent(task);
                 }
                 if self.redone(task) {
-                    update.detail = Some(match update.detail {
-                        Some(detail) => format!("{AGAIN}: {detail}"),
-                        None => AGAIN.to_owned(),
-                    });
+                    update.detail = Some(write_ahead::again(update.detail));
                 }
                 Some((update, task))
             })
             .collect();
-        self.context
-            .write_audit(&outcome_entries(request, &updates))?;
         let only: Vec<TaskUpdate> = updates.iter().map(|(u, _)| u.clone()).collect();
-        // Before the outcome: an erasure recorded done always has its tombstone.
-        self.tombstones
-            .bury(&self.tombstones_for(request, &updates, now))?;
-        // Recorded at the time it finished, not when this pass began (`now`): a request's
-        // completion is its last task's finish.
-        self.store
-            .update_request_tasks(&only, crate::clock::now())?;
-        Ok(())
+        let audit = self.context.audit_log()?;
+        write_ahead::record::<_, DriveError>(audit, &outcome_entries(request, &updates), || {
+            // Before the outcome: an erasure recorded done always has its tombstone.
+            self.tombstones
+                .bury(&self.tombstones_for(request, &updates, now))?;
+            // Recorded at the time it finished, not when this pass began (`now`): a
+            // request's completion is its last task's finish.
+            self.store
+                .update_request_tasks(&only, crate::clock::now())?;
+            Ok(())
+        })
     }
 
     /// Whether a task sends a notice (to a processor without an API, through the SMTP relay
@@ -616,12 +614,6 @@ impl Engine {
             detail: None,
             kept: None,
         };
-        // Running in the store first: a drive killed before the entry is written leaves
-        // the task running, so the next drive's entries say "again".
-        if task.state != TaskState::Running {
-            self.store
-                .update_request_tasks(&[mark(TaskState::Running, None)], now)?;
-        }
         let detail = if self.redone(task) {
             Some(AGAIN.to_owned())
         } else if task.attempts > 0 {
@@ -639,16 +631,23 @@ impl Engine {
         if let Some(detail) = detail {
             entry = entry.detail(detail);
         }
-        if let Err(error) = self.context.write_audit(&[entry]) {
-            if task.state != TaskState::Running {
-                let back = mark(task.state, task.not_before);
-                if let Err(also) = self.store.update_request_tasks(&[back], now) {
-                    tracing::error!(error = %also, "the task stays marked running, though it was not attempted; the next drive does it");
-                }
+        // Running in the store first: a drive killed before the entry is written leaves
+        // the task running, so the next drive's entries say "again".
+        let fresh = task.state != TaskState::Running;
+        let mark_as = |state, not_before| -> Result<(), DriveError> {
+            if fresh {
+                self.store
+                    .update_request_tasks(&[mark(state, not_before)], now)?;
             }
-            return Err(error.into());
-        }
-        Ok(())
+            Ok(())
+        };
+        let audit = self.context.audit_log()?;
+        write_ahead::announce(
+            audit,
+            || mark_as(TaskState::Running, None),
+            &[entry],
+            || mark_as(task.state, task.not_before),
+        )
     }
 }
 

@@ -24,7 +24,7 @@ use super::recheck::{self, Verdict};
 use super::report::TaskCounts;
 use super::RunError;
 use crate::audit::words::AGAIN;
-use crate::audit::{words, Action, Actor, AuditLog, NewEntry, Outcome};
+use crate::audit::{words, write_ahead, Action, Actor, AuditLog, NewEntry, Outcome};
 use crate::config::{Config, Policy, Rule};
 use crate::identity::Resolution;
 use crate::plugins::{SystemHandle, Systems};
@@ -112,10 +112,9 @@ pub async fn execute_tasks(
         let mut tombstones = Vec::new();
         for (task, state, detail) in results {
             totals.count(&task.system, state);
-            let detail = match (interrupted.contains(&task.id), detail) {
-                (true, Some(detail)) => Some(format!("{AGAIN}: {detail}")),
-                (true, None) => Some(AGAIN.to_owned()),
-                (false, detail) => detail,
+            let detail = match interrupted.contains(&task.id) {
+                true => Some(write_ahead::again(detail)),
+                false => detail,
             };
             entries.push(entry(policy, &task, words::outcome(state), detail.clone()));
             if let (Some(keeper), TaskState::Done) = (&keeper, state) {
@@ -126,8 +125,9 @@ pub async fn execute_tasks(
         }
         // The outcomes reach the audit log before the store: if they cannot, nothing is
         // committed, the tasks stay running and the next run does them again.
-        crate::audit::write(audit, &entries)?;
-        store.finish_tasks_and_bury(&updates, &tombstones, crate::clock::now())?;
+        write_ahead::record::<_, RunError>(audit, &entries, || {
+            Ok(store.finish_tasks_and_bury(&updates, &tombstones, crate::clock::now())?)
+        })?;
     }
 }
 
@@ -142,10 +142,6 @@ fn announce(
     interrupted: &BTreeSet<TaskId>,
 ) -> Result<(), RunError> {
     let ids: Vec<TaskId> = tasks.iter().map(|t| t.id).collect();
-    // Started in the store first: a process killed before the entries are written leaves
-    // the tasks running, so the next run's entries for them say "again" and none is
-    // counted twice.
-    store.start_tasks(&ids, crate::clock::now())?;
     let intents: Vec<NewEntry> = tasks
         .iter()
         .map(|task| {
@@ -153,17 +149,20 @@ fn announce(
             entry(policy, task, Outcome::Started, again)
         })
         .collect();
-    if let Err(error) = crate::audit::write(audit, &intents) {
-        let fresh: Vec<TaskId> = ids
-            .into_iter()
-            .filter(|id| !interrupted.contains(id))
-            .collect();
-        if let Err(also) = store.release_tasks(&fresh, crate::clock::now()) {
-            tracing::error!(error = %also, "the batch's tasks stay marked running, though none was attempted; the next run does them");
-        }
-        return Err(error.into());
-    }
-    Ok(())
+    // Started in the store first: a process killed before the entries are written leaves
+    // the tasks running, so the next run's entries for them say "again" and none is
+    // counted twice.
+    let fresh: Vec<TaskId> = ids
+        .iter()
+        .copied()
+        .filter(|id| !interrupted.contains(id))
+        .collect();
+    write_ahead::announce::<RunError>(
+        audit,
+        || Ok(store.start_tasks(&ids, crate::clock::now()).map(drop)?),
+        &intents,
+        || Ok(store.release_tasks(&fresh, crate::clock::now()).map(drop)?),
+    )
 }
 
 /// Runs a batch's tasks, subjects in parallel, and returns every task's outcome.
