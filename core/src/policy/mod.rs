@@ -198,7 +198,9 @@ pub fn retention(now: &Zoned, after: &CalendarDuration, facts: &SubjectFacts) ->
     }
 }
 
-fn services_or_debt(facts: &SubjectFacts) -> Option<Reason> {
+/// What keeps a subject whatever the policy or request: an active service first, then an
+/// unpaid invoice. One rule for policy runs and erasure requests.
+pub fn services_or_debt(facts: &SubjectFacts) -> Option<Reason> {
     if facts.active_services.unwrap_or(0) > 0 {
         Some(Reason::ActiveServices)
     } else if facts.unpaid_invoices.unwrap_or(0) > 0 {
@@ -206,6 +208,15 @@ fn services_or_debt(facts: &SubjectFacts) -> Option<Reason> {
     } else {
         None
     }
+}
+
+/// Why an erasure request must wait, in the words its requester's receipt uses: the
+/// [`services_or_debt`] rule.
+pub fn request_blocker(facts: &SubjectFacts) -> Option<&'static str> {
+    services_or_debt(facts).map(|reason| match reason {
+        Reason::ActiveServices => "the customer still has active services",
+        _ => "the final invoice is not paid",
+    })
 }
 
 /// The cutoff of a record-level retention rule: records whose clock started strictly before

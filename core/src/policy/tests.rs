@@ -289,3 +289,22 @@ fn a_first_run_without_its_own_fraction_stops_above_half() {
         Some(0.9)
     );
 }
+
+#[test]
+fn a_request_waits_for_active_services_first_then_for_an_unpaid_invoice() {
+    let cases = [
+        (1, 1, Some("the customer still has active services")),
+        (0, 2, Some("the final invoice is not paid")),
+        (0, 0, None),
+    ];
+    for (services, unpaid, expected) in cases {
+        let facts = facts(None, services, unpaid);
+        assert_eq!(request_blocker(&facts), expected, "{services} {unpaid}");
+    }
+    let unknown = SubjectFacts::default();
+    assert_eq!(
+        request_blocker(&unknown),
+        None,
+        "no count reported: nothing to wait for"
+    );
+}

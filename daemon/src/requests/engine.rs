@@ -470,13 +470,7 @@ impl Engine {
                 Err(e) => return Some(format!("cannot check for active services: {e}")),
             }
         }
-        if facts.active_services.unwrap_or(0) > 0 {
-            Some("the customer still has active services".into())
-        } else if facts.unpaid_invoices.unwrap_or(0) > 0 {
-            Some("the final invoice is not paid".into())
-        } else {
-            None
-        }
+        crate::policy::request_blocker(&facts).map(str::to_owned)
     }
 
     /// Holds the request until the next check.
