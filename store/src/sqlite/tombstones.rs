@@ -1,21 +1,13 @@
 //! [`TombstoneStore`] on SQLite: table `tombstones` (schema version 6). The identifiers are
 //! only ever stored sealed.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::{Mutex, PoisonError};
-
 use jiff::Timestamp;
 use rusqlite::{params, Row, Transaction};
 
 use super::rows::{timestamp, ts};
 use super::{SqliteStore, Step};
-use crate::store::{NewTombstone, Result, TombstoneRecord, TombstoneStore};
-use crate::tombstones::{Keeper, Sealed};
-
-/// The keeper set for each state database in this process (a store opened read-only for
-/// `plan` is a separate value of the same database and never erases).
-static KEEPERS: Mutex<BTreeMap<PathBuf, Keeper>> = Mutex::new(BTreeMap::new());
+use crate::{NewTombstone, Result, TombstoneRecord, TombstoneStore};
+use crate::Sealed;
 
 /// Writes tombstones inside a caller's transaction.
 pub(super) fn bury_in(tx: &Transaction<'_>, tombstones: &[NewTombstone]) -> Step<()> {
@@ -93,21 +85,6 @@ impl TombstoneStore for SqliteStore {
             }
             Ok(pruned)
         })
-    }
-
-    fn keep_tombstones_with(&self, keeper: Keeper) {
-        KEEPERS
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(self.path.clone(), keeper);
-    }
-
-    fn tombstone_keeper(&self) -> Option<Keeper> {
-        KEEPERS
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&self.path)
-            .cloned()
     }
 }
 

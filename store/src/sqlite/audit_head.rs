@@ -6,7 +6,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use super::rows::{timestamp, ts};
 use super::SqliteStore;
-use crate::store::{AuditHead, AuditHeadStore, Result, StoreError};
+use crate::{AuditHead, AuditHeadStore, Result, StoreError};
 
 const SELECT_HEAD: &str = "SELECT file, seq, mac, updated_at FROM audit_head WHERE id = 1";
 

@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 use gallra_plugin_api::{Identifier, IdentifierKind};
 
 use super::*;
-use crate::store::migrations::LATEST;
+use crate::migrations::LATEST;
 
 fn at(s: &str) -> Timestamp {
     s.parse().unwrap()
@@ -579,8 +579,8 @@ fn a_state_directory_that_cannot_be_made_gives_an_error_naming_the_path() {
 /// subject a run filed for before.
 #[test]
 fn a_run_files_one_erasure_request_per_selected_subject_once() {
-    use crate::requests::{NewRequestTask, RequestAction};
-    use crate::store::RequestStore;
+    use crate::{NewRequestTask, RequestAction};
+    use crate::RequestStore;
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
     let run = run_with_tasks(&store);

@@ -21,6 +21,7 @@ use self::rows::{
     RUN_COLUMNS,
 };
 use super::{
+    NewRequestTask,
     migrations, Action, Decision, NewTask, NewTombstone, Result, RunId, RunRecord, RunState, Store,
     StoreError, TaskId, TaskRecord, TaskState,
 };
@@ -313,7 +314,7 @@ impl Store for SqliteStore {
         systems: &[(String, Action, u32)],
     ) -> Result<u64> {
         // The trait passes no `now` here; `updated_at` only informs people, so the clock is fine.
-        let now = ts(crate::clock::now());
+        let now = ts(gallra_core::clock::now());
         self.write(|tx| {
             self.ensure_run(tx, run)?;
             let mut stmt = tx.prepare_cached(
@@ -338,9 +339,9 @@ impl Store for SqliteStore {
         origin: &str,
         received_at: Timestamp,
         due_at: Timestamp,
-        tasks: &[crate::requests::NewRequestTask],
+        tasks: &[NewRequestTask],
     ) -> Result<u64> {
-        use crate::requests::{RequestKind, RequestState};
+        use crate::{RequestKind, RequestState};
         self.write(|tx| {
             self.ensure_run(tx, run)?;
             let filed = tx
@@ -386,7 +387,7 @@ impl Store for SqliteStore {
     }
 
     fn create_task(&self, run: RunId, task: &NewTask) -> Result<TaskId> {
-        let now = ts(crate::clock::now());
+        let now = ts(gallra_core::clock::now());
         self.write(|tx| {
             self.ensure_run(tx, run)?;
             let key = params![run, task.subject_key, task.system, task.action];
@@ -466,16 +467,6 @@ impl Store for SqliteStore {
             let tasks = stmt.query_map(params![run, sql_limit(limit)], task_from_row)?;
             Ok(tasks.collect::<rusqlite::Result<_>>()?)
         })
-    }
-
-    fn finish_task(
-        &self,
-        task: TaskId,
-        state: TaskState,
-        detail: Option<&str>,
-        now: Timestamp,
-    ) -> Result<()> {
-        self.write(|tx| self.finish_in(tx, task, state, detail, now))
     }
 
     fn finish_tasks_and_bury(

@@ -2,10 +2,15 @@
 //! before it was received), a person's retry of a task that failed or waits for them, and a
 //! failed request's cancel, which forgets who it was about.
 
-use gallra_plugin_api::IdentifierKind;
+use gallra_plugin_api::{Identifier, IdentifierKind};
+use jiff::Timestamp;
 
-use super::*;
-use crate::requests::settle::settle;
+use super::settle::settle;
+use crate::requests::{
+    NewRequestTask, RequestAction, RequestId, RequestKind, RequestRecord, RequestState,
+    RequestTaskId, TaskUpdate,
+};
+use crate::store::{Cancel, RequestStore, SqliteStore, StoreError, TaskState};
 
 const RECEIVED: &str = "2025-03-01T10:00:00Z";
 

@@ -1,7 +1,7 @@
 use gallra_plugin_api::IdentifierKind;
 
 use super::*;
-use crate::store::{Action, Store, TaskState};
+use crate::{Action, Store, TaskState};
 
 const POLICY: &str = "inactive";
 

@@ -13,8 +13,8 @@ use rusqlite::{params, Connection, OpenFlags, Row};
 
 use super::rows::{identifiers_from_row, identifiers_to_json, sql_limit, timestamp, ts};
 use super::{SqliteStore, BUSY_TIMEOUT};
-use crate::policy::Reason;
-use crate::store::{
+use gallra_core::policy::Reason;
+use crate::{
     migrations, ClearWhy, Decision, Result, RunId, StoreError, WarningRecord, WarningStore,
 };
 
@@ -219,8 +219,13 @@ impl WarningStore for SqliteStore {
             Ok(cleared as u64)
         })
     }
+}
 
-    fn warning_history(&self, policy: &str, subject_key: &str) -> Result<Vec<WarningRecord>> {
+impl SqliteStore {
+    /// Every warning `policy` sent the subject, oldest first: the record of who was told
+    /// what and when, for a person inspecting the database. Not part of the store traits:
+    /// gallra itself only asks which warnings stand.
+    pub fn warning_history(&self, policy: &str, subject_key: &str) -> Result<Vec<WarningRecord>> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(HISTORY)?;
             let rows = stmt.query_map(params![policy, subject_key], warning_from_row)?;

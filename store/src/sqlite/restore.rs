@@ -1,13 +1,13 @@
 //! [`RestoreStore`] on SQLite: tables `restore_windows` and `restore_keeps` (schema version
-//! 7). What was kept is only ever stored sealed; the key is a file (see [`crate::restore`]).
+//! 7). What was kept is only ever stored sealed; the key is a file (the daemon's `restore` module).
 
 use jiff::Timestamp;
 use rusqlite::{params, OptionalExtension, Row};
 
 use super::rows::{timestamp, ts};
 use super::SqliteStore;
-use crate::store::{RestoreKeep, RestoreStore, RestoreWindow, Result, RunId};
-use crate::tombstones::Sealed;
+use crate::{RestoreKeep, RestoreStore, RestoreWindow, Result, RunId};
+use crate::Sealed;
 
 const WINDOW_COLUMNS: &str = "run, policy, kept_until, destroyed_at";
 
@@ -139,7 +139,7 @@ impl RestoreStore for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Store;
+    use crate::Store;
 
     fn at(text: &str) -> Timestamp {
         text.parse().unwrap()
