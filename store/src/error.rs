@@ -125,4 +125,3 @@ pub enum StoreError {
         source: rusqlite::Error,
     },
 }
-

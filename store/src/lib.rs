@@ -39,7 +39,8 @@ mod sqlite;
 mod tombstones;
 mod warnings;
 
-#[cfg(feature = "conformance")]
+// Also in the crate's own unit tests, which borrow its fixtures.
+#[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 
 pub use audit_head::{AuditHead, AuditHeadStore};

@@ -64,4 +64,3 @@ pub trait RestoreStore: Send + Sync {
     /// Deletes what was kept for `run` and records its window destroyed at `now`.
     fn destroy_restore_window(&self, run: RunId, now: Timestamp) -> Result<()>;
 }
-

@@ -4,7 +4,9 @@
 use jiff::Timestamp;
 
 use crate::model::requests::NewRequestTask;
-use crate::model::runs::{Action, Decision, NewTask, RunId, RunRecord, RunState, TaskId, TaskRecord, TaskState};
+use crate::model::runs::{
+    Action, Decision, NewTask, RunId, RunRecord, RunState, TaskId, TaskRecord, TaskState,
+};
 use crate::{NewTombstone, RestoreStore, Result, TombstoneStore, WarningStore};
 
 /// The state store. Every method is one atomic step: it happens entirely or not at all.
@@ -124,4 +126,3 @@ pub trait Store: WarningStore + TombstoneStore + RestoreStore + Send + Sync {
     /// could no longer find its subject.
     fn forget_identifiers(&self, run: RunId) -> Result<()>;
 }
-

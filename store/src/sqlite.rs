@@ -21,9 +21,8 @@ use self::rows::{
     RUN_COLUMNS,
 };
 use super::{
-    NewRequestTask,
-    migrations, Action, Decision, NewTask, NewTombstone, Result, RunId, RunRecord, RunState, Store,
-    StoreError, TaskId, TaskRecord, TaskState,
+    migrations, Action, Decision, NewRequestTask, NewTask, NewTombstone, Result, RunId, RunRecord,
+    RunState, Store, StoreError, TaskId, TaskRecord, TaskState,
 };
 
 /// How long a write waits for another process (e.g. a `gallra` command) holding the lock.

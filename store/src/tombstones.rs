@@ -38,6 +38,4 @@ pub trait TombstoneStore: Send + Sync {
 
     /// Deletes the tombstones expired at `now`; returns how many.
     fn prune_tombstones(&self, now: Timestamp) -> Result<u64>;
-
 }
-

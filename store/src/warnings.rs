@@ -134,5 +134,4 @@ pub trait WarningStore: Send + Sync {
     /// Clears, as erased, the standing warnings of `policy` for subjects whose every task in
     /// `run` is done. Returns how many.
     fn clear_erased_warnings(&self, policy: &str, run: RunId, now: Timestamp) -> Result<u64>;
-
 }

@@ -51,7 +51,6 @@ pub struct UnknownName {
     pub name: String,
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::runs::{Action, RunState, TaskState};
@@ -78,4 +77,3 @@ mod tests {
         assert_eq!(json, format!("\"{}\"", TaskState::NeedsPerson.as_str()));
     }
 }
-

@@ -28,7 +28,6 @@ impl fmt::Display for TaskId {
     }
 }
 
-
 /// Where a run is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -201,7 +200,7 @@ pub struct TaskRecord {
     pub order: u32,
     /// Where it is.
     pub state: TaskState,
-    /// How many times an outcome was recorded with [`Store::finish_task`].
+    /// How many times an outcome was recorded with [`Store::finish_tasks_and_bury`](crate::Store::finish_tasks_and_bury).
     pub attempts: u32,
     /// The last outcome in words (an error, a legal basis), for a person.
     pub detail: Option<String>,
@@ -210,4 +209,3 @@ pub struct TaskRecord {
     /// When the task last changed.
     pub updated_at: Timestamp,
 }
-

@@ -12,11 +12,11 @@ use super::rows::{
     identifiers_from_row, identifiers_to_json, sql_id, sql_limit, sql_named, timestamp,
 };
 use super::{Fail, SqliteStore, Step};
+use crate::{Cancel, NoticeRecord, RequestStore, Result, StoreError, TaskState};
 use crate::{
     NewRequestTask, RequestAction, RequestId, RequestKind, RequestRecord, RequestState,
     RequestTask, RequestTaskId, TaskUpdate,
 };
-use crate::{Cancel, NoticeRecord, RequestStore, Result, StoreError, TaskState};
 
 const REQUEST: &str = "SELECT id, kind, state, received_at, due_at, completed_at,
         identifiers_json, detail, extension, origin

@@ -13,10 +13,10 @@ use rusqlite::{params, Connection, OpenFlags, Row};
 
 use super::rows::{identifiers_from_row, identifiers_to_json, sql_limit, timestamp, ts};
 use super::{SqliteStore, BUSY_TIMEOUT};
-use gallra_core::policy::Reason;
 use crate::{
     migrations, ClearWhy, Decision, Result, RunId, StoreError, WarningRecord, WarningStore,
 };
+use gallra_core::policy::Reason;
 
 /// The first schema version with the `warnings` table.
 const WARNINGS_VERSION: i64 = 3;

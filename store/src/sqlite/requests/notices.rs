@@ -5,9 +5,9 @@ use jiff::Timestamp;
 use rusqlite::{params, OptionalExtension, Row};
 
 use super::{at, optional_timestamp};
-use crate::RequestTaskId;
 use crate::sqlite::rows::timestamp;
 use crate::sqlite::SqliteStore;
+use crate::RequestTaskId;
 use crate::{NoticeRecord, Result};
 
 const GET: &str =

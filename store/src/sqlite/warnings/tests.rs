@@ -193,7 +193,7 @@ fn only_subjects_erased_everywhere_have_their_warning_cleared() {
             (t.id, state, None)
         })
         .collect();
-    store.finish_tasks(&updates, now).unwrap();
+    store.finish_tasks_and_bury(&updates, &[], now).unwrap();
 
     assert_eq!(
         store.clear_erased_warnings(POLICY, deleting, now).unwrap(),
