@@ -12,8 +12,19 @@ fn open(dir: &Path) -> SqliteStore {
 }
 
 /// What a crash leaves: no orderly close, no checkpoint of the WAL.
-fn crash(store: SqliteStore) {
+pub(super) fn crash(store: SqliteStore) {
     std::mem::forget(store);
+}
+
+/// Checks that no file in the state directory holds Anna's email or personnummer (as they
+/// are stored, normalised).
+pub(super) fn assert_no_copy_in_files(state_dir: &Path) {
+    for entry in std::fs::read_dir(state_dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains("anna.svensson"));
+        assert!(!text.contains("198112189876"));
+    }
 }
 
 fn commits(store: &SqliteStore) -> u64 {
@@ -92,12 +103,7 @@ fn forgotten_identifiers_leave_no_copy_in_the_files() {
 
     // Nor is any copy left in the files, even without an orderly close: secure_delete zeroed
     // the pages and the WAL was cut.
-    for entry in std::fs::read_dir(dir.path()).unwrap() {
-        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
-        let text = String::from_utf8_lossy(&bytes);
-        assert!(!text.contains("anna.svensson"));
-        assert!(!text.contains("198112189876"));
-    }
+    assert_no_copy_in_files(dir.path());
 }
 
 #[test]

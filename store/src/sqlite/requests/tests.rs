@@ -3,13 +3,10 @@ use std::sync::atomic::Ordering;
 
 use super::*;
 use crate::conformance::requests::{anna, request_with, task, time, update, NOW, RECEIVED};
+use crate::sqlite::tests::{assert_no_copy_in_files, crash};
 
 fn open(dir: &Path) -> SqliteStore {
     SqliteStore::open(dir).unwrap()
-}
-
-fn crash(store: SqliteStore) {
-    std::mem::forget(store);
 }
 
 fn count(store: &SqliteStore, sql: &str) -> i64 {
@@ -153,10 +150,5 @@ fn a_request_survives_a_crash_and_its_forgotten_identifiers_leave_no_copy_in_the
     crash(store);
 
     // Nor is any copy left in the files, even without an orderly close.
-    for entry in std::fs::read_dir(dir.path()).unwrap() {
-        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
-        let text = String::from_utf8_lossy(&bytes);
-        assert!(!text.contains("anna.svensson"));
-        assert!(!text.contains("198112189876"));
-    }
+    assert_no_copy_in_files(dir.path());
 }
