@@ -23,8 +23,10 @@ pub trait Store: WarningStore + TombstoneStore + RestoreStore + Send + Sync {
         now: Timestamp,
     ) -> Result<RunId>;
 
-    /// Records a batch of decisions in one transaction. Recording a subject again replaces its
-    /// decision (a planning run resumed after a crash may see a subject twice).
+    /// Records a batch of decisions in one transaction, each with the identifiers given (the
+    /// caller passes only what a task or a warning needs: personal data is kept for nothing
+    /// else). Recording a subject again replaces its decision (a planning run resumed after a
+    /// crash may see a subject twice).
     fn record_decisions(&self, run: RunId, decisions: &[Decision]) -> Result<()>;
 
     /// Moves a run to `state` with its counts. A final state sets `finished_at` to `now`.

@@ -256,8 +256,9 @@ impl Store for SqliteStore {
                      identifiers_json = excluded.identifiers_json",
             )?;
             for d in decisions {
-                // Identifiers are personal data: kept only for subjects that will be acted on.
-                let identifiers = if d.selected {
+                // Identifiers are stored as given; a decision given none stores none (NULL),
+                // unless it is selected: its tasks and requests are made from it.
+                let identifiers = if d.selected || !d.identifiers.is_empty() {
                     Some(identifiers_to_json(&d.identifiers)?)
                 } else {
                     None

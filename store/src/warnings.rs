@@ -7,14 +7,13 @@
 //! the record of who was told what and when; they hold the subject's key, never an address.
 //!
 //! While a run waits to send its warnings, the decisions of the subjects due one hold their
-//! email address (and nothing else); [`super::Store::forget_identifiers`] drops it with the
-//! rest of the run's identifiers.
+//! email address (and nothing else: the daemon records them so); [`crate::Store::forget_identifiers`]
+//! drops it with the rest of the run's identifiers.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
-use gallra_plugin_api::Identifier;
 use jiff::Timestamp;
 
 use super::{Decision, Result, RunId, UnknownName};
@@ -98,14 +97,6 @@ pub trait WarningStore: Send + Sync {
         why: ClearWhy,
         now: Timestamp,
     ) -> Result<u64>;
-
-    /// Stores on the run's decisions, in one transaction, the identifiers a warning needs to
-    /// reach each subject (their email address; pass nothing else).
-    fn hold_warning_addresses(
-        &self,
-        run: RunId,
-        subjects: &[(String, Vec<Identifier>)],
-    ) -> Result<()>;
 
     /// Up to `limit` decisions of `run` still due a warning (reason `warning_due`) with a
     /// subject key after `after_key`, in key order, with their held identifiers.

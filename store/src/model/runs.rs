@@ -165,8 +165,11 @@ pub struct Decision {
     pub selected: bool,
     /// Why, as a code: `inactive`, `active_services`, `unpaid_invoices`, …
     pub reason: String,
-    /// The subject's identifiers, which the tasks need to find them in each system. Personal
-    /// data: stored only when `selected`, and dropped by [`Store::forget_identifiers`].
+    /// The subject's identifiers, which the tasks need to find them in each system (or, for a
+    /// subject due a warning, its email address). Personal data: the daemon passes them only
+    /// when `selected` or due a warning, and [`Store::forget_identifiers`] drops them.
+    ///
+    /// [`Store::forget_identifiers`]: crate::Store::forget_identifiers
     pub identifiers: Vec<Identifier>,
 }
 

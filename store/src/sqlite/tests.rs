@@ -107,7 +107,8 @@ fn forgotten_identifiers_leave_no_copy_in_the_files() {
 }
 
 #[test]
-fn subjects_that_are_kept_never_have_identifiers_stored() {
+/// The daemon passes no identifiers for a kept subject; none is what is stored (not `[]`).
+fn a_decision_given_no_identifiers_stores_none() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
     let run = store

@@ -6,12 +6,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
 
-use gallra_plugin_api::Identifier;
 use jiff::Timestamp;
 use rusqlite::types::Type;
 use rusqlite::{params, Connection, OpenFlags, Row};
 
-use super::rows::{identifiers_from_row, identifiers_to_json, sql_limit, timestamp, ts};
+use super::rows::{identifiers_from_row, sql_limit, timestamp, ts};
 use super::{SqliteStore, BUSY_TIMEOUT};
 use crate::{
     migrations, ClearWhy, Decision, Result, RunId, StoreError, WarningRecord, WarningStore,
@@ -118,26 +117,6 @@ impl WarningStore for SqliteStore {
                 cleared += stmt.execute(params![policy, key, ts(now), why.as_str()])? as u64;
             }
             Ok(cleared)
-        })
-    }
-
-    fn hold_warning_addresses(
-        &self,
-        run: RunId,
-        subjects: &[(String, Vec<Identifier>)],
-    ) -> Result<()> {
-        if subjects.is_empty() {
-            return Ok(());
-        }
-        self.write(|tx| {
-            self.ensure_run(tx, run)?;
-            let mut stmt = tx.prepare_cached(
-                "UPDATE decisions SET identifiers_json = ?3 WHERE run = ?1 AND subject_key = ?2",
-            )?;
-            for (key, identifiers) in subjects {
-                stmt.execute(params![run, key, identifiers_to_json(identifiers)?])?;
-            }
-            Ok(())
         })
     }
 
