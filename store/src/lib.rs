@@ -50,7 +50,8 @@ pub use model::requests::{
     RequestTask, RequestTaskId, TaskUpdate,
 };
 pub use model::runs::{
-    Action, Decision, NewTask, RunId, RunRecord, RunState, TaskId, TaskRecord, TaskState,
+    Action, Decision, DecisionFilter, NewTask, RunId, RunRecord, RunState, TaskId, TaskRecord,
+    TaskState,
 };
 pub use model::sealed::Sealed;
 pub use model::UnknownName;

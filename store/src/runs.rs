@@ -5,7 +5,8 @@ use jiff::Timestamp;
 
 use crate::model::requests::NewRequestTask;
 use crate::model::runs::{
-    Action, Decision, NewTask, RunId, RunRecord, RunState, TaskId, TaskRecord, TaskState,
+    Action, Decision, DecisionFilter, NewTask, RunId, RunRecord, RunState, TaskId, TaskRecord,
+    TaskState,
 };
 use crate::{NewTombstone, RestoreStore, Result, TombstoneStore, WarningStore};
 
@@ -103,10 +104,13 @@ pub trait Store: WarningStore + TombstoneStore + RestoreStore + Send + Sync {
     /// The latest `limit` runs, of one policy or of all, newest first.
     fn recent_runs(&self, policy: Option<&str>, limit: usize) -> Result<Vec<RunRecord>>;
 
-    /// Up to `limit` selected decisions with a subject key after `after_key`, in key order.
-    fn selected_decisions(
+    /// Up to `limit` of the run's decisions that `which` asks for (the selected ones, or those
+    /// still due a warning), with a subject key after `after_key`, in key order, with their
+    /// identifiers.
+    fn decisions(
         &self,
         run: RunId,
+        which: DecisionFilter,
         after_key: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Decision>>;

@@ -16,7 +16,7 @@ use std::str::FromStr;
 
 use jiff::Timestamp;
 
-use super::{Decision, Result, RunId, UnknownName};
+use super::{Result, RunId, UnknownName};
 
 /// Why a warning stopped standing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -97,15 +97,6 @@ pub trait WarningStore: Send + Sync {
         why: ClearWhy,
         now: Timestamp,
     ) -> Result<u64>;
-
-    /// Up to `limit` decisions of `run` still due a warning (reason `warning_due`) with a
-    /// subject key after `after_key`, in key order, with their held identifiers.
-    fn warnings_due(
-        &self,
-        run: RunId,
-        after_key: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<Decision>>;
 
     /// Records a warning the relay accepted, in one transaction: it stands from now
     /// (superseding any standing one), and the subject's decision in `run` becomes `warned`.

@@ -453,7 +453,7 @@ mod tests {
     use gallra_plugin_api::{Identifier, IdentifierKind};
 
     use super::*;
-    use crate::store::{Decision, SqliteStore};
+    use crate::store::{Decision, DecisionFilter, SqliteStore};
 
     /// Only a selected subject's identifiers reach the state store (and, in a run that warns,
     /// the address of one due a warning): a kept subject's never do, not even in the WAL.
@@ -485,9 +485,13 @@ mod tests {
             subject("due", Reason::WarningDue),
         ];
         sink.record(page).unwrap();
-        let selected = store.selected_decisions(run, None, 10).unwrap();
+        let selected = store
+            .decisions(run, DecisionFilter::Selected, None, 10)
+            .unwrap();
         assert_eq!(selected[0].identifiers.len(), 1);
-        let due = store.warnings_due(run, None, 10).unwrap();
+        let due = store
+            .decisions(run, DecisionFilter::WarningDue, None, 10)
+            .unwrap();
         assert!(due[0].identifiers.is_empty(), "this run sends no warnings");
         for file in std::fs::read_dir(dir.path()).unwrap() {
             let bytes = std::fs::read(file.unwrap().path()).unwrap_or_default();

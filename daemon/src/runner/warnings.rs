@@ -20,7 +20,7 @@ use super::{Context, RunError};
 use crate::config::{InactivityWarning, Policy, Rule};
 use crate::notify::{render, send_email, smtp_settings, SmtpSettings};
 use crate::policy::{self, Reason};
-use crate::store::{RunId, Store, WarningStore};
+use crate::store::{DecisionFilter, RunId, Store, WarningStore};
 
 pub use gallra_core::template::WARNING_PLACEHOLDERS;
 
@@ -101,7 +101,7 @@ pub(super) async fn send_warnings(
     let mut last_error: Option<String> = None;
     let mut after: Option<String> = None;
     loop {
-        let due = store.warnings_due(run, after.as_deref(), BATCH)?;
+        let due = store.decisions(run, DecisionFilter::WarningDue, after.as_deref(), BATCH)?;
         let Some(last) = due.last() else { break };
         after = Some(last.subject_key.clone());
         let mut sending = JoinSet::new();

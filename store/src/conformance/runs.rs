@@ -7,8 +7,8 @@ use jiff::Timestamp;
 use super::tombstones::tombstone;
 use super::Backend;
 use crate::{
-    Action, Decision, NewRequestTask, NewTask, RequestAction, RunId, RunState, StoreError, TaskId,
-    TaskState,
+    Action, Decision, DecisionFilter, NewRequestTask, NewTask, RequestAction, RunId, RunState,
+    StoreError, TaskId, TaskState,
 };
 
 /// When the cases' runs record what they do.
@@ -134,7 +134,9 @@ pub fn selected_decisions_page_through_each_subject_once_in_key_order(store: &dy
     let mut seen: Vec<Decision> = Vec::new();
     loop {
         let after = seen.last().map(|d| d.subject_key.clone());
-        let page = store.selected_decisions(run, after.as_deref(), 30).unwrap();
+        let page = store
+            .decisions(run, DecisionFilter::Selected, after.as_deref(), 30)
+            .unwrap();
         if page.is_empty() {
             break;
         }
@@ -156,7 +158,7 @@ pub fn deselected_subjects_lose_their_selection_and_identifiers_but_keep_their_t
         .deselect(run, &[("a".to_owned(), "recently_active".to_owned())])
         .unwrap();
     let keys: Vec<String> = store
-        .selected_decisions(run, None, 10)
+        .decisions(run, DecisionFilter::Selected, None, 10)
         .unwrap()
         .into_iter()
         .map(|d| d.subject_key)
@@ -217,7 +219,12 @@ pub fn identifiers_round_trip_and_are_forgotten_only_once_no_task_needs_them(sto
     store
         .record_decisions(run, &[decision.clone(), kept("1002")])
         .unwrap();
-    assert_eq!(store.selected_decisions(run, None, 10).unwrap(), [decision]);
+    assert_eq!(
+        store
+            .decisions(run, DecisionFilter::Selected, None, 10)
+            .unwrap(),
+        [decision]
+    );
     let systems = [("crm".to_owned(), Action::Erase, 1)];
     store.create_tasks_for_selected(run, &systems).unwrap();
     let task = &store.pending_tasks(run, 10).unwrap()[0];
@@ -237,7 +244,9 @@ pub fn identifiers_round_trip_and_are_forgotten_only_once_no_task_needs_them(sto
     finish(store, task.id, TaskState::Done, None);
     store.forget_identifiers(run).unwrap();
     store.forget_identifiers(run).unwrap();
-    let left = store.selected_decisions(run, None, 10).unwrap();
+    let left = store
+        .decisions(run, DecisionFilter::Selected, None, 10)
+        .unwrap();
     assert_eq!(left.len(), 1);
     assert!(left[0].identifiers.is_empty());
 }
@@ -376,7 +385,10 @@ pub fn recording_a_subject_again_replaces_its_decision(store: &dyn Backend) {
     store.record_decisions(run, &[kept("1001")]).unwrap();
     let counts = store.decision_counts(run).unwrap();
     assert_eq!(counts, [("active_services".to_owned(), false, 1)]);
-    assert!(store.selected_decisions(run, None, 10).unwrap().is_empty());
+    assert!(store
+        .decisions(run, DecisionFilter::Selected, None, 10)
+        .unwrap()
+        .is_empty());
 }
 
 /// A run moves through its states with its counts and detail; a final state sets `finished_at`,

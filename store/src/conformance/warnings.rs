@@ -8,7 +8,7 @@ use gallra_plugin_api::{Identifier, IdentifierKind};
 
 use super::runs::{at, finish};
 use super::Backend;
-use crate::{Action, ClearWhy, Decision, RunId, TaskState};
+use crate::{Action, ClearWhy, Decision, DecisionFilter, RunId, TaskState};
 
 /// The policy that warns in these cases.
 pub const POLICY: &str = "inactive";
@@ -107,13 +107,17 @@ pub fn held_addresses_reach_the_send_step_in_key_order_and_are_forgotten_with_th
         ..decision("e", Reason::WarningDue)
     };
     store.record_decisions(run, &[without]).unwrap();
-    let due = store.warnings_due(run, None, 1).unwrap();
+    let due = store
+        .decisions(run, DecisionFilter::WarningDue, None, 1)
+        .unwrap();
     assert_eq!(due.len(), 1);
     assert_eq!(
         (due[0].subject_key.as_str(), &due[0].identifiers),
         ("b", &email("b"))
     );
-    let rest = store.warnings_due(run, Some("b"), 10).unwrap();
+    let rest = store
+        .decisions(run, DecisionFilter::WarningDue, Some("b"), 10)
+        .unwrap();
     let rest: Vec<_> = rest
         .iter()
         .map(|d| (d.subject_key.as_str(), d.identifiers.len()))
@@ -124,10 +128,18 @@ pub fn held_addresses_reach_the_send_step_in_key_order_and_are_forgotten_with_th
         .warning_not_sent(run, "c", Reason::WarningFailed.code())
         .unwrap();
     assert_eq!(with_reason(store, run, Reason::WarningFailed), 1);
-    assert_eq!(store.warnings_due(run, None, 10).unwrap().len(), 2);
+    assert_eq!(
+        store
+            .decisions(run, DecisionFilter::WarningDue, None, 10)
+            .unwrap()
+            .len(),
+        2
+    );
 
     store.forget_identifiers(run).unwrap();
-    let due = store.warnings_due(run, None, 10).unwrap();
+    let due = store
+        .decisions(run, DecisionFilter::WarningDue, None, 10)
+        .unwrap();
     assert!(due.iter().all(|d| d.identifiers.is_empty()));
 }
 

@@ -173,6 +173,15 @@ pub struct Decision {
     pub identifiers: Vec<Identifier>,
 }
 
+/// Which of a run's decisions [`Store::decisions`](crate::Store::decisions) reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecisionFilter {
+    /// The selected ones: the subjects the run acts on.
+    Selected,
+    /// Those still due a warning (reason `warning_due`), with the address held for them.
+    WarningDue,
+}
+
 /// A task to create on its own, e.g. record retention's single expire task.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewTask {

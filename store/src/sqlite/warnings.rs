@@ -44,6 +44,33 @@ const HISTORY: &str = "SELECT policy, subject_key, run, warned_at, delete_on, cl
     FROM warnings WHERE policy = ?1 AND subject_key = ?2 ORDER BY id";
 
 impl SqliteStore {
+    /// Up to `limit` decisions of `run` still due a warning with a key after `after_key`, in
+    /// key order, with their held identifiers.
+    pub(super) fn warnings_due(
+        &self,
+        run: RunId,
+        after_key: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Decision>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(DUE)?;
+            // Every key sorts after the empty string.
+            let after = after_key.unwrap_or("");
+            let rows = stmt.query_map(
+                params![run, after, Reason::WarningDue.code(), sql_limit(limit)],
+                |r| {
+                    Ok(Decision {
+                        subject_key: r.get(0)?,
+                        selected: false,
+                        reason: Reason::WarningDue.code().to_owned(),
+                        identifiers: identifiers_from_row(r, 1)?,
+                    })
+                },
+            )?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
     /// Opens `state_dir/state.db` to read only, never creating, upgrading or writing it:
     /// `None` if there is none yet, or if it predates warnings (so it holds none). A
     /// database from a newer gallra is refused with [`StoreError::TooNew`].
@@ -117,31 +144,6 @@ impl WarningStore for SqliteStore {
                 cleared += stmt.execute(params![policy, key, ts(now), why.as_str()])? as u64;
             }
             Ok(cleared)
-        })
-    }
-
-    fn warnings_due(
-        &self,
-        run: RunId,
-        after_key: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<Decision>> {
-        self.read(|conn| {
-            let mut stmt = conn.prepare_cached(DUE)?;
-            // Every key sorts after the empty string.
-            let after = after_key.unwrap_or("");
-            let rows = stmt.query_map(
-                params![run, after, Reason::WarningDue.code(), sql_limit(limit)],
-                |r| {
-                    Ok(Decision {
-                        subject_key: r.get(0)?,
-                        selected: false,
-                        reason: Reason::WarningDue.code().to_owned(),
-                        identifiers: identifiers_from_row(r, 1)?,
-                    })
-                },
-            )?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }
 
