@@ -23,9 +23,12 @@
 //! transactions it commits) stays in that backend's own tests.
 
 pub mod audit_head;
+pub mod request_due;
+pub mod request_ends;
 pub mod requests;
 pub mod restore;
 pub mod runs;
+pub mod tasks;
 pub mod tombstones;
 pub mod warnings;
 
@@ -70,26 +73,26 @@ macro_rules! backend_conformance {
             runs::recording_a_subject_again_replaces_its_decision,
             runs::selected_decisions_page_through_each_subject_once_in_key_order,
             runs::deselected_subjects_lose_their_selection_and_identifiers_but_keep_their_tasks,
-            runs::creating_tasks_for_selected_twice_creates_no_duplicates,
-            runs::pending_tasks_returns_interrupted_running_tasks,
-            runs::finishing_a_task_counts_the_attempt_and_starting_a_final_task_changes_nothing,
-            runs::a_batch_of_outcomes_with_an_unknown_task_changes_nothing,
-            runs::outcomes_and_their_tombstones_are_written_together,
+            tasks::creating_tasks_for_selected_twice_creates_no_duplicates,
+            tasks::pending_tasks_returns_interrupted_running_tasks,
+            tasks::finishing_a_task_counts_the_attempt_and_starting_a_final_task_changes_nothing,
+            tasks::a_batch_of_outcomes_with_an_unknown_task_changes_nothing,
+            tasks::outcomes_and_their_tombstones_are_written_together,
             runs::identifiers_round_trip_and_are_forgotten_only_once_no_task_needs_them,
             runs::a_run_files_one_erasure_request_per_selected_subject_once,
             requests::a_request_and_its_tasks_are_created_together,
             requests::every_request_kind_state_and_action_reads_back,
             requests::list_requests_orders_by_due_date_and_open_only_keeps_open_and_blocked,
-            requests::instants_with_fractions_of_a_second_compare_and_order_chronologically,
-            requests::due_requests_returns_exactly_the_requests_with_a_due_task,
-            requests::next_wakeup_is_the_earliest_time_a_task_becomes_due,
+            request_due::instants_with_fractions_of_a_second_compare_and_order_chronologically,
+            request_due::due_requests_returns_exactly_the_requests_with_a_due_task,
+            request_due::next_wakeup_is_the_earliest_time_a_task_becomes_due,
             requests::update_request_tasks_is_one_transaction_and_counts_only_attempted_calls,
             requests::a_final_request_state_sets_completed_at_once_and_reopening_clears_it,
-            requests::forget_refuses_while_a_task_needs_the_identifiers_and_empties_them_otherwise,
-            requests::needs_person_tasks_lists_only_tasks_waiting_for_a_person_in_requests_not_cancelled,
-            requests::only_a_failed_task_or_one_waiting_for_a_person_is_tried_again,
-            requests::a_cancel_is_final_forgets_the_subject_and_is_audited_once,
-            requests::a_notice_counts_its_reminders_and_records_its_escalation,
+            request_ends::forget_refuses_while_a_task_needs_the_identifiers_and_empties_them_otherwise,
+            request_due::needs_person_tasks_lists_only_tasks_waiting_for_a_person_in_requests_not_cancelled,
+            request_ends::only_a_failed_task_or_one_waiting_for_a_person_is_tried_again,
+            request_ends::a_cancel_is_final_forgets_the_subject_and_is_audited_once,
+            request_ends::a_notice_counts_its_reminders_and_records_its_escalation,
             warnings::a_sent_warning_stands_until_cleared,
             warnings::a_new_warning_supersedes_the_standing_one,
             warnings::held_addresses_reach_the_send_step_in_key_order_and_are_forgotten_with_the_run,
