@@ -109,10 +109,6 @@ pub trait WarningStore: Send + Sync {
         delete_on: Timestamp,
     ) -> Result<()>;
 
-    /// A warning that did not go out: the subject's decision in `run` gets `reason` (a
-    /// [`gallra_core::policy::Reason`] code such as `warning_failed`).
-    fn warning_not_sent(&self, run: RunId, subject_key: &str, reason: &str) -> Result<()>;
-
     /// Clears, as erased, the standing warnings of `policy` for subjects whose every task in
     /// `run` is done. Returns how many.
     fn clear_erased_warnings(&self, policy: &str, run: RunId, now: Timestamp) -> Result<u64>;

@@ -124,9 +124,12 @@ pub fn held_addresses_reach_the_send_step_in_key_order_and_are_forgotten_with_th
         .collect();
     assert_eq!(rest, [("c", 1), ("e", 0)]);
 
-    store
-        .warning_not_sent(run, "c", Reason::WarningFailed.code())
-        .unwrap();
+    // A warning that did not go out: the decision is recorded again under why.
+    let not_sent = Decision {
+        reason: Reason::WarningFailed.code().to_owned(),
+        ..decision("c", Reason::WarningDue)
+    };
+    store.record_decisions(run, &[not_sent]).unwrap();
     assert_eq!(with_reason(store, run, Reason::WarningFailed), 1);
     assert_eq!(
         store

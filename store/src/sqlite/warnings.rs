@@ -182,16 +182,6 @@ impl WarningStore for SqliteStore {
         })
     }
 
-    fn warning_not_sent(&self, run: RunId, subject_key: &str, reason: &str) -> Result<()> {
-        self.write(|tx| {
-            tx.prepare_cached(
-                "UPDATE decisions SET reason = ?3 WHERE run = ?1 AND subject_key = ?2",
-            )?
-            .execute(params![run, subject_key, reason])?;
-            Ok(())
-        })
-    }
-
     fn clear_erased_warnings(&self, policy: &str, run: RunId, now: Timestamp) -> Result<u64> {
         self.write(|tx| {
             let cleared =
