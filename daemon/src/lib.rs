@@ -21,8 +21,9 @@ pub mod restore;
 pub mod runner;
 pub mod serve;
 pub mod statelock;
-pub mod store;
 pub mod tombstones;
 
 // The pure rules live in gallra-core; they keep their old paths here.
 pub use gallra_core::{clock, config, duration, policy, schedule};
+// The state store lives in gallra-store; it keeps its old path here.
+pub use gallra_store as store;

@@ -80,7 +80,7 @@ impl Engine {
         export_dir: PathBuf,
     ) -> Self {
         if let Some(keeper) = crate::tombstones::keeper_or_log(&context.config) {
-            store.keep_tombstones_with(keeper);
+            crate::tombstones::keep_with(&context.config.state_dir, keeper);
         }
         Self {
             context,
@@ -678,7 +678,7 @@ impl Engine {
         updates: &[(TaskUpdate, &RequestTask)],
         now: Timestamp,
     ) -> Vec<NewTombstone> {
-        let Some(keeper) = self.tombstones.tombstone_keeper() else {
+        let Some(keeper) = crate::tombstones::keeper(&self.context.config.state_dir) else {
             return Vec::new();
         };
         let config = &self.context.config;

@@ -320,28 +320,28 @@ impl DecisionSink for StoreSink<'_> {
                 crate::clock::now(),
             )?;
         }
-        let addresses: Vec<(String, Vec<_>)> = match self.warnings {
-            Some(_) => page
-                .iter()
-                .filter(|d| d.reason == Reason::WarningDue)
-                .map(|d| (d.key.clone(), warning_address(&d.identifiers)))
-                .collect(),
-            None => Vec::new(),
-        };
+        let warns = self.warnings.is_some();
         let decisions: Vec<Decision> = page
             .into_iter()
             .map(|d| {
                 let selected = d.reason.selects();
+                // The store keeps what it is given: only what a task or a warning needs.
+                let identifiers = if selected {
+                    d.identifiers
+                } else if warns && d.reason == Reason::WarningDue {
+                    warning_address(&d.identifiers)
+                } else {
+                    Vec::new()
+                };
                 Decision {
                     subject_key: d.key,
                     selected,
                     reason: d.reason.code().to_owned(),
-                    identifiers: if selected { d.identifiers } else { Vec::new() },
+                    identifiers,
                 }
             })
             .collect();
         self.store.record_decisions(self.run, &decisions)?;
-        self.store.hold_warning_addresses(self.run, &addresses)?;
         Ok(())
     }
 }
@@ -399,7 +399,53 @@ mod tests {
     use gallra_plugin_api::{Identifier, IdentifierKind};
 
     use super::*;
-    use crate::store::{Decision, SqliteStore};
+    use crate::store::{Decision, DecisionFilter, SqliteStore};
+
+    /// Only a selected subject's identifiers reach the state store (and, in a run that warns,
+    /// the address of one due a warning): a kept subject's never do, not even in the WAL.
+    #[test]
+    fn a_kept_subjects_identifiers_never_reach_the_state_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let now = crate::clock::now();
+        let run = store.begin_run("inactive", "enforce", now, now).unwrap();
+        let subject = |key: &str, reason| SubjectDecision {
+            key: key.into(),
+            reason,
+            identifiers: vec![Identifier::parse(
+                IdentifierKind::Email,
+                &format!("{key}@example.se"),
+            )
+            .unwrap()],
+            clear_warning: false,
+            unreadable: false,
+        };
+        let mut sink = StoreSink {
+            store: &store,
+            run,
+            warnings: None,
+        };
+        let page = vec![
+            subject("chosen", Reason::Inactive),
+            subject("kept", Reason::RecentlyActive),
+            subject("due", Reason::WarningDue),
+        ];
+        sink.record(page).unwrap();
+        let selected = store
+            .decisions(run, DecisionFilter::Selected, None, 10)
+            .unwrap();
+        assert_eq!(selected[0].identifiers.len(), 1);
+        let due = store
+            .decisions(run, DecisionFilter::WarningDue, None, 10)
+            .unwrap();
+        assert!(due[0].identifiers.is_empty(), "this run sends no warnings");
+        for file in std::fs::read_dir(dir.path()).unwrap() {
+            let bytes = std::fs::read(file.unwrap().path()).unwrap_or_default();
+            for never in [&b"kept@example.se"[..], b"due@example.se"] {
+                assert!(!bytes.windows(never.len()).any(|w| w == never));
+            }
+        }
+    }
 
     /// A process killed while planning leaves identifiers in the state store; the next start
     /// abandons that run and forgets them (found by reading the database file itself).

@@ -92,7 +92,7 @@ pub async fn execute_tasks(
     let policy = policy.name.as_str();
     let mut totals = TaskTotals::default();
     crate::tombstones::prune(store.as_ref(), crate::clock::now())?;
-    let keeper = store.tombstone_keeper();
+    let keeper = crate::tombstones::keeper(&config.state_dir);
     let in_flight = Arc::new(Semaphore::new(SUBJECTS_IN_FLIGHT));
     loop {
         let tasks = store.pending_tasks(run, BATCH)?;

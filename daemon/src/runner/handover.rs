@@ -8,7 +8,7 @@
 use crate::config::{Config, Handling, Policy, SystemConfig};
 use crate::requests::intake::{due_date, fan_out};
 use crate::requests::{NewRequestTask, RequestKind};
-use crate::store::{RunId, Store};
+use crate::store::{DecisionFilter, RunId, Store};
 
 use super::RunError;
 
@@ -102,7 +102,7 @@ pub(super) async fn drop_changed(
     const PAGE: usize = 500;
     let mut after: Option<String> = None;
     loop {
-        let page = store.selected_decisions(run, after.as_deref(), PAGE)?;
+        let page = store.decisions(run, DecisionFilter::Selected, after.as_deref(), PAGE)?;
         let Some(last) = page.last() else {
             return Ok(());
         };

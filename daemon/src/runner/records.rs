@@ -152,7 +152,7 @@ async fn finish(
                 (TaskState::Failed, error.to_string())
             }
         };
-        store.finish_task(task.id, state, Some(&detail), crate::clock::now())?;
+        store.finish_tasks_and_bury(&[(task.id, state, Some(detail))], &[], crate::clock::now())?;
     }
     let state = if failed {
         RunState::Failed

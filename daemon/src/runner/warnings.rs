@@ -20,7 +20,7 @@ use super::{Context, RunError};
 use crate::config::{InactivityWarning, Policy, Rule};
 use crate::notify::{render, send_email, smtp_settings, SmtpSettings};
 use crate::policy::{self, Reason};
-use crate::store::{RunId, Store, WarningStore};
+use crate::store::{Decision, DecisionFilter, RunId, Store, WarningStore};
 
 pub use gallra_core::template::WARNING_PLACEHOLDERS;
 
@@ -101,7 +101,7 @@ pub(super) async fn send_warnings(
     let mut last_error: Option<String> = None;
     let mut after: Option<String> = None;
     loop {
-        let due = store.warnings_due(run, after.as_deref(), BATCH)?;
+        let due = store.decisions(run, DecisionFilter::WarningDue, after.as_deref(), BATCH)?;
         let Some(last) = due.last() else { break };
         after = Some(last.subject_key.clone());
         let mut sending = JoinSet::new();
@@ -114,15 +114,16 @@ pub(super) async fn send_warnings(
             sending.spawn(async move {
                 let outcome = notice.send(&decision.identifiers).await;
                 drop(permit);
-                (decision.subject_key, outcome)
+                (decision, outcome)
             });
         }
         while let Some(joined) = sending.join_next().await {
-            let (key, outcome) =
+            let (decision, outcome) =
                 joined.map_err(|e| RunError::Internal(format!("sending a warning: {e}")))?;
+            let key = decision.subject_key.as_str();
             match outcome {
                 Sent::Yes { at, delete_on } => {
-                    store.record_warning(&policy.name, run, &key, at, delete_on)?;
+                    store.record_warning(&policy.name, run, key, at, delete_on)?;
                     sent += 1;
                 }
                 Sent::No { reason, why } => {
@@ -130,7 +131,12 @@ pub(super) async fn send_warnings(
                         tracing::debug!(policy = %policy.name, run = run.0, subject = %key, "warning not sent: {why}");
                         last_error = Some(why);
                     }
-                    store.warning_not_sent(run, &key, reason.code())?;
+                    // The decision stays, with its address, under the reason it was not sent.
+                    let not_sent = Decision {
+                        reason: reason.code().to_owned(),
+                        ..decision
+                    };
+                    store.record_decisions(run, &[not_sent])?;
                     failed += u64::from(reason == Reason::WarningFailed);
                 }
             }

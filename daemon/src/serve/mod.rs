@@ -89,7 +89,7 @@ pub async fn serve(path: &Path, config: Config, store: Arc<SqliteStore>) -> Resu
         let context = open(config, &metrics).await?;
         // Tombstones for what resumed runs erase too (the request engine sets this again).
         if let Some(keeper) = crate::tombstones::keeper_or_log(&context.config) {
-            crate::store::TombstoneStore::keep_tombstones_with(store.as_ref(), keeper);
+            crate::tombstones::keep_with(&context.config.state_dir, keeper);
         }
         let service = request_service(&context.config, &store, &wake, &metrics);
         match listeners.take() {

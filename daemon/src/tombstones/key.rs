@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use gallra_plugin_api::Subject;
+use gallra_store::Sealed;
 use rand::rngs::OsRng;
 use rand::TryRngCore;
 
@@ -71,15 +72,6 @@ pub enum KeyError {
 #[derive(Clone)]
 pub struct TombstoneKey {
     cipher: XChaCha20Poly1305,
-}
-
-/// A subject as sealed: ciphertext and the nonce it was sealed with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Sealed {
-    /// The encrypted identifiers (with the authentication tag).
-    pub ciphertext: Vec<u8>,
-    /// The random nonce.
-    pub nonce: Vec<u8>,
 }
 
 impl TombstoneKey {

@@ -10,12 +10,15 @@
 mod key;
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 use gallra_plugin_api::Subject;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
-pub use key::{key_path, KeyError, Sealed, TombstoneKey, KEY_BYTES};
+pub use gallra_store::Sealed;
+pub use key::{key_path, KeyError, TombstoneKey, KEY_BYTES};
 
 use crate::config::Config;
 use crate::duration::CalendarDuration;
@@ -92,6 +95,30 @@ pub fn keeper_or_log(config: &Config) -> Option<Keeper> {
             None
         }
     }
+}
+
+/// The keeper set for each state directory in this process. A store knows nothing of keys:
+/// the daemon sets the keeper once the configuration is known (the request engine, `serve`)
+/// and every erasure recorded in that state directory from then on (requests' and runs')
+/// leaves tombstones.
+static KEEPERS: Mutex<BTreeMap<PathBuf, Keeper>> = Mutex::new(BTreeMap::new());
+
+/// Sets what makes tombstones for the erasures recorded in `state_dir` by this process,
+/// replacing any keeper set before (a reloaded configuration).
+pub fn keep_with(state_dir: &Path, keeper: Keeper) {
+    KEEPERS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(state_dir.to_owned(), keeper);
+}
+
+/// What makes tombstones for the erasures recorded in `state_dir`, if it was set.
+pub fn keeper(state_dir: &Path) -> Option<Keeper> {
+    KEEPERS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(state_dir)
+        .cloned()
 }
 
 /// Removes expired tombstones and logs how many.

@@ -8,7 +8,7 @@ use gallra_plugin_api::{Identifier, RecordRef};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::store::TaskState;
+use super::runs::TaskState;
 
 /// A request's number in the state store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -12,11 +12,11 @@ use super::rows::{
     identifiers_from_row, identifiers_to_json, sql_id, sql_limit, sql_named, timestamp,
 };
 use super::{Fail, SqliteStore, Step};
-use crate::requests::{
+use crate::{Cancel, NoticeRecord, RequestStore, Result, StoreError, TaskState};
+use crate::{
     NewRequestTask, RequestAction, RequestId, RequestKind, RequestRecord, RequestState,
     RequestTask, RequestTaskId, TaskUpdate,
 };
-use crate::store::{Cancel, NoticeRecord, RequestStore, Result, StoreError, TaskState};
 
 const REQUEST: &str = "SELECT id, kind, state, received_at, due_at, completed_at,
         identifiers_json, detail, extension, origin
@@ -41,7 +41,7 @@ const TASK_COLUMNS: &str = "SELECT t.id, t.request, t.system, t.action, t.ord, t
 /// A request's tasks; served by the index `request_tasks_by_request`.
 const TASKS_OF: &str = "WHERE t.request = ?1 ORDER BY t.ord, t.id";
 
-/// Requests with a due task (the rule is in [`crate::store::requests`]). Driven from the
+/// Requests with a due task (the rule is in [`crate::requests`]). Driven from the
 /// index `request_tasks_by_state`, so finished requests, however many, cost nothing.
 const DUE_REQUESTS: &str = "SELECT r.id
     FROM (SELECT request FROM request_tasks
@@ -452,8 +452,6 @@ sql_named!(RequestState);
 sql_named!(RequestAction);
 
 mod cancel;
-#[cfg(test)]
-mod ends_tests;
 mod notices;
 #[cfg(test)]
 mod tests;

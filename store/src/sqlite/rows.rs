@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, Type, ValueRef};
 use rusqlite::{Row, ToSql};
 
-use crate::store::{Action, RunId, RunRecord, RunState, TaskId, TaskRecord, TaskState};
+use crate::{Action, RunId, RunRecord, RunState, TaskId, TaskRecord, TaskState};
 
 /// The columns [`run_from_row`] reads, as the start of a query.
 pub(super) const RUN_COLUMNS: &str =

@@ -7,17 +7,16 @@
 //! the record of who was told what and when; they hold the subject's key, never an address.
 //!
 //! While a run waits to send its warnings, the decisions of the subjects due one hold their
-//! email address (and nothing else); [`super::Store::forget_identifiers`] drops it with the
-//! rest of the run's identifiers.
+//! email address (and nothing else: the daemon records them so); [`crate::Store::forget_identifiers`]
+//! drops it with the rest of the run's identifiers.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
-use gallra_plugin_api::Identifier;
 use jiff::Timestamp;
 
-use super::{Decision, Result, RunId, UnknownName};
+use super::{Result, RunId, UnknownName};
 
 /// Why a warning stopped standing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -99,23 +98,6 @@ pub trait WarningStore: Send + Sync {
         now: Timestamp,
     ) -> Result<u64>;
 
-    /// Stores on the run's decisions, in one transaction, the identifiers a warning needs to
-    /// reach each subject (their email address; pass nothing else).
-    fn hold_warning_addresses(
-        &self,
-        run: RunId,
-        subjects: &[(String, Vec<Identifier>)],
-    ) -> Result<()>;
-
-    /// Up to `limit` decisions of `run` still due a warning (reason `warning_due`) with a
-    /// subject key after `after_key`, in key order, with their held identifiers.
-    fn warnings_due(
-        &self,
-        run: RunId,
-        after_key: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<Decision>>;
-
     /// Records a warning the relay accepted, in one transaction: it stands from now
     /// (superseding any standing one), and the subject's decision in `run` becomes `warned`.
     fn record_warning(
@@ -127,14 +109,7 @@ pub trait WarningStore: Send + Sync {
         delete_on: Timestamp,
     ) -> Result<()>;
 
-    /// A warning that did not go out: the subject's decision in `run` gets `reason` (a
-    /// [`crate::policy::Reason`] code such as `warning_failed`).
-    fn warning_not_sent(&self, run: RunId, subject_key: &str, reason: &str) -> Result<()>;
-
     /// Clears, as erased, the standing warnings of `policy` for subjects whose every task in
     /// `run` is done. Returns how many.
     fn clear_erased_warnings(&self, policy: &str, run: RunId, now: Timestamp) -> Result<u64>;
-
-    /// Every warning `policy` sent the subject, oldest first.
-    fn warning_history(&self, policy: &str, subject_key: &str) -> Result<Vec<WarningRecord>>;
 }

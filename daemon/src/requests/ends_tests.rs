@@ -2,10 +2,15 @@
 //! before it was received), a person's retry of a task that failed or waits for them, and a
 //! failed request's cancel, which forgets who it was about.
 
-use gallra_plugin_api::IdentifierKind;
+use gallra_plugin_api::{Identifier, IdentifierKind};
+use jiff::Timestamp;
 
-use super::*;
-use crate::requests::settle::settle;
+use super::settle::settle;
+use crate::requests::{
+    NewRequestTask, RequestAction, RequestId, RequestKind, RequestRecord, RequestState,
+    RequestTaskId, TaskUpdate,
+};
+use crate::store::{Cancel, RequestStore, SqliteStore, TaskState};
 
 const RECEIVED: &str = "2025-03-01T10:00:00Z";
 
@@ -108,43 +113,6 @@ fn a_request_is_never_completed_before_it_was_received_even_if_the_clock_went_ba
     let done = settled(&store, id, "2025-03-01T09:59:57Z");
     assert_eq!(done.state, RequestState::Done);
     assert_eq!(done.completed_at, Some(time(RECEIVED)));
-}
-
-#[test]
-fn only_a_failed_task_or_one_waiting_for_a_person_is_tried_again_and_never_in_a_cancelled_request()
-{
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).unwrap();
-    let (id, tasks) = request(&store, 4);
-    to(&store, tasks[0], TaskState::NeedsPerson, RECEIVED);
-    to(&store, tasks[1], TaskState::Failed, RECEIVED);
-    to(&store, tasks[2], TaskState::Done, RECEIVED);
-    let later = time("2025-03-01T11:00:00Z");
-    assert!(store.retry_request_task(tasks[0], "again", later).unwrap());
-    assert!(store.retry_request_task(tasks[1], "again", later).unwrap());
-    assert!(!store.retry_request_task(tasks[2], "again", later).unwrap());
-    assert!(!store.retry_request_task(tasks[3], "again", later).unwrap());
-    let due = store.due_requests(later, 10).unwrap();
-    assert_eq!(due, [id], "due at once");
-    let states: Vec<_> = store
-        .request_tasks(id)
-        .unwrap()
-        .iter()
-        .map(|t| (t.state, t.attempts, t.detail.clone()))
-        .collect();
-    assert_eq!(states[0], (TaskState::Pending, 0, Some("again".into())));
-    assert_eq!(states[2].0, TaskState::Done);
-
-    to(&store, tasks[0], TaskState::Failed, "2025-03-01T11:00:01Z");
-    store.cancel_request(id, "cancelled: no", later).unwrap();
-    let err = store
-        .retry_request_task(tasks[0], "again", later)
-        .unwrap_err();
-    assert!(matches!(err, StoreError::RequestCancelled { request } if request == id));
-    let err = store
-        .retry_request_task(RequestTaskId(999), "again", later)
-        .unwrap_err();
-    assert!(matches!(err, StoreError::NoSuchRequestTask { .. }), "{err}");
 }
 
 #[test]

@@ -5,10 +5,10 @@ use jiff::Timestamp;
 use rusqlite::{params, OptionalExtension, Row};
 
 use super::{at, optional_timestamp};
-use crate::requests::RequestTaskId;
-use crate::store::sqlite::rows::timestamp;
-use crate::store::sqlite::SqliteStore;
-use crate::store::{NoticeRecord, Result};
+use crate::sqlite::rows::timestamp;
+use crate::sqlite::SqliteStore;
+use crate::RequestTaskId;
+use crate::{NoticeRecord, Result};
 
 const GET: &str =
     "SELECT first_sent_at, last_sent_at, reminders, escalated_at FROM notices WHERE task = ?1";

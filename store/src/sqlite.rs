@@ -16,13 +16,10 @@ use std::time::Duration;
 use jiff::Timestamp;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 
-use self::rows::{
-    identifiers_from_row, identifiers_to_json, run_from_row, sql_limit, task_from_row, ts,
-    RUN_COLUMNS,
-};
+use self::rows::{identifiers_to_json, run_from_row, sql_limit, task_from_row, ts, RUN_COLUMNS};
 use super::{
-    migrations, Action, Decision, NewTask, NewTombstone, Result, RunId, RunRecord, RunState, Store,
-    StoreError, TaskId, TaskRecord, TaskState,
+    migrations, Action, Decision, DecisionFilter, NewRequestTask, NewTask, NewTombstone, Result,
+    RunId, RunRecord, RunState, Store, StoreError, TaskId, TaskRecord, TaskState,
 };
 
 /// How long a write waits for another process (e.g. a `gallra` command) holding the lock.
@@ -256,8 +253,9 @@ impl Store for SqliteStore {
                      identifiers_json = excluded.identifiers_json",
             )?;
             for d in decisions {
-                // Identifiers are personal data: kept only for subjects that will be acted on.
-                let identifiers = if d.selected {
+                // Identifiers are stored as given; a decision given none stores none (NULL),
+                // unless it is selected: its tasks and requests are made from it.
+                let identifiers = if d.selected || !d.identifiers.is_empty() {
                     Some(identifiers_to_json(&d.identifiers)?)
                 } else {
                     None
@@ -313,7 +311,7 @@ impl Store for SqliteStore {
         systems: &[(String, Action, u32)],
     ) -> Result<u64> {
         // The trait passes no `now` here; `updated_at` only informs people, so the clock is fine.
-        let now = ts(crate::clock::now());
+        let now = ts(gallra_core::clock::now());
         self.write(|tx| {
             self.ensure_run(tx, run)?;
             let mut stmt = tx.prepare_cached(
@@ -338,9 +336,9 @@ impl Store for SqliteStore {
         origin: &str,
         received_at: Timestamp,
         due_at: Timestamp,
-        tasks: &[crate::requests::NewRequestTask],
+        tasks: &[NewRequestTask],
     ) -> Result<u64> {
-        use crate::requests::{RequestKind, RequestState};
+        use crate::{RequestKind, RequestState};
         self.write(|tx| {
             self.ensure_run(tx, run)?;
             let filed = tx
@@ -386,7 +384,7 @@ impl Store for SqliteStore {
     }
 
     fn create_task(&self, run: RunId, task: &NewTask) -> Result<TaskId> {
-        let now = ts(crate::clock::now());
+        let now = ts(gallra_core::clock::now());
         self.write(|tx| {
             self.ensure_run(tx, run)?;
             let key = params![run, task.subject_key, task.system, task.action];
@@ -468,16 +466,6 @@ impl Store for SqliteStore {
         })
     }
 
-    fn finish_task(
-        &self,
-        task: TaskId,
-        state: TaskState,
-        detail: Option<&str>,
-        now: Timestamp,
-    ) -> Result<()> {
-        self.write(|tx| self.finish_in(tx, task, state, detail, now))
-    }
-
     fn finish_tasks_and_bury(
         &self,
         updates: &[(TaskId, TaskState, Option<String>)],
@@ -548,35 +536,17 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn selected_decisions(
+    fn decisions(
         &self,
         run: RunId,
+        which: DecisionFilter,
         after_key: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Decision>> {
-        self.read(|conn| {
-            // Two statements rather than `?2 IS NULL OR …`, so that both use the index range.
-            let mut stmt = match after_key {
-                Some(_) => conn.prepare_cached(SELECTED_DECISIONS_AFTER)?,
-                None => conn.prepare_cached(SELECTED_DECISIONS)?,
-            };
-            stmt.raw_bind_parameter(1, run)?;
-            stmt.raw_bind_parameter(2, sql_limit(limit))?;
-            if let Some(after) = after_key {
-                stmt.raw_bind_parameter(3, after)?;
-            }
-            let mut rows = stmt.raw_query();
-            let mut decisions = Vec::new();
-            while let Some(r) = rows.next()? {
-                decisions.push(Decision {
-                    subject_key: r.get(0)?,
-                    selected: true,
-                    reason: r.get(1)?,
-                    identifiers: identifiers_from_row(r, 2)?,
-                });
-            }
-            Ok(decisions)
-        })
+        match which {
+            DecisionFilter::Selected => self.selected_decisions(run, after_key, limit),
+            DecisionFilter::WarningDue => self.warnings_due(run, after_key, limit),
+        }
     }
 
     fn decision_counts(&self, run: RunId) -> Result<Vec<(String, bool, u64)>> {
@@ -685,6 +655,7 @@ const SELECTED_DECISIONS_AFTER: &str = "SELECT subject_key, reason, identifiers_
     ORDER BY subject_key LIMIT ?2";
 
 mod audit_head;
+mod decisions;
 mod requests;
 mod restore;
 mod rows;

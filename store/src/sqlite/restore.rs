@@ -1,13 +1,13 @@
 //! [`RestoreStore`] on SQLite: tables `restore_windows` and `restore_keeps` (schema version
-//! 7). What was kept is only ever stored sealed; the key is a file (see [`crate::restore`]).
+//! 7). What was kept is only ever stored sealed; the key is a file (the daemon's `restore` module).
 
 use jiff::Timestamp;
 use rusqlite::{params, OptionalExtension, Row};
 
 use super::rows::{timestamp, ts};
 use super::SqliteStore;
-use crate::store::{RestoreKeep, RestoreStore, RestoreWindow, Result, RunId};
-use crate::tombstones::Sealed;
+use crate::Sealed;
+use crate::{RestoreKeep, RestoreStore, RestoreWindow, Result, RunId};
 
 const WINDOW_COLUMNS: &str = "run, policy, kept_until, destroyed_at";
 
@@ -133,102 +133,5 @@ impl RestoreStore for SqliteStore {
             )?;
             Ok(())
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::Store;
-
-    fn at(text: &str) -> Timestamp {
-        text.parse().unwrap()
-    }
-
-    fn store_with_run(dir: &std::path::Path) -> (SqliteStore, RunId) {
-        let store = SqliteStore::open(dir).unwrap();
-        let run = store
-            .begin_run(
-                "idle",
-                "enforce",
-                at("2026-01-01T03:00:00Z"),
-                at("2026-01-01T03:00:00Z"),
-            )
-            .unwrap();
-        (store, run)
-    }
-
-    fn keep(run: RunId, system: &str, subject: &str, bytes: &[u8]) -> RestoreKeep {
-        RestoreKeep {
-            run,
-            system: system.into(),
-            subject_key: subject.into(),
-            kept_at: at("2026-01-01T03:00:01Z"),
-            sealed: Sealed {
-                ciphertext: bytes.to_vec(),
-                nonce: vec![0; 24],
-            },
-        }
-    }
-
-    #[test]
-    fn a_window_is_opened_once_and_its_first_end_stands() {
-        let dir = tempfile::tempdir().unwrap();
-        let (store, run) = store_with_run(dir.path());
-        let first = store
-            .open_restore_window(run, "idle", at("2026-01-15T03:00:00Z"))
-            .unwrap();
-        let again = store
-            .open_restore_window(run, "idle", at("2026-02-15T03:00:00Z"))
-            .unwrap();
-        assert_eq!(first, again);
-        assert_eq!(again.kept_until, at("2026-01-15T03:00:00Z"));
-        assert_eq!(store.restore_window(run).unwrap(), Some(first));
-    }
-
-    #[test]
-    fn a_keep_is_stored_once_and_the_first_stands() {
-        let dir = tempfile::tempdir().unwrap();
-        let (store, run) = store_with_run(dir.path());
-        store
-            .open_restore_window(run, "idle", at("2026-01-15T03:00:00Z"))
-            .unwrap();
-        assert!(!store.is_kept(run, "crm", "7").unwrap());
-        store.keep(&keep(run, "crm", "7", b"first")).unwrap();
-        store.keep(&keep(run, "crm", "7", b"second")).unwrap();
-        store.keep(&keep(run, "panel", "7", b"panel")).unwrap();
-        assert!(store.is_kept(run, "crm", "7").unwrap());
-        let crm = store.kept(run, Some("crm")).unwrap();
-        assert_eq!(crm.len(), 1);
-        assert_eq!(crm[0].sealed.ciphertext, b"first");
-        assert_eq!(store.kept(run, None).unwrap().len(), 2);
-    }
-
-    #[test]
-    fn an_ended_window_is_listed_until_destroyed_and_then_keeps_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let (store, run) = store_with_run(dir.path());
-        store
-            .open_restore_window(run, "idle", at("2026-01-15T03:00:00Z"))
-            .unwrap();
-        store.keep(&keep(run, "crm", "7", b"x")).unwrap();
-        assert!(store
-            .ended_restore_windows(at("2026-01-15T02:59:59Z"))
-            .unwrap()
-            .is_empty());
-        let ended = store
-            .ended_restore_windows(at("2026-01-15T03:00:00Z"))
-            .unwrap();
-        assert_eq!(ended.len(), 1);
-        store
-            .destroy_restore_window(run, at("2026-01-16T00:00:00Z"))
-            .unwrap();
-        assert!(store.kept(run, None).unwrap().is_empty());
-        assert!(store
-            .ended_restore_windows(at("2026-02-01T00:00:00Z"))
-            .unwrap()
-            .is_empty());
-        let window = store.restore_window(run).unwrap().unwrap();
-        assert_eq!(window.destroyed_at, Some(at("2026-01-16T00:00:00Z")));
     }
 }

@@ -16,7 +16,7 @@ use gallra_plugin_api::Identifier;
 use jiff::Timestamp;
 
 use super::Result;
-use crate::requests::{
+use crate::{
     NewRequestTask, RequestId, RequestKind, RequestRecord, RequestState, RequestTask,
     RequestTaskId, TaskUpdate,
 };
@@ -80,7 +80,7 @@ pub trait RequestStore: Send + Sync {
     /// Moves a request to `state` with `detail` (`None` clears it). A final state (done,
     /// failed, cancelled) sets `completed_at` to `at` unless it is set already; any other
     /// state clears it. The caller says when the request ended: its last task's finish (see
-    /// [`crate::requests::settle`]), not the moment it noticed. A cancelled request stays cancelled
+    /// [`crate::settle`]), not the moment it noticed. A cancelled request stays cancelled
     /// ([`StoreError::RequestCancelled`](super::StoreError::RequestCancelled)).
     fn set_request_state(
         &self,

@@ -4,8 +4,8 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::REQUEST_STATE;
-use crate::requests::{RequestId, RequestState};
-use crate::store::Cancel;
+use crate::Cancel;
+use crate::{RequestId, RequestState};
 
 /// What a task that was running says once its request is cancelled: its connector call may
 /// have finished after the cancel, and only the audit log heard how.

@@ -6,17 +6,16 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
 
-use gallra_plugin_api::Identifier;
 use jiff::Timestamp;
 use rusqlite::types::Type;
 use rusqlite::{params, Connection, OpenFlags, Row};
 
-use super::rows::{identifiers_from_row, identifiers_to_json, sql_limit, timestamp, ts};
+use super::rows::{identifiers_from_row, sql_limit, timestamp, ts};
 use super::{SqliteStore, BUSY_TIMEOUT};
-use crate::policy::Reason;
-use crate::store::{
+use crate::{
     migrations, ClearWhy, Decision, Result, RunId, StoreError, WarningRecord, WarningStore,
 };
+use gallra_core::policy::Reason;
 
 /// The first schema version with the `warnings` table.
 const WARNINGS_VERSION: i64 = 3;
@@ -45,6 +44,33 @@ const HISTORY: &str = "SELECT policy, subject_key, run, warned_at, delete_on, cl
     FROM warnings WHERE policy = ?1 AND subject_key = ?2 ORDER BY id";
 
 impl SqliteStore {
+    /// Up to `limit` decisions of `run` still due a warning with a key after `after_key`, in
+    /// key order, with their held identifiers.
+    pub(super) fn warnings_due(
+        &self,
+        run: RunId,
+        after_key: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Decision>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(DUE)?;
+            // Every key sorts after the empty string.
+            let after = after_key.unwrap_or("");
+            let rows = stmt.query_map(
+                params![run, after, Reason::WarningDue.code(), sql_limit(limit)],
+                |r| {
+                    Ok(Decision {
+                        subject_key: r.get(0)?,
+                        selected: false,
+                        reason: Reason::WarningDue.code().to_owned(),
+                        identifiers: identifiers_from_row(r, 1)?,
+                    })
+                },
+            )?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
     /// Opens `state_dir/state.db` to read only, never creating, upgrading or writing it:
     /// `None` if there is none yet, or if it predates warnings (so it holds none). A
     /// database from a newer gallra is refused with [`StoreError::TooNew`].
@@ -121,51 +147,6 @@ impl WarningStore for SqliteStore {
         })
     }
 
-    fn hold_warning_addresses(
-        &self,
-        run: RunId,
-        subjects: &[(String, Vec<Identifier>)],
-    ) -> Result<()> {
-        if subjects.is_empty() {
-            return Ok(());
-        }
-        self.write(|tx| {
-            self.ensure_run(tx, run)?;
-            let mut stmt = tx.prepare_cached(
-                "UPDATE decisions SET identifiers_json = ?3 WHERE run = ?1 AND subject_key = ?2",
-            )?;
-            for (key, identifiers) in subjects {
-                stmt.execute(params![run, key, identifiers_to_json(identifiers)?])?;
-            }
-            Ok(())
-        })
-    }
-
-    fn warnings_due(
-        &self,
-        run: RunId,
-        after_key: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<Decision>> {
-        self.read(|conn| {
-            let mut stmt = conn.prepare_cached(DUE)?;
-            // Every key sorts after the empty string.
-            let after = after_key.unwrap_or("");
-            let rows = stmt.query_map(
-                params![run, after, Reason::WarningDue.code(), sql_limit(limit)],
-                |r| {
-                    Ok(Decision {
-                        subject_key: r.get(0)?,
-                        selected: false,
-                        reason: Reason::WarningDue.code().to_owned(),
-                        identifiers: identifiers_from_row(r, 1)?,
-                    })
-                },
-            )?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
-        })
-    }
-
     fn record_warning(
         &self,
         policy: &str,
@@ -201,16 +182,6 @@ impl WarningStore for SqliteStore {
         })
     }
 
-    fn warning_not_sent(&self, run: RunId, subject_key: &str, reason: &str) -> Result<()> {
-        self.write(|tx| {
-            tx.prepare_cached(
-                "UPDATE decisions SET reason = ?3 WHERE run = ?1 AND subject_key = ?2",
-            )?
-            .execute(params![run, subject_key, reason])?;
-            Ok(())
-        })
-    }
-
     fn clear_erased_warnings(&self, policy: &str, run: RunId, now: Timestamp) -> Result<u64> {
         self.write(|tx| {
             let cleared =
@@ -219,8 +190,13 @@ impl WarningStore for SqliteStore {
             Ok(cleared as u64)
         })
     }
+}
 
-    fn warning_history(&self, policy: &str, subject_key: &str) -> Result<Vec<WarningRecord>> {
+impl SqliteStore {
+    /// Every warning `policy` sent the subject, oldest first: the record of who was told
+    /// what and when, for a person inspecting the database. Not part of the store traits:
+    /// gallra itself only asks which warnings stand.
+    pub fn warning_history(&self, policy: &str, subject_key: &str) -> Result<Vec<WarningRecord>> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(HISTORY)?;
             let rows = stmt.query_map(params![policy, subject_key], warning_from_row)?;

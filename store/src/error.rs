@@ -1,0 +1,127 @@
+//! Why a store call failed.
+
+use std::path::PathBuf;
+
+use crate::model::requests::{RequestId, RequestTaskId};
+use crate::model::runs::{RunId, TaskId};
+
+/// Why a store call failed. Messages name the database and the remedy, never personal data.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The state directory does not exist and could not be made.
+    #[error("cannot create state directory {path}: {source} (is its parent writable by the user gallra runs as?)")]
+    CreateDir {
+        /// The state directory.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The database file could not be created or opened.
+    #[error("cannot open state database {path}: {source} (is the state directory writable by the user gallra runs as? disk full?)")]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// What failed.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The database was written by a newer gallra.
+    #[error("state database {path} has schema version {found}, but this gallra knows only up to {known} (it was written by a newer gallra: run that version, or restore the state directory from a backup made by this one)")]
+    TooNew {
+        /// The database file.
+        path: PathBuf,
+        /// The version in the file.
+        found: i64,
+        /// The newest version this binary knows.
+        known: i64,
+    },
+    /// A schema migration failed; the database is left at the previous version.
+    #[error("cannot upgrade state database {path} to schema version {version}: {source} (is the state directory writable? disk full? the database is unchanged at the previous version)")]
+    Migration {
+        /// The database file.
+        path: PathBuf,
+        /// The version being applied.
+        version: i64,
+        /// What failed.
+        source: rusqlite::Error,
+    },
+    /// The schedule slot already has a run.
+    #[error("this policy already has run {run} for that scheduled time")]
+    RunExists {
+        /// The existing run.
+        run: RunId,
+    },
+    /// No run with this id.
+    #[error("state database {path} has no run {run} (was the state directory replaced?)")]
+    NoSuchRun {
+        /// The database file.
+        path: PathBuf,
+        /// The id asked for.
+        run: RunId,
+    },
+    /// No task with this id.
+    #[error("state database {path} has no task {task} (was the state directory replaced?)")]
+    NoSuchTask {
+        /// The database file.
+        path: PathBuf,
+        /// The id asked for.
+        task: TaskId,
+    },
+    /// Identifiers cannot be forgotten while tasks still need them.
+    #[error("run {run} still has {open} pending or running tasks, which need the identifiers; finish or abandon them first")]
+    TasksOpen {
+        /// The run.
+        run: RunId,
+        /// How many of its tasks are not final.
+        open: u64,
+    },
+    /// No request with this id.
+    #[error("state database {path} has no request {request} (was the state directory replaced?)")]
+    NoSuchRequest {
+        /// The database file.
+        path: PathBuf,
+        /// The id asked for.
+        request: RequestId,
+    },
+    /// No request task with this id.
+    #[error(
+        "state database {path} has no request task {task} (was the state directory replaced?)"
+    )]
+    NoSuchRequestTask {
+        /// The database file.
+        path: PathBuf,
+        /// The id asked for.
+        task: RequestTaskId,
+    },
+    /// The request was cancelled: nothing more is recorded for it (a step under way when
+    /// the cancel came leaves its outcome in the audit log only).
+    #[error("request {request} was cancelled; nothing more is recorded for it")]
+    RequestCancelled {
+        /// The request.
+        request: RequestId,
+    },
+    /// A request's identifiers cannot be forgotten while its tasks still need them.
+    #[error("request {request} still has {open} tasks that need its identifiers (pending, running, waiting for a person, or retained under a hold that has not ended); finish or cancel them first")]
+    RequestTasksOpen {
+        /// The request.
+        request: RequestId,
+        /// How many of its tasks still need the identifiers.
+        open: u64,
+    },
+    /// A value in the database cannot be read.
+    #[error("state database {path} holds a value this gallra cannot read: {source} (was it edited by hand or written by a newer gallra? restore the state directory from a backup)")]
+    Corrupt {
+        /// The database file.
+        path: PathBuf,
+        /// What could not be read. Never contains personal data.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Any other database failure.
+    #[error("state database {path}: {source} (is the state directory writable? disk full? another gallra using the same state directory?)")]
+    Sqlite {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        source: rusqlite::Error,
+    },
+}

@@ -1,0 +1,92 @@
+//! [`TombstoneStore`] on SQLite: table `tombstones` (schema version 6). The identifiers are
+//! only ever stored sealed.
+
+use jiff::Timestamp;
+use rusqlite::{params, Row, Transaction};
+
+use super::rows::{timestamp, ts};
+use super::{SqliteStore, Step};
+use crate::Sealed;
+use crate::{NewTombstone, Result, TombstoneRecord, TombstoneStore};
+
+/// Writes tombstones inside a caller's transaction.
+pub(super) fn bury_in(tx: &Transaction<'_>, tombstones: &[NewTombstone]) -> Step<()> {
+    if tombstones.is_empty() {
+        return Ok(());
+    }
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO tombstones (system, erased_at, expires_at, sealed, nonce)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for t in tombstones {
+        stmt.execute(params![
+            t.system,
+            ts(t.erased_at),
+            ts(t.expires_at),
+            t.sealed.ciphertext,
+            t.sealed.nonce
+        ])?;
+    }
+    Ok(())
+}
+
+fn tombstone_from_row(r: &Row<'_>) -> rusqlite::Result<TombstoneRecord> {
+    Ok(TombstoneRecord {
+        id: r.get(0)?,
+        tombstone: NewTombstone {
+            system: r.get(1)?,
+            erased_at: timestamp(r, 2)?,
+            expires_at: timestamp(r, 3)?,
+            sealed: Sealed {
+                ciphertext: r.get(4)?,
+                nonce: r.get(5)?,
+            },
+        },
+    })
+}
+
+impl TombstoneStore for SqliteStore {
+    fn bury(&self, tombstones: &[NewTombstone]) -> Result<()> {
+        if tombstones.is_empty() {
+            return Ok(());
+        }
+        self.write(|tx| bury_in(tx, tombstones))
+    }
+
+    fn tombstones_since(&self, system: &str, since: Timestamp) -> Result<Vec<TombstoneRecord>> {
+        // Timestamps are compared as instants, not text: their widths differ.
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, system, erased_at, expires_at, sealed, nonce FROM tombstones
+                 WHERE system = ?1",
+            )?;
+            let rows = stmt.query_map([system], tombstone_from_row)?;
+            let all: Vec<TombstoneRecord> = rows.collect::<rusqlite::Result<_>>()?;
+            let mut found: Vec<TombstoneRecord> = all
+                .into_iter()
+                .filter(|t| t.tombstone.erased_at >= since)
+                .collect();
+            // As text, "…:05.5Z" sorts before "…:05Z": order by instant here, not in SQL.
+            found.sort_by_key(|t| (t.tombstone.erased_at, t.id));
+            Ok(found)
+        })
+    }
+
+    fn prune_tombstones(&self, now: Timestamp) -> Result<u64> {
+        self.write(|tx| {
+            let expired: Vec<(i64, String)> = tx
+                .prepare_cached("SELECT id, expires_at FROM tombstones")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut delete = tx.prepare_cached("DELETE FROM tombstones WHERE id = ?1")?;
+            let mut pruned = 0;
+            for (id, expires_at) in expired {
+                let expired = expires_at.parse::<Timestamp>().map_or(true, |at| at <= now);
+                if expired {
+                    pruned += delete.execute([id])? as u64;
+                }
+            }
+            Ok(pruned)
+        })
+    }
+}
