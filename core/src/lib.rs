@@ -10,6 +10,8 @@
 pub mod clock;
 pub mod config;
 pub mod duration;
+pub mod named;
 pub mod policy;
 pub mod schedule;
+pub mod task;
 pub mod template;

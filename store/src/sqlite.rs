@@ -16,7 +16,9 @@ use std::time::Duration;
 use jiff::Timestamp;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 
-use self::rows::{identifiers_to_json, run_from_row, sql_limit, task_from_row, ts, RUN_COLUMNS};
+use self::rows::{
+    identifiers_to_json, run_from_row, sql_limit, task_from_row, ts, StoredState, RUN_COLUMNS,
+};
 use super::{
     migrations, Action, Decision, DecisionFilter, NewRequestTask, NewTask, NewTombstone, Result,
     RunId, RunRecord, RunState, Store, StoreError, TaskId, TaskRecord, TaskState,
@@ -173,7 +175,7 @@ impl SqliteStore {
                 "UPDATE tasks SET state = ?2, detail = ?3, attempts = attempts + 1, updated_at = ?4
                  WHERE id = ?1",
             )?
-            .execute(params![task, state, detail, ts(now)])?;
+            .execute(params![task, state.as_str(), detail, ts(now)])?;
         if changed == 0 {
             return Err(Fail::Store(StoreError::NoSuchTask {
                 path: self.path.clone(),
@@ -322,8 +324,14 @@ impl Store for SqliteStore {
             )?;
             let mut created = 0;
             for (system, action, order) in systems {
-                let n =
-                    stmt.execute(params![run, system, action, order, TaskState::Pending, now])?;
+                let n = stmt.execute(params![
+                    run,
+                    system,
+                    action,
+                    order,
+                    TaskState::Pending.as_str(),
+                    now
+                ])?;
                 created += n as u64;
             }
             Ok(created)
@@ -375,7 +383,7 @@ impl Store for SqliteStore {
                     task.system,
                     task.action,
                     task.order,
-                    TaskState::Pending,
+                    TaskState::Pending.as_str(),
                     ts(received_at)
                 ])?;
             }
@@ -399,7 +407,7 @@ impl Store for SqliteStore {
                 task.system,
                 task.action,
                 task.order,
-                TaskState::Pending,
+                TaskState::Pending.as_str(),
                 now
             ])?;
             let id = tx
@@ -423,7 +431,7 @@ impl Store for SqliteStore {
             )?;
             let mut started = 0;
             for &task in tasks {
-                let n = stmt.execute(params![task, TaskState::Running, ts(now)])?;
+                let n = stmt.execute(params![task, TaskState::Running.as_str(), ts(now)])?;
                 if n == 0 && !self.task_exists(tx, task)? {
                     return Err(Fail::Store(StoreError::NoSuchTask {
                         path: self.path.clone(),
@@ -448,9 +456,9 @@ impl Store for SqliteStore {
             for &task in tasks {
                 let n = stmt.execute(params![
                     task,
-                    TaskState::Pending,
+                    TaskState::Pending.as_str(),
                     ts(now),
-                    TaskState::Running
+                    TaskState::Running.as_str()
                 ])?;
                 released += n as u64;
             }
@@ -566,7 +574,9 @@ impl Store for SqliteStore {
                 "SELECT system, state, count(*) FROM tasks WHERE run = ?1
                  GROUP BY system, state ORDER BY system, state",
             )?;
-            let rows = stmt.query_map([run], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            let rows = stmt.query_map([run], |r| {
+                Ok((r.get(0)?, r.get::<_, StoredState>(1)?.0, r.get(2)?))
+            })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }

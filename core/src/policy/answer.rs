@@ -1,13 +1,12 @@
 //! What a connector's answer to an erase means for the task that asked: one reading of every
 //! answer, for a policy run's tasks and a request's alike.
 //!
-//! The engines differ only in how far ahead they can wait: a request's task is kept with a
-//! time to ask again, while a run's task can only leave the subject in the account source so
-//! that the next run finds it again ([`Next::for_run`]). What an answer *means* (done, kept
-//! under a rule, refused for now, still under way, worth another try, or an error no retry
-//! mends) is decided here once.
+//! What an answer *means* (done, kept under a rule, refused for now, still under way, worth
+//! another try, or an error no retry mends) is decided here once; what the task then becomes
+//! is [`crate::task::after`], which is where a run and a request differ: a request's task
+//! waits with a time to act again, a run's leaves the subject for the next run.
 
-use gallra_plugin_api::{ConnectorError, EraseOutcome, Retention};
+use gallra_plugin_api::{ConnectorError, EraseOutcome, RecordRef, Retention};
 use jiff::{SignedDuration, Timestamp};
 
 /// What came back from one erase (or anonymize) call, as the engine saw it.
@@ -64,6 +63,20 @@ pub enum Next {
         /// When to ask again.
         check_at: Timestamp,
     },
+    /// Anonymized under a legal hold that ends at `until`; the connector named the records it
+    /// kept (`kept`, possibly none), by which they are erased then.
+    Held {
+        /// Why, in words.
+        detail: String,
+        /// The end of the hold.
+        until: Timestamp,
+        /// The law.
+        law: String,
+        /// The records kept, as the connector names them.
+        kept: Vec<RecordRef>,
+    },
+    /// A person must act (and confirm): what to do, in words.
+    NeedsPerson(String),
     /// Failed for now; another attempt may succeed.
     Retry(String),
     /// Failed in a way no retry mends (a permanent error, a call the connector cannot make).
@@ -155,41 +168,15 @@ pub fn describe(outcome: &EraseOutcome) -> String {
     }
 }
 
-/// How a policy run's task ends on a [`Next`]: a run cannot wait for a time of its own, so
-/// what a request would ask again later ([`Next::Refused`], [`Next::InProgress`]) is
-/// *blocked*: the account source keeps the subject, and the next run finds it and asks again.
-/// A [`Next::Retry`] the run's own attempts did not mend is a failure for this run, for the
-/// same reason.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunEnd {
-    /// Done.
-    Done,
-    /// Kept under a rule; the run goes on to the next system.
-    Retained,
-    /// Not finished; the subject stays in the account source until a later run.
-    Blocked,
-    /// Failed; the subject stays in the account source until a later run.
-    Failed,
-}
-
 impl Next {
     /// The detail a task records.
     pub fn detail(&self) -> &str {
         match self {
-            Next::Done(d) | Next::Retry(d) | Next::Failed(d) => d,
+            Next::Done(d) | Next::NeedsPerson(d) | Next::Retry(d) | Next::Failed(d) => d,
             Next::Kept { detail, .. }
             | Next::Refused { detail, .. }
-            | Next::InProgress { detail, .. } => detail,
-        }
-    }
-
-    /// How a policy run's task ends on this step (see [`RunEnd`]).
-    pub fn for_run(&self) -> RunEnd {
-        match self {
-            Next::Done(_) => RunEnd::Done,
-            Next::Kept { .. } => RunEnd::Retained,
-            Next::Refused { .. } | Next::InProgress { .. } => RunEnd::Blocked,
-            Next::Retry(_) | Next::Failed(_) => RunEnd::Failed,
+            | Next::InProgress { detail, .. }
+            | Next::Held { detail, .. } => detail,
         }
     }
 }

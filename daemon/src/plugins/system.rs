@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use gallra_core::policy::answer::Answer;
+use gallra_core::policy::answer::{Answer, Next};
 use gallra_plugin_api::host::PluginInstance;
 use gallra_plugin_api::{Capability, ConnectorError, Description, OpenContext};
 use tokio::sync::Semaphore;
@@ -50,6 +50,16 @@ impl From<&CallError> for Answer {
 }
 
 impl CallError {
+    /// What a step that failed with this error (outside an erase, whose refusal means more:
+    /// see [`gallra_core::policy::answer::next`]) comes to: another try if the error may
+    /// pass, a failure otherwise.
+    pub fn next(&self) -> Next {
+        match self.is_transient() {
+            true => Next::Retry(self.to_string()),
+            false => Next::Failed(self.to_string()),
+        }
+    }
+
     /// Whether a later retry may succeed.
     pub fn is_transient(&self) -> bool {
         match self {

@@ -4,12 +4,13 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::model::RequestRecord;
-use super::steps::{notice_vars, StepOutcome};
+use super::steps::notice_vars;
 use crate::config::{Config, Confirm, NotifyTarget, NotifyVia};
 use crate::notify::smtp::send_email;
 use crate::notify::smtp_settings;
 use crate::notify::template::render;
 use crate::notify::webhook::post_webhook;
+use gallra_core::policy::answer::Next;
 
 /// How long a webhook may take.
 const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(30);
@@ -30,14 +31,14 @@ pub async fn notify(
     record: &RequestRecord,
     system: &str,
     target: &NotifyTarget,
-) -> StepOutcome {
+) -> Next {
     match send(config, record, system, target, Notice::First).await {
-        Ok(()) if target.confirm != Confirm::No => StepOutcome::NeedsPerson(
+        Ok(()) if target.confirm != Confirm::No => Next::NeedsPerson(
             "notice sent; confirm with `gallra task done` when the processor answers that the data is deleted".into(),
         ),
-        Ok(()) => StepOutcome::Done("notice sent".into()),
-        Err(NotSent::Transient(e)) => StepOutcome::Retry(e),
-        Err(NotSent::Permanent(e)) => StepOutcome::Failed(e),
+        Ok(()) => Next::Done("notice sent".into()),
+        Err(NotSent::Transient(e)) => Next::Retry(e),
+        Err(NotSent::Permanent(e)) => Next::Failed(e),
     }
 }
 

@@ -21,8 +21,8 @@ use tracing::Instrument;
 use super::model::{
     RequestAction, RequestKind, RequestRecord, RequestState, RequestTask, TaskUpdate,
 };
-use super::settle::{backoff, is_due, settle, settle_id, MAX_ATTEMPTS};
-use super::steps::{self, HoldCheck, StepOutcome};
+use super::settle::{is_due, settle, settle_id, MAX_ATTEMPTS};
+use super::steps::{self, HoldCheck};
 use super::{delivery, export_step, followup, upkeep};
 use crate::audit::words::AGAIN;
 use crate::audit::{words, write_ahead, Actor, AuditUnavailable, NewEntry, Outcome};
@@ -31,7 +31,9 @@ use crate::context::Context;
 use crate::metrics::{Metrics, SafeName};
 use crate::policy::merge_facts;
 use crate::store::{NewTombstone, RequestStore, StoreError, TaskState, TombstoneStore};
+use gallra_core::policy::answer::Next;
 use gallra_core::policy::identifiers::subject_for;
+use gallra_core::task::{self, Maker, Taken};
 
 /// Requests worked on at once.
 const IN_FLIGHT: usize = 16;
@@ -48,9 +50,6 @@ pub struct Engine {
     /// finish and are recorded.
     stop: Option<watch::Receiver<bool>>,
 }
-
-/// How the detail of a notice that [`MAX_ATTEMPTS`] did not send begins.
-const NOT_SENT: &str = "not sent in";
 
 /// Why a drive stopped. The requests it did not finish wait for the next one.
 #[derive(Debug, thiserror::Error)]
@@ -240,7 +239,7 @@ impl Engine {
                     continue;
                 }
                 let outcome = match self.failed_elsewhere(task, &current) {
-                    Some(system) => StepOutcome::Failed(format!(
+                    Some(system) => Next::Failed(format!(
                         "not erased here: the task on \"{system}\" failed, and the account source keeps the customer so that the erasure can still be finished"
                     )),
                     None => {
@@ -289,32 +288,25 @@ impl Engine {
             .map(|t| t.system.clone())
     }
 
-    async fn step(
-        &self,
-        record: &RequestRecord,
-        task: &RequestTask,
-        now: Timestamp,
-    ) -> StepOutcome {
+    async fn step(&self, record: &RequestRecord, task: &RequestTask, now: Timestamp) -> Next {
         let config = &self.context.config;
         let subject = subject_for(&record.identifiers, config.customer_ids(&task.system));
         let Some(system) = config.systems.get(&task.system) else {
             // A reload removed it: nothing is sent to it any more, and a person decides what
             // becomes of the part of the request it held.
-            return StepOutcome::NeedsPerson(format!(
+            return Next::NeedsPerson(format!(
                 "system \"{}\" is no longer configured: do its part by hand and confirm with `gallra task done`, or cancel the request",
                 task.system
             ));
         };
         match (&system.handling, task.action) {
-            (Handling::Manual { instructions }, _) => {
-                StepOutcome::NeedsPerson(instructions.clone())
-            }
+            (Handling::Manual { instructions }, _) => Next::NeedsPerson(instructions.clone()),
             (Handling::Notify(target), _) => {
                 let outcome = delivery::notify(config, record, &task.system, target).await;
-                if let StepOutcome::NeedsPerson(_) = outcome {
+                if let Next::NeedsPerson(_) = outcome {
                     // Reminders and escalation count from here.
                     if let Err(e) = self.store.notice_sent(task.id, now) {
-                        return StepOutcome::Retry(format!("state store: {e}"));
+                        return Next::Retry(format!("state store: {e}"));
                     }
                 }
                 outcome
@@ -322,7 +314,7 @@ impl Engine {
             (Handling::Connector { .. }, action) => {
                 let handle = match self.context.systems.get(&task.system) {
                     Ok(handle) => handle.clone(),
-                    Err(why) => return StepOutcome::Retry(why),
+                    Err(why) => return Next::Retry(why),
                 };
                 match action {
                     RequestAction::Erase | RequestAction::Anonymize => {
@@ -359,7 +351,7 @@ impl Engine {
                                     };
                                     if let Err(e) = self.store.update_request_tasks(&[update], now)
                                     {
-                                        return StepOutcome::Retry(format!("state store: {e}"));
+                                        return Next::Retry(format!("state store: {e}"));
                                     }
                                     task.retained_until = Some(until);
                                 }
@@ -370,7 +362,7 @@ impl Engine {
                     }
                     RequestAction::Restrict => steps::restrict(&handle, subject, true).await,
                     RequestAction::Unrestrict => steps::restrict(&handle, subject, false).await,
-                    other => StepOutcome::Failed(format!("cannot {} here", steps::verb(other))),
+                    other => Next::Failed(format!("cannot {} here", steps::verb(other))),
                 }
             }
         }
@@ -386,14 +378,14 @@ impl Engine {
         record: &RequestRecord,
         system: &str,
         handle: &crate::plugins::SystemHandle,
-    ) -> Result<gallra_plugin_api::Subject, StepOutcome> {
+    ) -> Result<gallra_plugin_api::Subject, Next> {
         let config = &self.context.config;
         let source = self
             .context
             .systems
             .get(&config.account_source)
-            .map_err(StepOutcome::Retry)?;
-        let retry = |e: crate::plugins::CallError| StepOutcome::from_error(&e);
+            .map_err(Next::Retry)?;
+        let retry = |e: crate::plugins::CallError| e.next();
         let (usable, why) = match resolve_own(source, record).await.map_err(retry)? {
             Some(resolved) => {
                 let why = resolved.withheld_reason();
@@ -404,7 +396,7 @@ impl Engine {
                     .await
                     .map_err(retry)?;
                 if shared {
-                    return Err(StepOutcome::NeedsPerson(
+                    return Err(Next::NeedsPerson(
                         "the account source holds more than one customer with an identifier of \
                          this request, so it cannot say whose data to erase: ask the requester \
                          for their customer id and submit the request with --customer-id"
@@ -421,7 +413,7 @@ impl Engine {
             .iter()
             .any(|i| resolves.contains(&i.kind()))
         {
-            return Err(StepOutcome::NeedsPerson(match why {
+            return Err(Next::NeedsPerson(match why {
                 Some(why) => format!("unmatched: {why}; a person must find the requester's data here"),
                 None => "unmatched: the request gives no identifier this system finds people by; a person must look".into(),
             }));
@@ -518,7 +510,7 @@ impl Engine {
         &self,
         request: &RequestRecord,
         tasks: &[RequestTask],
-        outcomes: Vec<(super::RequestTaskId, StepOutcome)>,
+        outcomes: Vec<(super::RequestTaskId, Next)>,
         now: Timestamp,
     ) -> Result<(), DriveError> {
         let base = self.context.config.requests.retry_base;
@@ -736,116 +728,33 @@ fn started(tasks: &[RequestTask]) -> bool {
         .any(|t| t.attempts > 0 || t.state != TaskState::Pending)
 }
 
-/// When a notice still not sent reached [`MAX_ATTEMPTS`]: kept in its detail from then on
-/// (the time of its first failure is not stored), `now` if that is this attempt.
-fn stuck_since(task: &RequestTask, now: Timestamp) -> String {
-    let marker = format!("(the {MAX_ATTEMPTS}th failed at ");
-    task.detail
-        .as_deref()
-        .filter(|d| d.starts_with(NOT_SENT))
-        .and_then(|d| d.split_once(marker.as_str()))
-        .and_then(|(_, rest)| rest.split_once(')'))
-        .map_or_else(|| now.to_string(), |(since, _)| since.to_owned())
-}
-
-/// The task update for a step's outcome. A transient failure is tried again after a
-/// growing wait; after [`MAX_ATTEMPTS`] a connector task goes to a person, who can try it
-/// again, confirm it done by hand or cancel the request. A `notice` task keeps being tried
-/// (at most every [`super::settle::MAX_BACKOFF`]) and says since when it has not gone out.
+/// The task update for a step's outcome: the one state machine of every engine
+/// ([`task::after`]), for a request's task.
 fn update(
     task: &RequestTask,
-    outcome: StepOutcome,
+    outcome: Next,
     now: Timestamp,
     base: std::time::Duration,
     notice: bool,
 ) -> TaskUpdate {
-    let mut update = TaskUpdate {
-        task: task.id,
-        state: TaskState::Done,
-        attempted: true,
-        not_before: None,
-        retained_until: None,
-        legal_basis: None,
-        detail: None,
-        kept: None,
+    let taken = Taken {
+        task: task.id.0,
+        request: task.request.0,
+        attempts: task.attempts,
+        detail: task.detail.as_deref(),
     };
-    match outcome {
-        StepOutcome::Done(detail) => update.detail = Some(detail),
-        StepOutcome::Retained {
-            detail,
-            until,
-            law,
-            recheck_at,
-        } => {
-            update.state = TaskState::Retained;
-            update.detail = Some(detail);
-            update.retained_until = until;
-            update.legal_basis = law;
-            update.not_before = recheck_at;
-        }
-        StepOutcome::Held {
-            detail,
-            until,
-            law,
-            kept,
-        } => {
-            update.state = TaskState::Retained;
-            update.detail = Some(detail);
-            update.retained_until = Some(until);
-            update.legal_basis = Some(law);
-            update.not_before = Some(until);
-            update.kept = Some(kept);
-        }
-        StepOutcome::NeedsPerson(detail) => {
-            update.state = TaskState::NeedsPerson;
-            update.detail = Some(detail);
-        }
-        StepOutcome::InProgress(detail, check_at) => {
-            update.state = TaskState::Pending;
-            update.not_before = Some(check_at);
-            update.detail = Some(detail);
-        }
-        StepOutcome::Failed(error) => {
-            update.state = TaskState::Failed;
-            update.detail = Some(error);
-        }
-        StepOutcome::Retry(error) if task.attempts + 1 >= MAX_ATTEMPTS && !notice => {
-            let (id, request) = (task.id, task.request);
-            update.state = TaskState::NeedsPerson;
-            update.detail = Some(format!(
-                "not done after {} attempts: {error}; `gallra task retry {id}` tries again, \
-                 `gallra task done {id}` confirms it was done by hand, \
-                 `gallra request cancel {request}` stops the request",
-                task.attempts + 1
-            ));
-        }
-        StepOutcome::Retry(error) => {
-            let wait = match task.attempts + 1 >= MAX_ATTEMPTS {
-                true => backoff(super::settle::MAX_BACKOFF, 0),
-                false => backoff(base, task.attempts),
-            };
-            let at = now + jiff::SignedDuration::try_from(wait).unwrap_or_default();
-            update.state = TaskState::Pending;
-            update.not_before = Some(at);
-            update.detail = Some(if task.attempts + 1 >= MAX_ATTEMPTS {
-                format!(
-                    "{NOT_SENT} {} attempts (the {MAX_ATTEMPTS}th failed at {}): {error}; \
-                     tried again at {at}, then at most every {} hours until it goes out; \
-                     `gallra request cancel {}` stops the request",
-                    task.attempts + 1,
-                    stuck_since(task, now),
-                    super::settle::MAX_BACKOFF.as_secs() / 3600,
-                    task.request
-                )
-            } else {
-                format!(
-                    "attempt {} failed: {error}; retrying at {at}",
-                    task.attempts + 1
-                )
-            });
-        }
+    let maker = Maker::Request { notice };
+    let step = task::after(maker, &taken, outcome, now, base, rand::random::<f64>());
+    TaskUpdate {
+        task: task.id,
+        state: step.state,
+        attempted: true,
+        not_before: step.not_before,
+        retained_until: step.retained_until,
+        legal_basis: step.legal_basis,
+        detail: Some(step.detail),
+        kept: step.kept,
     }
-    update
 }
 
 #[cfg(test)]
@@ -991,154 +900,5 @@ mod tests {
                 "{written:?}"
             );
         }
-    }
-
-    fn task(attempts: u32) -> RequestTask {
-        RequestTask {
-            id: RequestTaskId(1),
-            request: RequestId(1),
-            system: "crm".into(),
-            action: RequestAction::Erase,
-            order: 0,
-            state: TaskState::Pending,
-            attempts,
-            not_before: None,
-            retained_until: None,
-            legal_basis: None,
-            detail: None,
-            kept: None,
-            updated_at: Timestamp::UNIX_EPOCH,
-            finished_at: None,
-        }
-    }
-
-    const NOW: Timestamp = Timestamp::constant(1_800_000_000, 0);
-    const BASE: std::time::Duration = std::time::Duration::from_secs(30);
-
-    #[test]
-    fn a_transient_failure_is_retried_later_and_handed_to_a_person_after_the_last_attempt() {
-        let retry = update(
-            &task(0),
-            StepOutcome::Retry("timeout".into()),
-            NOW,
-            BASE,
-            false,
-        );
-        assert_eq!(retry.state, TaskState::Pending);
-        let wait = retry.not_before.unwrap().as_second() - NOW.as_second();
-        assert!((24..=36).contains(&wait), "30 s ± 20% jitter, got {wait}");
-        assert!(retry.attempted);
-        let later = update(
-            &task(3),
-            StepOutcome::Retry("timeout".into()),
-            NOW,
-            BASE,
-            false,
-        );
-        let wait = later.not_before.unwrap().as_second() - NOW.as_second();
-        assert!(
-            (192..=288).contains(&wait),
-            "doubles per attempt, got {wait}"
-        );
-        let last = update(
-            &task(MAX_ATTEMPTS - 1),
-            StepOutcome::Retry("timeout".into()),
-            NOW,
-            BASE,
-            false,
-        );
-        assert_eq!(
-            last.state,
-            TaskState::NeedsPerson,
-            "attempts alone never make a transient error final"
-        );
-        let detail = last.detail.unwrap();
-        assert!(
-            detail.starts_with("not done after 10 attempts: timeout; `gallra task retry 1` tries again, `gallra task done 1` confirms"),
-            "{detail}"
-        );
-        assert!(
-            detail.contains("`gallra request cancel 1` stops the request"),
-            "{detail}"
-        );
-        assert!(!detail.contains("gave up"), "{detail}");
-    }
-
-    #[test]
-    fn a_notice_the_relay_keeps_refusing_is_tried_again_at_the_longest_wait_and_says_since_when() {
-        let error = "SMTP relay 127.0.0.1:25: connection refused (temporary; will be tried again)";
-        let last = update(
-            &task(MAX_ATTEMPTS - 1),
-            StepOutcome::Retry(error.into()),
-            NOW,
-            BASE,
-            true,
-        );
-        assert_eq!(last.state, TaskState::Pending, "still tried, never failed");
-        let wait = last.not_before.unwrap().as_second() - NOW.as_second();
-        let cap = super::super::settle::MAX_BACKOFF.as_secs() as i64;
-        assert!(
-            (cap * 8 / 10..=cap * 12 / 10).contains(&wait),
-            "the capped wait, got {wait}"
-        );
-        let detail = last.detail.unwrap();
-        assert!(
-            detail.starts_with(&format!(
-                "not sent in 10 attempts (the 10th failed at {NOW})"
-            )),
-            "{detail}"
-        );
-        assert!(!detail.contains("gave up"), "{detail}");
-
-        let mut later = task(MAX_ATTEMPTS + 4);
-        later.detail = Some(detail);
-        let now = NOW + jiff::SignedDuration::from_hours(30);
-        let again = update(&later, StepOutcome::Retry(error.into()), now, BASE, true);
-        assert_eq!(again.state, TaskState::Pending);
-        assert!(
-            again.detail.unwrap().starts_with(&format!(
-                "not sent in 15 attempts (the 10th failed at {NOW})"
-            )),
-            "the time it got stuck is kept"
-        );
-    }
-
-    #[test]
-    fn a_deletion_in_progress_is_asked_again_and_never_counted_done() {
-        let check_at = NOW + jiff::SignedDuration::from_secs(600);
-        let waiting = update(
-            &task(9),
-            StepOutcome::InProgress("job running".into(), check_at),
-            NOW,
-            BASE,
-            false,
-        );
-        assert_eq!(
-            waiting.state,
-            TaskState::Pending,
-            "not failed even after many checks"
-        );
-        assert_eq!(waiting.not_before, Some(check_at));
-    }
-
-    #[test]
-    fn a_legal_hold_is_retained_until_its_end_and_acted_on_then() {
-        let until = NOW + jiff::SignedDuration::from_hours(24 * 365 * 7);
-        let outcome = StepOutcome::Retained {
-            detail: "anonymized 1 records".into(),
-            until: Some(until),
-            law: Some("Bokföringslagen 7 kap. 2 §".into()),
-            recheck_at: Some(until),
-        };
-        let held = update(&task(0), outcome, NOW, BASE, false);
-        assert_eq!(held.state, TaskState::Retained);
-        assert_eq!(
-            (held.retained_until, held.not_before),
-            (Some(until), Some(until))
-        );
-        assert_eq!(
-            held.legal_basis.as_deref(),
-            Some("Bokföringslagen 7 kap. 2 §")
-        );
     }
 }

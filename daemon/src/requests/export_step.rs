@@ -10,9 +10,9 @@ use jiff::Timestamp;
 use super::export::{write_export, ExportFormat};
 use super::model::{RequestRecord, RequestTask, RequestTaskId};
 use super::settle::is_due;
-use super::steps::StepOutcome;
 use crate::config::Handling;
 use crate::context::Context;
+use gallra_core::policy::answer::Next;
 use gallra_core::policy::identifiers::subject_for;
 
 /// Runs the export tasks that are due and returns their outcomes.
@@ -22,7 +22,7 @@ pub async fn run(
     record: &RequestRecord,
     tasks: &[RequestTask],
     _now: Timestamp,
-) -> Vec<(RequestTaskId, StepOutcome)> {
+) -> Vec<(RequestTaskId, Next)> {
     let config = &context.config;
     let mut outcomes = Vec::new();
     let mut parts = Vec::new();
@@ -36,12 +36,10 @@ pub async fn run(
             Handling::Manual { instructions } => {
                 outcomes.push((
                     task.id,
-                    StepOutcome::NeedsPerson(format!("export by hand: {instructions}")),
+                    Next::NeedsPerson(format!("export by hand: {instructions}")),
                 ));
             }
-            Handling::Notify(_) => {
-                outcomes.push((task.id, StepOutcome::Done("nothing to export".into())))
-            }
+            Handling::Notify(_) => outcomes.push((task.id, Next::Done("nothing to export".into()))),
             Handling::Connector { .. } => {
                 let handle = match context.systems.get(&task.system) {
                     Ok(handle) => handle.clone(),
@@ -61,7 +59,7 @@ pub async fn run(
                         retry = Some(e.to_string());
                         exported.push(task.id);
                     }
-                    Err(e) => outcomes.push((task.id, StepOutcome::Failed(e.to_string()))),
+                    Err(e) => outcomes.push((task.id, Next::Failed(e.to_string()))),
                 }
             }
         }
@@ -73,7 +71,7 @@ pub async fn run(
         outcomes.extend(
             exported
                 .into_iter()
-                .map(|id| (id, StepOutcome::Retry(error.clone()))),
+                .map(|id| (id, Next::Retry(error.clone()))),
         );
         return outcomes;
     }
@@ -81,8 +79,8 @@ pub async fn run(
     let written = write_both(dir, record, &parts);
     outcomes.extend(exported.into_iter().map(|id| {
         let outcome = match &written {
-            Ok(paths) => StepOutcome::Done(format!("{fields} fields exported to {paths}")),
-            Err(e) => StepOutcome::Retry(format!("cannot write the export: {e}")),
+            Ok(paths) => Next::Done(format!("{fields} fields exported to {paths}")),
+            Err(e) => Next::Retry(format!("cannot write the export: {e}")),
         };
         (id, outcome)
     }));

@@ -3,12 +3,11 @@
 //! no longer kept), and read back by them. Nothing found, or nothing named, is a job for a
 //! person, never "done".
 
-use gallra_core::policy::answer::{self, Answer};
+use gallra_core::policy::answer::{self, Answer, Next};
 use gallra_plugin_api::{Capability, EraseOutcome, Identifier, IdentifierKind, RecordRef, Subject};
 use jiff::Timestamp;
 
 use super::model::RequestTask;
-use super::steps::StepOutcome;
 use crate::config::Config;
 use crate::plugins::SystemHandle;
 use crate::store::TaskState;
@@ -30,18 +29,18 @@ pub async fn erase_kept(
     task: &RequestTask,
     kept: &[RecordRef],
     now: Timestamp,
-) -> StepOutcome {
+) -> Next {
     let since = task
         .retained_until
         .map(|t| format!(" on {}", t.to_zoned(config.time_zone.clone()).date()))
         .unwrap_or_default();
     if kept.is_empty() {
-        return StepOutcome::NeedsPerson(format!(
+        return Next::NeedsPerson(format!(
             "the legal hold ended{since}, but this system's connector named none of the records its anonymization kept, so gallra cannot find them again: erase them by hand, then confirm"
         ));
     }
     if !handle.can(Capability::Lookup) {
-        return StepOutcome::NeedsPerson(format!(
+        return Next::NeedsPerson(format!(
             "the legal hold ended{since}, but this system's connector cannot look records up, so no erasure of the {} records kept could be read back: erase them by hand, then confirm",
             kept.len()
         ));
@@ -49,7 +48,7 @@ pub async fn erase_kept(
     let subject = kept_subject(kept);
     let zoned = now.to_zoned(config.time_zone.clone());
     let recheck = config.requests.recheck_every.after(&zoned).timestamp();
-    let read = |answer| StepOutcome::from(answer::next(answer, now, recheck, true));
+    let read = |answer| answer::next(answer, now, recheck, true);
     let who = subject.clone();
     let outcome = match handle.call("erase", move |i| i.erase(&who)).await {
         Ok(outcome) => outcome,
@@ -58,11 +57,11 @@ pub async fn erase_kept(
     // Taken up again after an interrupted drive, the rows may be gone already.
     let again = task.state == TaskState::Running;
     match outcome {
-        EraseOutcome::Erased { records: 0 } if !again => StepOutcome::NeedsPerson(format!(
+        EraseOutcome::Erased { records: 0 } if !again => Next::NeedsPerson(format!(
             "the legal hold ended{since}, but the {} records its anonymization kept were not found by their references: check this system by hand, then confirm",
             kept.len()
         )),
-        EraseOutcome::Anonymized { retained: None, .. } => StepOutcome::NeedsPerson(format!(
+        EraseOutcome::Anonymized { retained: None, .. } => Next::NeedsPerson(format!(
             "the legal hold ended{since}, but this system's erase only anonymizes ({}), so the records kept under the hold stay: delete them by hand, or configure the connector to delete, then confirm",
             answer::describe(&outcome)
         )),

@@ -1,7 +1,5 @@
 //! A request's state from its tasks' states, and the timing rules of tasks.
 
-use std::time::Duration;
-
 use jiff::Timestamp;
 
 use super::model::{RequestId, RequestRecord, RequestState, RequestTask};
@@ -31,12 +29,6 @@ pub fn is_open(task: &RequestTask) -> bool {
 /// those references instead, so it keeps no identifier alive.
 pub fn is_held(task: &RequestTask) -> bool {
     task.state == TaskState::Retained && task.not_before.is_some() && task.kept.is_none()
-}
-
-/// The wait before attempt `attempts + 1` ([`gallra_core::policy::retry::backoff`]), with
-/// its jitter drawn here.
-pub fn backoff(base: Duration, attempts: u32) -> Duration {
-    gallra_core::policy::retry::backoff(base, attempts, rand::random::<f64>())
 }
 
 /// The state a request's tasks put it in: open while any task waits, failed if any failed,

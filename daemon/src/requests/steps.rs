@@ -2,62 +2,12 @@
 //! outcome; nothing here touches the state store.
 
 use gallra_core::policy::answer::{self, Next};
-use gallra_plugin_api::{
-    ConnectorError, EraseOutcome, Identifier, IdentifierKind, RecordRef, Subject,
-};
+use gallra_plugin_api::{ConnectorError, EraseOutcome, Identifier, IdentifierKind, Subject};
 use jiff::Timestamp;
 
 use super::model::{RequestAction, RequestRecord, RequestTask};
 use crate::config::{Config, LegalHold};
-use crate::plugins::{CallError, SystemHandle};
-
-/// What came of one step.
-#[derive(Debug, Clone, PartialEq)]
-pub enum StepOutcome {
-    /// Finished.
-    Done(String),
-    /// Data stays under a rule until `until`; gallra acts again at `recheck_at`.
-    Retained {
-        /// Why, in words.
-        detail: String,
-        /// Kept until (the end of a legal hold).
-        until: Option<Timestamp>,
-        /// The law.
-        law: Option<String>,
-        /// When to try again (the hold's end, or a re-check of an association).
-        recheck_at: Option<Timestamp>,
-    },
-    /// Anonymized under a legal hold that ends at `until`; the connector named the records
-    /// it kept (`kept`, possibly none), by which they are erased then.
-    Held {
-        /// Why, in words.
-        detail: String,
-        /// The end of the hold.
-        until: Timestamp,
-        /// The law.
-        law: String,
-        /// The records kept, as the connector names them.
-        kept: Vec<RecordRef>,
-    },
-    /// A person must act.
-    NeedsPerson(String),
-    /// The system is still deleting; ask again at the instant given. Not a failure.
-    InProgress(String, Timestamp),
-    /// Failed for now; try again later.
-    Retry(String),
-    /// Failed for good.
-    Failed(String),
-}
-
-impl StepOutcome {
-    pub(crate) fn from_error(error: &CallError) -> Self {
-        if error.is_transient() {
-            StepOutcome::Retry(error.to_string())
-        } else {
-            StepOutcome::Failed(error.to_string())
-        }
-    }
-}
+use crate::plugins::SystemHandle;
 
 /// What a system's legal hold says about an erasure, decided before anything changes.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,7 +19,7 @@ pub enum HoldCheck {
     /// lose it (once anonymized, the subject can no longer be found to count it again).
     Until(Timestamp),
     /// Nothing can be decided now.
-    Outcome(StepOutcome),
+    Outcome(Next),
 }
 
 /// Counts a legal hold from the subject's last activity in the system (e.g. the last invoice),
@@ -84,7 +34,7 @@ pub async fn check_hold(
     let who = subject.clone();
     let facts = match handle.call("status", move |i| i.status(&who)).await {
         Ok(facts) => facts,
-        Err(e) => return HoldCheck::Outcome(StepOutcome::from_error(&e)),
+        Err(e) => return HoldCheck::Outcome(e.next()),
     };
     let Some(last) = facts.last_activity else {
         // A system that reports activity but has no date for this subject holds no dated
@@ -94,17 +44,17 @@ pub async fn check_hold(
         }
         return match handle.call("lookup", move |i| i.lookup(&subject)).await {
             Ok(found) if found.records.is_empty() => HoldCheck::NoHold,
-            Ok(_) => HoldCheck::Outcome(StepOutcome::NeedsPerson(format!(
+            Ok(_) => HoldCheck::Outcome(Next::NeedsPerson(format!(
                 "legal hold ({}): this system's connector reports no dates to count the hold from; decide by hand",
                 hold.law
             ))),
-            Err(e) => HoldCheck::Outcome(StepOutcome::from_error(&e)),
+            Err(e) => HoldCheck::Outcome(e.next()),
         };
     };
     if last < crate::policy::PLAUSIBLE_AFTER {
         // A 1970 default would end the hold decades ago: nobody can count it from that. Ask
         // again later (a read gone wrong comes right); an open task shows if it never does.
-        return HoldCheck::Outcome(StepOutcome::Retry(format!(
+        return HoldCheck::Outcome(Next::Retry(format!(
             "legal hold ({}): this system reports an implausible last activity (before 2000) to count the hold from; asked again later",
             hold.law
         )));
@@ -131,7 +81,7 @@ pub async fn erase(
     subject: Subject,
     identifiers: &[Identifier],
     now: Timestamp,
-) -> StepOutcome {
+) -> Next {
     let hold = config
         .systems
         .get(&task.system)
@@ -140,11 +90,11 @@ pub async fn erase(
         let who = subject.clone();
         let outcome = match handle.call("anonymize", move |i| i.anonymize(&who)).await {
             Ok(outcome) => outcome,
-            Err(e) => return StepOutcome::from_error(&e),
+            Err(e) => return e.next(),
         };
         // Whatever the connector answered, the kept records must no longer name the subject.
         return match handle.anonymized_read_back(&subject, identifiers).await {
-            Ok(()) => StepOutcome::Held {
+            Ok(()) => Next::Held {
                 detail: format!(
                     "{}; the records stay for bookkeeping",
                     answer::describe(&outcome)
@@ -156,7 +106,7 @@ pub async fn erase(
                     _ => Vec::new(),
                 },
             },
-            Err(why) => StepOutcome::Retry(why),
+            Err(why) => Next::Retry(why),
         };
     }
     if let Some(kept) = &task.kept {
@@ -166,50 +116,16 @@ pub async fn erase(
     let answer = handle.erase_confirmed(&subject, identifiers).await;
     let zoned = now.to_zoned(config.time_zone.clone());
     let recheck = config.requests.recheck_every.after(&zoned).timestamp();
-    StepOutcome::from(answer::next(answer, now, recheck, hold_ended))
-}
-
-/// A request keeps every time the engine's reading of an answer gives: data kept or refused is
-/// asked about again at its re-check, a deletion in progress at its check time.
-impl From<Next> for StepOutcome {
-    fn from(next: Next) -> Self {
-        match next {
-            Next::Done(detail) => StepOutcome::Done(detail),
-            Next::Kept {
-                detail,
-                until,
-                law,
-                recheck_at,
-            } => StepOutcome::Retained {
-                detail,
-                until,
-                law,
-                recheck_at: Some(recheck_at),
-            },
-            Next::Refused {
-                detail,
-                law,
-                recheck_at,
-            } => StepOutcome::Retained {
-                detail,
-                until: None,
-                law,
-                recheck_at: Some(recheck_at),
-            },
-            Next::InProgress { detail, check_at } => StepOutcome::InProgress(detail, check_at),
-            Next::Retry(why) => StepOutcome::Retry(why),
-            Next::Failed(why) => StepOutcome::Failed(why),
-        }
-    }
+    answer::next(answer, now, recheck, hold_ended)
 }
 
 /// Restricts processing (or lifts it); a connector that cannot is a job for a person.
-pub async fn restrict(handle: &SystemHandle, subject: Subject, on: bool) -> StepOutcome {
+pub async fn restrict(handle: &SystemHandle, subject: Subject, on: bool) -> Next {
     match handle
         .call("restrict", move |i| i.restrict(&subject, on))
         .await
     {
-        Ok(()) => StepOutcome::Done(
+        Ok(()) => Next::Done(
             if on {
                 "restricted"
             } else {
@@ -223,7 +139,7 @@ pub async fn restrict(handle: &SystemHandle, subject: Subject, on: bool) -> Step
                 Some(ConnectorError::Unsupported { .. })
             ) =>
         {
-            StepOutcome::NeedsPerson(format!(
+            Next::NeedsPerson(format!(
                 "this system's connector cannot {} processing: do it by hand, then confirm",
                 if on {
                     "restrict"
@@ -232,7 +148,7 @@ pub async fn restrict(handle: &SystemHandle, subject: Subject, on: bool) -> Step
                 }
             ))
         }
-        Err(e) => StepOutcome::from_error(&e),
+        Err(e) => e.next(),
     }
 }
 

@@ -11,9 +11,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use gallra_core::policy::answer::{self, Next, RunEnd};
+use gallra_core::policy::answer::{self, Next};
 use gallra_core::policy::identifiers::subject_for;
 use gallra_core::policy::retry;
+use gallra_core::task::{self, Maker, Taken};
 use gallra_plugin_api::{Identifier, Subject};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -398,7 +399,7 @@ async fn erase_one(
                 tokio::time::sleep(retry_wait(attempt)).await;
                 attempt += 1;
             }
-            next => return run_state(&next),
+            next => return run_state(next),
         }
     }
 }
@@ -409,29 +410,24 @@ fn retry_wait(attempt: u32) -> Duration {
     retry::backoff(RETRY_BASE, attempt - 1, rand::random::<f64>())
 }
 
-/// A run's task state and detail for the engine's reading of an answer.
-fn run_state(next: &Next) -> (TaskState, Option<String>) {
-    let detail = next.detail().to_owned();
-    match (next.for_run(), next) {
-        (RunEnd::Done, _) => (TaskState::Done, Some(detail)),
-        (RunEnd::Retained, Next::Kept { until, law, .. }) => {
-            let mut text = detail;
-            if let Some(law) = law {
-                text.push_str(&format!(" ({law})"));
-            }
-            if let Some(until) = until {
-                text.push_str(&format!(" until {until}"));
-            }
-            (TaskState::Retained, Some(text))
-        }
-        (RunEnd::Retained, _) => (TaskState::Retained, Some(detail)),
-        (RunEnd::Blocked, Next::InProgress { .. }) => (
-            TaskState::Blocked,
-            Some(format!("{detail}; the next run checks again")),
-        ),
-        (RunEnd::Blocked, _) => (TaskState::Blocked, Some(detail)),
-        (RunEnd::Failed, _) => (TaskState::Failed, Some(detail)),
-    }
+/// A run's task state and detail for the engine's reading of an answer: the one state
+/// machine of every engine ([`task::after`]), for a run's task.
+fn run_state(next: Next) -> (TaskState, Option<String>) {
+    let taken = Taken {
+        task: 0,
+        request: 0,
+        attempts: 0,
+        detail: None,
+    };
+    let step = task::after(
+        Maker::Run,
+        &taken,
+        next,
+        crate::clock::now(),
+        RETRY_BASE,
+        0.5,
+    );
+    (step.state, Some(step.detail))
 }
 
 #[cfg(test)]

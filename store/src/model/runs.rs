@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use gallra_core::named_enum;
+
 use gallra_plugin_api::Identifier;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -71,47 +73,7 @@ impl RunState {
     }
 }
 
-/// Where a task is in its life: pending → running → one of the final states.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TaskState {
-    /// Not started yet.
-    Pending,
-    /// Handed to a connector. Found in this state at start-up, it was interrupted.
-    Running,
-    /// Carried out (erasing what was already gone counts).
-    Done,
-    /// Kept on purpose; `detail` names the legal basis and until when.
-    Retained,
-    /// Cannot be done yet; `detail` says why (e.g. an active service).
-    Blocked,
-    /// Gave up after retries; `detail` holds the last error.
-    Failed,
-    /// A person must act and confirm.
-    NeedsPerson,
-    /// Not carried out: the decision made again just before the erase keeps the subject
-    /// (a login, a new service or a debt since the plan); `detail` says why. Final: the
-    /// next run decides about the subject afresh.
-    Kept,
-}
-
-named_enum!(TaskState {
-    Pending => "pending",
-    Running => "running",
-    Done => "done",
-    Retained => "retained",
-    Blocked => "blocked",
-    Failed => "failed",
-    NeedsPerson => "needs_person",
-    Kept => "kept",
-});
-
-impl TaskState {
-    /// Whether the runner is finished with the task: everything except pending and running.
-    pub fn is_final(self) -> bool {
-        !matches!(self, Self::Pending | Self::Running)
-    }
-}
+pub use gallra_core::task::TaskState;
 
 /// What a task does in its system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -9,7 +9,7 @@ use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRe
 use rusqlite::{params, Connection, OptionalExtension, Row, ToSql};
 
 use super::rows::{
-    identifiers_from_row, identifiers_to_json, sql_id, sql_limit, sql_named, timestamp,
+    identifiers_from_row, identifiers_to_json, sql_id, sql_limit, sql_named, timestamp, StoredState,
 };
 use super::{Fail, SqliteStore, Step};
 use crate::{Cancel, NoticeRecord, RequestStore, Result, StoreError, TaskState};
@@ -109,7 +109,7 @@ impl SqliteStore {
             )?
             .execute(params![
                 u.task,
-                u.state,
+                u.state.as_str(),
                 u32::from(u.attempted),
                 u.not_before.map(at),
                 u.retained_until.map(at),
@@ -183,7 +183,7 @@ impl RequestStore for SqliteStore {
                     task.system,
                     task.action,
                     task.order,
-                    TaskState::Pending,
+                    TaskState::Pending.as_str(),
                     at(received_at)
                 ])?;
             }
@@ -418,7 +418,7 @@ fn task_from_row(r: &Row<'_>) -> rusqlite::Result<RequestTask> {
         system: r.get(2)?,
         action: r.get(3)?,
         order: r.get(4)?,
-        state: r.get(5)?,
+        state: r.get::<_, StoredState>(5)?.0,
         attempts: r.get(6)?,
         not_before: optional_timestamp(r, 7)?,
         retained_until: optional_timestamp(r, 8)?,

@@ -40,7 +40,7 @@ pub(super) fn task_from_row(r: &Row<'_>) -> rusqlite::Result<TaskRecord> {
         system: r.get(3)?,
         action: r.get(4)?,
         order: r.get(5)?,
-        state: r.get(6)?,
+        state: r.get::<_, StoredState>(6)?.0,
         attempts: r.get(7)?,
         detail: r.get(8)?,
         updated_at: timestamp(r, 9)?,
@@ -137,5 +137,25 @@ macro_rules! sql_named {
 pub(super) use sql_named;
 
 sql_named!(RunState);
-sql_named!(TaskState);
+
 sql_named!(Action);
+
+/// A task's state as stored: its name. (The state is gallra-core's, so it cannot carry
+/// rusqlite's traits itself.)
+pub(super) struct StoredState(pub TaskState);
+
+impl ToSql for StoredState {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(self.0.as_str().into())
+    }
+}
+
+impl FromSql for StoredState {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        value
+            .as_str()?
+            .parse::<TaskState>()
+            .map(StoredState)
+            .map_err(|e| FromSqlError::Other(e.to_string().into()))
+    }
+}
