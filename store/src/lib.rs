@@ -30,6 +30,7 @@
 
 mod audit_head;
 mod error;
+mod lease;
 mod migrations;
 pub mod model;
 mod requests;
@@ -45,6 +46,8 @@ pub mod conformance;
 
 pub use audit_head::{AuditHead, AuditHeadStore};
 pub use error::StoreError;
+pub use lease::LeaseStore;
+pub use model::lease::{Lease, DEFAULT_LEASE};
 pub use model::requests::{
     NewRequestTask, RequestAction, RequestId, RequestKind, RequestRecord, RequestState,
     RequestTask, RequestTaskId, TaskUpdate,

@@ -208,6 +208,15 @@ const MIGRATIONS: &[&str] = &[
     UPDATE request_tasks SET finished_at = updated_at
         WHERE state IN ('done', 'retained', 'failed', 'kept');
     ",
+    // 11: leases. A running task names the node working it and until when (whole seconds
+    // since 1970, real time), so that a second daemon leaves it alone until the lease runs
+    // out. Tasks running before this version have none: any node may take them up again.
+    "
+    ALTER TABLE tasks ADD COLUMN lease_node TEXT;
+    ALTER TABLE tasks ADD COLUMN lease_until INTEGER;
+    ALTER TABLE request_tasks ADD COLUMN lease_node TEXT;
+    ALTER TABLE request_tasks ADD COLUMN lease_until INTEGER;
+    ",
 ];
 
 /// The schema version this binary writes.

@@ -16,13 +16,14 @@ use gallra_plugin_api::Identifier;
 use jiff::Timestamp;
 
 use super::Result;
+use crate::LeaseStore;
 use crate::{
     NewRequestTask, RequestId, RequestKind, RequestRecord, RequestState, RequestTask,
     RequestTaskId, TaskUpdate,
 };
 
 /// The requests half of the state store. Every method is one atomic step.
-pub trait RequestStore: Send + Sync {
+pub trait RequestStore: LeaseStore + Send + Sync {
     /// Records a request in state [`RequestState::Open`] with its tasks, all pending, in one
     /// transaction.
     fn create_request(

@@ -8,11 +8,11 @@ use crate::model::runs::{
     Action, Decision, DecisionFilter, NewTask, RunId, RunRecord, RunState, TaskId, TaskRecord,
     TaskState,
 };
-use crate::{NewTombstone, RestoreStore, Result, TombstoneStore, WarningStore};
+use crate::{LeaseStore, NewTombstone, RestoreStore, Result, TombstoneStore, WarningStore};
 
 /// The state store. Every method is one atomic step: it happens entirely or not at all.
 /// A run's warnings ([`WarningStore`]) are part of it.
-pub trait Store: WarningStore + TombstoneStore + RestoreStore + Send + Sync {
+pub trait Store: WarningStore + TombstoneStore + RestoreStore + LeaseStore + Send + Sync {
     /// Starts a run of `policy` for the schedule slot `scheduled_for`, in state
     /// [`RunState::Planning`]. A slot that already has a run gives [`StoreError::RunExists`],
     /// so that no slot is run twice.
@@ -68,8 +68,9 @@ pub trait Store: WarningStore + TombstoneStore + RestoreStore + Send + Sync {
     /// already, returns that task instead of making a second one.
     fn create_task(&self, run: RunId, task: &NewTask) -> Result<TaskId>;
 
-    /// Marks tasks as handed to a connector, in one transaction. Tasks already final are left
-    /// alone. Returns how many were marked.
+    /// Marks tasks as handed to a connector, in one transaction, under this node's lease (see
+    /// [`crate::Lease`]). Tasks already final are left alone, and so are tasks another node is
+    /// running under a lease that has not run out. Returns how many were marked.
     fn start_tasks(&self, tasks: &[TaskId], now: Timestamp) -> Result<u64>;
 
     /// Puts running tasks back to pending, in one transaction: they were marked started but
@@ -77,8 +78,9 @@ pub trait Store: WarningStore + TombstoneStore + RestoreStore + Send + Sync {
     /// other state are left alone. Returns how many were put back.
     fn release_tasks(&self, tasks: &[TaskId], now: Timestamp) -> Result<u64>;
 
-    /// Up to `limit` tasks of the run that are pending or running (a running one was
-    /// interrupted; every action is idempotent, so it is safe to repeat), ordered by
+    /// Up to `limit` tasks of the run that are pending or running with no live lease of
+    /// another node's (a running one was interrupted: by this node, or by one whose lease ran
+    /// out; every action is idempotent, so it is safe to repeat), ordered by
     /// (subject_key, order).
     fn pending_tasks(&self, run: RunId, limit: usize) -> Result<Vec<TaskRecord>>;
 

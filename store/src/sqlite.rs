@@ -16,12 +16,15 @@ use std::time::Duration;
 use jiff::Timestamp;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 
+use crate::model::lease::{now_secs, Lease};
+
 use self::rows::{
     identifiers_to_json, run_from_row, sql_limit, task_from_row, ts, StoredState, RUN_COLUMNS,
 };
 use super::{
-    migrations, Action, Decision, DecisionFilter, NewRequestTask, NewTask, NewTombstone, Result,
-    RunId, RunRecord, RunState, Store, StoreError, TaskId, TaskRecord, TaskState,
+    migrations, Action, Decision, DecisionFilter, LeaseStore, NewRequestTask, NewTask,
+    NewTombstone, Result, RunId, RunRecord, RunState, Store, StoreError, TaskId, TaskRecord,
+    TaskState,
 };
 
 /// How long a write waits for another process (e.g. a `gallra` command) holding the lock.
@@ -34,6 +37,8 @@ pub use audit_head::read_audit_head;
 pub struct SqliteStore {
     path: PathBuf,
     conn: Mutex<Connection>,
+    /// The leases this handle takes on the tasks it starts.
+    lease: Lease,
     /// Committed write transactions, so tests can prove batching without timing anything.
     #[cfg(test)]
     commits: std::sync::atomic::AtomicU64,
@@ -89,9 +94,16 @@ impl SqliteStore {
         Ok(SqliteStore {
             path,
             conn: Mutex::new(conn),
+            lease: Lease::default(),
             #[cfg(test)]
             commits: Default::default(),
         })
+    }
+
+    /// The same store, taking leases as `lease` says (a node id of its own, a length); by
+    /// default this host's name and [`crate::DEFAULT_LEASE`].
+    pub fn leasing(self, lease: Lease) -> Self {
+        Self { lease, ..self }
     }
 
     /// The database file.
@@ -172,7 +184,8 @@ impl SqliteStore {
     ) -> Step<()> {
         let changed = tx
             .prepare_cached(
-                "UPDATE tasks SET state = ?2, detail = ?3, attempts = attempts + 1, updated_at = ?4
+                "UPDATE tasks SET state = ?2, detail = ?3, attempts = attempts + 1, updated_at = ?4,
+                     lease_node = NULL, lease_until = NULL
                  WHERE id = ?1",
             )?
             .execute(params![task, state.as_str(), detail, ts(now)])?;
@@ -205,6 +218,24 @@ impl SqliteStore {
             let mut stmt = conn.prepare_cached(sql)?;
             let runs = stmt.query_map(params, run_from_row)?;
             Ok(runs.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+}
+
+impl LeaseStore for SqliteStore {
+    fn renew_leases(&self) -> Result<u64> {
+        let (node, until) = (&self.lease.node, self.lease.until_now());
+        self.write(|tx| {
+            let mut renewed = 0;
+            for table in ["tasks", "request_tasks"] {
+                renewed += tx
+                    .prepare_cached(&format!(
+                        "UPDATE {table} SET lease_until = ?2
+                         WHERE state = 'running' AND lease_node = ?1"
+                    ))?
+                    .execute(params![node, until])? as u64;
+            }
+            Ok(renewed)
         })
     }
 }
@@ -425,13 +456,15 @@ impl Store for SqliteStore {
             return Ok(0);
         }
         self.write(|tx| {
-            let mut stmt = tx.prepare_cached(
-                "UPDATE tasks SET state = ?2, updated_at = ?3
-                 WHERE id = ?1 AND state IN ('pending', 'running')",
-            )?;
+            let mut stmt = tx.prepare_cached(&format!(
+                "UPDATE tasks SET state = 'running', updated_at = ?2, lease_node = ?3,
+                     lease_until = ?4
+                 WHERE id = ?1 AND (state = 'pending' OR (state = 'running' AND {FREE}))"
+            ))?;
+            let (node, until) = (&self.lease.node, self.lease.until_now());
             let mut started = 0;
             for &task in tasks {
-                let n = stmt.execute(params![task, TaskState::Running.as_str(), ts(now)])?;
+                let n = stmt.execute(params![task, ts(now), node, until, now_secs()])?;
                 if n == 0 && !self.task_exists(tx, task)? {
                     return Err(Fail::Store(StoreError::NoSuchTask {
                         path: self.path.clone(),
@@ -450,16 +483,13 @@ impl Store for SqliteStore {
         }
         self.write(|tx| {
             let mut stmt = tx.prepare_cached(
-                "UPDATE tasks SET state = ?2, updated_at = ?3 WHERE id = ?1 AND state = ?4",
+                "UPDATE tasks SET state = 'pending', updated_at = ?2, lease_node = NULL,
+                     lease_until = NULL
+                 WHERE id = ?1 AND state = 'running' AND lease_node IS ?3",
             )?;
             let mut released = 0;
             for &task in tasks {
-                let n = stmt.execute(params![
-                    task,
-                    TaskState::Pending.as_str(),
-                    ts(now),
-                    TaskState::Running.as_str()
-                ])?;
+                let n = stmt.execute(params![task, ts(now), self.lease.node])?;
                 released += n as u64;
             }
             Ok(released)
@@ -469,7 +499,8 @@ impl Store for SqliteStore {
     fn pending_tasks(&self, run: RunId, limit: usize) -> Result<Vec<TaskRecord>> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(PENDING_TASKS)?;
-            let tasks = stmt.query_map(params![run, sql_limit(limit)], task_from_row)?;
+            let args = params![run, sql_limit(limit), self.lease.node, now_secs()];
+            let tasks = stmt.query_map(args, task_from_row)?;
             Ok(tasks.collect::<rusqlite::Result<_>>()?)
         })
     }
@@ -651,8 +682,14 @@ const PENDING_TASKS: &str = "SELECT t.id, t.run, t.subject_key, t.system, t.acti
     FROM tasks t
     LEFT JOIN decisions d ON d.run = t.run AND d.subject_key = t.subject_key
     WHERE t.run = ?1 AND t.state IN ('pending', 'running')
+        AND (t.state = 'pending' OR t.lease_node IS NULL OR t.lease_node = ?3
+             OR t.lease_until <= ?4)
     ORDER BY t.subject_key, t.ord, t.id
     LIMIT ?2";
+
+/// A running task another node may take over: no lease (from before leases), this node's own
+/// (a process of this node that stopped), or one that ran out. `?3` is this node, `?5` now.
+const FREE: &str = "(lease_node IS NULL OR lease_node = ?3 OR lease_until <= ?5)";
 
 /// A page of selected decisions; served by the index `decisions_selected`.
 const SELECTED_DECISIONS: &str = "SELECT subject_key, reason, identifiers_json FROM decisions

@@ -134,6 +134,8 @@ impl Engine {
         let permits = Arc::new(Semaphore::new(IN_FLIGHT));
         let mut last_batch = Vec::new();
         loop {
+            // This node's leases on the tasks it is working on stay alive between passes.
+            self.store.renew_leases()?;
             let due = self.store.due_requests(now, 256)?;
             if due.is_empty() || due == last_batch {
                 return Ok(summary);

@@ -96,6 +96,8 @@ pub async fn execute_tasks(
     let keeper = crate::tombstones::keeper(&config.state_dir);
     let in_flight = Arc::new(Semaphore::new(SUBJECTS_IN_FLIGHT));
     loop {
+        // This node's leases on what it is working on stay alive from batch to batch.
+        store.renew_leases()?;
         let tasks = store.pending_tasks(run, BATCH)?;
         if tasks.is_empty() {
             return Ok(totals);

@@ -14,7 +14,13 @@
 //!     case(&store);
 //! }
 //!
-//! gallra_store::backend_conformance!(with_postgres);
+//! /// Runs one two-node case: each handle is another connection to one fresh schema.
+//! fn with_postgres_nodes(case: impl FnOnce(gallra_store::conformance::leases::Open<'_>)) {
+//!     let schema = PostgresStore::fresh_schema_name();
+//!     case(&|lease| Box::new(PostgresStore::connect(&schema).leasing(lease)));
+//! }
+//!
+//! gallra_store::backend_conformance!(with_postgres, nodes: with_postgres_nodes);
 //! ```
 //!
 //! [`backend_conformance!`](crate::backend_conformance) generates one `#[test]` per case,
@@ -23,6 +29,7 @@
 //! transactions it commits) stays in that backend's own tests.
 
 pub mod audit_head;
+pub mod leases;
 pub mod request_due;
 pub mod request_ends;
 pub mod requests;
@@ -49,18 +56,48 @@ impl std::fmt::Debug for Case {
     }
 }
 
+/// One case of the suite that needs two nodes on one database ([`leases`]).
+#[derive(Clone, Copy)]
+pub struct NodesCase {
+    /// `module::case`.
+    pub name: &'static str,
+    /// Runs the case; its argument opens handles on one fresh database as given nodes.
+    pub run: fn(leases::Open<'_>),
+}
+
+impl std::fmt::Debug for NodesCase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
 /// Every case of the suite, in module order.
 pub fn cases() -> Vec<Case> {
     crate::backend_conformance! { @each list [] }
 }
 
+/// Every case that needs two nodes on one database.
+pub fn node_cases() -> Vec<NodesCase> {
+    crate::backend_conformance! { @nodes node_list [] }
+}
+
 /// Generates one `#[test]` per conformance case for a backend. `$with` is a function
 /// `fn(impl FnOnce(&dyn Backend))` that makes a fresh, empty backend, runs the case on it and
-/// cleans up.
+/// cleans up; `$nodes` a function `fn(impl FnOnce(leases::Open<'_>))` that makes a fresh
+/// database and hands the case a way to open handles on it as different nodes.
 #[macro_export]
 macro_rules! backend_conformance {
-    ($with:path) => {
+    ($with:path, nodes: $nodes:path) => {
         $crate::backend_conformance! { @each tests [$with] }
+        $crate::backend_conformance! { @nodes node_tests [$nodes] }
+    };
+    // The cases that need two nodes on one database.
+    (@nodes $how:ident [$($arg:tt)*]) => {
+        $crate::backend_conformance! { @$how [$($arg)*]
+            leases::a_task_another_node_runs_is_left_alone_until_its_lease_runs_out,
+            leases::a_node_takes_its_own_running_tasks_back_at_once,
+            leases::a_request_another_node_works_is_not_due_elsewhere_until_its_lease_runs_out,
+        }
     };
     // The one list of cases; `@tests` and `@list` are what is made of it.
     (@each $how:ident [$($arg:tt)*]) => {
@@ -112,6 +149,20 @@ macro_rules! backend_conformance {
                 $with(|store| $crate::conformance::$module::$case(store));
             }
         )*
+    };
+    (@node_tests [$nodes:path] $($module:ident :: $case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                $nodes(|open| $crate::conformance::$module::$case(open));
+            }
+        )*
+    };
+    (@node_list [] $($module:ident :: $case:ident),* $(,)?) => {
+        vec![$($crate::conformance::NodesCase {
+            name: concat!(stringify!($module), "::", stringify!($case)),
+            run: $crate::conformance::$module::$case,
+        }),*]
     };
     (@list [] $($module:ident :: $case:ident),* $(,)?) => {
         vec![$($crate::conformance::Case {

@@ -3,6 +3,7 @@
 
 pub use gallra_core::named::UnknownName;
 
+pub mod lease;
 pub mod requests;
 pub mod runs;
 pub mod sealed;

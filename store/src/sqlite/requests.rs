@@ -12,6 +12,7 @@ use super::rows::{
     identifiers_from_row, identifiers_to_json, sql_id, sql_limit, sql_named, timestamp, StoredState,
 };
 use super::{Fail, SqliteStore, Step};
+use crate::model::lease::now_secs;
 use crate::{Cancel, NoticeRecord, RequestStore, Result, StoreError, TaskState};
 use crate::{
     NewRequestTask, RequestAction, RequestId, RequestKind, RequestRecord, RequestState,
@@ -51,6 +52,8 @@ const DUE_REQUESTS: &str = "SELECT r.id
               WHERE state = 'retained' AND not_before <= ?1) AS due
     CROSS JOIN requests r ON r.id = due.request
     WHERE r.state <> 'cancelled'
+        AND NOT EXISTS (SELECT 1 FROM request_tasks l WHERE l.request = r.id
+            AND l.state = 'running' AND l.lease_node IS NOT ?3 AND l.lease_until > ?4)
     ORDER BY r.due_at, r.id
     LIMIT ?2";
 
@@ -103,7 +106,9 @@ impl SqliteStore {
                      updated_at = ?8,
                      kept_json = coalesce(?9, kept_json),
                      finished_at = CASE WHEN ?2 IN ('done', 'retained', 'failed', 'kept')
-                         THEN ?8 END
+                         THEN ?8 END,
+                     lease_node = CASE WHEN ?2 = 'running' THEN ?10 END,
+                     lease_until = CASE WHEN ?2 = 'running' THEN ?11 END
                  WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM requests r
                      WHERE r.id = request_tasks.request AND r.state = 'cancelled')",
             )?
@@ -116,7 +121,9 @@ impl SqliteStore {
                 u.legal_basis,
                 u.detail,
                 at(now),
-                kept
+                kept,
+                self.lease.node,
+                self.lease.until_now()
             ])?;
         if changed == 0 {
             let request: Option<RequestId> = tx
@@ -226,7 +233,8 @@ impl RequestStore for SqliteStore {
     fn due_requests(&self, now: Timestamp, limit: usize) -> Result<Vec<RequestId>> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(DUE_REQUESTS)?;
-            let ids = stmt.query_map(params![at(now), sql_limit(limit)], |r| r.get(0))?;
+            let args = params![at(now), sql_limit(limit), self.lease.node, now_secs()];
+            let ids = stmt.query_map(args, |r| r.get(0))?;
             Ok(ids.collect::<rusqlite::Result<_>>()?)
         })
     }

@@ -217,7 +217,9 @@ fn open_tasks_and_selected_decisions_are_read_from_their_indexes() {
         let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
         let plan: Vec<String> = stmt
             .query_map(
-                params![1, 10, "k"].get(..stmt.parameter_count()).unwrap(),
+                params![1, 10, "k", 0]
+                    .get(..stmt.parameter_count())
+                    .unwrap(),
                 |r| r.get(3),
             )
             .unwrap()

@@ -102,6 +102,7 @@ impl SqliteStore {
         Ok(Some(SqliteStore {
             path,
             conn: Mutex::new(conn),
+            lease: crate::Lease::default(),
             #[cfg(test)]
             commits: Default::default(),
         }))

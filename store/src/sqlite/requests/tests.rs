@@ -87,7 +87,7 @@ fn request_queries_are_read_from_their_indexes() {
         let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
         let plan: Vec<String> = stmt
             .query_map(
-                params!["2025-03-10T12:00:00.000000000Z", 10]
+                params!["2025-03-10T12:00:00.000000000Z", 10, "node", 0]
                     .get(..stmt.parameter_count())
                     .unwrap(),
                 |r| r.get(3),
