@@ -63,7 +63,8 @@ pub fn accept(state_dir: &Path, reason: &str) -> Result<Accepted, AcceptError> {
             "reason: say why the log may be accepted as it is (e.g. \"disk restored from backup, ticket 4711\")".into(),
         ));
     }
-    crate::requests::refuse_personal_data("reason", reason, &[]).map_err(AcceptError::Reason)?;
+    gallra_core::free_text::refuse_personal_data("reason", reason, &[])
+        .map_err(AcceptError::Reason)?;
     let store = SqliteStore::open(state_dir)?;
     let key = SubjectKey::generate(&default_key_path(state_dir))?;
     let chain = key.chain_key();

@@ -8,7 +8,7 @@ use super::{
     default_key_path, log_dir, open_anchored, Action, AuditError, AuditLog, NewEntry, Outcome,
     SubjectKey, DEFAULT_MAX_FILE_BYTES,
 };
-use crate::requests::RequestAction;
+use crate::store::RequestAction;
 use crate::store::{SqliteStore, TaskState};
 
 /// Opens (or starts) the audit log in `state_dir/audit`, with the subject key in

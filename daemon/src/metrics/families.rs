@@ -13,7 +13,7 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Registry, Unit};
 
 use super::labels::{PluginVersion, SafeName};
-use crate::requests::RequestKind;
+use crate::store::RequestKind;
 
 /// A gauge holding seconds (a timestamp or a duration) as a float.
 pub(super) type SecondsGauge = Gauge<f64, AtomicU64>;

@@ -13,8 +13,7 @@ use std::sync::Arc;
 use gallra_plugin_api::Call;
 use prometheus_client::encoding::{EncodeLabelValue, LabelValueEncoder};
 
-use crate::plugins::CallError;
-use crate::requests::RequestAction;
+use crate::store::RequestAction;
 use crate::store::{Action, RunState, TaskState};
 
 /// A system, policy or plugin name fit for a label: `[a-z0-9_-]+`, the rule the config applies
@@ -219,22 +218,6 @@ vocabulary!(
     }
 );
 
-impl CallOutcome {
-    /// The outcome of a call's result.
-    pub fn of<T>(result: &Result<T, CallError>) -> Self {
-        use gallra_plugin_api::ConnectorError as E;
-        match result {
-            Ok(_) => Self::Ok,
-            Err(CallError::Timeout { .. }) => Self::Timeout,
-            Err(CallError::Connector { source, .. }) => match source {
-                E::Transient { .. } => Self::Transient,
-                E::Refused { .. } => Self::Refused,
-                E::Permanent { .. } | E::Unsupported { .. } | E::Config { .. } => Self::Permanent,
-            },
-        }
-    }
-}
-
 vocabulary!(
     /// A connector operation.
     Operation {
@@ -302,5 +285,5 @@ impl TaskAction for RequestAction {
 mod sealed {
     pub trait Sealed {}
     impl Sealed for crate::store::Action {}
-    impl Sealed for crate::requests::RequestAction {}
+    impl Sealed for crate::store::RequestAction {}
 }

@@ -42,7 +42,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use crate::audit::{AuditLog, AuditStatus};
-use crate::requests::{RequestKind, RequestState};
+use crate::store::{RequestKind, RequestState};
 use families::{
     ensure, CallLabels, Current, Inner, KindLabels, KindStateLabels, OperationLabels,
     OutcomeLabels, PluginLabels, PolicyLabels, RunLabels, SystemLabels, TaskLabels,

@@ -1,11 +1,9 @@
 use std::time::Duration;
 
-use gallra_plugin_api::ConnectorError;
 use jiff::Timestamp;
 
 use super::*;
-use crate::plugins::CallError;
-use crate::requests::RequestAction;
+use crate::store::RequestAction;
 use crate::store::{Action, RunState, TaskState};
 
 fn name(s: &str) -> SafeName {
@@ -438,39 +436,6 @@ fn no_label_value_ever_needs_escaping() {
         1.0,
     );
     assert_value(&t, "gallra_up", 1.0);
-}
-
-#[test]
-fn call_results_map_to_outcomes() {
-    let err = |source| -> Result<(), CallError> {
-        Err(CallError::Connector {
-            system: "crm".into(),
-            operation: "erase",
-            source,
-        })
-    };
-    assert_eq!(CallOutcome::of(&Ok::<(), CallError>(())), CallOutcome::Ok);
-    assert_eq!(
-        CallOutcome::of(&err(ConnectorError::transient("x"))),
-        CallOutcome::Transient
-    );
-    assert_eq!(
-        CallOutcome::of(&err(ConnectorError::Permanent {
-            message: "x".into()
-        })),
-        CallOutcome::Permanent
-    );
-    let refused = ConnectorError::Refused {
-        reason: "bookkeeping".into(),
-        legal_basis: None,
-    };
-    assert_eq!(CallOutcome::of(&err(refused)), CallOutcome::Refused);
-    let timeout: Result<(), CallError> = Err(CallError::Timeout {
-        system: "crm".into(),
-        operation: "erase",
-        timeout: Duration::from_secs(1),
-    });
-    assert_eq!(CallOutcome::of(&timeout), CallOutcome::Timeout);
 }
 
 #[test]

@@ -312,7 +312,7 @@ impl SystemHandle {
             }),
         };
         if let Some((metrics, system)) = &self.metrics {
-            let outcome = CallOutcome::of(&result);
+            let outcome = call_outcome(&result);
             metrics.connector_call(
                 system,
                 Operation::from_name(operation),
@@ -321,5 +321,63 @@ impl SystemHandle {
             );
         }
         result
+    }
+}
+
+/// How a call's result is counted in `gallra_connector_calls_total`.
+fn call_outcome<T>(result: &Result<T, CallError>) -> CallOutcome {
+    use gallra_plugin_api::ConnectorError as E;
+    match result {
+        Ok(_) => CallOutcome::Ok,
+        Err(CallError::Timeout { .. }) => CallOutcome::Timeout,
+        Err(CallError::Connector { source, .. }) => match source {
+            E::Transient { .. } => CallOutcome::Transient,
+            E::Refused { .. } => CallOutcome::Refused,
+            E::Permanent { .. } | E::Unsupported { .. } | E::Config { .. } => {
+                CallOutcome::Permanent
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use gallra_plugin_api::ConnectorError;
+
+    use super::*;
+
+    #[test]
+    fn call_results_map_to_outcomes() {
+        let err = |source| -> Result<(), CallError> {
+            Err(CallError::Connector {
+                system: "crm".into(),
+                operation: "erase",
+                source,
+            })
+        };
+        assert_eq!(call_outcome(&Ok::<(), CallError>(())), CallOutcome::Ok);
+        assert_eq!(
+            call_outcome(&err(ConnectorError::transient("x"))),
+            CallOutcome::Transient
+        );
+        assert_eq!(
+            call_outcome(&err(ConnectorError::Permanent {
+                message: "x".into()
+            })),
+            CallOutcome::Permanent
+        );
+        let refused = ConnectorError::Refused {
+            reason: "bookkeeping".into(),
+            legal_basis: None,
+        };
+        assert_eq!(call_outcome(&err(refused)), CallOutcome::Refused);
+        let timeout: Result<(), CallError> = Err(CallError::Timeout {
+            system: "crm".into(),
+            operation: "erase",
+            timeout: Duration::from_secs(1),
+        });
+        assert_eq!(call_outcome(&timeout), CallOutcome::Timeout);
     }
 }

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use gallra_plugin_api::Identifier;
 use jiff::Timestamp;
 
-use super::free_text::refuse_personal_data;
 use super::intake::{check_identifiers, due_date, fan_out};
 use super::model::{
     RequestId, RequestKind, RequestRecord, RequestState, RequestTask, RequestTaskId, TaskUpdate,
@@ -17,6 +16,7 @@ use super::settle::{is_open, settle};
 use super::view::{RequestSummary, RequestView, ServiceError, TaskView};
 use crate::config::{Config, Handling};
 use crate::store::{Cancel, RequestStore, StoreError, TaskState};
+use gallra_core::free_text::refuse_personal_data;
 
 /// Requests kept in the local state store.
 pub struct LocalService {

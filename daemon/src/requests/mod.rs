@@ -12,7 +12,6 @@ pub mod engine;
 pub mod export;
 mod export_step;
 pub mod followup;
-mod free_text;
 mod hold_end;
 pub mod intake;
 pub mod local;
@@ -24,7 +23,6 @@ mod upkeep;
 pub mod view;
 
 pub use engine::Engine;
-pub(crate) use free_text::refuse_personal_data;
 pub use local::LocalService;
 // The request model lives in gallra-store, beneath the engine; it keeps its old paths here.
 pub use gallra_store::model::requests as model;
