@@ -6,6 +6,7 @@
 
 pub mod answer;
 mod facts;
+pub mod hold;
 pub mod identifiers;
 pub mod retry;
 mod safety;

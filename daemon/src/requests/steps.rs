@@ -2,6 +2,7 @@
 //! outcome; nothing here touches the state store.
 
 use gallra_core::policy::answer::{self, Next};
+use gallra_core::policy::hold::{hold_ends, HoldEnds};
 use gallra_plugin_api::{ConnectorError, EraseOutcome, Identifier, IdentifierKind, Subject};
 use jiff::Timestamp;
 
@@ -51,22 +52,15 @@ pub async fn check_hold(
             Err(e) => HoldCheck::Outcome(e.next()),
         };
     };
-    if last < crate::policy::PLAUSIBLE_AFTER {
-        // A 1970 default would end the hold decades ago: nobody can count it from that. Ask
-        // again later (a read gone wrong comes right); an open task shows if it never does.
-        return HoldCheck::Outcome(Next::Retry(format!(
+    match hold_ends(hold, last, now, &config.time_zone) {
+        HoldEnds::Over => HoldCheck::NoHold,
+        HoldEnds::At(until) => HoldCheck::Until(until),
+        // Asked again later (a read gone wrong comes right); an open task shows if it never
+        // does.
+        HoldEnds::Implausible => HoldCheck::Outcome(Next::Retry(format!(
             "legal hold ({}): this system reports an implausible last activity (before 2000) to count the hold from; asked again later",
             hold.law
-        )));
-    }
-    let until = hold
-        .keep
-        .until(&last.to_zoned(config.time_zone.clone()))
-        .timestamp();
-    if until <= now {
-        HoldCheck::NoHold
-    } else {
-        HoldCheck::Until(until)
+        ))),
     }
 }
 
