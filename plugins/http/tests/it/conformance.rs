@@ -2,8 +2,9 @@
 //! (plugin-api's conformance suite) against the testkit's REST API.
 
 use gallra_plugin_api::conformance::{self, ConformanceSystem};
-use gallra_plugin_api::{ConnectorError, Identifier, IdentifierKind, Subject};
+use gallra_plugin_api::{ConnectorError, IdentifierKind, Subject};
 use gallra_plugin_http::HttpConnector;
+use gallra_testkit::connector::{by_email_and_phone, owned};
 use gallra_testkit::rest::{Address, NewUser, RestApi};
 use gallra_testkit::server::unreachable_url;
 
@@ -18,13 +19,6 @@ struct Shop {
 
 const SUBJECT: (&str, &str) = ("annika.lindqvist@example.se", "+46709876543");
 const BYSTANDER: (&str, &str) = ("cecilia.bergstrom@example.se", "+46731112233");
-
-fn who((email, phone): (&str, &str)) -> Subject {
-    Subject::new(vec![
-        Identifier::parse(IdentifierKind::Email, email).unwrap(),
-        Identifier::parse(IdentifierKind::Phone, phone).unwrap(),
-    ])
-}
 
 impl Shop {
     fn start() -> Self {
@@ -72,35 +66,31 @@ impl ConformanceSystem for Shop {
     }
 
     fn subject(&self) -> Subject {
-        who(SUBJECT)
+        by_email_and_phone(SUBJECT.0, SUBJECT.1)
     }
 
     fn expected_export(&self) -> Vec<String> {
-        [
+        owned(&[
             "Annika Lindqvist",
             "annika.lindqvist@example.se",
             "070-987 65 43",
             "Ringvägen 17",
             "Umeå",
             "2024-05-01T12:00:00Z",
-        ]
-        .map(str::to_owned)
-        .to_vec()
+        ])
     }
 
     fn bystander(&self) -> Subject {
-        who(BYSTANDER)
+        by_email_and_phone(BYSTANDER.0, BYSTANDER.1)
     }
 
     fn bystander_values(&self) -> Vec<String> {
-        [
+        owned(&[
             BYSTANDER.0,
             "Cecilia Bergström",
             "Kungsgatan 3",
             "+46 73 111 22 33",
-        ]
-        .map(str::to_owned)
-        .to_vec()
+        ])
     }
 
     fn holds(&mut self, subject: &Subject) -> bool {
