@@ -85,6 +85,31 @@ pub fn by_email_and_phone(email: &str, phone: &str) -> Subject {
     ])
 }
 
+/// The bystander of the connectors' conformance suites: a second seeded person who shares
+/// nothing with the subject and must come through the subject's erasure untouched. Each test
+/// system stores her in its own shape, from these values.
+pub mod bystander {
+    use gallra_plugin_api::Subject;
+
+    pub const EMAIL: &str = "cecilia.bergstrom@example.se";
+    pub const NAME: &str = "Cecilia Bergström";
+    /// Her phone number as a system stores it; gallra looks it up as [`PHONE_E164`].
+    pub const PHONE: &str = "+46 73 111 22 33";
+    pub const PHONE_E164: &str = "+46731112233";
+    pub const STREET: &str = "Kungsgatan 3";
+    pub const CITY: &str = "Lund";
+
+    /// She, known by her email and phone.
+    pub fn subject() -> Subject {
+        super::by_email_and_phone(EMAIL, PHONE_E164)
+    }
+
+    /// What of hers must never be in the subject's export.
+    pub fn values() -> Vec<String> {
+        super::owned(&[EMAIL, NAME, STREET, PHONE])
+    }
+}
+
 /// The values as owned strings: what the conformance suite's `expected_export` and
 /// `bystander_values` return, written as a list of literals.
 pub fn owned(values: &[&str]) -> Vec<String> {

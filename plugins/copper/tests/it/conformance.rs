@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use gallra_plugin_api::conformance::{self, ConformanceSystem};
 use gallra_plugin_api::{ConnectorError, IdentifierKind, Subject};
 use gallra_plugin_copper::CopperConnector;
-use gallra_testkit::connector::{by_email_and_phone, owned};
+use gallra_testkit::connector::{by_email_and_phone, bystander, owned};
 use gallra_testkit::copper::{Copper, NewPerson};
 use gallra_testkit::server::unreachable_url;
 
@@ -20,7 +20,6 @@ struct Crm {
 }
 
 const SUBJECT: (&str, &str) = ("annika.lindqvist@example.se", "+46709876543");
-const BYSTANDER: (&str, &str) = ("cecilia.bergstrom@example.se", "+46731112233");
 
 impl Crm {
     fn start() -> Self {
@@ -44,16 +43,16 @@ impl Crm {
             }),
         );
         ids.insert(
-            BYSTANDER.0.to_owned(),
+            bystander::EMAIL.to_owned(),
             copper.add_person(NewPerson {
-                phones: vec!["+46 73 111 22 33".to_owned()],
+                phones: vec![bystander::PHONE.to_owned()],
                 address: Some((
-                    "Kungsgatan 3".to_owned(),
-                    "Lund".to_owned(),
+                    bystander::STREET.to_owned(),
+                    bystander::CITY.to_owned(),
                     "222 22".to_owned(),
                     "SE".to_owned(),
                 )),
-                ..NewPerson::named("Cecilia Bergström", BYSTANDER.0)
+                ..NewPerson::named(bystander::NAME, bystander::EMAIL)
             }),
         );
         Self {
@@ -99,16 +98,11 @@ impl ConformanceSystem for Crm {
     }
 
     fn bystander(&self) -> Subject {
-        by_email_and_phone(BYSTANDER.0, BYSTANDER.1)
+        bystander::subject()
     }
 
     fn bystander_values(&self) -> Vec<String> {
-        owned(&[
-            BYSTANDER.0,
-            "Cecilia Bergström",
-            "Kungsgatan 3",
-            "+46 73 111 22 33",
-        ])
+        bystander::values()
     }
 
     fn holds(&mut self, subject: &Subject) -> bool {
