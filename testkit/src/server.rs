@@ -99,10 +99,17 @@ impl Drop for TestServer {
 /// The port was free a moment ago; another process could take it, but on a test machine
 /// that is rare enough.
 pub fn unreachable_url() -> String {
+    format!("http://127.0.0.1:{}", closed_port())
+}
+
+/// A port of `127.0.0.1` where nothing listens, for a system that speaks something other
+/// than HTTP (or whose URLs are built from parts). The same caveat as [`unreachable_url`].
+pub fn closed_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a local port");
-    let addr = listener.local_addr().expect("the listener's address");
-    drop(listener);
-    format!("http://{addr}")
+    listener
+        .local_addr()
+        .expect("the listener's address")
+        .port()
 }
 
 #[cfg(test)]

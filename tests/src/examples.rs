@@ -334,6 +334,22 @@ impl Gallra {
             .expect_code(0)
             .json()
     }
+
+    /// A person does at `at` the tasks of request `id` in `systems` (each must be waiting for
+    /// a person) and notes `note`; a run five minutes later carries the request on. Returns
+    /// the request as `gallra request show` gives it ten minutes after `at`.
+    pub fn done_by_hand_at(&self, at: &str, id: i64, systems: &[&str], note: &str) -> Value {
+        let view = self.show_at(at, id);
+        for system in systems {
+            let waiting = crate::requests::task(&view, system);
+            assert_eq!(waiting["state"], "needs_person", "{waiting:#}");
+            self.task_done_at(at, waiting, note);
+        }
+        let at: jiff::Timestamp = at.parse().unwrap();
+        let later = |minutes: i64| (at + jiff::SignedDuration::from_mins(minutes)).to_string();
+        self.at(&later(5), &["run", "--once"]).expect_code(0);
+        self.show_at(&later(10), id)
+    }
 }
 
 /// The run report of one policy among those `gallra run --once --json` printed.

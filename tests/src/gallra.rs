@@ -74,6 +74,14 @@ impl Gallra {
         self.command(args).output().expect("gallra starts").into()
     }
 
+    /// Runs `gallra run --once --json` and gives its report (one element a run), panicking
+    /// unless it exits with `code`.
+    pub fn run_once(&self, code: i32) -> serde_json::Value {
+        self.run(&["run", "--once", "--json"])
+            .expect_code(code)
+            .json()
+    }
+
     /// Runs it with extra environment (e.g. `GALLRA_LOG=debug`).
     pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Outcome {
         self.command(args)

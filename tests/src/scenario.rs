@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use gallra_demo::{demo_config, Dataset, DemoFiles};
 use jiff::Zoned;
 
+use crate::gallra::Gallra;
 use crate::servers::{Backend, TestDb};
 
 /// The generated systems in one backend, and the config for them.
@@ -74,6 +75,19 @@ impl Scenario {
             config: path,
             dir: dir.to_path_buf(),
         }
+    }
+
+    /// [`Scenario::build`] in SQLite files (no server to reach, so always available), in a
+    /// temporary directory of its own that lives as long as the returned `TempDir`.
+    pub fn sqlite(seed: u64, customers: usize) -> (tempfile::TempDir, Scenario) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let scenario = Self::build(Backend::Sqlite, dir.path(), seed, customers);
+        (dir, scenario)
+    }
+
+    /// The `gallra` binary bound to this scenario's config.
+    pub fn gallra(&self) -> Gallra {
+        Gallra::new(&self.config)
     }
 
     /// One system's database.

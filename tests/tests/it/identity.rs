@@ -7,13 +7,35 @@ use gallra_e2e::{available, Backend};
 
 const BACKENDS: [Backend; 3] = [Backend::Sqlite, Backend::Postgres, Backend::Mysql];
 
-/// Runs `case` on every backend whose server is there.
-fn on_every_backend(test: &str, case: impl Fn(Backend)) {
+/// Runs `case` on every backend whose server is there, each time in a world of `people`
+/// built afresh (see [`World::build`]).
+fn on_every_backend(
+    test: &str,
+    people: &[Customer],
+    max_per_run: i64,
+    case: impl Fn(Backend, &World),
+) {
     for backend in BACKENDS {
         if available(backend, test) {
-            case(backend);
+            let dir = tempfile::tempdir().unwrap();
+            let world = World::build(backend, dir.path(), people, max_per_run);
+            case(backend, &world);
         }
     }
+}
+
+/// The address customers 1 and 2 share, as a family does.
+const FAMILY: &str = "family@example.se";
+
+/// Customer 1, inactive and known by no personnummer, and customer 2, active: both at
+/// [`FAMILY`].
+fn sharing_an_email() -> [Customer; 2] {
+    [
+        Customer::inactive(1)
+            .with_email(FAMILY)
+            .without_personnummer(),
+        Customer::active(2).with_email(FAMILY),
+    ]
 }
 
 /// Runs the policy, expecting it to stop for approval, and returns the run's id.
@@ -42,17 +64,17 @@ fn approve_and_run(world: &World, run: &str, selected_now: u64) -> serde_json::V
 
 #[test]
 fn a_login_or_a_new_service_while_a_run_waits_keeps_the_customer() {
+    let people: Vec<Customer> = (1..=3).map(Customer::inactive).collect();
     on_every_backend(
         "a_login_or_a_new_service_while_a_run_waits_keeps_the_customer",
-        |backend| {
-            let dir = tempfile::tempdir().unwrap();
-            let people: Vec<Customer> = (1..=3).map(Customer::inactive).collect();
-            let world = World::build(backend, dir.path(), &people, 2);
-            let run = run_stopped_for_approval(&world);
+        &people,
+        2,
+        |backend, world| {
+            let run = run_stopped_for_approval(world);
 
             world.login(2);
             world.add_service(3);
-            let report = approve_and_run(&world, &run, 1);
+            let report = approve_and_run(world, &run, 1);
 
             assert!(
                 !world.in_panel(1) && !world.in_crm(1),
@@ -72,20 +94,20 @@ fn a_login_or_a_new_service_while_a_run_waits_keeps_the_customer() {
 
 #[test]
 fn a_mailbox_moved_while_a_run_waits_erases_only_its_old_owner() {
+    let people = [
+        Customer::inactive(1),
+        Customer::inactive(2),
+        Customer::active(4),
+    ];
     on_every_backend(
         "a_mailbox_moved_while_a_run_waits_erases_only_its_old_owner",
-        |backend| {
-            let dir = tempfile::tempdir().unwrap();
-            let people = [
-                Customer::inactive(1),
-                Customer::inactive(2),
-                Customer::active(4),
-            ];
-            let world = World::build(backend, dir.path(), &people, 1);
-            let run = run_stopped_for_approval(&world);
+        &people,
+        1,
+        |backend, world| {
+            let run = run_stopped_for_approval(world);
 
             world.move_email(&people[0].email, 1, 4);
-            let report = approve_and_run(&world, &run, 2);
+            let report = approve_and_run(world, &run, 2);
 
             assert!(
                 world.in_panel(4) && world.in_crm(4),
@@ -107,19 +129,13 @@ fn a_mailbox_moved_while_a_run_waits_erases_only_its_old_owner() {
 
 #[test]
 fn an_email_two_customers_share_is_never_used_to_erase() {
+    let [one, two] = sharing_an_email();
+    let people = [one, two, Customer::inactive(3)];
     on_every_backend(
         "an_email_two_customers_share_is_never_used_to_erase",
-        |backend| {
-            let dir = tempfile::tempdir().unwrap();
-            let family = "family@example.se";
-            let people = [
-                Customer::inactive(1)
-                    .with_email(family)
-                    .without_personnummer(),
-                Customer::active(2).with_email(family),
-                Customer::inactive(3),
-            ];
-            let world = World::build(backend, dir.path(), &people, 100);
+        &people,
+        100,
+        |backend, world| {
             // The CRM knows one person by the family address: the active customer.
             world.scenario.db("crm").execute(&[
                 "DELETE FROM notes WHERE person_id = 1".into(),
@@ -141,7 +157,7 @@ fn an_email_two_customers_share_is_never_used_to_erase() {
                 "{backend:?}: {report}"
             );
             let tasks = world.gallra.run(&["runs", "--json"]).stdout;
-            assert!(!tasks.contains(family), "no email in the output");
+            assert!(!tasks.contains(FAMILY), "no email in the output");
             assert_eq!(report[0]["tasks"]["crm"]["blocked"], 1, "{report}");
         },
     );
@@ -149,12 +165,12 @@ fn an_email_two_customers_share_is_never_used_to_erase() {
 
 #[test]
 fn a_debt_in_a_system_whose_activity_does_not_count_keeps_the_customer_everywhere() {
+    let people = [Customer::inactive(1), Customer::inactive(2)];
     on_every_backend(
         "a_debt_in_a_system_whose_activity_does_not_count_keeps_the_customer_everywhere",
-        |backend| {
-            let dir = tempfile::tempdir().unwrap();
-            let people = [Customer::inactive(1), Customer::inactive(2)];
-            let world = World::build(backend, dir.path(), &people, 100);
+        &people,
+        100,
+        |backend, world| {
             world.add_unpaid_invoice(1, &people[0].email);
             world.scenario.edit_config(|config| {
                 config["systems"]["billing"]
@@ -180,16 +196,15 @@ fn a_debt_in_a_system_whose_activity_does_not_count_keeps_the_customer_everywher
 
 #[test]
 fn a_request_by_a_shared_email_and_a_customer_id_erases_only_that_customer_from_the_source() {
+    let people = [
+        Customer::inactive(1).with_email(FAMILY),
+        Customer::active(2).with_email(FAMILY),
+    ];
     on_every_backend(
         "a_request_by_a_shared_email_and_a_customer_id_erases_only_that_customer_from_the_source",
-        |backend| {
-            let dir = tempfile::tempdir().unwrap();
-            let family = "family@example.se";
-            let people = [
-                Customer::inactive(1).with_email(family),
-                Customer::active(2).with_email(family),
-            ];
-            let world = World::build(backend, dir.path(), &people, 100);
+        &people,
+        100,
+        |backend, world| {
             gallra_e2e::requests::for_requests(&world.scenario);
 
             world
@@ -198,7 +213,7 @@ fn a_request_by_a_shared_email_and_a_customer_id_erases_only_that_customer_from_
                     "request",
                     "erase",
                     "--email",
-                    family,
+                    FAMILY,
                     "--customer-id",
                     "1",
                     "--json",
@@ -228,6 +243,26 @@ fn in_future(span: jiff::Span) -> String {
         .to_string()
 }
 
+/// Takes the policy's volume valves (`max_fraction`, `max_per_run`) out of the world's config.
+fn without_volume_valves(world: &World) {
+    world.scenario.edit_config(|config| {
+        let policy = config["policies"]["inactive-6-months"]
+            .as_table_mut()
+            .unwrap();
+        policy.remove("max_fraction");
+        policy.remove("max_per_run");
+    });
+}
+
+/// `gallra run --once --json` with the clock at `at`, expecting it to stop (exit 3).
+fn stopped_at(world: &World, at: &str) -> serde_json::Value {
+    world
+        .gallra
+        .run_with_env(&["run", "--once", "--json"], &[("GALLRA_NOW", at)])
+        .expect_code(3)
+        .json()
+}
+
 #[test]
 fn a_clock_five_years_ahead_deletes_nothing_without_any_valve_configured() {
     use jiff::ToSpan;
@@ -237,23 +272,13 @@ fn a_clock_five_years_ahead_deletes_nothing_without_any_valve_configured() {
         .chain([Customer::inactive(5)])
         .collect();
     let world = World::build(Backend::Sqlite, dir.path(), &people, 100);
-    world.scenario.edit_config(|config| {
-        let policy = config["policies"]["inactive-6-months"]
-            .as_table_mut()
-            .unwrap();
-        policy.remove("max_fraction");
-        policy.remove("max_per_run");
-    });
+    without_volume_valves(&world);
     let first = world.gallra.run(&["run", "--once", "--json"]).json();
     assert_eq!(first[0]["state"], "done", "{first}");
     assert!(!world.in_panel(5));
 
     let ahead = in_future(5.years());
-    let run = world
-        .gallra
-        .run_with_env(&["run", "--once", "--json"], &[("GALLRA_NOW", &ahead)])
-        .expect_code(3)
-        .json();
+    let run = stopped_at(&world, &ahead);
     let detail = run[0]["detail"].as_str().unwrap();
     assert!(detail.contains("max_clock_gap"), "{detail}");
     for id in 1..=4 {
@@ -266,18 +291,8 @@ fn a_clock_five_years_ahead_deletes_nothing_without_any_valve_configured() {
     // A new install whose first run sees everyone inactive stops too.
     let dir = tempfile::tempdir().unwrap();
     let world = World::build(Backend::Sqlite, dir.path(), &people[..4], 100);
-    world.scenario.edit_config(|config| {
-        let policy = config["policies"]["inactive-6-months"]
-            .as_table_mut()
-            .unwrap();
-        policy.remove("max_fraction");
-        policy.remove("max_per_run");
-    });
-    let run = world
-        .gallra
-        .run_with_env(&["run", "--once", "--json"], &[("GALLRA_NOW", &ahead)])
-        .expect_code(3)
-        .json();
+    without_volume_valves(&world);
+    let run = stopped_at(&world, &ahead);
     assert!(
         run[0]["detail"].as_str().unwrap().contains("max_fraction"),
         "{run}"
@@ -343,18 +358,17 @@ fn superseded_and_expired_runs_forget_their_subjects_identifiers() {
 
 #[test]
 fn a_customer_whose_email_cannot_be_read_is_kept_and_shown_to_a_person() {
+    let people = [
+        Customer::inactive(1)
+            .with_email("kalle anka@example.se")
+            .without_personnummer(),
+        Customer::inactive(2),
+    ];
     on_every_backend(
         "a_customer_whose_email_cannot_be_read_is_kept_and_shown_to_a_person",
-        |backend| {
-            let dir = tempfile::tempdir().unwrap();
-            let people = [
-                Customer::inactive(1)
-                    .with_email("kalle anka@example.se")
-                    .without_personnummer(),
-                Customer::inactive(2),
-            ];
-            let world = World::build(backend, dir.path(), &people, 100);
-
+        &people,
+        100,
+        |backend, world| {
             let report = world.gallra.run(&["run", "--once", "--json"]).json();
 
             assert!(
@@ -372,23 +386,16 @@ fn a_customer_whose_email_cannot_be_read_is_kept_and_shown_to_a_person() {
 
 #[test]
 fn a_request_by_an_email_two_customers_share_erases_no_one_and_asks_a_person() {
+    let [one, two] = sharing_an_email();
+    let people = [one, two.without_personnummer()];
     on_every_backend(
         "a_request_by_an_email_two_customers_share_erases_no_one_and_asks_a_person",
-        |backend| {
-            let dir = tempfile::tempdir().unwrap();
-            let family = "family@example.se";
-            let people = [
-                Customer::inactive(1)
-                    .with_email(family)
-                    .without_personnummer(),
-                Customer::active(2)
-                    .with_email(family)
-                    .without_personnummer(),
-            ];
-            let world = World::build(backend, dir.path(), &people, 100);
+        &people,
+        100,
+        |backend, world| {
             gallra_e2e::requests::for_requests(&world.scenario);
 
-            let id = gallra_e2e::requests::submit(&world.gallra, "erase", family);
+            let id = gallra_e2e::requests::submit(&world.gallra, "erase", FAMILY);
             world.gallra.run(&["run", "--once"]);
 
             for customer in [1, 2] {

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use gallra_e2e::examples::{completed_at, report, stockholm, stockholm_after, Example, World};
-use gallra_e2e::requests::{receipt_line, task, SmtpSink};
+use gallra_e2e::requests::{receipt_line, SmtpSink};
 use serde_json::Value;
 
 /// The night the policy runs, 03:30 in Stockholm.
@@ -270,15 +270,7 @@ fn partners_are_told_to_delete_when_the_panel_files_the_termination_and_the_rece
 
     // EURid's answer is recorded by a person; UC's notice needed none.
     let next_day = stockholm("2026-05-26T10:00:00");
-    let view = gallra.show_at(&next_day, id);
-    let waiting = task(&view, "eurid");
-    assert_eq!(waiting["state"], "needs_person", "{waiting:#}");
-    gallra.task_done_at(&next_day, waiting, "EURid bekräftade");
-    gallra
-        .at(&stockholm("2026-05-26T10:05:00"), &["run", "--once"])
-        .expect_code(0);
-
-    let view = gallra.show_at(&stockholm("2026-05-26T10:10:00"), id);
+    let view = gallra.done_by_hand_at(&next_day, id, &["eurid"], "EURid bekräftade");
     assert_eq!(view["state"], "done", "{view:#}");
     for (system, outcome) in [
         ("panel", "erased"),

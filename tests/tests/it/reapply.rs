@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use gallra_e2e::{available, state_db_holds, Backend, Gallra, Scenario};
+use gallra_e2e::{state_db_holds, Scenario};
 
 type Rows = Vec<Vec<Option<String>>>;
 
@@ -34,14 +34,7 @@ fn copy_db(from: &Path, to: &Path) {
 
 #[test]
 fn a_restored_system_has_exactly_the_purged_erased_again() {
-    if !available(
-        Backend::Sqlite,
-        "a_restored_system_has_exactly_the_purged_erased_again",
-    ) {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let scenario = Scenario::build(Backend::Sqlite, dir.path(), 11, 300);
+    let (dir, scenario) = Scenario::sqlite(11, 300);
     scenario.edit_config(|config| {
         // The demo says so already; the test depends on it.
         config["systems"]["crm"]
@@ -49,7 +42,7 @@ fn a_restored_system_has_exactly_the_purged_erased_again() {
             .unwrap()
             .insert("backup_retention".into(), "30 days".into());
     });
-    let gallra = Gallra::new(&scenario.config);
+    let gallra = scenario.gallra();
     let crm = scenario.db("crm").path.clone().unwrap();
     let backup = dir.path().join("crm-backup.db");
     let state_dir = dir.path().join("state");
@@ -58,10 +51,7 @@ fn a_restored_system_has_exactly_the_purged_erased_again() {
     copy_db(&crm, &backup);
 
     // The purge.
-    let run = gallra
-        .run(&["run", "--once", "--json"])
-        .expect_code(0)
-        .json();
+    let run = gallra.run_once(0);
     assert_eq!(run[0]["state"], "done");
     let purged = crm_rows(&scenario);
     let gone: BTreeSet<i64> = ids(&before.0, 0)
@@ -182,11 +172,7 @@ fn a_restored_system_has_exactly_the_purged_erased_again() {
 
 #[test]
 fn reapply_refuses_what_it_cannot_do() {
-    if !available(Backend::Sqlite, "reapply_refuses_what_it_cannot_do") {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let scenario = Scenario::build(Backend::Sqlite, dir.path(), 3, 20);
+    let (_dir, scenario) = Scenario::sqlite(3, 20);
     scenario.edit_config(|config| {
         config["systems"].as_table_mut().unwrap().insert(
             "binders".into(),
@@ -196,53 +182,36 @@ fn reapply_refuses_what_it_cannot_do() {
             }),
         );
     });
-    let gallra = Gallra::new(&scenario.config);
-    let manual = gallra
-        .run(&["reapply", "--system", "binders", "--since", "2025-01-01"])
-        .expect_code(2);
+    let gallra = scenario.gallra();
+    // What `gallra reapply --system SYSTEM --since SINCE` says as it refuses (exit 2).
+    let refused = |system: &str, since: &str| {
+        gallra
+            .run(&["reapply", "--system", system, "--since", since])
+            .expect_code(2)
+            .stderr
+    };
+    let manual = refused("binders", "2025-01-01");
+    assert!(manual.contains("has no connector"), "{manual}");
+    let unknown = refused("nope", "2025-01-01");
+    assert!(unknown.contains("no system \"nope\""), "{unknown}");
     assert!(
-        manual.stderr.contains("has no connector"),
-        "{}",
-        manual.stderr
+        unknown.contains("crm"),
+        "names the known systems: {unknown}"
     );
-    let unknown = gallra
-        .run(&["reapply", "--system", "nope", "--since", "2025-01-01"])
-        .expect_code(2);
-    assert!(
-        unknown.stderr.contains("no system \"nope\""),
-        "{}",
-        unknown.stderr
-    );
-    assert!(
-        unknown.stderr.contains("crm"),
-        "names the known systems: {}",
-        unknown.stderr
-    );
-    let future = gallra
-        .run(&["reapply", "--system", "crm", "--since", "2999-01-01"])
-        .expect_code(2);
-    assert!(future.stderr.contains("in the future"), "{}", future.stderr);
-    let garbage = gallra
-        .run(&["reapply", "--system", "crm", "--since", "yesterday-ish"])
-        .expect_code(2);
-    assert!(garbage.stderr.contains("--since"), "{}", garbage.stderr);
+    let future = refused("crm", "2999-01-01");
+    assert!(future.contains("in the future"), "{future}");
+    let garbage = refused("crm", "yesterday-ish");
+    assert!(garbage.contains("--since"), "{garbage}");
 }
 
 #[test]
 fn an_erasure_requested_by_the_subject_is_re_applied_too() {
-    if !available(
-        Backend::Sqlite,
-        "an_erasure_requested_by_the_subject_is_re_applied_too",
-    ) {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let scenario = Scenario::build(Backend::Sqlite, dir.path(), 5, 60);
+    let (dir, scenario) = Scenario::sqlite(5, 60);
     // No policy: whatever is erased here, the request erased.
     scenario.edit_config(|config| {
         config.remove("policies");
     });
-    let gallra = Gallra::new(&scenario.config);
+    let gallra = scenario.gallra();
     let customer = scenario
         .data
         .in_category(gallra_demo::Category::InactiveClean)

@@ -194,21 +194,22 @@ fn a_system_unreachable_for_its_first_3_calls_still_completes_in_postgresql() {
     );
 }
 
-/// The demo systems for requests, with the CRM broken for good: its notes table is gone.
-fn with_crm_broken(dir: &Path) -> (Scenario, Customer) {
-    let scenario = Scenario::build(Backend::Sqlite, dir, 9, 60);
+/// The demo systems for requests, with the CRM broken for good (its notes table is gone),
+/// and an erase request submitted for a customer the CRM holds: the scratch directory (keep
+/// it alive), the scenario, the customer, `gallra`, and the request's id.
+fn erase_with_crm_broken() -> (tempfile::TempDir, Scenario, Customer, Gallra, i64) {
+    let (dir, scenario) = Scenario::sqlite(9, 60);
     for_requests(&scenario);
     let customer = erasable_in_crm(&scenario);
     scenario.db("crm").execute(&["DROP TABLE notes".to_owned()]);
-    (scenario, customer)
+    let gallra = scenario.gallra();
+    let id = submit(&gallra, "erase", customer.email());
+    (dir, scenario, customer, gallra, id)
 }
 
 #[test]
 fn a_permanent_failure_leaves_the_request_visibly_failed_and_never_done() {
-    let dir = tempfile::tempdir().unwrap();
-    let (scenario, customer) = with_crm_broken(dir.path());
-    let gallra = Gallra::new(&scenario.config);
-    let id = submit(&gallra, "erase", customer.email());
+    let (_dir, scenario, customer, gallra, id) = erase_with_crm_broken();
 
     for _ in 0..2 {
         gallra.run(&["run", "--once"]).expect_code(0);
@@ -256,10 +257,7 @@ fn a_permanent_failure_leaves_the_request_visibly_failed_and_never_done() {
 fn a_permanently_failed_request_stays_in_the_default_request_list() {
     // Issue 3: «one that fails permanently leaves the request open, visibly failed, never
     // marked done». A failed request waits for a person; the list a person reads shows it.
-    let dir = tempfile::tempdir().unwrap();
-    let (scenario, customer) = with_crm_broken(dir.path());
-    let gallra = Gallra::new(&scenario.config);
-    let id = submit(&gallra, "erase", customer.email());
+    let (_dir, _, _, gallra, id) = erase_with_crm_broken();
     gallra.run(&["run", "--once"]).expect_code(0);
     assert_eq!(show(&gallra, id)["state"], "failed");
     let listed = gallra
@@ -276,10 +274,7 @@ fn a_permanently_failed_request_stays_in_the_default_request_list() {
 fn a_permanent_failure_elsewhere_keeps_the_subject_in_the_account_source() {
     // README: «Per subject they run in order, the account source last, so a subject stays
     // findable until every other system has erased it.»
-    let dir = tempfile::tempdir().unwrap();
-    let (scenario, customer) = with_crm_broken(dir.path());
-    let gallra = Gallra::new(&scenario.config);
-    let id = submit(&gallra, "erase", customer.email());
+    let (_dir, scenario, customer, gallra, id) = erase_with_crm_broken();
     gallra.run(&["run", "--once"]).expect_code(0);
     let view = show(&gallra, id);
     assert_eq!(task(&view, "crm")["state"], "failed", "{view:#}");
@@ -355,10 +350,7 @@ fn a_failed_request_is_tried_again_by_a_person_once_its_system_is_fixed_and_then
 
 #[test]
 fn a_failed_request_can_be_cancelled_and_forgets_who_it_was_about() {
-    let dir = tempfile::tempdir().unwrap();
-    let (scenario, customer) = with_crm_broken(dir.path());
-    let gallra = Gallra::new(&scenario.config);
-    let id = submit(&gallra, "erase", customer.email());
+    let (_dir, scenario, _, gallra, id) = erase_with_crm_broken();
     gallra.run(&["run", "--once"]).expect_code(0);
     assert_eq!(show(&gallra, id)["state"], "failed");
     gallra

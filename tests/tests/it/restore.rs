@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use gallra_e2e::{available, state_db_holds, Backend, Gallra, Scenario};
+use gallra_e2e::{state_db_holds, Gallra, Outcome, Scenario};
+use tempfile::TempDir;
 
 type Snapshot = BTreeMap<&'static str, Vec<Vec<Option<String>>>>;
 
@@ -36,6 +37,40 @@ fn with_window(scenario: &Scenario, systems: &[&str]) {
     });
 }
 
+/// A purge of 300 customers under a 14-day restore window on the CRM and the panel.
+struct Purge {
+    dir: TempDir,
+    scenario: Scenario,
+    gallra: Gallra,
+    before: Snapshot,
+    /// What `gallra run --once --json` printed, with debug logs (to check them for
+    /// personal data).
+    out: Outcome,
+    run: i64,
+    purged: Snapshot,
+}
+
+fn purge() -> Purge {
+    let (dir, scenario) = Scenario::sqlite(11, 300);
+    with_window(&scenario, &["crm", "panel"]);
+    let gallra = scenario.gallra();
+    let before = snapshot(&scenario);
+    let out = gallra
+        .run_with_env(&["run", "--once", "--json"], &[("GALLRA_LOG", "debug")])
+        .expect_code(0);
+    let run = out.json()[0]["run"].as_i64().unwrap();
+    let purged = snapshot(&scenario);
+    Purge {
+        dir,
+        scenario,
+        gallra,
+        before,
+        out,
+        run,
+        purged,
+    }
+}
+
 fn kept_rows(state_dir: &Path) -> i64 {
     let db = rusqlite::Connection::open(state_dir.join("state.db")).unwrap();
     db.query_row("SELECT count(*) FROM restore_keeps", [], |r| r.get(0))
@@ -44,28 +79,19 @@ fn kept_rows(state_dir: &Path) -> i64 {
 
 #[test]
 fn a_purge_is_undone_exactly_once_within_its_window_and_never_after() {
-    if !available(
-        Backend::Sqlite,
-        "a_purge_is_undone_exactly_once_within_its_window_and_never_after",
-    ) {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let scenario = Scenario::build(Backend::Sqlite, dir.path(), 11, 300);
-    with_window(&scenario, &["crm", "panel"]);
-    let gallra = Gallra::new(&scenario.config);
+    // The purge, keeping what it erases.
+    let Purge {
+        dir,
+        scenario,
+        gallra,
+        before,
+        out: purge,
+        run,
+        purged,
+    } = purge();
     let state_dir = dir.path().join("state");
-    let before = snapshot(&scenario);
-
-    // The purge, keeping what it erases (debug logs, to check them for personal data).
-    let debug = [("GALLRA_LOG", "debug")];
-    let purge = gallra
-        .run_with_env(&["run", "--once", "--json"], &debug)
-        .expect_code(0);
     let report = purge.json();
     assert_eq!(report[0]["state"], "done", "{report}");
-    let run = report[0]["run"].as_i64().unwrap();
-    let purged = snapshot(&scenario);
     let erased = before["customers"].len() - purged["customers"].len();
     assert_eq!(erased, scenario.expected_purged().len());
     assert!(erased > 10, "the purge must erase customers");
@@ -103,7 +129,10 @@ fn a_purge_is_undone_exactly_once_within_its_window_and_never_after() {
 
     // The restore brings back exactly what was erased, byte for byte, and nothing else.
     let out = gallra
-        .run_with_env(&["restore", &run.to_string(), "--json"], &debug)
+        .run_with_env(
+            &["restore", &run.to_string(), "--json"],
+            &[("GALLRA_LOG", "debug")],
+        )
         .expect_code(0);
     let counts = out.json();
     assert_eq!(
@@ -162,22 +191,12 @@ fn a_purge_is_undone_exactly_once_within_its_window_and_never_after() {
 
 #[test]
 fn a_system_that_cannot_restore_is_not_erased() {
-    if !available(
-        Backend::Sqlite,
-        "a_system_that_cannot_restore_is_not_erased",
-    ) {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let scenario = Scenario::build(Backend::Sqlite, dir.path(), 5, 80);
+    let (_dir, scenario) = Scenario::sqlite(5, 80);
     // Billing anonymizes in place: its connector offers no restore.
     with_window(&scenario, &["crm", "billing", "panel"]);
-    let gallra = Gallra::new(&scenario.config);
+    let gallra = scenario.gallra();
     let before = snapshot(&scenario);
-    let report = gallra
-        .run(&["run", "--once", "--json"])
-        .expect_code(1)
-        .json();
+    let report = gallra.run_once(1);
     assert_eq!(report[0]["state"], "failed", "{report}");
     let after = snapshot(&scenario);
     assert_eq!(after["clients"], before["clients"], "billing is not erased");
@@ -195,19 +214,9 @@ fn a_system_that_cannot_restore_is_not_erased() {
 
 #[test]
 fn a_run_without_a_window_has_nothing_to_restore() {
-    if !available(
-        Backend::Sqlite,
-        "a_run_without_a_window_has_nothing_to_restore",
-    ) {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let scenario = Scenario::build(Backend::Sqlite, dir.path(), 3, 40);
-    let gallra = Gallra::new(&scenario.config);
-    let report = gallra
-        .run(&["run", "--once", "--json"])
-        .expect_code(0)
-        .json();
+    let (dir, scenario) = Scenario::sqlite(3, 40);
+    let gallra = scenario.gallra();
+    let report = gallra.run_once(0);
     let run = report[0]["run"].as_i64().unwrap();
     let out = gallra.run(&["restore", &run.to_string()]).expect_code(1);
     assert!(
@@ -229,14 +238,7 @@ fn a_run_without_a_window_has_nothing_to_restore() {
 
 #[test]
 fn an_export_that_fails_blocks_the_erase_until_a_run_can_keep() {
-    if !available(
-        Backend::Sqlite,
-        "an_export_that_fails_blocks_the_erase_until_a_run_can_keep",
-    ) {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let scenario = Scenario::build(Backend::Sqlite, dir.path(), 7, 60);
+    let (dir, scenario) = Scenario::sqlite(7, 60);
     with_window(&scenario, &["crm", "panel"]);
     // The CRM behind the test-faults connector: every export answers 503, nothing else fails.
     let schedule = dir.path().join("faults.json");
@@ -257,12 +259,9 @@ fn an_export_that_fails_blocks_the_erase_until_a_run_can_keep() {
         crm.insert("plugin".into(), "test-faults".into());
         crm.insert("settings".into(), settings.into());
     });
-    let gallra = Gallra::new(&scenario.config);
+    let gallra = scenario.gallra();
     let before = snapshot(&scenario);
-    let report = gallra
-        .run(&["run", "--once", "--json"])
-        .expect_code(1)
-        .json();
+    let report = gallra.run_once(1);
     assert_eq!(report[0]["state"], "failed", "{report}");
     assert!(report[0]["tasks"]["crm"]["failed"].as_u64().unwrap() > 0);
     assert_eq!(
@@ -273,10 +272,7 @@ fn an_export_that_fails_blocks_the_erase_until_a_run_can_keep() {
 
     // The export works again: the next run keeps, then erases.
     std::fs::remove_file(&schedule).unwrap();
-    let again = gallra
-        .run(&["run", "--once", "--json"])
-        .expect_code(0)
-        .json();
+    let again = gallra.run_once(0);
     assert_eq!(again[0]["state"], "done", "{again}");
     let after = snapshot(&scenario);
     assert!(after["people"].len() < before["people"].len());
@@ -301,23 +297,15 @@ fn an_export_that_fails_blocks_the_erase_until_a_run_can_keep() {
 /// not brought back by a restore of that run; everyone else is.
 #[test]
 fn a_customer_who_asked_to_be_erased_is_not_restored() {
-    if !available(
-        Backend::Sqlite,
-        "a_customer_who_asked_to_be_erased_is_not_restored",
-    ) {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let scenario = Scenario::build(Backend::Sqlite, dir.path(), 11, 300);
-    with_window(&scenario, &["crm", "panel"]);
-    let gallra = Gallra::new(&scenario.config);
-    let before = snapshot(&scenario);
-    let report = gallra
-        .run(&["run", "--once", "--json"])
-        .expect_code(0)
-        .json();
-    let run = report[0]["run"].as_i64().unwrap();
-    let purged = snapshot(&scenario);
+    let Purge {
+        dir: _dir,
+        scenario,
+        gallra,
+        before,
+        run,
+        purged,
+        ..
+    } = purge();
     let asked = before["customers"]
         .iter()
         .find(|row| !purged["customers"].contains(row))

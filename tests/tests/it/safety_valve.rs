@@ -1,20 +1,13 @@
 //! Safety valves: a run that would remove too much stops before removing anything, and waits
 //! for a person to approve it.
 
-use gallra_e2e::{available, Backend, Gallra, Scenario};
+use gallra_e2e::{Gallra, Scenario};
 
 /// A broken activity column (every login reads as years old, services and invoices no longer
 /// counted) makes every subject look inactive: the run must stop, delete nothing, exit 3.
 #[test]
 fn a_run_that_would_purge_everyone_deletes_nothing_until_approved() {
-    if !available(
-        Backend::Sqlite,
-        "a_run_that_would_purge_everyone_deletes_nothing_until_approved",
-    ) {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let scenario = Scenario::build(Backend::Sqlite, dir.path(), 5, 200);
+    let (_dir, scenario) = Scenario::sqlite(5, 200);
     scenario.db("panel").execute(&[
         "UPDATE customers SET last_login = '2001-01-01 00:00:00', created_at = '2001-01-01 00:00:00'".into(),
         "UPDATE services SET status = 'ended', ended_at = '2001-01-01 00:00:00'".into(),
@@ -22,17 +15,14 @@ fn a_run_that_would_purge_everyone_deletes_nothing_until_approved() {
     scenario
         .db("billing")
         .execute(&["UPDATE invoices SET paid_at = '2001-01-01 00:00:00'".into()]);
-    let gallra = Gallra::new(&scenario.config);
+    let gallra = scenario.gallra();
     let before = scenario.snapshot();
 
     let plan = gallra.run(&["plan", "--json"]).expect_code(0).json();
     assert_eq!(plan[0]["selected"], 200);
     assert!(plan[0]["safety"].as_str().unwrap().contains("max_fraction"));
 
-    let run = gallra
-        .run(&["run", "--once", "--json"])
-        .expect_code(3)
-        .json();
+    let run = gallra.run_once(3);
     assert_eq!(run[0]["state"], "awaiting_approval");
     assert!(run[0]["detail"]
         .as_str()
@@ -42,10 +32,7 @@ fn a_run_that_would_purge_everyone_deletes_nothing_until_approved() {
 
     // Running again does not sneak past the valve either; its newer plan supersedes the
     // first, which can no longer be approved.
-    let again = gallra
-        .run(&["run", "--once", "--json"])
-        .expect_code(3)
-        .json();
+    let again = gallra.run_once(3);
     assert_eq!(scenario.snapshot(), before);
     let first = run[0]["run"].as_i64().unwrap().to_string();
     let refused = gallra.run(&["approve", &first]).expect_code(2);
@@ -64,13 +51,9 @@ fn a_run_that_would_purge_everyone_deletes_nothing_until_approved() {
 
 #[test]
 fn approving_a_run_that_is_not_waiting_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let scenario = Scenario::build(Backend::Sqlite, dir.path(), 5, 50);
-    let gallra = Gallra::new(&scenario.config);
-    let run = gallra
-        .run(&["run", "--once", "--json"])
-        .expect_code(0)
-        .json();
+    let (_dir, scenario) = Scenario::sqlite(5, 50);
+    let gallra = scenario.gallra();
+    let run = gallra.run_once(0);
     let id = run[0]["run"].as_i64().unwrap().to_string();
     let refused = gallra.run(&["approve", &id]).expect_code(2);
     assert!(
@@ -102,13 +85,9 @@ fn run_at(gallra: &Gallra, at: &str, code: i32) -> serde_json::Value {
 /// stopped run never becomes the yardstick the next run is measured against.
 #[test]
 fn a_source_that_suddenly_reports_far_fewer_subjects_deletes_nothing_until_approved() {
-    let dir = tempfile::tempdir().unwrap();
-    let scenario = Scenario::build(Backend::Sqlite, dir.path(), 7, 200);
-    let gallra = Gallra::new(&scenario.config);
-    let first = gallra
-        .run(&["run", "--once", "--json"])
-        .expect_code(0)
-        .json();
+    let (_dir, scenario) = Scenario::sqlite(7, 200);
+    let gallra = scenario.gallra();
+    let first = gallra.run_once(0);
     assert_eq!(first[0]["state"], "done");
 
     let panel = scenario.db("panel");
@@ -119,10 +98,7 @@ fn a_source_that_suddenly_reports_far_fewer_subjects_deletes_nothing_until_appro
         format!("DELETE FROM customers WHERE id NOT IN {kept}"),
     ]);
     let before = scenario.snapshot();
-    let stopped = gallra
-        .run(&["run", "--once", "--json"])
-        .expect_code(3)
-        .json();
+    let stopped = gallra.run_once(3);
     assert_eq!(stopped[0]["state"], "awaiting_approval");
     let detail = stopped[0]["detail"].as_str().unwrap();
     assert!(detail.contains("looks broken"), "{detail}");
@@ -135,20 +111,14 @@ fn a_source_that_suddenly_reports_far_fewer_subjects_deletes_nothing_until_appro
     );
     // The stopped run is no yardstick: the next run is measured against the first one again
     // (and its newer plan is the one to approve).
-    let again = gallra
-        .run(&["run", "--once", "--json"])
-        .expect_code(3)
-        .json();
+    let again = gallra.run_once(3);
     assert_eq!(scenario.snapshot(), before, "a stopped run deleted data");
 
     // A person confirms the source really is this small; from then on it is the yardstick.
     let id = again[0]["run"].as_i64().unwrap().to_string();
     gallra.run(&["approve", &id]).expect_code(0);
     gallra.run(&["run", "--once", "--json"]).expect_code(0);
-    let after = gallra
-        .run(&["run", "--once", "--json"])
-        .expect_code(0)
-        .json();
+    let after = gallra.run_once(0);
     assert_eq!(after[0]["state"], "done", "{after}");
 }
 
@@ -156,8 +126,7 @@ fn a_source_that_suddenly_reports_far_fewer_subjects_deletes_nothing_until_appro
 /// years ahead, as a wrong time zone or a bad NTP answer would make it) waits for approval.
 #[test]
 fn a_run_far_above_the_median_of_the_last_runs_waits_for_approval() {
-    let dir = tempfile::tempdir().unwrap();
-    let scenario = Scenario::build(Backend::Sqlite, dir.path(), 11, 300);
+    let (_dir, scenario) = Scenario::sqlite(11, 300);
     // Only the median valve: the absolute ones and the clock valve would catch a jump this
     // large by themselves.
     scenario.edit_config(|config| {
@@ -166,7 +135,7 @@ fn a_run_far_above_the_median_of_the_last_runs_waits_for_approval() {
         policy.remove("max_per_run");
         policy.insert("max_clock_gap".into(), "10 years".into());
     });
-    let gallra = Gallra::new(&scenario.config);
+    let gallra = scenario.gallra();
     let today = jiff::Zoned::now().timestamp().to_string();
     for _ in 0..4 {
         assert_eq!(run_at(&gallra, &today, 0)[0]["state"], "done");

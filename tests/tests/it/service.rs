@@ -1,18 +1,23 @@
 //! `gallra run` as a service: requests submitted over the admin API's Unix socket are carried
 //! through by the running daemon, and SIGTERM stops it cleanly.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use gallra_demo::Category;
 use gallra_e2e::http::http;
 use gallra_e2e::wait::wait_until;
-use gallra_e2e::{Backend, Daemon, Scenario};
+use gallra_e2e::{Daemon, Scenario};
+use tempfile::TempDir;
 
-#[test]
-fn the_running_service_takes_requests_over_its_socket_and_stops_cleanly_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
-    let scenario = Scenario::build(Backend::Sqlite, dir.path(), 9, 40);
+/// A SQLite scenario of `customers` with no policy (what is erased, a request erased) and the
+/// admin API on `api.sock` in its directory, with `edit` made to its config; and the daemon
+/// running it, once the socket is there.
+fn serving(
+    customers: usize,
+    edit: impl FnOnce(&mut toml::Table),
+) -> (TempDir, Scenario, PathBuf, Daemon) {
+    let (dir, scenario) = Scenario::sqlite(9, customers);
     let socket = dir.path().join("api.sock");
     scenario.edit_config(|config| {
         config.remove("policies");
@@ -20,9 +25,24 @@ fn the_running_service_takes_requests_over_its_socket_and_stops_cleanly_on_sigte
             "api".into(),
             toml::Value::Table(toml::toml! { socket = "api.sock" }),
         );
+        edit(config);
     });
-    let mut daemon = Daemon::start(&scenario.config);
+    let daemon = Daemon::start(&scenario.config);
     wait_until("the socket", Duration::from_secs(60), || socket.exists());
+    (dir, scenario, socket, daemon)
+}
+
+/// Submits an erase request for `email` over the socket; its id.
+fn submit_erase(socket: &Path, email: &str) -> i64 {
+    let body = serde_json::json!({ "kind": "erase", "identifiers": { "email": email } });
+    let (status, created) = http(socket, "POST", "/v1/requests", Some(&body));
+    assert_eq!(status, 201, "{created}");
+    created["id"].as_i64().unwrap()
+}
+
+#[test]
+fn the_running_service_takes_requests_over_its_socket_and_stops_cleanly_on_sigterm() {
+    let (_dir, scenario, socket, mut daemon) = serving(40, |_| {});
     let mode =
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&socket).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o660);
@@ -32,10 +52,7 @@ fn the_running_service_takes_requests_over_its_socket_and_stops_cleanly_on_sigte
         .in_category(Category::InactiveClean)
         .next()
         .unwrap();
-    let body = serde_json::json!({ "kind": "erase", "identifiers": { "email": customer.email() } });
-    let (status, created) = http(&socket, "POST", "/v1/requests", Some(&body));
-    assert_eq!(status, 201, "{created}");
-    let id = created["id"].as_i64().unwrap();
+    let id = submit_erase(&socket, customer.email());
 
     // The daemon carries it through by itself.
     wait_until("the request to finish", Duration::from_secs(60), || {
@@ -86,15 +103,7 @@ fn tasks_of(socket: &Path, ids: &[i64]) -> Vec<(i64, String, String, String)> {
 /// its tasks wait for a person, and its rows stay.
 #[test]
 fn a_reload_keeps_the_api_answering_and_sends_nothing_to_a_system_it_removed() {
-    let dir = tempfile::tempdir().unwrap();
-    let scenario = Scenario::build(Backend::Sqlite, dir.path(), 9, 400);
-    let socket = dir.path().join("api.sock");
-    scenario.edit_config(|config| {
-        config.remove("policies");
-        config.insert(
-            "api".into(),
-            toml::Value::Table(toml::toml! { socket = "api.sock" }),
-        );
+    let (_dir, scenario, socket, mut daemon) = serving(400, |config| {
         // The CRM answers each erase after 2 seconds, 4 calls at a time (its default).
         let crm = config["systems"]["crm"].as_table_mut().unwrap();
         let sql = crm.remove("settings").unwrap();
@@ -111,8 +120,6 @@ fn a_reload_keeps_the_api_answering_and_sends_nothing_to_a_system_it_removed() {
         crm.insert("plugin".into(), "test-faults".into());
         crm.insert("settings".into(), settings.into());
     });
-    let mut daemon = Daemon::start(&scenario.config);
-    wait_until("the socket", Duration::from_secs(60), || socket.exists());
 
     // Customers nothing keeps (no active service, no debt), each with a CRM person.
     let in_crm: Vec<_> = scenario
@@ -125,12 +132,7 @@ fn a_reload_keeps_the_api_answering_and_sends_nothing_to_a_system_it_removed() {
     assert_eq!(in_crm.len(), 40, "the data has too few such customers");
     let ids: Vec<i64> = in_crm
         .iter()
-        .map(|customer| {
-            let body = serde_json::json!({ "kind": "erase", "identifiers": { "email": customer.email() } });
-            let (status, created) = http(&socket, "POST", "/v1/requests", Some(&body));
-            assert_eq!(status, 201, "{created}");
-            created["id"].as_i64().unwrap()
-        })
+        .map(|customer| submit_erase(&socket, customer.email()))
         .collect();
     wait_until("a CRM erase in hand", Duration::from_secs(60), || {
         tasks_of(&socket, &ids)

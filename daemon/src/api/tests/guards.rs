@@ -10,7 +10,7 @@ use axum::body::{Body, Bytes};
 use axum::http::{Request, StatusCode};
 use hyper::body::Frame;
 
-use super::{app, bearer, call, send, ERASE_ANNA, TOKEN};
+use super::{app, bearer, call, get, post, send, ERASE_ANNA, TOKEN};
 use crate::api::{Auth, MAX_BODY_BYTES};
 
 #[tokio::test]
@@ -119,7 +119,7 @@ async fn unix_socket_auth_needs_no_token() {
 async fn service_unavailable_is_503_json() {
     let (app, fake) = app(bearer());
     fake.set_unavailable(true);
-    let answer = call(&app, "GET", "/v1/requests", None).await;
+    let answer = get(&app, "/v1/requests").await;
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(answer.code(), "unavailable");
 }
@@ -127,7 +127,7 @@ async fn service_unavailable_is_503_json() {
 #[tokio::test]
 async fn unknown_routes_and_methods_answer_json_404_and_405() {
     let (app, _) = app(bearer());
-    let answer = call(&app, "GET", "/v1/nothing", None).await;
+    let answer = get(&app, "/v1/nothing").await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
     assert_eq!(answer.code(), "not_found");
 
@@ -177,17 +177,11 @@ fn log_lines_name_the_route_template_never_values() {
     tracing::subscriber::with_default(subscriber, || {
         runtime.block_on(async {
             let (app, _) = app(bearer());
-            call(&app, "POST", "/v1/requests", Some(ERASE_ANNA)).await;
-            call(&app, "GET", "/v1/requests/anna%40example.se", None).await;
-            call(&app, "GET", "/v1/requests?limit=annas", None).await;
-            call(
-                &app,
-                "POST",
-                "/v1/requests/1/cancel",
-                Some(r#"{"reason":"anna asked"}"#),
-            )
-            .await;
-            call(&app, "GET", "/v1/anna/svensson", None).await;
+            post(&app, "/v1/requests", ERASE_ANNA).await;
+            get(&app, "/v1/requests/anna%40example.se").await;
+            get(&app, "/v1/requests?limit=annas").await;
+            post(&app, "/v1/requests/1/cancel", r#"{"reason":"anna asked"}"#).await;
+            get(&app, "/v1/anna/svensson").await;
         });
     });
     let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();

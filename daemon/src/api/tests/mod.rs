@@ -90,6 +90,14 @@ impl FakeState {
             .find(|r| r.summary.id == id)
             .ok_or_else(|| ServiceError::NotFound(format!("no request {id}")))
     }
+
+    fn task_mut(&mut self, id: RequestTaskId) -> Result<&mut TaskView, ServiceError> {
+        self.requests
+            .iter_mut()
+            .flat_map(|r| r.task_list.iter_mut())
+            .find(|t| t.id == id)
+            .ok_or_else(|| ServiceError::NotFound(format!("no task {id}")))
+    }
 }
 
 impl RequestService for FakeService {
@@ -203,12 +211,7 @@ impl RequestService for FakeService {
 
     fn task_done(&self, id: RequestTaskId, note: &str) -> Result<TaskView, ServiceError> {
         self.with(|state| {
-            let task = state
-                .requests
-                .iter_mut()
-                .flat_map(|r| r.task_list.iter_mut())
-                .find(|t| t.id == id)
-                .ok_or_else(|| ServiceError::NotFound(format!("no task {id}")))?;
+            let task = state.task_mut(id)?;
             if task.state != TaskState::NeedsPerson {
                 return Err(ServiceError::Conflict(format!(
                     "task {id} is {}; only a task waiting for a person can be done",
@@ -223,12 +226,7 @@ impl RequestService for FakeService {
 
     fn task_retry(&self, id: RequestTaskId, reason: &str) -> Result<TaskView, ServiceError> {
         self.with(|state| {
-            let task = state
-                .requests
-                .iter_mut()
-                .flat_map(|r| r.task_list.iter_mut())
-                .find(|t| t.id == id)
-                .ok_or_else(|| ServiceError::NotFound(format!("no task {id}")))?;
+            let task = state.task_mut(id)?;
             if !matches!(task.state, TaskState::NeedsPerson | TaskState::Failed) {
                 return Err(ServiceError::Conflict(format!(
                     "task {id} is {}, not needs_person or failed",
@@ -272,6 +270,24 @@ impl Answer {
             .as_str()
             .unwrap_or_else(|| panic!("not an error body ({}): {}", self.status, self.text))
     }
+
+    /// Asserts that this is the error `status` with `code`, and that its text does not echo
+    /// `secret` (a value from the request that `case` names).
+    pub fn assert_error(&self, status: StatusCode, code: &str, secret: &str, case: &str) {
+        assert_eq!(self.status, status, "{case}: {}", self.text);
+        assert_eq!(self.code(), code, "{case}");
+        assert!(!self.text.contains(secret), "{case} echoed: {}", self.text);
+    }
+
+    /// The `id` of each element of a JSON array body, in order.
+    pub fn ids(&self) -> Vec<i64> {
+        self.json
+            .as_array()
+            .unwrap_or_else(|| panic!("not a list ({}): {}", self.status, self.text))
+            .iter()
+            .map(|item| item["id"].as_i64().unwrap())
+            .collect()
+    }
 }
 
 pub(super) async fn send(app: &Router, request: Request<Body>) -> Answer {
@@ -307,6 +323,16 @@ pub(super) fn request(method: &str, uri: &str, body: Option<&str>) -> Request<Bo
 
 pub(super) async fn call(app: &Router, method: &str, uri: &str, body: Option<&str>) -> Answer {
     send(app, request(method, uri, body)).await
+}
+
+/// `GET uri` with the test token.
+pub(super) async fn get(app: &Router, uri: &str) -> Answer {
+    call(app, "GET", uri, None).await
+}
+
+/// `POST uri` with a JSON `body` and the test token.
+pub(super) async fn post(app: &Router, uri: &str, body: &str) -> Answer {
+    call(app, "POST", uri, Some(body)).await
 }
 
 pub(super) const ERASE_ANNA: &str = r#"{"kind":"erase","identifiers":{"email":"Anna.Svensson@Example.se","personnummer":"19811218-9876"}}"#;

@@ -4,7 +4,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::Value;
 
-use super::{app, bearer, call, send, ERASE_ANNA};
+use super::{app, bearer, call, get, post, send, ERASE_ANNA};
 use crate::api::ROUTES;
 use crate::requests::ReceiptOutcome;
 
@@ -68,7 +68,7 @@ async fn openapi_document_parses_and_lists_every_route() {
 #[tokio::test]
 async fn every_listed_route_is_answered_by_the_router() {
     let (app, _) = app(bearer());
-    call(&app, "POST", "/v1/requests", Some(ERASE_ANNA)).await;
+    post(&app, "/v1/requests", ERASE_ANNA).await;
     for (method, path) in ROUTES {
         // Request 1 has tasks 1 (automatic) and 2 (manual).
         let id = if path.starts_with("/v1/tasks/") {
@@ -99,26 +99,18 @@ async fn every_listed_route_is_answered_by_the_router() {
 async fn responses_match_their_schemas() {
     let doc = fetch_document().await;
     let (app, _) = app(bearer());
-    let submitted = call(&app, "POST", "/v1/requests", Some(ERASE_ANNA))
-        .await
-        .json;
+    let submitted = post(&app, "/v1/requests", ERASE_ANNA).await.json;
     conforms(&doc, &schema("RequestView"), &submitted, "submit");
-    let list = call(&app, "GET", "/v1/requests", None).await.json;
+    let list = get(&app, "/v1/requests").await.json;
     for item in list.as_array().unwrap() {
         conforms(&doc, &schema("RequestSummary"), item, "list");
     }
-    let tasks = call(&app, "GET", "/v1/tasks", None).await.json;
+    let tasks = get(&app, "/v1/tasks").await.json;
     conforms(&doc, &schema("TaskView"), &tasks[0], "tasks");
-    let cancelled = call(
-        &app,
-        "POST",
-        "/v1/requests/1/cancel",
-        Some(r#"{"reason":"x"}"#),
-    )
-    .await;
+    let cancelled = post(&app, "/v1/requests/1/cancel", r#"{"reason":"x"}"#).await;
     assert!(cancelled.json["receipt"].is_object());
     conforms(&doc, &schema("RequestView"), &cancelled.json, "cancelled");
-    let error = call(&app, "GET", "/v1/requests/9", None).await.json;
+    let error = get(&app, "/v1/requests/9").await.json;
     conforms(&doc, &schema("Error"), &error, "error");
 
     // The checker itself notices a difference.

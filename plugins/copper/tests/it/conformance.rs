@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 
 use gallra_plugin_api::conformance::{self, ConformanceSystem};
-use gallra_plugin_api::{ConnectorError, Identifier, IdentifierKind, Subject};
+use gallra_plugin_api::{ConnectorError, IdentifierKind, Subject};
 use gallra_plugin_copper::CopperConnector;
+use gallra_testkit::connector::{by_email_and_phone, bystander, owned};
 use gallra_testkit::copper::{Copper, NewPerson};
 use gallra_testkit::server::unreachable_url;
 
@@ -19,14 +20,6 @@ struct Crm {
 }
 
 const SUBJECT: (&str, &str) = ("annika.lindqvist@example.se", "+46709876543");
-const BYSTANDER: (&str, &str) = ("cecilia.bergstrom@example.se", "+46731112233");
-
-fn who((email, phone): (&str, &str)) -> Subject {
-    Subject::new(vec![
-        Identifier::parse(IdentifierKind::Email, email).unwrap(),
-        Identifier::parse(IdentifierKind::Phone, phone).unwrap(),
-    ])
-}
 
 impl Crm {
     fn start() -> Self {
@@ -50,16 +43,16 @@ impl Crm {
             }),
         );
         ids.insert(
-            BYSTANDER.0.to_owned(),
+            bystander::EMAIL.to_owned(),
             copper.add_person(NewPerson {
-                phones: vec!["+46 73 111 22 33".to_owned()],
+                phones: vec![bystander::PHONE.to_owned()],
                 address: Some((
-                    "Kungsgatan 3".to_owned(),
-                    "Lund".to_owned(),
+                    bystander::STREET.to_owned(),
+                    bystander::CITY.to_owned(),
                     "222 22".to_owned(),
                     "SE".to_owned(),
                 )),
-                ..NewPerson::named("Cecilia Bergström", BYSTANDER.0)
+                ..NewPerson::named(bystander::NAME, bystander::EMAIL)
             }),
         );
         Self {
@@ -87,11 +80,11 @@ impl ConformanceSystem for Crm {
     }
 
     fn subject(&self) -> Subject {
-        who(SUBJECT)
+        by_email_and_phone(SUBJECT.0, SUBJECT.1)
     }
 
     fn expected_export(&self) -> Vec<String> {
-        [
+        owned(&[
             "Annika Lindqvist",
             "annika.lindqvist@example.se",
             "070-987 65 43",
@@ -101,24 +94,15 @@ impl ConformanceSystem for Crm {
             "Ringvägen 17",
             "903 27",
             "2018-01-18T08:00:00Z",
-        ]
-        .map(str::to_owned)
-        .to_vec()
+        ])
     }
 
     fn bystander(&self) -> Subject {
-        who(BYSTANDER)
+        bystander::subject()
     }
 
     fn bystander_values(&self) -> Vec<String> {
-        [
-            BYSTANDER.0,
-            "Cecilia Bergström",
-            "Kungsgatan 3",
-            "+46 73 111 22 33",
-        ]
-        .map(str::to_owned)
-        .to_vec()
+        bystander::values()
     }
 
     fn holds(&mut self, subject: &Subject) -> bool {

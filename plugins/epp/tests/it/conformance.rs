@@ -1,13 +1,13 @@
 //! The connector keeps gallra's promises (plugin-api's conformance suite) against the
 //! testkit's registry. The refused subject is a contact still linked to a domain.
 
-use std::net::TcpListener;
-
 use gallra_plugin_api::conformance::{self, ConformanceSystem};
 use gallra_plugin_api::{ConnectorError, Identifier, IdentifierKind, Subject};
 use gallra_plugin_epp::EppConnector;
 
-use crate::support::{open_settings, settings, ContactData, EppServer};
+use crate::support::{
+    open_settings, owned, settings, unreachable_settings, ContactData, EppServer,
+};
 
 struct Registry {
     server: EppServer,
@@ -78,13 +78,7 @@ impl ConformanceSystem for Registry {
     }
 
     fn open_unreachable(&mut self) -> Result<EppConnector, ConnectorError> {
-        let closed = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let mut s = settings(&self.server);
-        s["port"] = closed.into();
-        open_settings(&s)
+        open_settings(&unreachable_settings(&self.server))
     }
 
     fn subject(&self) -> Subject {
@@ -92,7 +86,7 @@ impl ConformanceSystem for Registry {
     }
 
     fn expected_export(&self) -> Vec<String> {
-        [
+        owned(&[
             "Annika Lindqvist",
             "annika.lindqvist@example.se",
             "Svenssons Snickeri",
@@ -101,9 +95,7 @@ impl ConformanceSystem for Registry {
             "903 27",
             "+46.709876543",
             "[SE]811218-9876",
-        ]
-        .map(str::to_owned)
-        .to_vec()
+        ])
     }
 
     fn bystander(&self) -> Subject {
@@ -111,15 +103,13 @@ impl ConformanceSystem for Registry {
     }
 
     fn bystander_values(&self) -> Vec<String> {
-        [
+        owned(&[
             BYSTANDER,
             "Cecilia Bergström",
             "cecilia.bergstrom@example.se",
             "Kungsgatan 3",
             "+46.731112233",
-        ]
-        .map(str::to_owned)
-        .to_vec()
+        ])
     }
 
     fn holds(&mut self, subject: &Subject) -> bool {

@@ -2,12 +2,12 @@
 //! down or busy is Transient, a refused certificate or password is Permanent, a broken
 //! frame is an error and not a panic — and no message names the contact.
 
-use std::net::TcpListener;
-
 use gallra_plugin_api::{Connector, ConnectorError};
 use serde_json::Value;
 
-use crate::support::{assert_no_personal_data, customer, open, open_settings, seeded, settings};
+use crate::support::{
+    assert_no_personal_data, customer, open, open_settings, seeded, settings, unreachable_settings,
+};
 
 fn permanent(error: ConnectorError) -> String {
     assert_no_personal_data(&error);
@@ -84,14 +84,8 @@ fn a_wrong_password_is_permanent_and_names_the_fix() {
 
 #[test]
 fn an_unreachable_registry_is_transient_not_empty() {
-    let port = {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
     let server = seeded();
-    let mut s = settings(&server);
-    s["port"] = port.into();
-    let epp = open_settings(&s).unwrap();
+    let epp = open_settings(&unreachable_settings(&server)).unwrap();
     for result in [
         epp.lookup(&customer("1001")).map(drop),
         epp.erase(&customer("1001")).map(drop),

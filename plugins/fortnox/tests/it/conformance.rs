@@ -2,14 +2,14 @@
 //! testkit's Fortnox. The refused subject is a customer with an invoice: anonymized and
 //! retained under Bokföringslagen.
 
-use std::net::TcpListener;
-
 use gallra_plugin_api::conformance::{self, ConformanceSystem};
 use gallra_plugin_api::{ConnectorError, Identifier, IdentifierKind, Subject};
 use gallra_plugin_fortnox::FortnoxConnector;
 use serde_json::json;
 
-use crate::support::{anna_card, open_settings, settings, today, Fortnox, InvoiceData};
+use crate::support::{
+    anna_card, open_settings, owned, settings, today, unreachable_settings, Fortnox, InvoiceData,
+};
 
 struct Books {
     server: Fortnox,
@@ -63,15 +63,7 @@ impl ConformanceSystem for Books {
     }
 
     fn open_unreachable(&mut self) -> Result<FortnoxConnector, ConnectorError> {
-        let closed = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let mut s = settings(&self.server);
-        s["base_url"] = format!("http://127.0.0.1:{closed}/3").into();
-        s["token_url"] = format!("http://127.0.0.1:{closed}/oauth-v1/token").into();
-        s["http"]["max_retries"] = 1.into();
-        open_settings(&s)
+        open_settings(&unreachable_settings(&self.server))
     }
 
     fn subject(&self) -> Subject {
@@ -79,7 +71,7 @@ impl ConformanceSystem for Books {
     }
 
     fn expected_export(&self) -> Vec<String> {
-        [
+        owned(&[
             "Annika Lindqvist",
             "annika.lindqvist@example.se",
             "faktura.annika@example.se",
@@ -89,9 +81,7 @@ impl ConformanceSystem for Books {
             "Umeå",
             "070-987 65 43",
             "ring efter 17",
-        ]
-        .map(str::to_owned)
-        .to_vec()
+        ])
     }
 
     fn bystander(&self) -> Subject {
@@ -99,15 +89,13 @@ impl ConformanceSystem for Books {
     }
 
     fn bystander_values(&self) -> Vec<String> {
-        [
+        owned(&[
             "Cecilia Bergström",
             "cecilia.bergstrom@example.se",
             "900101-0017",
             "Kungsgatan 3",
             "073-111 22 33",
-        ]
-        .map(str::to_owned)
-        .to_vec()
+        ])
     }
 
     fn holds(&mut self, subject: &Subject) -> bool {

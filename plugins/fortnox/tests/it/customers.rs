@@ -5,8 +5,8 @@ use gallra_plugin_api::jiff::Timestamp;
 use gallra_plugin_api::{Connector, ConnectorError, EraseOutcome, Retention};
 
 use crate::support::{
-    anna_card, card, customer, email, open, open_settings, personnummer, settings, today,
-    InvoiceData,
+    anna_card, card, customer, email, field_value, open, open_settings, personnummer, settings,
+    today, InvoiceData,
 };
 
 fn ts(s: &str) -> Timestamp {
@@ -67,13 +67,7 @@ fn export_returns_every_field_of_the_card() {
     let export = connector
         .export(&email("annika.lindqvist@example.se"))
         .unwrap();
-    let value = |field: &str| {
-        export
-            .fields
-            .iter()
-            .find(|f| f.field == field)
-            .and_then(|f| f.value.clone())
-    };
+    let value = |field: &str| field_value(&export, field);
     assert_eq!(value("Name").as_deref(), Some("Annika Lindqvist"));
     assert_eq!(value("OrganisationNumber").as_deref(), Some("811218-9876"));
     assert_eq!(value("Comments").as_deref(), Some("ring efter 17"));

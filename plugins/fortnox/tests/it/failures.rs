@@ -1,13 +1,12 @@
 //! Tokens, wrong credentials, an unreachable Fortnox, 429 answers and the request rate.
 
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use gallra_plugin_api::{Connector, ConnectorError};
 
 use crate::support::{
     anna_card, assert_no_personal_data, busiest, customer, email, open, open_settings,
-    personnummer, settings, Fortnox,
+    personnummer, settings, unreachable_settings, Fortnox,
 };
 
 #[test]
@@ -85,17 +84,8 @@ fn a_missing_secret_file_fails_at_open_naming_the_path() {
 
 #[test]
 fn an_unreachable_fortnox_is_transient_for_every_operation() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let server = Fortnox::start();
-    let mut s = settings(&server);
-    s["base_url"] = format!("http://127.0.0.1:{port}/3").into();
-    s["token_url"] = format!("http://127.0.0.1:{port}/oauth-v1/token").into();
-    s["http"]["max_retries"] = 1.into();
-    let connector = open_settings(&s).unwrap();
+    let connector = open_settings(&unreachable_settings(&server)).unwrap();
     let subject = personnummer("19811218-9876");
     for err in [
         connector.lookup(&subject).unwrap_err(),

@@ -2,8 +2,9 @@
 //! (plugin-api's conformance suite) against the testkit's REST API.
 
 use gallra_plugin_api::conformance::{self, ConformanceSystem};
-use gallra_plugin_api::{ConnectorError, Identifier, IdentifierKind, Subject};
+use gallra_plugin_api::{ConnectorError, IdentifierKind, Subject};
 use gallra_plugin_http::HttpConnector;
+use gallra_testkit::connector::{by_email_and_phone, bystander, owned};
 use gallra_testkit::rest::{Address, NewUser, RestApi};
 use gallra_testkit::server::unreachable_url;
 
@@ -17,14 +18,6 @@ struct Shop {
 }
 
 const SUBJECT: (&str, &str) = ("annika.lindqvist@example.se", "+46709876543");
-const BYSTANDER: (&str, &str) = ("cecilia.bergstrom@example.se", "+46731112233");
-
-fn who((email, phone): (&str, &str)) -> Subject {
-    Subject::new(vec![
-        Identifier::parse(IdentifierKind::Email, email).unwrap(),
-        Identifier::parse(IdentifierKind::Phone, phone).unwrap(),
-    ])
-}
 
 impl Shop {
     fn start() -> Self {
@@ -40,12 +33,12 @@ impl Shop {
             last_login: Some("2024-05-01T12:00:00Z".to_owned()),
         });
         let bystander_id = api.add_user(NewUser {
-            email: BYSTANDER.0.to_owned(),
-            name: "Cecilia Bergström".to_owned(),
-            phone: Some("+46 73 111 22 33".to_owned()),
+            email: bystander::EMAIL.to_owned(),
+            name: bystander::NAME.to_owned(),
+            phone: Some(bystander::PHONE.to_owned()),
             address: Some(Address {
-                street: "Kungsgatan 3".to_owned(),
-                city: "Lund".to_owned(),
+                street: bystander::STREET.to_owned(),
+                city: bystander::CITY.to_owned(),
             }),
             last_login: None,
         });
@@ -72,35 +65,26 @@ impl ConformanceSystem for Shop {
     }
 
     fn subject(&self) -> Subject {
-        who(SUBJECT)
+        by_email_and_phone(SUBJECT.0, SUBJECT.1)
     }
 
     fn expected_export(&self) -> Vec<String> {
-        [
+        owned(&[
             "Annika Lindqvist",
             "annika.lindqvist@example.se",
             "070-987 65 43",
             "Ringvägen 17",
             "Umeå",
             "2024-05-01T12:00:00Z",
-        ]
-        .map(str::to_owned)
-        .to_vec()
+        ])
     }
 
     fn bystander(&self) -> Subject {
-        who(BYSTANDER)
+        bystander::subject()
     }
 
     fn bystander_values(&self) -> Vec<String> {
-        [
-            BYSTANDER.0,
-            "Cecilia Bergström",
-            "Kungsgatan 3",
-            "+46 73 111 22 33",
-        ]
-        .map(str::to_owned)
-        .to_vec()
+        bystander::values()
     }
 
     fn holds(&mut self, subject: &Subject) -> bool {

@@ -68,7 +68,7 @@ impl ConformanceSystem for Account {
     }
 
     fn expected_export(&self) -> Vec<String> {
-        [
+        owned(&[
             ANNA,
             "Annika",
             "Lindqvist",
@@ -77,9 +77,7 @@ impl ConformanceSystem for Account {
             "903 27",
             "+46709876543",
             "192.0.2.44",
-        ]
-        .map(str::to_owned)
-        .to_vec()
+        ])
     }
 
     fn bystander(&self) -> Subject {
@@ -87,9 +85,7 @@ impl ConformanceSystem for Account {
     }
 
     fn bystander_values(&self) -> Vec<String> {
-        [CECILIA, "Cecilia", "Bergström"]
-            .map(str::to_owned)
-            .to_vec()
+        owned(&[CECILIA, "Cecilia", "Bergström"])
     }
 
     fn holds(&mut self, subject: &Subject) -> bool {

@@ -6,7 +6,7 @@ use gallra_plugin_api::{
 };
 
 use crate::support::{
-    anna, customer, email, open, open_settings, settings, ClientData, Whmcs, PNR_FIELD,
+    anna, customer, email, field_value, open, open_settings, settings, ClientData, Whmcs, PNR_FIELD,
 };
 
 fn ts(s: &str) -> Timestamp {
@@ -141,13 +141,7 @@ fn lookup_and_export_by_email_or_customer_id_and_nothing_by_other_ids() {
     assert!(connector.lookup(&not_ours).unwrap().records.is_empty());
 
     let export = connector.export(&customer(id)).unwrap();
-    let value = |field: &str| {
-        export
-            .fields
-            .iter()
-            .find(|f| f.field == field)
-            .and_then(|f| f.value.clone())
-    };
+    let value = |field: &str| field_value(&export, field);
     assert_eq!(value("lastname").as_deref(), Some("Lindqvist"));
     assert_eq!(value("companyname").as_deref(), Some("Lindqvists Snickeri"));
     assert_eq!(

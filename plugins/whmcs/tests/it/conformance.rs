@@ -1,13 +1,13 @@
 //! The connector keeps gallra's promises (plugin-api's conformance suite) against the
 //! testkit's WHMCS. The refused subject is a client with an invoice.
 
-use std::net::TcpListener;
-
 use gallra_plugin_api::conformance::{self, ConformanceSystem};
 use gallra_plugin_api::{ConnectorError, Identifier, IdentifierKind, Subject};
 use gallra_plugin_whmcs::WhmcsConnector;
 
-use crate::support::{anna, open_settings, settings, ClientData, Whmcs};
+use crate::support::{
+    anna, open_settings, owned, settings, unreachable_settings, ClientData, Whmcs,
+};
 
 struct Billing {
     server: Whmcs,
@@ -66,14 +66,7 @@ impl ConformanceSystem for Billing {
     }
 
     fn open_unreachable(&mut self) -> Result<WhmcsConnector, ConnectorError> {
-        let closed = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let mut s = settings(&self.server);
-        s["base_url"] = format!("http://127.0.0.1:{closed}").into();
-        s["http"]["max_retries"] = 1.into();
-        open_settings(&s)
+        open_settings(&unreachable_settings(&self.server))
     }
 
     fn subject(&self) -> Subject {
@@ -81,7 +74,7 @@ impl ConformanceSystem for Billing {
     }
 
     fn expected_export(&self) -> Vec<String> {
-        [
+        owned(&[
             "Annika",
             "Lindqvist",
             "annika.lindqvist@example.se",
@@ -92,9 +85,7 @@ impl ConformanceSystem for Billing {
             "0709876543",
             "19811218-9876",
             "prefers email",
-        ]
-        .map(str::to_owned)
-        .to_vec()
+        ])
     }
 
     fn bystander(&self) -> Subject {
@@ -102,15 +93,13 @@ impl ConformanceSystem for Billing {
     }
 
     fn bystander_values(&self) -> Vec<String> {
-        [
+        owned(&[
             "Cecilia",
             "Bergström",
             "cecilia.bergstrom@example.se",
             "Kungsgatan 3",
             "0731112233",
-        ]
-        .map(str::to_owned)
-        .to_vec()
+        ])
     }
 
     fn holds(&mut self, subject: &Subject) -> bool {

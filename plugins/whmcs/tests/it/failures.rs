@@ -1,12 +1,12 @@
 //! Wrong credentials, an unreachable site, 429 answers and the request rate.
 
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use gallra_plugin_api::{Connector, ConnectorError};
 
 use crate::support::{
-    anna, assert_no_personal_data, busiest, customer, email, open_settings, settings, Whmcs,
+    anna, assert_no_personal_data, busiest, customer, email, open_settings, settings,
+    unreachable_settings, Whmcs,
 };
 
 #[test]
@@ -45,16 +45,8 @@ fn a_wrong_secret_is_permanent_and_names_the_settings_with_200_or_403() {
 
 #[test]
 fn an_unreachable_site_is_transient_for_every_operation() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let server = Whmcs::start();
-    let mut s = settings(&server);
-    s["base_url"] = format!("http://127.0.0.1:{port}").into();
-    s["http"]["max_retries"] = 1.into();
-    let connector = open_settings(&s).unwrap();
+    let connector = open_settings(&unreachable_settings(&server)).unwrap();
     let subject = email("annika.lindqvist@example.se");
     let errors = [
         connector.lookup(&subject).unwrap_err(),

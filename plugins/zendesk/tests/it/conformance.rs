@@ -75,7 +75,7 @@ impl ConformanceSystem for Helpdesk {
     }
 
     fn expected_export(&self) -> Vec<String> {
-        [
+        owned(&[
             "Annika Lindqvist",
             ANNA,
             "+46709876543",
@@ -83,9 +83,7 @@ impl ConformanceSystem for Helpdesk {
             "2024-02-01T09:00:00Z",
             "Faktura 0 dubbeldebiterad",
             "faktura nummer 2 drogs två gånger",
-        ]
-        .map(str::to_owned)
-        .to_vec()
+        ])
     }
 
     fn bystander(&self) -> Subject {
@@ -93,7 +91,7 @@ impl ConformanceSystem for Helpdesk {
     }
 
     fn bystander_values(&self) -> Vec<String> {
-        [
+        owned(&[
             CECILIA,
             "Cecilia Bergström",
             "+46731112233",
@@ -101,9 +99,7 @@ impl ConformanceSystem for Helpdesk {
             NEIGHBOUR,
             "Maj Lindqvist",
             "Maj flyttar till Luleå",
-        ]
-        .map(str::to_owned)
-        .to_vec()
+        ])
     }
 
     fn holds(&mut self, subject: &Subject) -> bool {

@@ -3,6 +3,7 @@
 
 use gallra_plugin_api::{ConnectorError, Identifier, IdentifierKind, Subject};
 use gallra_plugin_epp::EppConnector;
+pub use gallra_testkit::connector::owned;
 use gallra_testkit::connector::{self, assert_no_pii};
 pub use gallra_testkit::epp::{ContactData, EppServer};
 use serde_json::{json, Value};
@@ -23,6 +24,13 @@ pub fn settings(server: &EppServer) -> Value {
         "contacts": { "contact_id": "GALLRA-{customer_id}" },
         "timeout_secs": 5,
     })
+}
+
+/// [`settings`] pointed at a port nobody listens on.
+pub fn unreachable_settings(server: &EppServer) -> Value {
+    let mut s = settings(server);
+    s["port"] = gallra_testkit::server::closed_port().into();
+    s
 }
 
 /// Opens the connector the way the daemon does: JSON settings, validate, open.

@@ -4,7 +4,7 @@
 use gallra_plugin_api::ConnectorError;
 use gallra_plugin_mailchimp::MailchimpConnector;
 use gallra_testkit::connector;
-pub use gallra_testkit::connector::{assert_no_pii, by_email};
+pub use gallra_testkit::connector::{assert_bad_credentials, assert_transient, by_email, owned};
 pub use gallra_testkit::mailchimp::{Mailchimp, NewMember, API_KEY};
 pub use gallra_testkit::secrets::Secrets;
 use serde_json::{json, Value};

@@ -4,7 +4,9 @@
 use gallra_plugin_api::ConnectorError;
 use gallra_plugin_zendesk::ZendeskConnector;
 use gallra_testkit::connector;
-pub use gallra_testkit::connector::{assert_no_pii, by_email};
+pub use gallra_testkit::connector::{
+    assert_bad_credentials, assert_no_pii, assert_transient, by_email, owned,
+};
 pub use gallra_testkit::secrets::Secrets;
 pub use gallra_testkit::zendesk::{
     Deletion, NewUser, Zendesk, AGENT_EMAIL, API_TOKEN, OAUTH_TOKEN,
