@@ -8,6 +8,7 @@
 
 mod current;
 mod gauges;
+mod leases;
 mod listeners;
 mod scheduler;
 mod systemd;
@@ -85,6 +86,8 @@ pub async fn serve(path: &Path, config: Config, store: Arc<SqliteStore>) -> Resu
     let mut plan = Plan::of(&config)?;
     let mut config = config;
     let mut listeners: Option<Listeners> = None;
+    let lease_store: Arc<dyn crate::store::LeaseStore> = store.clone();
+    let _renewer = leases::Renewer::start(lease_store, crate::store::DEFAULT_LEASE / 3);
     loop {
         let context = open(config, &metrics).await?;
         // Tombstones for what resumed runs erase too (the request engine sets this again).
