@@ -248,7 +248,14 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
             version,
             source,
         })?;
-        tracing::info!(path = %path.display(), version, "state database upgraded");
+    }
+    // One line, whatever the number of steps.
+    match found {
+        0 => tracing::info!(path = %path.display(), version = LATEST, "state database created"),
+        found if found < LATEST => {
+            tracing::info!(path = %path.display(), from = found, to = LATEST, "state database upgraded")
+        }
+        _ => {}
     }
     Ok(())
 }

@@ -227,9 +227,16 @@ fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_env("GALLRA_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour(std::io::IsTerminal::is_terminal(&std::io::stderr())))
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Plain => builder.with_target(false).init(),
         LogFormat::Json => builder.json().init(),
     }
+}
+
+/// Whether logs are coloured: only on a terminal, and never when `NO_COLOR` is set to
+/// anything (<https://no-color.org>). A pipe or journald gets plain text.
+fn colour(terminal: bool) -> bool {
+    terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
