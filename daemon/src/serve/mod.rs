@@ -271,6 +271,10 @@ impl Generation {
                 tasks.spawn(task.run(stop_rx.clone()));
             }
         }
+        if config.policies.values().all(|p| p.schedule.is_none()) {
+            let (metrics, zone) = (metrics.clone(), config.time_zone.clone());
+            tasks.spawn(scheduler::idle(metrics, zone, stop_rx.clone()));
+        }
         Ok(Self { tasks, stop })
     }
 

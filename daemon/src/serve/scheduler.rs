@@ -18,6 +18,23 @@ use crate::store::{SqliteStore, Store, StoreError};
 /// The longest the loop sleeps at once, so that a clock change is noticed within it.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
 
+/// The scheduler of a configuration with no scheduled policy: nothing to start, but it still
+/// ticks every [`MAX_SLEEP`], so that `gallra_scheduler_last_tick_timestamp_seconds` says the
+/// service is alive and the stall alert does not fire on an idle daemon.
+pub async fn idle(
+    metrics: Metrics,
+    time_zone: jiff::tz::TimeZone,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), ServeError> {
+    loop {
+        metrics.scheduler_tick(crate::clock::now_in(&time_zone).timestamp());
+        tokio::select! {
+            _ = tokio::time::sleep(MAX_SLEEP) => {}
+            _ = stop.wait_for(|stopping| *stopping) => return Ok(()),
+        }
+    }
+}
+
 /// A scheduled policy's loop.
 pub struct PolicyLoop {
     context: Context,
@@ -97,5 +114,30 @@ impl PolicyLoop {
                 Ok(())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn last_tick(metrics: &Metrics) -> Option<f64> {
+        let text = metrics.encode().unwrap();
+        text.lines()
+            .find(|l| l.starts_with("gallra_scheduler_last_tick_timestamp_seconds "))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+    }
+
+    #[tokio::test]
+    async fn a_service_with_nothing_scheduled_still_ticks_and_stops_when_told() {
+        let metrics = Metrics::new();
+        assert_eq!(last_tick(&metrics), Some(0.0), "never ticked yet");
+        let (stop, stopping) = watch::channel(false);
+        let idle = tokio::spawn(idle(metrics.clone(), jiff::tz::TimeZone::UTC, stopping));
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        let first = last_tick(&metrics).unwrap();
+        assert!(first > 1.0e9, "ticked at once: {first}");
+        stop.send(true).unwrap();
+        idle.await.unwrap().unwrap();
     }
 }

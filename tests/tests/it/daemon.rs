@@ -173,3 +173,30 @@ fn systemd_hears_ready_watchdog_pings_and_stopping() {
     expect_notification(&notify, "STOPPING=1", Duration::from_secs(10));
     assert!(daemon.wait(Duration::from_secs(30)).success());
 }
+
+/// With no policy on a schedule the scheduler has nothing to start, but it still ticks, so
+/// `GallraSchedulerStalled` (time() - last tick > 5 min) does not fire on an idle daemon.
+#[test]
+fn a_daemon_with_nothing_scheduled_still_shows_its_scheduler_alive() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = Scenario::build(Backend::Sqlite, dir.path(), 2, 30);
+    let port = free_port();
+    scenario.edit_config(|config| {
+        for (_, policy) in config["policies"].as_table_mut().unwrap().iter_mut() {
+            policy.as_table_mut().unwrap().remove("schedule");
+        }
+        let listen = format!("127.0.0.1:{port}");
+        config.insert(
+            "metrics".into(),
+            toml::Value::Table(toml::toml! { listen = listen }),
+        );
+    });
+    let _daemon = Daemon::start(&scenario.config);
+    let tick = "gallra_scheduler_last_tick_timestamp_seconds";
+    wait_until("metrics to answer", Duration::from_secs(30), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    wait_until("a scheduler tick", Duration::from_secs(30), || {
+        metric(&scrape(port), tick) > 1.0e9
+    });
+}
