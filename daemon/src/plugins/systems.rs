@@ -6,7 +6,7 @@ use super::finder::PluginFinder;
 use super::secrets::warn_exposed_secrets;
 use super::system::{OpenError, SystemHandle};
 use crate::config::Config;
-use crate::metrics::Metrics;
+use crate::metrics::{LoadedPlugin, Metrics, PluginVersion, SafeName};
 
 /// The opened systems of a configuration. A system that failed to open is kept with its
 /// error, so that policies that do not need it still run and those that do can say why not.
@@ -35,8 +35,22 @@ impl Systems {
         Self { opened }
     }
 
-    /// Counts every system's connector calls in `metrics`.
+    /// Counts every system's connector calls in `metrics`, and declares the plugins loaded
+    /// (`gallra_plugin_loaded`, one series per system whose plugin opened).
     pub fn with_metrics(self, metrics: &Metrics) -> Self {
+        let loaded: Vec<LoadedPlugin> = self
+            .opened
+            .iter()
+            .filter_map(|(name, handle)| {
+                let description = handle.as_ref().ok()?.description();
+                Some(LoadedPlugin {
+                    system: SafeName::lossy(name),
+                    plugin: SafeName::lossy(&description.name),
+                    version: PluginVersion::lossy(&description.version),
+                })
+            })
+            .collect();
+        metrics.set_plugins(&loaded);
         let opened = self
             .opened
             .into_iter()

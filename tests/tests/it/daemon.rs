@@ -175,9 +175,10 @@ fn systemd_hears_ready_watchdog_pings_and_stopping() {
 }
 
 /// With no policy on a schedule the scheduler has nothing to start, but it still ticks, so
-/// `GallraSchedulerStalled` (time() - last tick > 5 min) does not fire on an idle daemon.
+/// `GallraSchedulerStalled` (time() - last tick > 5 min) does not fire on an idle daemon; and
+/// `gallra_plugin_loaded` names each system's plugin.
 #[test]
-fn a_daemon_with_nothing_scheduled_still_shows_its_scheduler_alive() {
+fn a_daemon_with_nothing_scheduled_still_shows_its_scheduler_alive_and_its_plugins_loaded() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = Scenario::build(Backend::Sqlite, dir.path(), 2, 30);
     let port = free_port();
@@ -199,4 +200,14 @@ fn a_daemon_with_nothing_scheduled_still_shows_its_scheduler_alive() {
     wait_until("a scheduler tick", Duration::from_secs(30), || {
         metric(&scrape(port), tick) > 1.0e9
     });
+    // Each system's plugin is declared loaded (the dashboard's "Loaded plugins" panel).
+    let text = scrape(port);
+    for system in ["panel", "billing", "crm"] {
+        let series = format!("gallra_plugin_loaded{{system=\"{system}\",plugin=\"sql\"");
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(&series) && l.ends_with(" 1")),
+            "no {series}…}} 1 in:\n{text}"
+        );
+    }
 }
