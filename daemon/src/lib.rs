@@ -22,6 +22,7 @@ pub mod runner;
 pub mod serve;
 pub mod statelock;
 pub mod tombstones;
+pub mod version;
 
 // The pure rules live in gallra-core; they keep their old paths here.
 pub use gallra_core::{clock, config, duration, policy, schedule};

@@ -25,7 +25,7 @@ pub const DEFAULT_CONFIG: &str = "/etc/gallra/gallra.toml";
 /// gallra enforces personal-data retention across every system that holds customer data:
 /// inactivity purges, retention deadlines and erasure requests, carried through connectors.
 #[derive(Debug, Parser)]
-#[command(name = "gallra", version, propagate_version = true)]
+#[command(name = "gallra", version = crate::version::LONG.as_str(), propagate_version = true)]
 pub struct Cli {
     /// Log line format on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Plain, global = true)]

@@ -276,11 +276,19 @@ impl Inner {
         );
         // A gauge rather than prometheus-client's `Info`: the OpenMetrics `info` type is
         // unknown to the classic text parser (promtool check metrics, older scrapers).
-        let build = Family::<[(&'static str, &'static str); 1], Gauge>::default();
+        let build = Family::<[(&'static str, String); 3], Gauge>::default();
         build
-            .get_or_create(&[("version", env!("CARGO_PKG_VERSION"))])
+            .get_or_create(&[
+                ("version", crate::version::VERSION.to_owned()),
+                ("revision", crate::version::REVISION.to_owned()),
+                ("abi", crate::version::ABI.clone()),
+            ])
             .set(1);
-        r.register("build_info", "gallra's version (always 1)", build);
+        r.register(
+            "build_info",
+            "gallra's version, the source revision and the plugin ABI it speaks (always 1)",
+            build,
+        );
         let up = Gauge::<i64>::default();
         up.set(1);
         r.register("up", "1 while gallra runs", up);

@@ -203,8 +203,10 @@ fn every_metric_appears_with_the_value_its_calls_gave_it() {
         1_700_000_200.0,
     );
     let build = format!(
-        r#"gallra_build_info{{version="{}"}}"#,
-        env!("CARGO_PKG_VERSION")
+        r#"gallra_build_info{{version="{}",revision="{}",abi="{}"}}"#,
+        env!("CARGO_PKG_VERSION"),
+        crate::version::REVISION,
+        gallra_plugin_api::abi::ABI_VERSION
     );
     assert_value(&t, &build, 1.0);
     assert_value(&t, "gallra_up", 1.0);
