@@ -53,8 +53,8 @@ run_quiet() {
 }
 
 # --- 1. verify ----------------------------------------------------------------------------
-# verify insists that ExecStart='s binary exists. Where gallra is not installed, check a copy
-# of the unit whose ExecStart= names a binary that does exist; everything else is as shipped.
+# verify insists that every Exec*= binary exists. Where gallra is not installed, check a copy
+# of the unit whose Exec*= lines name a binary that does exist; everything else is as shipped.
 exec_bin=$(unit_value ExecStart | awk '{print $1}')
 verify_unit=$UNIT
 if [ ! -x "$exec_bin" ]; then
@@ -64,7 +64,7 @@ if [ ! -x "$exec_bin" ]; then
     done
     mkdir -p "$scratch/verify"
     verify_unit=$scratch/verify/gallra.service
-    sed "s#^ExecStart=$exec_bin #ExecStart=$stand_in #" "$UNIT" >"$verify_unit"
+    sed "s#^\(Exec[A-Za-z]*\)=$exec_bin #\1=$stand_in #" "$UNIT" >"$verify_unit"
     echo "note: $exec_bin is not installed here; verify checks ExecStart= against $stand_in"
 fi
 if run_quiet verify systemd-analyze verify --man=no --recursive-errors=no "$verify_unit"; then
