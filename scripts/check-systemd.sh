@@ -71,6 +71,17 @@ if run_quiet verify systemd-analyze verify --man=no --recursive-errors=no "$veri
     ok "systemd-analyze verify: no complaints"
 fi
 
+# --- 1b. reload and limits ----------------------------------------------------------------
+# `systemctl reload` must fail on a config the daemon would refuse: the first ExecReload= runs
+# `gallra check`. And the descriptor limit leaves room beyond systemd's default 1024.
+first_reload=$(sed -n 's/^ExecReload=//p' "$UNIT" | head -n 1)
+case "$first_reload" in
+    *"gallra check"*) ok "ExecReload= checks the config before SIGHUP" ;;
+    *) fail "the first ExecReload= must run \`gallra check\` (found: $first_reload)" ;;
+esac
+nofile=$(unit_value LimitNOFILE)
+if [ "${nofile:-0}" -ge 8192 ] 2>/dev/null; then ok "LimitNOFILE=$nofile"; else fail "LimitNOFILE must be at least 8192 (found: ${nofile:-unset})"; fi
+
 # --- 2. security exposure -----------------------------------------------------------------
 security_out=$scratch/security.txt
 if systemd-analyze security --offline=true --no-pager "$UNIT" >"$security_out" 2>"$scratch/security.err"; then
