@@ -25,6 +25,17 @@ pub async fn serve_unix(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ApiError> {
     let listener = bind_unix(path)?;
+    serve_unix_on(listener, path, router, shutdown).await
+}
+
+/// Serves `router` on a socket [`bind_unix`] made at `path` until `shutdown` completes, then
+/// removes the socket if it is still the one made.
+pub async fn serve_unix_on(
+    listener: UnixListener,
+    path: &Path,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ApiError> {
     let inode = std::fs::metadata(path).map(|m| m.ino()).ok();
     tracing::info!(target: "gallra::api", socket = %path.display(), "admin API listening");
     let result = axum::serve(listener, router)
@@ -44,10 +55,26 @@ pub async fn serve_tcp(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ApiError> {
-    let listener = TcpListener::bind(addr)
+    let listener = bind_tcp(addr).await?;
+    serve_tcp_on(listener, router, shutdown).await
+}
+
+/// Binds the admin API's TCP address, or says which address could not be bound and why.
+pub async fn bind_tcp(addr: SocketAddr) -> Result<TcpListener, ApiError> {
+    TcpListener::bind(addr)
         .await
-        .map_err(|source| ApiError::Bind { addr, source })?;
-    tracing::info!(target: "gallra::api", %addr, "admin API listening");
+        .map_err(|source| ApiError::Bind { addr, source })
+}
+
+/// Serves `router` on a bound TCP listener until `shutdown` completes.
+pub async fn serve_tcp_on(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ApiError> {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(target: "gallra::api", %addr, "admin API listening");
+    }
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await
@@ -57,7 +84,7 @@ pub async fn serve_tcp(
 /// Creates the socket with mode 0660 and no moment at which it is open wider: it is bound
 /// inside a fresh private (0700) directory, given its mode, and only then linked into place.
 /// Linking fails if something took the path meanwhile, so a live socket is never replaced.
-fn bind_unix(path: &Path) -> Result<UnixListener, ApiError> {
+pub fn bind_unix(path: &Path) -> Result<UnixListener, ApiError> {
     let socket_error = |source| ApiError::Socket {
         path: path.to_owned(),
         source,

@@ -37,7 +37,9 @@ use tower_http::limit::RequestBodyLimitLayer;
 
 pub use auth::{load_tokens, Auth};
 pub use errors::{ApiError, ErrorCode, HttpError};
-pub use listen::{serve_tcp, serve_unix, SOCKET_MODE};
+pub use listen::{
+    bind_tcp, bind_unix, serve_tcp, serve_tcp_on, serve_unix, serve_unix_on, SOCKET_MODE,
+};
 pub use routes::ROUTES;
 
 use crate::requests::RequestService;

@@ -52,7 +52,9 @@ pub use labels::{
     CallOutcome, Operation, PluginVersion, RunOutcome, SafeName, TaskAction, TaskOutcome,
     UnsafeLabel, INVALID_NAME,
 };
-pub use server::{metrics_router, serve_metrics, serve_metrics_on, MetricsError, CONTENT_TYPE};
+pub use server::{
+    bind_metrics, metrics_router, serve_metrics, serve_metrics_on, MetricsError, CONTENT_TYPE,
+};
 
 /// Every gallra metric, registered once. Cloning is cheap (one `Arc`); hand a clone to the
 /// scheduler, the runner, the request engine and the `/metrics` listener.

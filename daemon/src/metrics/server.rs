@@ -50,10 +50,14 @@ pub async fn serve_metrics(
     metrics: Metrics,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), MetricsError> {
-    let listener = TcpListener::bind(addr)
+    serve_metrics_on(bind_metrics(addr).await?, metrics, shutdown).await
+}
+
+/// Binds the metrics address, or says which address could not be bound and why.
+pub async fn bind_metrics(addr: SocketAddr) -> Result<TcpListener, MetricsError> {
+    TcpListener::bind(addr)
         .await
-        .map_err(|source| MetricsError::Bind { addr, source })?;
-    serve_metrics_on(listener, metrics, shutdown).await
+        .map_err(|source| MetricsError::Bind { addr, source })
 }
 
 /// Serves `/metrics` on an already bound listener until `shutdown` completes. Bind

@@ -48,38 +48,63 @@ pub struct Listeners {
 }
 
 impl Listeners {
-    /// Starts the listeners of `plan`, handing requests to `service`.
-    pub fn start(plan: Plan, service: Arc<dyn RequestService>, metrics: &Metrics) -> Self {
+    /// Binds every listener of `plan` (so that a port or socket that cannot be had is an
+    /// error here, before the service says it is ready), then serves them, handing requests
+    /// to `service`.
+    pub async fn start(
+        plan: Plan,
+        service: Arc<dyn RequestService>,
+        metrics: &Metrics,
+    ) -> Result<Self, ServeError> {
+        // All bound before any is served: a failure leaves nothing half-started.
+        let unix = match &plan.api.socket {
+            Some(socket) => Some((api::bind_unix(socket)?, socket.clone())),
+            None => None,
+        };
+        let tcp = match (plan.api.listen, &plan.tokens) {
+            (Some(addr), Some(tokens)) => Some((api::bind_tcp(addr).await?, tokens.clone())),
+            _ => None,
+        };
+        let scrape = match plan.metrics {
+            Some(addr) => Some(
+                crate::metrics::bind_metrics(addr)
+                    .await
+                    .map_err(|e| ServeError::Metrics(e.to_string()))?,
+            ),
+            None => None,
+        };
         let service = Arc::new(CurrentService::new(service));
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = JoinSet::new();
         let shared: Arc<dyn RequestService> = service.clone();
         // The Unix socket without tokens (its file mode guards it), TCP with bearer tokens.
-        if let Some(socket) = plan.api.socket.clone() {
+        if let Some((listener, socket)) = unix {
             let router = api::router(Arc::clone(&shared), Auth::None);
             let stopped = stopped(stop_rx.clone());
-            tasks.spawn(async move { Ok(api::serve_unix(&socket, router, stopped).await?) });
+            tasks.spawn(async move {
+                Ok(api::serve_unix_on(listener, &socket, router, stopped).await?)
+            });
         }
-        if let (Some(addr), Some(tokens)) = (plan.api.listen, plan.tokens.clone()) {
+        if let Some((listener, tokens)) = tcp {
             let router = api::router(shared, Auth::Bearer(tokens));
             let stopped = stopped(stop_rx.clone());
-            tasks.spawn(async move { Ok(api::serve_tcp(addr, router, stopped).await?) });
+            tasks.spawn(async move { Ok(api::serve_tcp_on(listener, router, stopped).await?) });
         }
-        if let Some(addr) = plan.metrics {
+        if let Some(listener) = scrape {
             let stopped = stopped(stop_rx);
             let metrics = metrics.clone();
             tasks.spawn(async move {
-                crate::metrics::serve_metrics(addr, metrics, stopped)
+                crate::metrics::serve_metrics_on(listener, metrics, stopped)
                     .await
                     .map_err(|e| ServeError::Metrics(e.to_string()))
             });
         }
-        Self {
+        Ok(Self {
             plan,
             service,
             tasks,
             stop,
-        }
+        })
     }
 
     /// Whether these listeners serve `plan` as they are.

@@ -104,7 +104,7 @@ pub async fn serve(path: &Path, config: Config, store: Arc<SqliteStore>) -> Resu
                 if let Some(stale) = stale {
                     stale.stop().await;
                 }
-                listeners = Some(Listeners::start(plan.clone(), service, &metrics));
+                listeners = Some(Listeners::start(plan.clone(), service, &metrics).await?);
             }
         }
         let serving = listeners.as_mut().expect("started above");

@@ -211,3 +211,40 @@ fn a_daemon_with_nothing_scheduled_still_shows_its_scheduler_alive_and_its_plugi
         );
     }
 }
+
+/// A listener that cannot be bound (its port is taken) stops the service before it tells
+/// systemd it is ready, with an error naming the address: systemd never hears READY=1 from a
+/// service that cannot serve.
+#[test]
+fn a_port_that_is_taken_stops_the_service_before_it_says_ready() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = Scenario::build(Backend::Sqlite, dir.path(), 2, 30);
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    scenario.edit_config(|config| {
+        let listen = addr.clone();
+        config.insert(
+            "metrics".into(),
+            toml::Value::Table(toml::toml! { listen = listen }),
+        );
+    });
+    let notify_path = dir.path().join("notify.sock");
+    let notify = std::os::unix::net::UnixDatagram::bind(&notify_path).unwrap();
+    let socket = notify_path.to_str().unwrap().to_owned();
+    let out = Gallra::new(&scenario.config).run_with_env(&["run"], &[("NOTIFY_SOCKET", &socket)]);
+    assert_ne!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&addr),
+        "the error names the address:\n{}",
+        out.stderr
+    );
+    notify.set_nonblocking(true).unwrap();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = notify.recv(&mut buf) {
+        let said = String::from_utf8_lossy(&buf[..n]).into_owned();
+        assert!(
+            !said.lines().any(|l| l == "READY=1"),
+            "READY=1 before failing: {said}"
+        );
+    }
+}
