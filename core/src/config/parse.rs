@@ -99,9 +99,9 @@ fn serde_problem(error: toml::de::Error, base: &str, locator: &Locator) -> Probl
     }
     // serde speaks of fields and variants; a sysadmin reads keys and values.
     let message = if let Some(rest) = message.strip_prefix("unknown field ") {
-        format!("unknown key {rest}")
+        format!("unknown key {rest}{}", did_you_mean(rest))
     } else if let Some(rest) = message.strip_prefix("unknown variant ") {
-        format!("unknown value {rest}")
+        format!("unknown value {rest}{}", did_you_mean(rest))
     } else {
         message.to_owned()
     };
@@ -114,5 +114,36 @@ fn serde_problem(error: toml::de::Error, base: &str, locator: &Locator) -> Probl
         key,
         span: error.span(),
         message,
+    }
+}
+
+/// For serde's "`idel_for`, expected one of `kind`, `idle_for`, …": "; did you mean
+/// `idle_for`?" when one expected name is close to what was written (a typo, not another
+/// word), else nothing.
+fn did_you_mean(rest: &str) -> String {
+    let mut names = rest.split('`').skip(1).step_by(2);
+    let Some(written) = names.next() else {
+        return String::new();
+    };
+    names
+        .map(|name| (strsim::damerau_levenshtein(written, name), name))
+        .filter(|(distance, name)| *distance <= 2.max(name.len() / 4) && *distance < name.len())
+        .min()
+        .map(|(_, name)| format!("; did you mean `{name}`?"))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::did_you_mean;
+
+    #[test]
+    fn a_typo_gets_the_key_it_was_meant_to_be_and_another_word_gets_none() {
+        let expected = "`idel_for`, expected one of `kind`, `mode`, `idle_for`, `systems`";
+        assert_eq!(did_you_mean(expected), "; did you mean `idle_for`?");
+        let swapped = "`ativity`, expected one of `activity`, `plugin`";
+        assert_eq!(did_you_mean(swapped), "; did you mean `activity`?");
+        let unrelated = "`colour`, expected one of `kind`, `mode`, `idle_for`";
+        assert_eq!(did_you_mean(unrelated), "");
     }
 }

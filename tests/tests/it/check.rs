@@ -52,7 +52,16 @@ fn check_names_each_mistake_with_file_line_column_and_key() {
             "unknown plugin \"no-such-plugin\"",
         ),
         (":19:", "systems.old.plugin", "ABI version 999"),
-        (":23:", "policies.inactive.idel_for", "unknown key"),
+        (
+            ":23:",
+            "policies.inactive.idel_for",
+            "unknown key `idel_for`",
+        ),
+        (
+            ":23:",
+            "policies.inactive.idel_for",
+            "did you mean `idle_for`?",
+        ),
         (":27:", "policies.signups.after", "not a duration"),
     ];
     for (line, key, what) in expect {
