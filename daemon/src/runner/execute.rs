@@ -392,7 +392,7 @@ async fn erase_one(
     loop {
         let answer = handle.erase_confirmed(subject, identifiers).await;
         // A run keeps no time of its own to ask again: what a request would ask about later,
-        // the next run finds (see `Next::for_run`).
+        // the next run finds (see `Maker::Run` in gallra-core task::after).
         let now = crate::clock::now();
         let next = answer::next(answer, now, now, false);
         match next {
