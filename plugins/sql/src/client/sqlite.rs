@@ -117,6 +117,14 @@ fn map_error(error: rusqlite::Error) -> DbError {
                 ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
                     DbError::transient(format!("{message} (another program holds a lock)"))
                 }
+                // Out of descriptors (EMFILE/ENFILE shows as "unable to open database file"),
+                // memory or disk: the resource comes back, and the erase must not fail for good
+                // meanwhile (the file itself was checked at open).
+                ErrorCode::CannotOpen | ErrorCode::OutOfMemory | ErrorCode::DiskFull => {
+                    DbError::transient(format!(
+                        "{message} (out of file descriptors, memory or disk space? tried again later)"
+                    ))
+                }
                 _ => DbError::permanent(message),
             }
         }
@@ -125,5 +133,26 @@ fn map_error(error: rusqlite::Error) -> DbError {
         }
         // The other errors describe types, names and positions, not values.
         _ => DbError::permanent(error.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::ffi;
+
+    use super::map_error;
+
+    fn failure(code: i32, message: &str) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(ffi::Error::new(code), Some(message.to_owned()))
+    }
+
+    #[test]
+    fn running_out_of_descriptors_memory_or_disk_is_transient_never_final() {
+        for code in [ffi::SQLITE_CANTOPEN, ffi::SQLITE_NOMEM, ffi::SQLITE_FULL] {
+            let error = map_error(failure(code, "unable to open database file"));
+            assert!(error.transient, "{code}: {error}");
+            assert!(!error.connection_lost, "{code}");
+        }
+        assert!(!map_error(failure(ffi::SQLITE_CONSTRAINT, "UNIQUE constraint failed")).transient);
     }
 }
