@@ -143,6 +143,9 @@ async fn decide_page(
     let mut pending = JoinSet::new();
     let others = facts::systems_to_ask(context.config, context.systems, context.rule);
     for (index, record) in subjects.into_iter().enumerate() {
+        // A key that cannot be a customer id (empty, a control character) leaves the account
+        // source no sure way to the subject: kept, for a person, like an unreadable identifier.
+        let key_unreadable = Identifier::parse(IdentifierKind::CustomerId, &record.key).is_err();
         let identifiers = with_source_key(record.identifiers, &record.key);
         let ask_others = candidate(context, &record.facts) && !others.is_empty();
         decisions.push(SubjectDecision {
@@ -150,7 +153,7 @@ async fn decide_page(
             reason: Reason::ActivityUnknown,
             identifiers,
             clear_warning: false,
-            unreadable: !record.unreadable.is_empty(),
+            unreadable: !record.unreadable.is_empty() || key_unreadable,
         });
         if ask_others {
             // Unknown until every system has answered: a gathering that panics keeps it.
