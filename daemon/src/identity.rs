@@ -17,7 +17,7 @@
 
 use std::collections::BTreeSet;
 
-use gallra_plugin_api::{Identifier, IdentifierKind, RecordRef, Subject};
+use gallra_plugin_api::{Identifier, IdentifierKind, LookupResult, RecordRef, Subject};
 
 use crate::plugins::{CallError, SystemHandle};
 
@@ -58,25 +58,63 @@ pub async fn resolve(
     key: &str,
     identifiers: &[Identifier],
 ) -> Result<Resolution, CallError> {
-    let own_key = Identifier::parse(IdentifierKind::CustomerId, key).ok();
-    let own = match &own_key {
-        Some(id) => lookup(source, id.clone()).await?,
-        None => BTreeSet::new(),
-    };
-    let mut resolution = Resolution::default();
-    for identifier in identifiers {
-        if !is_strong(identifier.kind()) {
-            resolution.usable.push(identifier.clone());
-            continue;
+    let mut resolved = resolve_many(source, &[(key.to_owned(), identifiers.to_vec())]).await;
+    resolved.pop().expect("one answer per subject")
+}
+
+/// [`resolve`] for many subjects, each its source key and identifiers: every lookup they
+/// need goes to the source in one batch. A subject any of whose lookups failed gets that
+/// error; the others are unaffected.
+pub async fn resolve_many(
+    source: &SystemHandle,
+    subjects: &[(String, Vec<Identifier>)],
+) -> Vec<Result<Resolution, CallError>> {
+    // Per subject: its own key's lookup (if the key is an id), then one per strong identifier.
+    let mut asked = Vec::new();
+    for (key, identifiers) in subjects {
+        if let Ok(own) = Identifier::parse(IdentifierKind::CustomerId, key) {
+            asked.push(Subject::new(vec![own]));
         }
-        let found = lookup(source, identifier.clone()).await?;
-        if no_one_else(&own, &found) {
-            resolution.usable.push(identifier.clone());
-        } else {
-            resolution.withheld.insert(identifier.kind());
-        }
+        let strong = identifiers.iter().filter(|i| is_strong(i.kind()));
+        asked.extend(strong.map(|i| Subject::new(vec![i.clone()])));
     }
-    Ok(resolution)
+    let mut found = source
+        .lookup_many(asked)
+        .await
+        .into_iter()
+        .map(|r| r.map(records));
+    subjects
+        .iter()
+        .map(|(key, identifiers)| {
+            let own = match Identifier::parse(IdentifierKind::CustomerId, key) {
+                Ok(_) => found.next().expect("an answer per lookup"),
+                Err(_) => Ok(BTreeSet::new()),
+            };
+            let mut resolution = Resolution::default();
+            let mut failed = own.as_ref().err().cloned();
+            for identifier in identifiers {
+                if !is_strong(identifier.kind()) {
+                    resolution.usable.push(identifier.clone());
+                    continue;
+                }
+                let theirs = found.next().expect("an answer per lookup");
+                match (&own, theirs) {
+                    (Ok(own), Ok(theirs)) if no_one_else(own, &theirs) => {
+                        resolution.usable.push(identifier.clone())
+                    }
+                    (Ok(_), Ok(_)) => {
+                        resolution.withheld.insert(identifier.kind());
+                    }
+                    (_, Err(error)) => failed = failed.or(Some(error)),
+                    (Err(_), Ok(_)) => {}
+                }
+            }
+            match failed {
+                Some(error) => Err(error),
+                None => Ok(resolution),
+            }
+        })
+        .collect()
 }
 
 /// Whether any strong identifier, looked up in the account source by itself, finds more than
@@ -116,11 +154,16 @@ async fn lookup(
 ) -> Result<BTreeSet<(String, String)>, CallError> {
     let subject = Subject::new(vec![identifier]);
     let found = source.call("lookup", move |i| i.lookup(&subject)).await?;
-    Ok(found
+    Ok(records(found))
+}
+
+/// A lookup's records as (collection, key) pairs.
+fn records(found: LookupResult) -> BTreeSet<(String, String)> {
+    found
         .records
         .into_iter()
         .map(|RecordRef { collection, key }| (collection, key))
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]

@@ -4,8 +4,9 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ConnectorError;
 use crate::messages::{
-    Call, Description, EraseOutcome, ExpireRequest, ExpireResult, ExportResult, LookupResult,
-    OpenContext, Reply, RestoreOutcome, ScanPage, ScanRequest, Subject, SubjectFacts,
+    BatchOp, Call, CallResult, Capability, Description, EraseOutcome, ExpireRequest, ExpireResult,
+    ExportResult, LookupResult, OpenContext, Reply, RestoreOutcome, ScanPage, ScanRequest, Subject,
+    SubjectFacts,
 };
 
 /// A connection to one system that holds personal data.
@@ -91,6 +92,45 @@ pub trait Connector: Send + Sync + Sized + 'static {
     fn health(&self) -> Result<(), ConnectorError> {
         Ok(())
     }
+
+    /// [`lookup`](Connector::lookup) for several subjects: one result per subject, in order.
+    ///
+    /// Every `*_many` method has a default that calls the single method once per subject,
+    /// so a connector works without them. Override one where the system can do the work for
+    /// many subjects at once for less (one query per table instead of one per subject, one
+    /// transaction): a purge hands each system batches of up to [`crate::MAX_BATCH`]
+    /// subjects. An override must answer each subject exactly as the single call would (the
+    /// conformance suite checks it) and must not let one subject's failure fail the others:
+    /// give that subject its error and the others their results.
+    fn lookup_many(&self, subjects: &[Subject]) -> Vec<Result<LookupResult, ConnectorError>> {
+        subjects.iter().map(|s| self.lookup(s)).collect()
+    }
+
+    /// [`export`](Connector::export) for several subjects (see
+    /// [`lookup_many`](Connector::lookup_many)).
+    fn export_many(&self, subjects: &[Subject]) -> Vec<Result<ExportResult, ConnectorError>> {
+        subjects.iter().map(|s| self.export(s)).collect()
+    }
+
+    /// [`erase`](Connector::erase) for several subjects (see
+    /// [`lookup_many`](Connector::lookup_many)). An override may run them in one
+    /// transaction, but a subject's answer must still be true once the call returns: do not
+    /// answer `Erased` for a subject whose deletion a later failure rolled back.
+    fn erase_many(&self, subjects: &[Subject]) -> Vec<Result<EraseOutcome, ConnectorError>> {
+        subjects.iter().map(|s| self.erase(s)).collect()
+    }
+
+    /// [`anonymize`](Connector::anonymize) for several subjects (see
+    /// [`erase_many`](Connector::erase_many)).
+    fn anonymize_many(&self, subjects: &[Subject]) -> Vec<Result<EraseOutcome, ConnectorError>> {
+        subjects.iter().map(|s| self.anonymize(s)).collect()
+    }
+
+    /// [`status`](Connector::status) for several subjects (see
+    /// [`lookup_many`](Connector::lookup_many)).
+    fn status_many(&self, subjects: &[Subject]) -> Vec<Result<SubjectFacts, ConnectorError>> {
+        subjects.iter().map(|s| self.status(s)).collect()
+    }
 }
 
 fn unsupported(operation: &str) -> ConnectorError {
@@ -103,7 +143,14 @@ fn unsupported(operation: &str) -> ConnectorError {
 /// so a connector behaves the same whether it is called through the ABI or directly.
 pub fn dispatch<C: Connector>(connector: &C, call: Call) -> Result<Reply, ConnectorError> {
     Ok(match call {
-        Call::Describe => Reply::Description(connector.describe()),
+        Call::Describe => {
+            let mut description = connector.describe();
+            // Every connector built with this crate takes batches (see Capability::Batch).
+            if !description.capabilities.contains(&Capability::Batch) {
+                description.capabilities.push(Capability::Batch);
+            }
+            Reply::Description(description)
+        }
         Call::Scan(request) => Reply::ScanPage(connector.scan(request)?),
         Call::Lookup(subject) => Reply::Lookup(connector.lookup(&subject)?),
         Call::Export(subject) => Reply::Export(connector.export(&subject)?),
@@ -123,7 +170,37 @@ pub fn dispatch<C: Connector>(connector: &C, call: Call) -> Result<Reply, Connec
             Reply::Done
         }
         Call::Restore(data) => Reply::Restore(connector.restore(&data)?),
+        Call::Many { of, subjects } => Reply::Many(many(connector, of, &subjects)?),
     })
+}
+
+/// Runs a [`Call::Many`]: the connector's `*_many` method, each answer wrapped as its single
+/// call's reply. An answer of the wrong length would pair subjects with other subjects'
+/// results, so it fails the whole call.
+fn many<C: Connector>(
+    connector: &C,
+    of: BatchOp,
+    subjects: &[Subject],
+) -> Result<Vec<CallResult>, ConnectorError> {
+    fn wrap<T>(results: Vec<Result<T, ConnectorError>>, reply: fn(T) -> Reply) -> Vec<CallResult> {
+        results.into_iter().map(|r| r.map(reply)).collect()
+    }
+    let results = match of {
+        BatchOp::Lookup => wrap(connector.lookup_many(subjects), Reply::Lookup),
+        BatchOp::Export => wrap(connector.export_many(subjects), Reply::Export),
+        BatchOp::Erase => wrap(connector.erase_many(subjects), Reply::Erase),
+        BatchOp::Anonymize => wrap(connector.anonymize_many(subjects), Reply::Erase),
+        BatchOp::Status => wrap(connector.status_many(subjects), Reply::Status),
+    };
+    if results.len() != subjects.len() {
+        return Err(ConnectorError::permanent(format!(
+            "{}_many answered {} results for {} subjects (a connector bug)",
+            of.operation(),
+            results.len(),
+            subjects.len()
+        )));
+    }
+    Ok(results)
 }
 
 /// Parses settings from JSON with the path of the offending key in the error, so that gallra

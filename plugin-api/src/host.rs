@@ -9,8 +9,9 @@ use crate::abi::{
 };
 use crate::error::ConnectorError;
 use crate::messages::{
-    Call, CallResult, Description, EraseOutcome, ExpireRequest, ExpireResult, ExportResult,
-    LookupResult, OpenContext, Reply, RestoreOutcome, ScanPage, ScanRequest, Subject, SubjectFacts,
+    BatchOp, Call, CallResult, Description, EraseOutcome, ExpireRequest, ExpireResult,
+    ExportResult, LookupResult, OpenContext, Reply, RestoreOutcome, ScanPage, ScanRequest, Subject,
+    SubjectFacts,
 };
 
 /// Why a plugin library could not be loaded.
@@ -311,6 +312,23 @@ impl PluginInstance {
             Reply::Restore(r) => Ok(r),
             other => Err(mismatch("restore", &other)),
         }
+    }
+
+    /// One operation for several subjects ([`Call::Many`]): each subject's own result, in
+    /// order. Send it only to a plugin whose description lists [`crate::Capability::Batch`].
+    pub fn many(&self, of: BatchOp, subjects: Vec<Subject>) -> Vec<CallResult> {
+        let asked = subjects.len();
+        let answer = match self.call(&Call::Many { of, subjects }) {
+            Ok(Reply::Many(results)) if results.len() == asked => Ok(results),
+            Ok(Reply::Many(results)) => Err(ConnectorError::permanent(format!(
+                "the plugin answered {} results to a batch of {asked}",
+                results.len()
+            ))),
+            Ok(other) => Err(mismatch(of.operation(), &other)),
+            Err(error) => Err(error),
+        };
+        // A batch that failed as a whole fails each of its subjects with the same error.
+        answer.unwrap_or_else(|error| vec![Err(error); asked])
     }
 
     /// `health`.

@@ -134,9 +134,9 @@ pub use identifiers::{
     Identifier, IdentifierError, IdentifierKind, Personnummer, PersonnummerError,
 };
 pub use messages::{
-    Call, CallResult, Capability, Description, EraseOutcome, ExpireRequest, ExpireResult,
+    BatchOp, Call, CallResult, Capability, Description, EraseOutcome, ExpireRequest, ExpireResult,
     ExportField, ExportResult, LookupResult, OpenContext, RecordRef, Reply, RestoreOutcome,
-    Retention, ScanPage, ScanRequest, Subject, SubjectFacts, SubjectRecord,
+    Retention, ScanPage, ScanRequest, Subject, SubjectFacts, SubjectRecord, MAX_BATCH,
 };
 pub use still_selected::StillSelected;
 

@@ -35,6 +35,56 @@ pub enum Capability {
     /// systems that declare it: a purge under a `restore_window` keeps each subject's export,
     /// encrypted, so that `gallra restore RUN` can undo a wrong purge.
     Restore,
+    /// Takes [`Call::Many`]: one call for up to [`MAX_BATCH`] subjects. Never list it
+    /// yourself: `plugin-api` adds it to every connector built with it (the
+    /// [`crate::Connector`] trait's `*_many` methods have defaults that loop over the single
+    /// calls), so gallra knows a plugin built before batches existed by its absence and sends
+    /// that one single calls only.
+    Batch,
+}
+
+/// The most subjects gallra puts in one [`Call::Many`].
+pub const MAX_BATCH: usize = 500;
+
+/// The operations a [`Call::Many`] can carry, each the batched form of the single call of
+/// the same name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchOp {
+    /// [`crate::Connector::lookup_many`].
+    Lookup,
+    /// [`crate::Connector::export_many`].
+    Export,
+    /// [`crate::Connector::erase_many`].
+    Erase,
+    /// [`crate::Connector::anonymize_many`].
+    Anonymize,
+    /// [`crate::Connector::status_many`].
+    Status,
+}
+
+impl BatchOp {
+    /// The single call's name, for logs and metrics.
+    pub fn operation(self) -> &'static str {
+        match self {
+            BatchOp::Lookup => "lookup",
+            BatchOp::Export => "export",
+            BatchOp::Erase => "erase",
+            BatchOp::Anonymize => "anonymize",
+            BatchOp::Status => "status",
+        }
+    }
+
+    /// The single call for one subject.
+    pub fn single(self, subject: Subject) -> Call {
+        match self {
+            BatchOp::Lookup => Call::Lookup(subject),
+            BatchOp::Export => Call::Export(subject),
+            BatchOp::Erase => Call::Erase(subject),
+            BatchOp::Anonymize => Call::Anonymize(subject),
+            BatchOp::Status => Call::Status(subject),
+        }
+    }
 }
 
 /// A connector's answer to `describe`: who it is and what it can do.
@@ -305,6 +355,14 @@ pub enum Call {
     /// bump: the host sends it only to a connector that declares [`Capability::Restore`],
     /// which a plugin built before it cannot do.
     Restore(ExportResult),
+    /// One operation for several subjects (see [`Capability::Batch`]): answered with
+    /// [`Reply::Many`], one result per subject in the same order.
+    Many {
+        /// The operation.
+        of: BatchOp,
+        /// The subjects, at most [`MAX_BATCH`].
+        subjects: Vec<Subject>,
+    },
 }
 
 impl Call {
@@ -322,6 +380,7 @@ impl Call {
             Call::Expire(_) => "expire",
             Call::Health => "health",
             Call::Restore(_) => "restore",
+            Call::Many { of, .. } => of.operation(),
         }
     }
 }
@@ -348,6 +407,9 @@ pub enum Reply {
     Expire(ExpireResult),
     /// Answer to `restore`.
     Restore(RestoreOutcome),
+    /// Answer to [`Call::Many`]: each subject's own result, in the order asked, so that one
+    /// subject's failure does not fail its neighbours.
+    Many(Vec<CallResult>),
 }
 
 /// What travels back for every call: the reply or the connector's error.

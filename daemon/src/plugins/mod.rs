@@ -1,6 +1,7 @@
 //! Loading connector plugins and calling them safely: on a bounded blocking pool, with a
 //! timeout and a concurrency limit per system.
 
+mod batch;
 mod finder;
 mod permissions;
 mod secrets;

@@ -111,6 +111,7 @@ pub struct SystemHandle {
     instance: Arc<PluginInstance>,
     description: Arc<Description>,
     permits: Arc<Semaphore>,
+    concurrency: usize,
     timeout: Duration,
     metrics: Option<(Metrics, SafeName)>,
 }
@@ -146,6 +147,7 @@ impl SystemHandle {
             instance: Arc::new(instance),
             description: Arc::new(description),
             permits: Arc::new(Semaphore::new(config.concurrency.max(1))),
+            concurrency: config.concurrency.max(1),
             timeout: config.call_timeout,
             metrics: None,
         })
@@ -180,14 +182,9 @@ impl SystemHandle {
         subject: &gallra_plugin_api::Subject,
         identifiers: &[gallra_plugin_api::Identifier],
     ) -> Answer {
-        let who = subject.clone();
-        match self.call("erase", move |i| i.erase(&who)).await {
-            Ok(outcome) => match self.confirm(subject, identifiers, &outcome).await {
-                Ok(()) => Answer::Confirmed(outcome),
-                Err(why) => Answer::Unconfirmed(why),
-            },
-            Err(error) => Answer::from(&error),
-        }
+        let one = vec![(subject.clone(), identifiers.to_vec())];
+        let mut answers = self.erase_confirmed_many(one).await;
+        answers.pop().expect("one answer per subject")
     }
 
     /// Confirms what a connector says it did, by reading back: an erasure with
@@ -269,19 +266,51 @@ impl SystemHandle {
             return Ok(());
         }
         let who = subject.clone();
-        match self.call("lookup", move |i| i.lookup(&who)).await {
-            Ok(found) if found.records.is_empty() => Ok(()),
-            Ok(found) => Err(format!(
-                "the system answered erased, but a lookup still finds {} records; not counted as done",
-                found.records.len()
-            )),
-            Err(error) => Err(format!("the erasure could not be confirmed by a lookup: {error}")),
+        read_back_verdict(self.call("lookup", move |i| i.lookup(&who)).await)
+    }
+
+    /// How many calls may run on this system at once.
+    pub(super) fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+
+    /// The configured timeout of one call.
+    pub(super) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The error of a call the connector answered with `source`.
+    pub(super) fn connector_error(
+        &self,
+        operation: &'static str,
+        source: ConnectorError,
+    ) -> CallError {
+        CallError::Connector {
+            system: self.name.to_string(),
+            operation,
+            source,
         }
     }
 
     /// Runs one connector call on the blocking pool, within the system's concurrency limit
     /// and timeout.
     pub async fn call<T, F>(&self, operation: &'static str, f: F) -> Result<T, CallError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&PluginInstance) -> Result<T, ConnectorError> + Send + 'static,
+    {
+        self.call_with_timeout(operation, self.timeout, 1, f).await
+    }
+
+    /// [`call`](Self::call) with its own timeout, for a call that carries `subjects`
+    /// subjects (each counted in the call metrics, with an equal share of the time).
+    pub(super) async fn call_with_timeout<T, F>(
+        &self,
+        operation: &'static str,
+        timeout: Duration,
+        subjects: usize,
+        f: F,
+    ) -> Result<T, CallError>
     where
         T: Send + 'static,
         F: FnOnce(&PluginInstance) -> Result<T, ConnectorError> + Send + 'static,
@@ -294,7 +323,7 @@ impl SystemHandle {
         let instance = Arc::clone(&self.instance);
         let started = std::time::Instant::now();
         let work = tokio::task::spawn_blocking(move || f(&instance));
-        let result = match tokio::time::timeout(self.timeout, work).await {
+        let result = match tokio::time::timeout(timeout, work).await {
             Ok(Ok(result)) => result.map_err(|source| CallError::Connector {
                 system: self.name.to_string(),
                 operation,
@@ -308,19 +337,35 @@ impl SystemHandle {
             Err(_) => Err(CallError::Timeout {
                 system: self.name.to_string(),
                 operation,
-                timeout: self.timeout,
+                timeout,
             }),
         };
         if let Some((metrics, system)) = &self.metrics {
             let outcome = call_outcome(&result);
-            metrics.connector_call(
-                system,
-                Operation::from_name(operation),
-                outcome,
-                started.elapsed(),
-            );
+            let share = started.elapsed() / subjects.max(1) as u32;
+            for _ in 0..subjects.max(1) {
+                metrics.connector_call(system, Operation::from_name(operation), outcome, share);
+            }
         }
         result
+    }
+}
+
+/// What a read-back lookup says of an erasure: `Ok` when it found nothing of the subject,
+/// otherwise why the erasure cannot count as done. A connector that answers "erased" and
+/// left the data is caught here, not believed.
+pub(super) fn read_back_verdict(
+    found: Result<gallra_plugin_api::LookupResult, CallError>,
+) -> Result<(), String> {
+    match found {
+        Ok(found) if found.records.is_empty() => Ok(()),
+        Ok(found) => Err(format!(
+            "the system answered erased, but a lookup still finds {} records; not counted as done",
+            found.records.len()
+        )),
+        Err(error) => Err(format!(
+            "the erasure could not be confirmed by a lookup: {error}"
+        )),
     }
 }
 

@@ -9,37 +9,22 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::Duration;
 
-use gallra_core::policy::answer::{self, Next};
 use gallra_core::policy::identifiers::subject_for;
-use gallra_core::policy::retry;
-use gallra_core::task::{self, Maker, Taken};
-use gallra_plugin_api::{Identifier, Subject};
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
-use tracing::Instrument;
 
 use super::progress::Progress;
-use super::recheck::{self, Verdict};
 use super::report::TaskCounts;
+use super::rounds;
 use super::RunError;
 use crate::audit::words::AGAIN;
 use crate::audit::{words, write_ahead, Action, Actor, AuditLog, NewEntry, Outcome};
-use crate::config::{Config, Policy, Rule};
-use crate::identity::Resolution;
-use crate::plugins::{SystemHandle, Systems};
+use crate::config::{Config, Policy};
+use crate::plugins::Systems;
 use crate::store::{RunId, Store, TaskId, TaskRecord, TaskState};
 
-/// Tasks fetched from the store per batch; their results are committed together.
+/// Tasks fetched from the store per batch; their results are committed together, and each
+/// system gets its share of them in one batched call ([`rounds`]).
 const BATCH: usize = 500;
-/// Subjects in flight at once (each system also has its own concurrency limit).
-const SUBJECTS_IN_FLIGHT: usize = 64;
-/// Attempts of a call that fails transiently, within one run; a run's task that still fails
-/// leaves the subject in the account source, and the next run tries again.
-const ATTEMPTS: u32 = 3;
-/// The first wait between two attempts within a run.
-const RETRY_BASE: Duration = Duration::from_millis(200);
 
 /// What the tasks of a run came to, per system.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -66,9 +51,6 @@ impl TaskTotals {
     }
 }
 
-/// One task's outcome, as the audit log and the state store get it.
-type TaskResult = (TaskRecord, TaskState, Option<String>);
-
 /// Runs every pending task of `run` to a final state, batch by batch, in a write-ahead
 /// order: the audit log first gets an entry per task saying it is about to be attempted,
 /// then the erase calls are made, then the log gets each outcome, and only then does the
@@ -94,7 +76,6 @@ pub async fn execute_tasks(
     let mut totals = TaskTotals::default();
     crate::tombstones::prune(store.as_ref(), crate::clock::now())?;
     let keeper = crate::tombstones::keeper(&config.state_dir);
-    let in_flight = Arc::new(Semaphore::new(SUBJECTS_IN_FLIGHT));
     loop {
         // This node's leases on what it is working on stay alive from batch to batch.
         store.renew_leases()?;
@@ -109,7 +90,8 @@ pub async fn execute_tasks(
             .collect();
         announce(store.as_ref(), audit, policy, &tasks, &interrupted)?;
         let results =
-            erase_batch(systems, config, &rule, tasks, &in_flight, progress, restore).await?;
+            rounds::erase_batch(systems, config, &rule, tasks, restore.map(Arc::as_ref)).await;
+        progress.advance(results.len() as u64);
         let mut updates = Vec::new();
         let mut entries = Vec::new();
         let mut tombstones = Vec::new();
@@ -168,42 +150,6 @@ fn announce(
     )
 }
 
-/// Runs a batch's tasks, subjects in parallel, and returns every task's outcome.
-async fn erase_batch(
-    systems: &Arc<Systems>,
-    config: &Arc<Config>,
-    rule: &Arc<Rule>,
-    tasks: Vec<TaskRecord>,
-    in_flight: &Arc<Semaphore>,
-    progress: &Progress,
-    restore: Option<&Arc<crate::restore::RestoreKeeper>>,
-) -> Result<Vec<TaskResult>, RunError> {
-    let mut work = JoinSet::new();
-    for subject_tasks in group_by_subject(tasks) {
-        let systems = Arc::clone(systems);
-        let restore = restore.cloned();
-        let config = Arc::clone(config);
-        let rule = Arc::clone(rule);
-        let permit = Arc::clone(in_flight)
-            .acquire_owned()
-            .await
-            .expect("never closed");
-        work.spawn(async move {
-            let results =
-                run_subject(&systems, &config, &rule, subject_tasks, restore.as_deref()).await;
-            drop(permit);
-            results
-        });
-    }
-    let mut all = Vec::new();
-    while let Some(joined) = work.join_next().await {
-        let results = joined.map_err(|e| RunError::Internal(e.to_string()))?;
-        progress.advance(results.len() as u64);
-        all.extend(results);
-    }
-    Ok(all)
-}
-
 /// The audit entry of a task: the policy erases in a system, the subject as keyed hashes.
 fn entry(policy: &str, task: &TaskRecord, outcome: Outcome, detail: Option<String>) -> NewEntry {
     let entry = NewEntry::new(Actor::Policy(policy.to_owned()), Action::Erase, outcome)
@@ -213,223 +159,6 @@ fn entry(policy: &str, task: &TaskRecord, outcome: Outcome, detail: Option<Strin
         Some(detail) => entry.detail(detail),
         None => entry,
     }
-}
-
-/// Splits a batch into per-subject lists, each in task order. A subject's tasks can straddle
-/// two batches only if the batch cut through them; the rest run in the next batch.
-fn group_by_subject(tasks: Vec<TaskRecord>) -> Vec<Vec<TaskRecord>> {
-    let mut groups: BTreeMap<String, Vec<TaskRecord>> = BTreeMap::new();
-    for task in tasks {
-        groups
-            .entry(task.subject_key.clone())
-            .or_default()
-            .push(task);
-    }
-    groups
-        .into_values()
-        .map(|mut tasks| {
-            tasks.sort_by_key(|t| t.order);
-            tasks
-        })
-        .collect()
-}
-
-/// Runs one subject's tasks in order, after deciding again whether and through which
-/// identifiers it may be erased ([`recheck`]); after a failure the rest are blocked for this
-/// run.
-async fn run_subject(
-    systems: &Systems,
-    config: &Config,
-    rule: &Rule,
-    tasks: Vec<TaskRecord>,
-    restore: Option<&crate::restore::RestoreKeeper>,
-) -> Vec<TaskResult> {
-    let mut results = Vec::with_capacity(tasks.len());
-    let Some(first) = tasks.first() else {
-        return results;
-    };
-    let (key, identifiers) = (first.subject_key.clone(), first.identifiers.clone());
-    let resolution = match recheck_with_retries(config, systems, rule, &key, &identifiers).await {
-        Verdict::Erase(resolution) => resolution,
-        Verdict::Hold(state, why) => {
-            if state == TaskState::Kept {
-                tracing::info!(subject = %key, "{why}");
-            } else {
-                tracing::warn!(subject = %key, "{why}");
-            }
-            return tasks
-                .into_iter()
-                .map(|task| (task, state, Some(why.clone())))
-                .collect();
-        }
-    };
-    let mut failed_at: Option<String> = None;
-    for mut task in tasks {
-        // What is recorded of the erase (its audit entry, its tombstone) names the subject by
-        // the identifiers it was erased through, never by one withheld as shared.
-        task.identifiers = resolution.usable.clone();
-        if let Some(system) = &failed_at {
-            let detail = format!("not attempted: the task on system \"{system}\" did not finish");
-            results.push((task, TaskState::Blocked, Some(detail)));
-            continue;
-        }
-        let span = tracing::info_span!("task", id = task.id.0, system = %task.system);
-        let (state, detail) = erase_resolved(systems, config, rule, &task, &resolution, restore)
-            .instrument(span)
-            .await;
-        if !matches!(state, TaskState::Done | TaskState::Retained) {
-            failed_at = Some(task.system.clone());
-        }
-        results.push((task, state, detail));
-    }
-    results
-}
-
-/// The re-check, tried again like an erase call when a system could not be asked (a
-/// database restarting): a subject that cannot be checked is not erased in this run.
-async fn recheck_with_retries(
-    config: &Config,
-    systems: &Systems,
-    rule: &Rule,
-    key: &str,
-    identifiers: &[Identifier],
-) -> Verdict {
-    let mut attempt = 1;
-    loop {
-        let verdict = recheck::recheck(config, systems, rule, key, identifiers).await;
-        match verdict {
-            Verdict::Hold(TaskState::Failed, why) if attempt < ATTEMPTS => {
-                tracing::warn!(subject = %key, attempt, "{why}; retrying");
-                tokio::time::sleep(retry_wait(attempt)).await;
-                attempt += 1;
-            }
-            verdict => return verdict,
-        }
-    }
-}
-
-/// Erases one task's subject through the identifiers resolved as its own. A system none of
-/// whose identifier kinds is left (they were withheld as shared, or never known) cannot be
-/// asked: a person must look, and "done" is never said of an erase that could not have found
-/// anything.
-async fn erase_resolved(
-    systems: &Systems,
-    config: &Config,
-    rule: &Rule,
-    task: &TaskRecord,
-    resolution: &Resolution,
-    restore: Option<&crate::restore::RestoreKeeper>,
-) -> (TaskState, Option<String>) {
-    let handle = match systems.get(&task.system) {
-        Ok(handle) => handle.clone(),
-        Err(why) => return (TaskState::Failed, Some(why)),
-    };
-    let mut subject = subject_for(&resolution.usable, config.customer_ids(&task.system));
-    let resolves = &handle.description().identifier_kinds;
-    if !subject
-        .identifiers
-        .iter()
-        .any(|i| resolves.contains(&i.kind()))
-    {
-        let why = match resolution.withheld_reason() {
-            Some(why) => format!("unmatched: {why}; a person must find the subject's data here"),
-            None => "unmatched: gallra knows no identifier of the subject that this system finds people by; a person must look".to_owned(),
-        };
-        return (TaskState::NeedsPerson, Some(why));
-    }
-    let source = task.system == config.account_source;
-    if source {
-        subject.still_selected = recheck::still_selected(config, rule);
-    }
-    // An identifier withheld as shared or moved, of a kind this system finds people by: the
-    // erase through the others cannot have found what is filed under it, so it is not done.
-    let unreachable = resolution
-        .withheld
-        .iter()
-        .any(|kind| resolves.contains(kind));
-    match erase_one(&handle, task, &subject, &resolution.usable, restore).await {
-        (TaskState::Done, detail) if unreachable => (
-            TaskState::NeedsPerson,
-            Some(format!(
-                "{}; unmatched: {}; a person must find what this system holds under it",
-                detail.unwrap_or_default(),
-                resolution.withheld_reason().unwrap_or_default()
-            )),
-        ),
-        // The account source checked the facts again in the delete's transaction and found
-        // the subject no longer selected: kept, as the re-check would have.
-        (TaskState::Blocked, Some(why)) if source && subject.still_selected.is_some() => (
-            TaskState::Kept,
-            Some(format!("{}: {why}", recheck::CHANGED)),
-        ),
-        outcome => outcome,
-    }
-}
-
-/// One erase call with retries for transient errors, mapped to a task state.
-async fn erase_one(
-    handle: &SystemHandle,
-    task: &TaskRecord,
-    subject: &Subject,
-    identifiers: &[Identifier],
-    restore: Option<&crate::restore::RestoreKeeper>,
-) -> (TaskState, Option<String>) {
-    // A policy with a restore window keeps the subject's data first; if it cannot, no erase.
-    if let Some(keeper) = restore {
-        let kept = crate::restore::keep_before_erase(
-            keeper,
-            handle,
-            &task.subject_key,
-            subject,
-            identifiers,
-        )
-        .await;
-        if let Err(why) = kept {
-            return (TaskState::Failed, Some(why));
-        }
-    }
-    let mut attempt = 1;
-    loop {
-        let answer = handle.erase_confirmed(subject, identifiers).await;
-        // A run keeps no time of its own to ask again: what a request would ask about later,
-        // the next run finds (see `Maker::Run` in gallra-core task::after).
-        let now = crate::clock::now();
-        let next = answer::next(answer, now, now, false);
-        match next {
-            Next::Retry(why) if attempt < ATTEMPTS => {
-                tracing::warn!(system = %task.system, attempt, error = %why, "erase failed; retrying");
-                tokio::time::sleep(retry_wait(attempt)).await;
-                attempt += 1;
-            }
-            next => return run_state(next),
-        }
-    }
-}
-
-/// The wait before a run's attempt `attempt + 1` within the run ([`retry::backoff`] from
-/// [`RETRY_BASE`]).
-fn retry_wait(attempt: u32) -> Duration {
-    retry::backoff(RETRY_BASE, attempt - 1, rand::random::<f64>())
-}
-
-/// A run's task state and detail for the engine's reading of an answer: the one state
-/// machine of every engine ([`task::after`]), for a run's task.
-fn run_state(next: Next) -> (TaskState, Option<String>) {
-    let taken = Taken {
-        task: 0,
-        request: 0,
-        attempts: 0,
-        detail: None,
-    };
-    let step = task::after(
-        Maker::Run,
-        &taken,
-        next,
-        crate::clock::now(),
-        RETRY_BASE,
-        0.5,
-    );
-    (step.state, Some(step.detail))
 }
 
 #[cfg(test)]

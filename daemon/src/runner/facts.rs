@@ -58,38 +58,68 @@ pub(super) fn systems_to_ask(config: &Config, systems: &Systems, rule: &Rule) ->
 pub(super) async fn gather(
     asked: &[Asked],
     identifiers: &[Identifier],
-    mut facts: SubjectFacts,
+    facts: SubjectFacts,
 ) -> Result<SubjectFacts, String> {
+    let mut gathered = gather_many(asked, vec![(identifiers.to_vec(), facts)]).await;
+    gathered.pop().expect("one answer per subject")
+}
+
+/// [`gather`] for many subjects, each given by its identifiers and the facts known so far:
+/// each system is asked about all of them in one batch.
+pub(super) async fn gather_many(
+    asked: &[Asked],
+    subjects: Vec<(Vec<Identifier>, SubjectFacts)>,
+) -> Vec<Result<SubjectFacts, String>> {
+    let mut known: Vec<Result<SubjectFacts, String>> = subjects
+        .iter()
+        .map(|(_, facts)| Ok(facts.clone()))
+        .collect();
     for system in asked {
         let handle = match &system.handle {
             Ok(handle) => handle.clone(),
-            Err(why) => return Err(format!("system \"{}\": {why}", system.name)),
-        };
-        let resolves = &handle.description().identifier_kinds;
-        let who = Subject::new(status_identifiers(
-            identifiers,
-            system.customer_ids,
-            resolves,
-        ));
-        if who.identifiers.is_empty() {
-            continue;
-        }
-        let theirs = handle
-            .call("status", move |i| i.status(&who))
-            .await
-            .map_err(|e| e.to_string())?;
-        let theirs = if system.activity {
-            theirs
-        } else {
-            SubjectFacts {
-                active_services: theirs.active_services,
-                unpaid_invoices: theirs.unpaid_invoices,
-                ..SubjectFacts::default()
+            Err(why) => {
+                let why = format!("system \"{}\": {why}", system.name);
+                return known.into_iter().map(|_| Err(why.clone())).collect();
             }
         };
-        facts = policy::merge_facts(&facts, &theirs);
+        let resolves = &handle.description().identifier_kinds;
+        // Only subjects still fully known and that this system can find are asked.
+        let (indexes, questions): (Vec<usize>, Vec<Subject>) = subjects
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| known[*i].is_ok())
+            .map(|(i, (identifiers, _))| {
+                let who = status_identifiers(identifiers, system.customer_ids, resolves);
+                (i, Subject::new(who))
+            })
+            .filter(|(_, who)| !who.identifiers.is_empty())
+            .unzip();
+        if questions.is_empty() {
+            continue;
+        }
+        let answers = handle.status_many(questions).await;
+        for (i, theirs) in indexes.into_iter().zip(answers) {
+            known[i] = match (&known[i], theirs) {
+                (Ok(facts), Ok(theirs)) => Ok(policy::merge_facts(facts, &counted(system, theirs))),
+                (_, Err(error)) => Err(error.to_string()),
+                (Err(why), _) => Err(why.clone()),
+            };
+        }
     }
-    Ok(facts)
+    known
+}
+
+/// What of a system's answer counts: its activity only where its activity counts under the
+/// policy, its active services and unpaid invoices always.
+fn counted(system: &Asked, theirs: SubjectFacts) -> SubjectFacts {
+    if system.activity {
+        return theirs;
+    }
+    SubjectFacts {
+        active_services: theirs.active_services,
+        unpaid_invoices: theirs.unpaid_invoices,
+        ..SubjectFacts::default()
+    }
 }
 
 /// A status question uses the identifiers an erase there would (one rule,

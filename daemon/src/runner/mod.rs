@@ -12,6 +12,7 @@ mod progress;
 mod recheck;
 mod records;
 mod report;
+mod rounds;
 mod scan;
 mod warnings;
 

@@ -39,6 +39,21 @@ pub(super) async fn recheck(
     key: &str,
     identifiers: &[Identifier],
 ) -> Verdict {
+    let subjects = [(key.to_owned(), identifiers.to_vec())];
+    let mut verdicts = recheck_many(config, systems, rule, &subjects).await;
+    verdicts.pop().expect("one verdict per subject")
+}
+
+/// [`recheck`] for many subjects, each its source key and identifiers: each system is asked
+/// about all of them in one batch per question (the source's status, the identifiers'
+/// lookups, every other system's status). A subject that could not be asked about is held;
+/// the others are unaffected.
+pub(super) async fn recheck_many(
+    config: &Config,
+    systems: &Systems,
+    rule: &Rule,
+    subjects: &[(String, Vec<Identifier>)],
+) -> Vec<Verdict> {
     let unknown = |why: String| {
         Verdict::Hold(
             TaskState::Failed,
@@ -47,30 +62,74 @@ pub(super) async fn recheck(
     };
     let source = match systems.get(&config.account_source) {
         Ok(source) => source.clone(),
-        Err(why) => return unknown(why),
+        Err(why) => return subjects.iter().map(|_| unknown(why.clone())).collect(),
     };
-    let own = match Identifier::parse(IdentifierKind::CustomerId, key) {
-        Ok(id) => Subject::new(vec![id]),
-        Err(_) => return unknown("the account source's key is not a usable id".into()),
-    };
-    let source_facts = match source.call("status", move |i| i.status(&own)).await {
-        Ok(facts) => facts,
-        Err(error) => return unknown(error.to_string()),
-    };
-    let resolution = match identity::resolve(&source, key, identifiers).await {
-        Ok(resolution) => resolution,
-        Err(error) => return unknown(error.to_string()),
-    };
-    let asked = facts::systems_to_ask(config, systems, rule);
-    let facts = match facts::gather(&asked, &resolution.usable, source_facts).await {
-        Ok(facts) => facts,
-        Err(error) => return unknown(error),
-    };
-    let now = crate::clock::now_in(&config.time_zone);
-    match decide(rule, &now, &facts) {
-        reason if reason.selects() => Verdict::Erase(resolution),
-        reason => Verdict::Hold(TaskState::Kept, format!("{CHANGED}: {}", reason.describe())),
+    let mut verdicts: Vec<Option<Verdict>> = vec![None; subjects.len()];
+    // The source's own facts, asked by its key.
+    let mut asked = Vec::new();
+    let mut owners = Vec::new();
+    for (i, (key, _)) in subjects.iter().enumerate() {
+        match Identifier::parse(IdentifierKind::CustomerId, key) {
+            Ok(id) => {
+                asked.push(Subject::new(vec![id]));
+                owners.push(i);
+            }
+            Err(_) => {
+                verdicts[i] = Some(unknown(
+                    "the account source's key is not a usable id".into(),
+                ))
+            }
+        }
     }
+    let mut source_facts = vec![None; subjects.len()];
+    for (i, facts) in owners.into_iter().zip(source.status_many(asked).await) {
+        match facts {
+            Ok(facts) => source_facts[i] = Some(facts),
+            Err(error) => verdicts[i] = Some(unknown(error.to_string())),
+        }
+    }
+    // Who each identifier picks out, for the subjects still in question.
+    let open: Vec<usize> = (0..subjects.len())
+        .filter(|&i| verdicts[i].is_none())
+        .collect();
+    let wanted: Vec<(String, Vec<Identifier>)> =
+        open.iter().map(|&i| subjects[i].clone()).collect();
+    let resolutions = identity::resolve_many(&source, &wanted).await;
+    let mut resolved = Vec::new();
+    for (i, resolution) in open.into_iter().zip(resolutions) {
+        match resolution {
+            Ok(resolution) => resolved.push((i, resolution)),
+            Err(error) => verdicts[i] = Some(unknown(error.to_string())),
+        }
+    }
+    // What every other system knows, then the decision.
+    let asked = facts::systems_to_ask(config, systems, rule);
+    let questions = resolved
+        .iter()
+        .map(|(i, r)| {
+            (
+                r.usable.clone(),
+                source_facts[*i].take().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let gathered = facts::gather_many(&asked, questions).await;
+    let now = crate::clock::now_in(&config.time_zone);
+    for ((i, resolution), facts) in resolved.into_iter().zip(gathered) {
+        verdicts[i] = Some(match facts {
+            Err(error) => unknown(error),
+            Ok(facts) => match decide(rule, &now, &facts) {
+                reason if reason.selects() => Verdict::Erase(resolution),
+                reason => {
+                    Verdict::Hold(TaskState::Kept, format!("{CHANGED}: {}", reason.describe()))
+                }
+            },
+        });
+    }
+    verdicts
+        .into_iter()
+        .map(|v| v.expect("every subject decided"))
+        .collect()
 }
 
 /// The policy's own decision, as the plan made it (without the warning bookkeeping: a

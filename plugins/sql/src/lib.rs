@@ -32,6 +32,7 @@
 #![forbid(unsafe_code)]
 
 mod anonymize;
+mod batch;
 mod client;
 pub mod config;
 mod erase;
@@ -169,39 +170,42 @@ impl Connector for SqlConnector {
     }
 
     fn erase(&self, subject: &Subject) -> Result<EraseOutcome, ConnectorError> {
-        self.require_subjects("erase")?;
-        let mut tally = self.tally();
-        // The facts that selected the subject are read again in the delete's own transaction
-        // (on SQLite it holds the write lock from its start), so a login between gallra's
-        // re-check and this call still keeps the customer.
-        let erased = self
-            .database
-            .transaction(|c| {
-                if let Some(wanted) = &subject.still_selected {
-                    let facts = facts::status(&self.schema, c, subject, &mut tally)?;
-                    if let Err(why) = wanted.check(&facts) {
-                        return Ok(Err(why));
-                    }
-                }
-                erase::run(&self.schema, c, subject, Mode::Erase).map(Ok)
-            })
-            .map_err(|e| self.failed("erase", e))?;
-        erased.map_err(|why| ConnectorError::Refused {
-            reason: format!("no longer selected: {why}"),
-            legal_basis: None,
+        let mut erased = self.erase_many(std::slice::from_ref(subject));
+        erased.pop().expect("one answer per subject")
+    }
+
+    fn erase_many(&self, subjects: &[Subject]) -> Vec<Result<EraseOutcome, ConnectorError>> {
+        self.write_many("erase", subjects, Mode::Erase)
+    }
+
+    fn anonymize_many(&self, subjects: &[Subject]) -> Vec<Result<EraseOutcome, ConnectorError>> {
+        self.write_many("anonymize", subjects, Mode::Anonymize)
+    }
+
+    fn lookup_many(&self, subjects: &[Subject]) -> Vec<Result<LookupResult, ConnectorError>> {
+        self.read_many("lookup", subjects, |c, s| {
+            records::lookup(&self.schema, c, s)
         })
     }
 
+    fn export_many(&self, subjects: &[Subject]) -> Vec<Result<ExportResult, ConnectorError>> {
+        self.read_many("export", subjects, |c, s| {
+            records::export(&self.schema, c, s)
+        })
+    }
+
+    fn status_many(&self, subjects: &[Subject]) -> Vec<Result<SubjectFacts, ConnectorError>> {
+        let mut tally = self.tally();
+        let facts = self.read_many("status", subjects, |c, s| {
+            facts::status(&self.schema, c, s, &mut tally)
+        });
+        self.report("status", &tally);
+        facts
+    }
+
     fn anonymize(&self, subject: &Subject) -> Result<EraseOutcome, ConnectorError> {
-        let s = self.require_subjects("anonymize")?;
-        if s.anonymize.is_empty() {
-            return Err(ConnectorError::Unsupported {
-                operation: "anonymize (no subjects.anonymize columns configured)".to_owned(),
-            });
-        }
-        self.database
-            .transaction(|c| erase::run(&self.schema, c, subject, Mode::Anonymize))
-            .map_err(|e| self.failed("anonymize", e))
+        let mut anonymized = self.anonymize_many(std::slice::from_ref(subject));
+        anonymized.pop().expect("one answer per subject")
     }
 
     fn restore(&self, data: &ExportResult) -> Result<RestoreOutcome, ConnectorError> {

@@ -1,0 +1,353 @@
+//! Erasing a batch of a run's tasks: every subject re-checked at once, then system by system
+//! in rounds, each system handed all of the round's subjects in one batch.
+//!
+//! A subject's tasks run in their order (the account source last) and stop at its first
+//! failure, as they always did: round *n* takes each subject's *n*-th task, and a subject
+//! whose earlier task did not finish gets its remaining tasks blocked. Within a round the
+//! tasks are grouped by system, and each system gets one batched erase and one batched
+//! read-back for them ([`SystemHandle::erase_confirmed_many`]); a subject's failure in a batch
+//! fails that subject only. Transient failures are tried again, the failed subjects alone,
+//! up to [`ATTEMPTS`] times.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use gallra_core::policy::answer::{self, Next};
+use gallra_core::policy::identifiers::subject_for;
+use gallra_core::policy::retry;
+use gallra_core::task::{self, Maker, Taken};
+use gallra_plugin_api::{Identifier, Subject};
+
+use super::recheck::{self, Verdict};
+use crate::config::{Config, Rule};
+use crate::identity::Resolution;
+use crate::plugins::{SystemHandle, Systems};
+use crate::restore::RestoreKeeper;
+use crate::store::{TaskRecord, TaskState};
+
+/// Attempts of a call that fails transiently, within one run; a run's task that still fails
+/// leaves the subject in the account source, and the next run tries again.
+const ATTEMPTS: u32 = 3;
+/// The first wait between two attempts within a run.
+const RETRY_BASE: Duration = Duration::from_millis(200);
+
+/// One task's outcome, as the audit log and the state store get it.
+pub(super) type TaskResult = (TaskRecord, TaskState, Option<String>);
+
+/// One subject of the batch, with the tasks it has left.
+struct InHand {
+    tasks: VecDeque<TaskRecord>,
+    resolution: Resolution,
+    /// The system whose task did not finish; the rest are blocked.
+    failed_at: Option<String>,
+}
+
+/// Runs a batch's tasks and returns every task's outcome.
+pub(super) async fn erase_batch(
+    systems: &Systems,
+    config: &Config,
+    rule: &Rule,
+    tasks: Vec<TaskRecord>,
+    restore: Option<&RestoreKeeper>,
+) -> Vec<TaskResult> {
+    let groups = group_by_subject(tasks);
+    let subjects: Vec<(String, Vec<Identifier>)> = groups
+        .iter()
+        .map(|tasks| (tasks[0].subject_key.clone(), tasks[0].identifiers.clone()))
+        .collect();
+    let verdicts = recheck_with_retries(config, systems, rule, &subjects).await;
+    let mut results = Vec::new();
+    let mut in_hand = Vec::new();
+    for (tasks, verdict) in groups.into_iter().zip(verdicts) {
+        match verdict {
+            Verdict::Erase(resolution) => in_hand.push(InHand {
+                tasks: tasks.into(),
+                resolution,
+                failed_at: None,
+            }),
+            Verdict::Hold(state, why) => {
+                let key = &tasks[0].subject_key;
+                if state == TaskState::Kept {
+                    tracing::info!(subject = %key, "{why}");
+                } else {
+                    tracing::warn!(subject = %key, "{why}");
+                }
+                results.extend(tasks.into_iter().map(|t| (t, state, Some(why.clone()))));
+            }
+        }
+    }
+    loop {
+        // This round: each subject's next task, grouped by system.
+        let mut round: BTreeMap<String, Vec<(usize, TaskRecord)>> = BTreeMap::new();
+        for (i, subject) in in_hand.iter_mut().enumerate() {
+            let Some(mut task) = subject.tasks.pop_front() else {
+                continue;
+            };
+            // What is recorded of the erase (its audit entry, its tombstone) names the subject
+            // by the identifiers it was erased through, never by one withheld as shared.
+            task.identifiers = subject.resolution.usable.clone();
+            match &subject.failed_at {
+                Some(system) => {
+                    let detail =
+                        format!("not attempted: the task on system \"{system}\" did not finish");
+                    results.push((task, TaskState::Blocked, Some(detail)));
+                }
+                None => round
+                    .entry(task.system.clone())
+                    .or_default()
+                    .push((i, task)),
+            }
+        }
+        if round.is_empty() && in_hand.iter().all(|s| s.tasks.is_empty()) {
+            return results;
+        }
+        for (system, tasks) in round {
+            let asked: Vec<(&TaskRecord, &Resolution)> = tasks
+                .iter()
+                .map(|(i, task)| (task, &in_hand[*i].resolution))
+                .collect();
+            let outcomes = erase_in(systems, config, rule, &system, &asked, restore).await;
+            for ((i, task), (state, detail)) in tasks.into_iter().zip(outcomes) {
+                if !matches!(state, TaskState::Done | TaskState::Retained) {
+                    in_hand[i].failed_at = Some(task.system.clone());
+                }
+                results.push((task, state, detail));
+            }
+        }
+    }
+}
+
+/// Splits a batch into per-subject lists, each in task order. A subject's tasks can straddle
+/// two batches only if the batch cut through them; the rest run in the next batch.
+fn group_by_subject(tasks: Vec<TaskRecord>) -> Vec<Vec<TaskRecord>> {
+    let mut groups: BTreeMap<String, Vec<TaskRecord>> = BTreeMap::new();
+    for task in tasks {
+        groups
+            .entry(task.subject_key.clone())
+            .or_default()
+            .push(task);
+    }
+    groups
+        .into_values()
+        .map(|mut tasks| {
+            tasks.sort_by_key(|t| t.order);
+            tasks
+        })
+        .collect()
+}
+
+/// The re-check, tried again (for the subjects that could not be checked only) like an erase
+/// call when a system could not be asked (a database restarting): a subject that cannot be
+/// checked is not erased in this run.
+async fn recheck_with_retries(
+    config: &Config,
+    systems: &Systems,
+    rule: &Rule,
+    subjects: &[(String, Vec<Identifier>)],
+) -> Vec<Verdict> {
+    let mut verdicts = recheck::recheck_many(config, systems, rule, subjects).await;
+    for attempt in 1..ATTEMPTS {
+        let again: Vec<usize> = (0..subjects.len())
+            .filter(|&i| matches!(verdicts[i], Verdict::Hold(TaskState::Failed, _)))
+            .collect();
+        if again.is_empty() {
+            break;
+        }
+        if let Verdict::Hold(_, why) = &verdicts[again[0]] {
+            tracing::warn!(subjects = again.len(), attempt, "{why}; retrying");
+        }
+        tokio::time::sleep(retry_wait(attempt)).await;
+        let asked: Vec<_> = again.iter().map(|&i| subjects[i].clone()).collect();
+        let fresh = recheck::recheck_many(config, systems, rule, &asked).await;
+        for (i, verdict) in again.into_iter().zip(fresh) {
+            verdicts[i] = verdict;
+        }
+    }
+    verdicts
+}
+
+/// One subject's erase in one system, as prepared before the call.
+struct Prepared {
+    subject: Subject,
+    identifiers: Vec<Identifier>,
+    /// An identifier of a kind this system finds people by was withheld: "done" here cannot
+    /// have found what is filed under it.
+    unreachable: bool,
+    /// Why it was withheld, for the detail.
+    withheld: Option<String>,
+}
+
+/// Erases each task's subject in `system` through the identifiers resolved as its own, all
+/// in one batch. A subject none of whose identifier kinds this system finds people by (they
+/// were withheld as shared, or never known) cannot be asked: a person must look, and "done"
+/// is never said of an erase that could not have found anything.
+async fn erase_in(
+    systems: &Systems,
+    config: &Config,
+    rule: &Rule,
+    system: &str,
+    tasks: &[(&TaskRecord, &Resolution)],
+    restore: Option<&RestoreKeeper>,
+) -> Vec<(TaskState, Option<String>)> {
+    let handle = match systems.get(system) {
+        Ok(handle) => handle.clone(),
+        Err(why) => {
+            return tasks
+                .iter()
+                .map(|_| (TaskState::Failed, Some(why.clone())))
+                .collect()
+        }
+    };
+    let source = system == config.account_source;
+    let resolves = &handle.description().identifier_kinds;
+    let mut outcomes: Vec<Option<(TaskState, Option<String>)>> = vec![None; tasks.len()];
+    let mut prepared = Vec::new();
+    for (i, (task, resolution)) in tasks.iter().enumerate() {
+        let mut subject = subject_for(&resolution.usable, config.customer_ids(system));
+        if !subject
+            .identifiers
+            .iter()
+            .any(|i| resolves.contains(&i.kind()))
+        {
+            let why = match resolution.withheld_reason() {
+                Some(why) => format!("unmatched: {why}; a person must find the subject's data here"),
+                None => "unmatched: gallra knows no identifier of the subject that this system finds people by; a person must look".to_owned(),
+            };
+            outcomes[i] = Some((TaskState::NeedsPerson, Some(why)));
+            continue;
+        }
+        if source {
+            subject.still_selected = recheck::still_selected(config, rule);
+        }
+        // A policy with a restore window keeps the subject's data first; if it cannot, no
+        // erase.
+        if let Some(keeper) = restore {
+            let kept = crate::restore::keep_before_erase(
+                keeper,
+                &handle,
+                &task.subject_key,
+                &subject,
+                &resolution.usable,
+            )
+            .await;
+            if let Err(why) = kept {
+                outcomes[i] = Some((TaskState::Failed, Some(why)));
+                continue;
+            }
+        }
+        let prepared_one = Prepared {
+            subject,
+            identifiers: resolution.usable.clone(),
+            unreachable: resolution
+                .withheld
+                .iter()
+                .any(|kind| resolves.contains(kind)),
+            withheld: resolution.withheld_reason(),
+        };
+        prepared.push((i, prepared_one));
+    }
+    let erased = erase_with_retries(&handle, &prepared).await;
+    for ((i, prepared), next) in prepared.iter().zip(erased) {
+        outcomes[*i] = Some(settle(run_state(next), prepared, source));
+    }
+    outcomes
+        .into_iter()
+        .map(|o| o.expect("every task settled"))
+        .collect()
+}
+
+/// What an erase's state comes to for this subject: "done" through identifiers that left one
+/// withheld of a kind this system finds people by is for a person; an account source that
+/// checked the facts again in the delete's transaction and found the subject no longer
+/// selected kept it, as the re-check would have.
+fn settle(
+    outcome: (TaskState, Option<String>),
+    prepared: &Prepared,
+    source: bool,
+) -> (TaskState, Option<String>) {
+    match outcome {
+        (TaskState::Done, detail) if prepared.unreachable => (
+            TaskState::NeedsPerson,
+            Some(format!(
+                "{}; unmatched: {}; a person must find what this system holds under it",
+                detail.unwrap_or_default(),
+                prepared.withheld.clone().unwrap_or_default()
+            )),
+        ),
+        (TaskState::Blocked, Some(why)) if source && prepared.subject.still_selected.is_some() => (
+            TaskState::Kept,
+            Some(format!("{}: {why}", recheck::CHANGED)),
+        ),
+        outcome => outcome,
+    }
+}
+
+/// The batch's erase calls, with the subjects that failed transiently tried again (alone)
+/// up to [`ATTEMPTS`] times. One [`Next`] per subject, in order.
+async fn erase_with_retries(handle: &SystemHandle, prepared: &[(usize, Prepared)]) -> Vec<Next> {
+    let mut nexts: Vec<Option<Next>> = vec![None; prepared.len()];
+    let mut asked: Vec<usize> = (0..prepared.len()).collect();
+    let mut attempt = 1;
+    while !asked.is_empty() {
+        let subjects = asked
+            .iter()
+            .map(|&k| {
+                (
+                    prepared[k].1.subject.clone(),
+                    prepared[k].1.identifiers.clone(),
+                )
+            })
+            .collect();
+        let answers = handle.erase_confirmed_many(subjects).await;
+        // A run keeps no time of its own to ask again: what a request would ask about later,
+        // the next run finds (see `Maker::Run` in gallra-core task::after).
+        let now = crate::clock::now();
+        let mut again = Vec::new();
+        for (k, answer) in asked.into_iter().zip(answers) {
+            match answer::next(answer, now, now, false) {
+                Next::Retry(why) if attempt < ATTEMPTS => {
+                    if again.is_empty() {
+                        tracing::warn!(system = %handle.name(), attempt, error = %why, "erase failed; retrying");
+                    }
+                    again.push(k);
+                }
+                next => nexts[k] = Some(next),
+            }
+        }
+        if !again.is_empty() {
+            tokio::time::sleep(retry_wait(attempt)).await;
+            attempt += 1;
+        }
+        asked = again;
+    }
+    nexts
+        .into_iter()
+        .map(|n| n.expect("every subject answered"))
+        .collect()
+}
+
+/// The wait before a run's attempt `attempt + 1` within the run ([`retry::backoff`] from
+/// [`RETRY_BASE`]).
+fn retry_wait(attempt: u32) -> Duration {
+    retry::backoff(RETRY_BASE, attempt - 1, rand::random::<f64>())
+}
+
+/// A run's task state and detail for the engine's reading of an answer: the one state
+/// machine of every engine ([`task::after`]), for a run's task.
+fn run_state(next: Next) -> (TaskState, Option<String>) {
+    let taken = Taken {
+        task: 0,
+        request: 0,
+        attempts: 0,
+        detail: None,
+    };
+    let step = task::after(
+        Maker::Run,
+        &taken,
+        next,
+        crate::clock::now(),
+        RETRY_BASE,
+        0.5,
+    );
+    (step.state, Some(step.detail))
+}

@@ -1,0 +1,143 @@
+//! The batched calls: many subjects on one connection, and a batch's erasures in one
+//! transaction.
+//!
+//! A purge hands each system up to `MAX_BATCH` subjects at once. Reads (`lookup`, `status`,
+//! `export`) run one after the other on the connection taken once. Erasures share one
+//! transaction and so one commit (one flush to disk) for the batch; each subject's work runs
+//! in its own savepoint, so a subject whose statements fail is rolled back alone and gets its
+//! error while the others go on. Nothing is answered before the commit that holds it: a
+//! failed commit fails every subject of the batch, and gallra tries them again.
+
+use gallra_plugin_api::{ConnectorError, EraseOutcome, Subject};
+
+use crate::client::{Client, DbError};
+use crate::erase::{self, Mode};
+use crate::facts;
+
+const SAVEPOINT: &str = "SAVEPOINT gallra_subject";
+const RELEASE: &str = "RELEASE SAVEPOINT gallra_subject";
+const ROLLBACK_TO: &str = "ROLLBACK TO SAVEPOINT gallra_subject";
+
+/// Runs `f` for each subject on one connection: each subject's own result, in order. A lost
+/// connection ends the batch with that error (the connection is opened again next time).
+pub fn each_read<T>(
+    client: &mut dyn Client,
+    subjects: &[Subject],
+    mut f: impl FnMut(&mut dyn Client, &Subject) -> Result<T, DbError>,
+) -> Result<Vec<Result<T, DbError>>, DbError> {
+    let mut results = Vec::with_capacity(subjects.len());
+    for subject in subjects {
+        match f(client, subject) {
+            Err(error) if error.connection_lost => return Err(error),
+            result => results.push(result),
+        }
+    }
+    Ok(results)
+}
+
+/// Runs `f` for each subject inside the caller's transaction, each in its own savepoint: a
+/// subject whose work fails is rolled back to its savepoint and gets its error; the others
+/// keep theirs. A lost connection, or a savepoint that cannot be taken or undone, fails the
+/// whole transaction.
+pub fn each_written<T>(
+    client: &mut dyn Client,
+    subjects: &[Subject],
+    mut f: impl FnMut(&mut dyn Client, &Subject) -> Result<T, DbError>,
+) -> Result<Vec<Result<T, DbError>>, DbError> {
+    let mut results = Vec::with_capacity(subjects.len());
+    for subject in subjects {
+        client.batch(SAVEPOINT)?;
+        match f(client, subject) {
+            Ok(done) => {
+                client.batch(RELEASE)?;
+                results.push(Ok(done));
+            }
+            Err(error) if error.connection_lost => return Err(error),
+            Err(error) => {
+                client.batch(ROLLBACK_TO)?;
+                client.batch(RELEASE)?;
+                results.push(Err(error));
+            }
+        }
+    }
+    Ok(results)
+}
+
+impl crate::SqlConnector {
+    /// Reads each subject with `f` on the connection taken once.
+    pub(crate) fn read_many<T>(
+        &self,
+        operation: &str,
+        subjects: &[Subject],
+        mut f: impl FnMut(&mut dyn Client, &Subject) -> Result<T, DbError>,
+    ) -> Vec<Result<T, ConnectorError>> {
+        if let Err(error) = self.require_subjects(operation) {
+            return subjects.iter().map(|_| Err(error.clone())).collect();
+        }
+        let results = self.database.with(|c| each_read(c, subjects, &mut f));
+        self.answers(operation, subjects.len(), results)
+    }
+
+    /// Erases or anonymizes each subject, all in one transaction, each in its savepoint.
+    /// An account source's erase reads the facts that selected the subject again in that
+    /// transaction (on SQLite it holds the write lock from its start), so a login between
+    /// gallra's re-check and this call still keeps the customer.
+    pub(crate) fn write_many(
+        &self,
+        operation: &str,
+        subjects: &[Subject],
+        mode: Mode,
+    ) -> Vec<Result<EraseOutcome, ConnectorError>> {
+        let s = match self.require_subjects(operation) {
+            Ok(s) => s,
+            Err(error) => return vec![Err(error); subjects.len()],
+        };
+        if mode == Mode::Anonymize && s.anonymize.is_empty() {
+            let error = ConnectorError::Unsupported {
+                operation: "anonymize (no subjects.anonymize columns configured)".to_owned(),
+            };
+            return vec![Err(error); subjects.len()];
+        }
+        let mut tally = self.tally();
+        let results = self.database.transaction(|c| {
+            each_written(c, subjects, |c, subject| {
+                if let (Mode::Erase, Some(wanted)) = (mode, &subject.still_selected) {
+                    let facts = facts::status(&self.schema, c, subject, &mut tally)?;
+                    if let Err(why) = wanted.check(&facts) {
+                        return Ok(Err(why));
+                    }
+                }
+                erase::run(&self.schema, c, subject, mode).map(Ok)
+            })
+        });
+        self.answers(operation, subjects.len(), results)
+            .into_iter()
+            .map(|answer| {
+                answer?.map_err(|why| ConnectorError::Refused {
+                    reason: format!("no longer selected: {why}"),
+                    legal_basis: None,
+                })
+            })
+            .collect()
+    }
+
+    /// Each subject's answer: its own, or the batch's error for all when the batch failed
+    /// as a whole.
+    fn answers<T>(
+        &self,
+        operation: &str,
+        asked: usize,
+        results: Result<Vec<Result<T, DbError>>, DbError>,
+    ) -> Vec<Result<T, ConnectorError>> {
+        match results {
+            Ok(results) => results
+                .into_iter()
+                .map(|r| r.map_err(|e| self.failed(operation, e)))
+                .collect(),
+            Err(error) => {
+                let error = self.failed(operation, error);
+                (0..asked).map(|_| Err(error.clone())).collect()
+            }
+        }
+    }
+}
