@@ -23,12 +23,14 @@
 //! | `unreachable-is-transient` | pointed at a system that is down, `open` or every operation (`health` included) fails with [`ConnectorError::Transient`] — never an empty lookup, never `Erased` |
 //! | `lookup-finds-subject` | lookup finds the seeded subject by each identifier kind the connector claims, alone |
 //! | `lookup-absent-is-empty` | lookup of someone the system never held is an empty result, not an error |
+//! | `batch-matches-single` | a batched lookup, status and export (those claimed) of the subject, the bystander and someone never held answer each of them as the single call does, in order |
 //! | `export-complete` | export (if claimed) holds every expected value of the subject |
 //! | `export-only-subject` | export holds no value of the bystander |
 //! | `erase-succeeds` | erasing the subject answers `Erased` or `Anonymized` without retention (`InProgress` is re-asked until done) |
 //! | `erase-removes` | afterwards lookup by each identifier kind finds nothing, and the system (checked directly) holds none of the subject's data |
 //! | `erase-spares-bystander` | the bystander is still found and still held |
 //! | `erase-idempotent` | erasing again succeeds |
+//! | `batch-erase-matches-single` | a batched erase of the erased subject and someone never held answers each as the single erase does (and removes nothing of the bystander) |
 //! | `restore-round-trip` | (if `restore` is claimed, with `export`) restoring the export made before the erase answers `restored` > 0, after which lookup finds the subject again, the system holds it, and its export equals the one before, field for field |
 //! | `restore-idempotent` | restoring the same export again puts nothing back (`restored` = 0, `already_present` > 0) and changes no field |
 //! | `refusal-honest` | a subject the system must keep is answered `Retained`, `Anonymized` with a retention, or [`ConnectorError::Refused`] — never `Erased` |
@@ -50,8 +52,8 @@ use crate::connector::{dispatch, Connector};
 use crate::error::ConnectorError;
 use crate::identifiers::{Identifier, IdentifierKind};
 use crate::messages::{
-    Call, Capability, Description, EraseOutcome, ExportResult, LookupResult, Reply, RestoreOutcome,
-    Subject,
+    BatchOp, Call, Capability, Description, EraseOutcome, ExportResult, LookupResult, Reply,
+    RestoreOutcome, Subject,
 };
 
 use pii::Sensitive;
@@ -150,8 +152,10 @@ pub fn run<S: ConformanceSystem>(system: &mut S) {
     suite.unreachable_is_transient();
     let connector = suite.open();
     suite.lookups(&connector);
+    suite.batch_reads(&connector);
     let export = suite.export(&connector);
     suite.erase(&connector);
+    suite.batch_erase(&connector);
     if let Some(export) = export.filter(|_| suite.claims(Capability::Restore)) {
         suite.restore(&connector, &export);
     }
@@ -655,6 +659,94 @@ impl<'s, S: ConformanceSystem> Suite<'s, S> {
                 "refusal-keeps-data",
                 "the data that must stay for the refused subject is gone",
             );
+        }
+    }
+}
+
+/// The batched calls ([`Call::Many`]): each subject answered as its single call would.
+impl<S: ConformanceSystem> Suite<'_, S> {
+    fn batch_reads(&mut self, connector: &S::Connector) {
+        let absent = self.system.absent_subject();
+        let who = vec![self.subject.clone(), self.bystander.clone(), absent];
+        let ops = [
+            (BatchOp::Lookup, Capability::Lookup),
+            (BatchOp::Status, Capability::Status),
+            (BatchOp::Export, Capability::Export),
+        ];
+        for (op, capability) in ops {
+            if self.claims(capability) {
+                self.batch_matches(connector, op, &who, "batch-matches-single");
+            }
+        }
+    }
+
+    fn batch_erase(&mut self, connector: &S::Connector) {
+        let who = vec![self.subject.clone(), self.system.absent_subject()];
+        self.batch_matches(
+            connector,
+            BatchOp::Erase,
+            &who,
+            "batch-erase-matches-single",
+        );
+        if !self.system.holds(self.bystander) {
+            violated(
+                "batch-erase-matches-single",
+                "after a batched erase of the subject and someone never held, the system no longer holds the bystander",
+            );
+        }
+    }
+
+    /// Asks `op` for `who` in one batch, then one by one, and compares subject by subject:
+    /// the same reply, or an error of the same kind.
+    fn batch_matches(&self, connector: &S::Connector, op: BatchOp, who: &[Subject], rule: &str) {
+        let name = op.operation();
+        let call = Call::Many {
+            of: op,
+            subjects: who.to_vec(),
+        };
+        let batched = match self.call(connector, call) {
+            Ok(Reply::Many(results)) => results,
+            Ok(other) => violated(
+                rule,
+                format!("a batched {name} answered {}", kind_of(&other)),
+            ),
+            Err(e) => violated(rule, format!("a batched {name} failed as a whole: {e}")),
+        };
+        if batched.len() != who.len() {
+            violated(
+                rule,
+                format!(
+                    "a batched {name} of {} subjects answered {} results",
+                    who.len(),
+                    batched.len()
+                ),
+            );
+        }
+        for (n, (subject, in_batch)) in who.iter().zip(batched).enumerate() {
+            if let Err(e) = &in_batch {
+                self.check_error(name, e);
+            }
+            let alone = self.call(connector, op.single(subject.clone()));
+            let same = match (&in_batch, &alone) {
+                (Ok(a), Ok(b)) => a == b,
+                (Err(a), Err(b)) => std::mem::discriminant(a) == std::mem::discriminant(b),
+                _ => false,
+            };
+            if !same {
+                let shown = |r: &Result<Reply, ConnectorError>| match r {
+                    Ok(reply) => kind_of(reply),
+                    Err(e) => format!("error {e}"),
+                };
+                violated(
+                    rule,
+                    format!(
+                        "subject #{} of a batched {name} was answered {}, but the single call answers {}",
+                        n + 1,
+                        shown(&in_batch),
+                        shown(&alone)
+                    ),
+                );
+            }
         }
     }
 }

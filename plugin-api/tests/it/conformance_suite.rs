@@ -29,6 +29,10 @@ enum Flaw {
     RestoreTwice,
     /// Restore leaves out the name.
     RestoreLosesName,
+    /// A batched lookup answers its subjects in reverse order.
+    BatchOutOfOrder,
+    /// A batched erase answers "erased" for every subject without erasing anything.
+    BatchEraseDoesNothing,
 }
 
 /// How a test connector erases.
@@ -181,6 +185,24 @@ impl Connector for Memory {
             ));
         }
         self.restore_export(data)
+    }
+
+    fn lookup_many(&self, who: &[Subject]) -> Vec<Result<LookupResult, ConnectorError>> {
+        let mut found: Vec<_> = who.iter().map(|w| self.lookup(w)).collect();
+        if self.flaw == Flaw::BatchOutOfOrder {
+            found.reverse();
+        }
+        found
+    }
+
+    fn erase_many(&self, who: &[Subject]) -> Vec<Result<EraseOutcome, ConnectorError>> {
+        match self.flaw {
+            Flaw::BatchEraseDoesNothing => who
+                .iter()
+                .map(|_| Ok(EraseOutcome::Erased { records: 1 }))
+                .collect(),
+            _ => who.iter().map(|w| self.erase(w)).collect(),
+        }
     }
 
     fn erase(&self, who: &Subject) -> Result<EraseOutcome, ConnectorError> {
@@ -469,4 +491,20 @@ fn a_restore_that_puts_back_twice_fails() {
 )]
 fn a_restore_that_loses_a_field_fails() {
     run(Flaw::RestoreLosesName, Style::Delete);
+}
+
+#[test]
+#[should_panic(
+    expected = "conformance rule \"batch-matches-single\" violated: subject #1 of a batched lookup"
+)]
+fn a_batch_answered_out_of_order_fails() {
+    run(Flaw::BatchOutOfOrder, Style::Delete);
+}
+
+#[test]
+#[should_panic(
+    expected = "conformance rule \"batch-erase-matches-single\" violated: subject #1 of a batched erase"
+)]
+fn a_batched_erase_that_answers_unlike_the_single_one_fails() {
+    run(Flaw::BatchEraseDoesNothing, Style::Delete);
 }

@@ -8,29 +8,45 @@
 //! error while the others go on. Nothing is answered before the commit that holds it: a
 //! failed commit fails every subject of the batch, and gallra tries them again.
 
-use gallra_plugin_api::{ConnectorError, EraseOutcome, Subject};
+use gallra_plugin_api::{ConnectorError, EraseOutcome, LookupResult, Subject};
 
 use crate::client::{Client, DbError};
 use crate::erase::{self, Mode};
-use crate::facts;
+use crate::{facts, records, set_based};
 
 const SAVEPOINT: &str = "SAVEPOINT gallra_subject";
 const RELEASE: &str = "RELEASE SAVEPOINT gallra_subject";
 const ROLLBACK_TO: &str = "ROLLBACK TO SAVEPOINT gallra_subject";
 
-/// Runs `f` for each subject on one connection: each subject's own result, in order. A lost
-/// connection ends the batch with that error (the connection is opened again next time).
+/// Runs `f` for each subject on one connection, inside one read transaction where the
+/// backend gains by it (`begin`): each subject's own result, in order. A lost connection
+/// ends the batch with that error (the connection is opened again next time).
 pub fn each_read<T>(
     client: &mut dyn Client,
+    begin: Option<&str>,
     subjects: &[Subject],
     mut f: impl FnMut(&mut dyn Client, &Subject) -> Result<T, DbError>,
 ) -> Result<Vec<Result<T, DbError>>, DbError> {
+    if let Some(begin) = begin {
+        client.batch(begin)?;
+    }
     let mut results = Vec::with_capacity(subjects.len());
     for subject in subjects {
         match f(client, subject) {
             Err(error) if error.connection_lost => return Err(error),
+            Err(error) => {
+                // Whatever the failed statement left of the transaction is dropped.
+                if let Some(begin) = begin {
+                    client.batch("ROLLBACK")?;
+                    client.batch(begin)?;
+                }
+                results.push(Err(error));
+            }
             result => results.push(result),
         }
+    }
+    if begin.is_some() {
+        client.batch("ROLLBACK")?;
     }
     Ok(results)
 }
@@ -74,8 +90,34 @@ impl crate::SqlConnector {
         if let Err(error) = self.require_subjects(operation) {
             return subjects.iter().map(|_| Err(error.clone())).collect();
         }
-        let results = self.database.with(|c| each_read(c, subjects, &mut f));
+        let begin = self.schema.dialect.begin_read();
+        let results = self
+            .database
+            .with(|c| each_read(c, begin, subjects, &mut f));
         self.answers(operation, subjects.len(), results)
+    }
+
+    /// Looks the batch up with one query per table ([`set_based::lookup_many`]), or, if that
+    /// cannot be done, subject by subject.
+    pub(crate) fn lookup_batch(
+        &self,
+        subjects: &[Subject],
+    ) -> Vec<Result<LookupResult, ConnectorError>> {
+        if self.require_subjects("lookup").is_ok() {
+            match self
+                .database
+                .with(|c| set_based::lookup_many(&self.schema, c, subjects))
+            {
+                Ok(found) => return found.into_iter().map(Ok).collect(),
+                Err(error) if error.connection_lost => {
+                    return self.answers("lookup", subjects.len(), Err(error))
+                }
+                Err(_) => {}
+            }
+        }
+        self.read_many("lookup", subjects, |c, s| {
+            records::lookup(&self.schema, c, s)
+        })
     }
 
     /// Erases or anonymizes each subject, all in one transaction, each in its savepoint.
@@ -99,6 +141,19 @@ impl crate::SqlConnector {
             return vec![Err(error); subjects.len()];
         }
         let mut tally = self.tally();
+        if mode == Mode::Erase && set_based::erase_deletes_only(&self.schema) {
+            match self
+                .database
+                .transaction(|c| self.erase_set_based(c, subjects, &mut tally))
+            {
+                Ok(answers) => return refusals(answers.into_iter().map(Ok).collect()),
+                Err(error) if error.connection_lost => {
+                    return self.answers(operation, subjects.len(), Err(error))
+                }
+                // Rolled back; subject by subject below, each in its savepoint.
+                Err(_) => {}
+            }
+        }
         let results = self.database.transaction(|c| {
             each_written(c, subjects, |c, subject| {
                 if let (Mode::Erase, Some(wanted)) = (mode, &subject.still_selected) {
@@ -110,17 +165,59 @@ impl crate::SqlConnector {
                 erase::run(&self.schema, c, subject, mode).map(Ok)
             })
         });
-        self.answers(operation, subjects.len(), results)
-            .into_iter()
-            .map(|answer| {
-                answer?.map_err(|why| ConnectorError::Refused {
-                    reason: format!("no longer selected: {why}"),
-                    legal_basis: None,
-                })
-            })
-            .collect()
+        refusals(self.answers(operation, subjects.len(), results))
     }
 
+    /// The batch's erase as one statement per table: the subjects whose facts no longer
+    /// select them (checked one by one, in this transaction) are left out and answered why.
+    fn erase_set_based(
+        &self,
+        c: &mut dyn Client,
+        subjects: &[Subject],
+        tally: &mut facts::Tally,
+    ) -> Result<Vec<Result<EraseOutcome, String>>, DbError> {
+        let mut answers: Vec<Option<Result<EraseOutcome, String>>> = vec![None; subjects.len()];
+        for (n, subject) in subjects.iter().enumerate() {
+            if let Some(wanted) = &subject.still_selected {
+                let facts = facts::status(&self.schema, c, subject, tally)?;
+                if let Err(why) = wanted.check(&facts) {
+                    answers[n] = Some(Err(why));
+                }
+            }
+        }
+        let erased: Vec<usize> = (0..subjects.len())
+            .filter(|&n| answers[n].is_none())
+            .collect();
+        let asked: Vec<Subject> = erased.iter().map(|&n| subjects[n].clone()).collect();
+        for (n, outcome) in erased
+            .into_iter()
+            .zip(set_based::erase_many(&self.schema, c, &asked)?)
+        {
+            answers[n] = Some(Ok(outcome));
+        }
+        Ok(answers
+            .into_iter()
+            .map(|a| a.expect("every subject answered"))
+            .collect())
+    }
+}
+
+/// A subject the account source no longer selects is refused, saying why.
+fn refusals(
+    answers: Vec<Result<Result<EraseOutcome, String>, ConnectorError>>,
+) -> Vec<Result<EraseOutcome, ConnectorError>> {
+    answers
+        .into_iter()
+        .map(|answer| {
+            answer?.map_err(|why| ConnectorError::Refused {
+                reason: format!("no longer selected: {why}"),
+                legal_basis: None,
+            })
+        })
+        .collect()
+}
+
+impl crate::SqlConnector {
     /// Each subject's answer: its own, or the batch's error for all when the batch failed
     /// as a whole.
     fn answers<T>(

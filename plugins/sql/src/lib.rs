@@ -42,6 +42,7 @@ mod matching;
 mod records;
 mod restore;
 mod schema;
+mod set_based;
 mod sql;
 mod timestamps;
 
@@ -183,9 +184,7 @@ impl Connector for SqlConnector {
     }
 
     fn lookup_many(&self, subjects: &[Subject]) -> Vec<Result<LookupResult, ConnectorError>> {
-        self.read_many("lookup", subjects, |c, s| {
-            records::lookup(&self.schema, c, s)
-        })
+        self.lookup_batch(subjects)
     }
 
     fn export_many(&self, subjects: &[Subject]) -> Vec<Result<ExportResult, ConnectorError>> {

@@ -18,7 +18,7 @@
 //!
 //! The expressions are what an index must be built on; see the README's SQL section.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use gallra_plugin_api::{Identifier, IdentifierKind, Subject};
 use unicode_normalization::UnicodeNormalization;
@@ -97,17 +97,22 @@ pub fn push_candidates(
                 b.sql(" OR ");
             }
             terms += 1;
-            match (column.stand_in, column.expr) {
-                (Some(stand_in), _) => b.name(stand_in),
-                (None, Expr::Plain) => b.name(column.name),
-                (None, Expr::Trimmed) => b.sql("trim(").name(column.name).sql(")"),
-                (None, Expr::Folded) => b.sql("lower(trim(").name(column.name).sql("))"),
-            };
+            push_expr(b, column);
             b.sql(" IN ").bind_list(values);
         }
     }
     b.sql(")");
     Ok(terms > 0)
+}
+
+/// Appends the expression `column` is compared through (the one an index must be on).
+fn push_expr(b: &mut Builder, column: &Column<'_>) {
+    match (column.stand_in, column.expr) {
+        (Some(stand_in), _) => b.name(stand_in),
+        (None, Expr::Plain) => b.name(column.name),
+        (None, Expr::Trimmed) => b.sql("trim(").name(column.name).sql(")"),
+        (None, Expr::Folded) => b.sql("lower(trim(").name(column.name).sql("))"),
+    };
 }
 
 /// Whether a candidate row (key, then the columns [`push_candidates`] selected) really holds
@@ -129,6 +134,111 @@ pub fn verify(s: &SubjectTable, subject: &Subject, row: &[Option<String>]) -> bo
             Err(_) => false,
         }
     })
+}
+
+/// The most values one candidate query of a batch binds; a batch that needs more is looked
+/// up subject by subject (SQLite binds at most 32,766).
+const MAX_BATCH_PARAMS: usize = 16_000;
+
+/// For a batch: which of its subjects each candidate row holds an identifier of, by the same
+/// rule as [`verify`] (the stored value parsed and compared with each subject's own).
+pub struct Owners {
+    kinds: Vec<(IdentifierKind, bool)>,
+    by_identifier: HashMap<Identifier, Vec<usize>>,
+    by_number: HashMap<i64, Vec<usize>>,
+}
+
+impl Owners {
+    /// The subjects (by index in the batch) whose identifiers the row holds, in order.
+    pub fn of(&self, row: &[Option<String>]) -> BTreeSet<usize> {
+        let mut owners = BTreeSet::new();
+        for ((kind, integer_key), stored) in self.kinds.iter().zip(row.iter().skip(1)) {
+            let Some(stored) = stored else { continue };
+            let found = if *integer_key {
+                stored
+                    .trim()
+                    .parse::<i64>()
+                    .ok()
+                    .and_then(|n| self.by_number.get(&n))
+            } else {
+                Identifier::parse(*kind, stored)
+                    .ok()
+                    .and_then(|id| self.by_identifier.get(&id))
+            };
+            owners.extend(found.into_iter().flatten().copied());
+        }
+        owners
+    }
+}
+
+/// [`push_candidates`] for a batch: one query whose `IN` lists hold the spellings of every
+/// subject's identifiers, column by column. `Ok(None)` when no identifier of any subject can
+/// match here; an error when one subject's could not be spelled out or the batch would bind
+/// too many values (the caller then looks the subjects up one by one).
+pub fn push_candidates_many(
+    b: &mut Builder,
+    s: &SubjectTable,
+    subjects: &[Subject],
+) -> Result<Option<Owners>, DbError> {
+    let used: Vec<Column<'_>> = columns(s)
+        .filter(|c| {
+            subjects
+                .iter()
+                .any(|subject| subject.of_kind(c.kind).next().is_some())
+        })
+        .collect();
+    let mut owners = Owners {
+        kinds: used.iter().map(|c| (c.kind, c.integer_key)).collect(),
+        by_identifier: HashMap::new(),
+        by_number: HashMap::new(),
+    };
+    b.sql("SELECT ").text_of(&s.key);
+    for column in &used {
+        b.sql(", ").text_of(column.name);
+    }
+    b.sql(" FROM ").name(&s.table).sql(" WHERE (");
+    let (mut terms, mut bound) = (0, 0);
+    for column in &used {
+        let mut values = BTreeSet::new();
+        for (n, subject) in subjects.iter().enumerate() {
+            for identifier in subject.of_kind(column.kind) {
+                let spelled = spellings(column, identifier)?;
+                if spelled.is_empty() {
+                    continue;
+                }
+                if column.integer_key {
+                    let number = identifier.value().trim().parse::<i64>().ok();
+                    owners
+                        .by_number
+                        .entry(number.unwrap_or_default())
+                        .or_default()
+                        .push(n);
+                } else {
+                    owners
+                        .by_identifier
+                        .entry(identifier.clone())
+                        .or_default()
+                        .push(n);
+                }
+                values.extend(spelled);
+            }
+        }
+        if values.is_empty() {
+            continue;
+        }
+        bound += values.len();
+        if bound > MAX_BATCH_PARAMS {
+            return Err(DbError::permanent("a batch too large for one query"));
+        }
+        if terms > 0 {
+            b.sql(" OR ");
+        }
+        terms += 1;
+        push_expr(b, column);
+        b.sql(" IN ").bind_list(values);
+    }
+    b.sql(")");
+    Ok((terms > 0).then_some(owners))
 }
 
 /// The values `column`'s expression may give for a stored value that normalizes to

@@ -5,6 +5,7 @@
 //! modules share. Run one module with `cargo test -p <crate> --test it <module>::`.
 
 mod abi;
+mod batched;
 mod changing;
 mod conformance;
 mod exact;
