@@ -91,7 +91,8 @@ fn kept_refs(schema: &Schema, keys: Vec<String>) -> Vec<RecordRef> {
         .collect()
 }
 
-fn delete(
+/// `DELETE FROM table WHERE link IN (keys)`; how many rows it removed.
+pub(crate) fn delete(
     schema: &Schema,
     client: &mut dyn Client,
     table: &str,

@@ -7,6 +7,7 @@
 use gallra_plugin_api::{ExportField, ExportResult, LookupResult, RecordRef, Subject};
 
 use crate::client::{Client, DbError};
+use crate::config::ChildTable;
 use crate::schema::{run_query, Schema};
 use crate::sql::{Builder, Param};
 
@@ -30,27 +31,40 @@ pub fn lookup(
     }
     let params = key_params(schema, &keys)?;
     for child in &schema.settings.children {
-        let mut b = Builder::new(schema.dialect);
-        b.sql("SELECT ")
-            .text_of(&child.foreign_key)
-            .sql(" FROM ")
-            .name(&child.table);
-        b.sql(" WHERE ")
-            .name(&child.foreign_key)
-            .sql(" IN ")
-            .bind_list(params.clone());
-        b.sql(" GROUP BY ").name(&child.foreign_key);
-        b.sql(" ORDER BY ").name(&child.foreign_key);
-        for row in run_query(client, &b.finish(), &child.table)? {
-            if let Some(key) = row.into_iter().next().flatten() {
-                records.push(RecordRef {
+        records.extend(
+            child_keys(schema, client, child, &params)?
+                .into_iter()
+                .map(|key| RecordRef {
                     collection: child.table.clone(),
                     key,
-                });
-            }
-        }
+                }),
+        );
     }
     Ok(LookupResult { records })
+}
+
+/// The subject keys among `keys` that `child` holds rows for, in key order.
+pub fn child_keys(
+    schema: &Schema,
+    client: &mut dyn Client,
+    child: &ChildTable,
+    keys: &[Param],
+) -> Result<Vec<String>, DbError> {
+    let mut b = Builder::new(schema.dialect);
+    b.sql("SELECT ")
+        .text_of(&child.foreign_key)
+        .sql(" FROM ")
+        .name(&child.table);
+    b.sql(" WHERE ")
+        .name(&child.foreign_key)
+        .sql(" IN ")
+        .bind_list(keys.iter().cloned());
+    b.sql(" GROUP BY ").name(&child.foreign_key);
+    b.sql(" ORDER BY ").name(&child.foreign_key);
+    Ok(run_query(client, &b.finish(), &child.table)?
+        .into_iter()
+        .filter_map(|row| row.into_iter().next().flatten())
+        .collect())
 }
 
 /// Every column of every subject row and child row.

@@ -17,10 +17,10 @@ use gallra_plugin_api::{EraseOutcome, LookupResult, RecordRef, Subject};
 
 use crate::client::{Client, DbError};
 use crate::config::{ChildOnErase, SubjectOnErase};
-use crate::matching;
-use crate::records::key_params;
-use crate::schema::{count, run_execute, run_query, Schema};
+use crate::records::{self, key_params};
+use crate::schema::{count, run_query, Schema};
 use crate::sql::{Builder, Param};
+use crate::{erase, matching};
 
 /// Each subject's keys, in key order: the subject rows holding one of its identifiers.
 pub fn find_keys_many(
@@ -74,21 +74,7 @@ pub fn lookup_many(
     }
     let params = key_params(schema, &all)?;
     for child in &schema.settings.children {
-        let mut b = Builder::new(schema.dialect);
-        b.sql("SELECT ")
-            .text_of(&child.foreign_key)
-            .sql(" FROM ")
-            .name(&child.table);
-        b.sql(" WHERE ")
-            .name(&child.foreign_key)
-            .sql(" IN ")
-            .bind_list(params.clone());
-        b.sql(" GROUP BY ").name(&child.foreign_key);
-        b.sql(" ORDER BY ").name(&child.foreign_key);
-        let held: Vec<String> = run_query(client, &b.finish(), &child.table)?
-            .into_iter()
-            .filter_map(|row| row.into_iter().next().flatten())
-            .collect();
+        let held = records::child_keys(schema, client, child, &params)?;
         for (subject, own) in found.iter_mut().zip(&keys) {
             let own: BTreeSet<&String> = own.iter().collect();
             subject.records.extend(
@@ -154,9 +140,9 @@ pub fn erase_many(
                 records[n] += rows;
             }
         }
-        delete_in(schema, client, &child.table, &child.foreign_key, &params)?;
+        erase::delete(schema, client, &child.table, &child.foreign_key, &params)?;
     }
-    let deleted = delete_in(schema, client, &s.table, &s.key, &params)?;
+    let deleted = erase::delete(schema, client, &s.table, &s.key, &params)?;
     if deleted != all.len() as u64 {
         // Rows found a moment ago in this transaction are gone or doubled: do not count on
         // the batch; the caller erases subject by subject.
@@ -206,22 +192,4 @@ fn child_counts(
             row.swap_remove(0).map(|key| (key, rows))
         })
         .collect())
-}
-
-/// `DELETE FROM table WHERE link IN (keys)`; how many rows it removed.
-fn delete_in(
-    schema: &Schema,
-    client: &mut dyn Client,
-    table: &str,
-    link: &str,
-    keys: &[Param],
-) -> Result<u64, DbError> {
-    let mut b = Builder::new(schema.dialect);
-    b.sql("DELETE FROM ")
-        .name(table)
-        .sql(" WHERE ")
-        .name(link)
-        .sql(" IN ");
-    b.bind_list(keys.iter().cloned());
-    run_execute(client, &b.finish(), table)
 }
