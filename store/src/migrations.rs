@@ -217,6 +217,12 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE request_tasks ADD COLUMN lease_node TEXT;
     ALTER TABLE request_tasks ADD COLUMN lease_until INTEGER;
     ",
+    // 12: the running tasks by node, for renewing this node's leases between batches. Without
+    // it every renewal read the whole tasks table: 300 renewals of 150,000 tasks in a purge of
+    // 50,000 subjects (seen with perf and EXPLAIN QUERY PLAN).
+    "
+    CREATE INDEX tasks_running_by_node ON tasks (lease_node) WHERE state = 'running';
+    ",
 ];
 
 /// The schema version this binary writes.

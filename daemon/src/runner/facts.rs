@@ -51,21 +51,11 @@ pub(super) fn systems_to_ask(config: &Config, systems: &Systems, rule: &Rule) ->
         .collect()
 }
 
-/// Asks each system what it knows about the subject and merges it into `facts`: activity only
-/// from systems whose activity counts, active services and unpaid invoices from all. Any
-/// failure means the subject is not fully known, so the caller keeps it; the error says
-/// which system and why (never who).
-pub(super) async fn gather(
-    asked: &[Asked],
-    identifiers: &[Identifier],
-    facts: SubjectFacts,
-) -> Result<SubjectFacts, String> {
-    let mut gathered = gather_many(asked, vec![(identifiers.to_vec(), facts)]).await;
-    gathered.pop().expect("one answer per subject")
-}
-
-/// [`gather`] for many subjects, each given by its identifiers and the facts known so far:
-/// each system is asked about all of them in one batch.
+/// Asks each system what it knows about each subject (given by its identifiers and the facts
+/// known so far), all of them in one batch per system, and merges it into the subject's facts:
+/// activity only from systems whose activity counts, active services and unpaid invoices from
+/// all. Any failure means the subject is not fully known, so the caller keeps it; the error
+/// says which system and why (never who).
 pub(super) async fn gather_many(
     asked: &[Asked],
     subjects: Vec<(Vec<Identifier>, SubjectFacts)>,

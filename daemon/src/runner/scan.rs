@@ -7,7 +7,6 @@
 
 use gallra_plugin_api::{Identifier, IdentifierKind, ScanRequest, SubjectFacts, SubjectRecord};
 use jiff::Zoned;
-use tokio::task::JoinSet;
 
 use super::facts;
 use super::progress::Progress;
@@ -140,7 +139,8 @@ async fn decide_page(
     let mut decisions = Vec::with_capacity(subjects.len());
     // Everything known about each subject; `None` if a system could not be asked.
     let mut known: Vec<Option<SubjectFacts>> = Vec::with_capacity(subjects.len());
-    let mut pending = JoinSet::new();
+    // The candidates every other system is asked about, all of the page's in one batch each.
+    let mut asked: Vec<(usize, (Vec<Identifier>, SubjectFacts))> = Vec::new();
     let others = facts::systems_to_ask(context.config, context.systems, context.rule);
     for (index, record) in subjects.into_iter().enumerate() {
         // A key that cannot be a customer id (empty, a control character) leaves the account
@@ -148,6 +148,13 @@ async fn decide_page(
         let key_unreadable = Identifier::parse(IdentifierKind::CustomerId, &record.key).is_err();
         let identifiers = with_source_key(record.identifiers, &record.key);
         let ask_others = candidate(context, &record.facts) && !others.is_empty();
+        if ask_others {
+            // Unknown until every system has answered.
+            known.push(None);
+            asked.push((index, (identifiers.clone(), record.facts)));
+        } else {
+            known.push(Some(record.facts));
+        }
         decisions.push(SubjectDecision {
             key: record.key,
             reason: Reason::ActivityUnknown,
@@ -155,28 +162,14 @@ async fn decide_page(
             clear_warning: false,
             unreadable: !record.unreadable.is_empty() || key_unreadable,
         });
-        if ask_others {
-            // Unknown until every system has answered: a gathering that panics keeps it.
-            known.push(None);
-            let others = others.clone();
-            let identifiers = decisions[index].identifiers.clone();
-            let facts = record.facts;
-            pending.spawn(async move {
-                let gathered = facts::gather(&others, &identifiers, facts).await;
-                if let Err(error) = &gathered {
-                    tracing::warn!(%error, "status failed; subject kept");
-                }
-                (index, gathered)
-            });
-        } else {
-            known.push(Some(record.facts));
-        }
     }
-    while let Some(joined) = pending.join_next().await {
-        let Ok((index, gathered)) = joined else {
-            continue;
-        };
-        known[index] = gathered.ok();
+    let (indexes, questions): (Vec<usize>, Vec<_>) = asked.into_iter().unzip();
+    let gathered = facts::gather_many(&others, questions).await;
+    for (index, gathered) in indexes.into_iter().zip(gathered) {
+        match gathered {
+            Ok(facts) => known[index] = Some(facts),
+            Err(error) => tracing::warn!(%error, "status failed; subject kept"),
+        }
     }
     let standing = match &context.warnings {
         Some(warnings) => {

@@ -8,7 +8,7 @@
 //! error while the others go on. Nothing is answered before the commit that holds it: a
 //! failed commit fails every subject of the batch, and gallra tries them again.
 
-use gallra_plugin_api::{ConnectorError, EraseOutcome, LookupResult, Subject};
+use gallra_plugin_api::{ConnectorError, EraseOutcome, LookupResult, Subject, SubjectFacts};
 
 use crate::client::{Client, DbError};
 use crate::erase::{self, Mode};
@@ -103,21 +103,50 @@ impl crate::SqlConnector {
         &self,
         subjects: &[Subject],
     ) -> Vec<Result<LookupResult, ConnectorError>> {
-        if self.require_subjects("lookup").is_ok() {
-            match self
-                .database
-                .with(|c| set_based::lookup_many(&self.schema, c, subjects))
-            {
-                Ok(found) => return found.into_iter().map(Ok).collect(),
-                Err(error) if error.connection_lost => {
-                    return self.answers("lookup", subjects.len(), Err(error))
-                }
-                Err(_) => {}
-            }
-        }
-        self.read_many("lookup", subjects, |c, s| {
+        let set = |c: &mut dyn Client, _: &mut facts::Tally| {
+            set_based::lookup_many(&self.schema, c, subjects)
+        };
+        self.set_or_each("lookup", subjects, set, |c, s, _| {
             records::lookup(&self.schema, c, s)
         })
+    }
+
+    /// The batch's status with one query per table ([`facts::status_many`]), or, if that
+    /// cannot be done, subject by subject.
+    pub(crate) fn status_batch(
+        &self,
+        subjects: &[Subject],
+    ) -> Vec<Result<SubjectFacts, ConnectorError>> {
+        let set = |c: &mut dyn Client, tally: &mut facts::Tally| {
+            facts::status_many(&self.schema, c, subjects, tally)
+        };
+        self.set_or_each("status", subjects, set, |c, s, tally| {
+            facts::status(&self.schema, c, s, tally)
+        })
+    }
+
+    /// Reads the batch set-based with `set`, or, if that fails short of a lost connection,
+    /// subject by subject with `each`.
+    fn set_or_each<T>(
+        &self,
+        operation: &str,
+        subjects: &[Subject],
+        set: impl FnOnce(&mut dyn Client, &mut facts::Tally) -> Result<Vec<T>, DbError>,
+        mut each: impl FnMut(&mut dyn Client, &Subject, &mut facts::Tally) -> Result<T, DbError>,
+    ) -> Vec<Result<T, ConnectorError>> {
+        let mut tally = self.tally();
+        let answers = match self.require_subjects(operation) {
+            Err(error) => subjects.iter().map(|_| Err(error.clone())).collect(),
+            Ok(_) => match self.database.with(|c| set(c, &mut tally)) {
+                Ok(found) => found.into_iter().map(Ok).collect(),
+                Err(error) if error.connection_lost => {
+                    self.answers(operation, subjects.len(), Err(error))
+                }
+                Err(_) => self.read_many(operation, subjects, |c, s| each(c, s, &mut tally)),
+            },
+        };
+        self.report(operation, &tally);
+        answers
     }
 
     /// Erases or anonymizes each subject, all in one transaction, each in its savepoint.
@@ -177,12 +206,15 @@ impl crate::SqlConnector {
         tally: &mut facts::Tally,
     ) -> Result<Vec<Result<EraseOutcome, String>>, DbError> {
         let mut answers: Vec<Option<Result<EraseOutcome, String>>> = vec![None; subjects.len()];
-        for (n, subject) in subjects.iter().enumerate() {
-            if let Some(wanted) = &subject.still_selected {
-                let facts = facts::status(&self.schema, c, subject, tally)?;
-                if let Err(why) = wanted.check(&facts) {
-                    answers[n] = Some(Err(why));
-                }
+        let checked: Vec<usize> = (0..subjects.len())
+            .filter(|&n| subjects[n].still_selected.is_some())
+            .collect();
+        let asked: Vec<Subject> = checked.iter().map(|&n| subjects[n].clone()).collect();
+        let facts = facts::status_many(&self.schema, c, &asked, tally)?;
+        for (n, facts) in checked.into_iter().zip(facts) {
+            let wanted = subjects[n].still_selected.as_ref().expect("checked");
+            if let Err(why) = wanted.check(&facts) {
+                answers[n] = Some(Err(why));
             }
         }
         let erased: Vec<usize> = (0..subjects.len())

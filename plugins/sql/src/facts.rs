@@ -24,6 +24,7 @@ pub struct Tally {
 }
 
 /// One subject row as read, before the children's facts are added.
+#[derive(Clone)]
 struct SubjectRow {
     key: String,
     identifiers: Vec<Identifier>,
@@ -151,6 +152,50 @@ pub fn status(
             .collect();
         add_children(schema, client, &KeyFilter::Keys(params), &mut rows, tally)?;
     }
+    Ok(combine(schema, rows))
+}
+
+/// [`status`] for a batch: the subject rows of all its subjects, and their children's
+/// facts, read with one statement per table; each subject's facts over its own rows.
+pub fn status_many(
+    schema: &Schema,
+    client: &mut dyn Client,
+    subjects: &[Subject],
+    tally: &mut Tally,
+) -> Result<Vec<SubjectFacts>, DbError> {
+    let s = schema.subjects();
+    let keys = crate::set_based::find_keys_many(schema, client, subjects)?;
+    let all: std::collections::BTreeSet<&String> = keys.iter().flatten().collect();
+    let mut by_key: HashMap<String, SubjectRow> = HashMap::new();
+    if !all.is_empty() {
+        let params = all
+            .iter()
+            .map(|k| schema.key_param(k))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut b = select_subjects(schema);
+        b.sql(" WHERE ")
+            .name(&s.key)
+            .sql(" IN ")
+            .bind_list(params.clone());
+        let found = run_query(client, &b.finish(), &s.table)?;
+        let mut rows: Vec<SubjectRow> = found
+            .iter()
+            .map(|r| read_subject(schema, r, tally))
+            .collect();
+        add_children(schema, client, &KeyFilter::Keys(params), &mut rows, tally)?;
+        by_key = rows.into_iter().map(|r| (r.key.clone(), r)).collect();
+    }
+    Ok(keys
+        .iter()
+        .map(|own| {
+            let rows = own.iter().filter_map(|k| by_key.get(k).cloned()).collect();
+            combine(schema, rows)
+        })
+        .collect())
+}
+
+/// A subject's facts over its subject rows (with their children's facts added).
+fn combine(schema: &Schema, rows: Vec<SubjectRow>) -> SubjectFacts {
     let children = &schema.settings.children;
     let mut facts = SubjectFacts {
         active_services: children
@@ -174,7 +219,7 @@ pub fn status(
         facts.unpaid_invoices = sum(facts.unpaid_invoices, row.facts.unpaid_invoices);
     }
     facts.last_activity = activity.reported();
-    Ok(facts)
+    facts
 }
 
 fn sum(a: Option<u64>, b: Option<u64>) -> Option<u64> {

@@ -194,12 +194,7 @@ impl Connector for SqlConnector {
     }
 
     fn status_many(&self, subjects: &[Subject]) -> Vec<Result<SubjectFacts, ConnectorError>> {
-        let mut tally = self.tally();
-        let facts = self.read_many("status", subjects, |c, s| {
-            facts::status(&self.schema, c, s, &mut tally)
-        });
-        self.report("status", &tally);
-        facts
+        self.status_batch(subjects)
     }
 
     fn anonymize(&self, subject: &Subject) -> Result<EraseOutcome, ConnectorError> {
