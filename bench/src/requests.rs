@@ -15,6 +15,7 @@
 mod admin;
 mod shop;
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
@@ -95,6 +96,13 @@ impl Index {
             Index::Without => "without the index",
         }
     }
+
+    fn dir_name(self) -> &'static str {
+        match self {
+            Index::With => "indexed",
+            Index::Without => "plain",
+        }
+    }
 }
 
 /// What one run with one index came to.
@@ -157,14 +165,7 @@ pub fn run(h: &Harness) -> Result<Section> {
 
 /// A fresh copy of the shop, a daemon on it, and every phase timed and checked.
 fn one_run(h: &Harness, server: &Server, sizes: &Sizes, index: Index, run: usize) -> Result<Run> {
-    let dir = h.scratch(&format!(
-        "requests-{run}-{}",
-        if index == Index::With {
-            "indexed"
-        } else {
-            "plain"
-        }
-    ))?;
+    let dir = h.scratch(&format!("requests-{run}-{}", index.dir_name()))?;
     let database = server.clone_fresh(SHOP)?;
     let mut db = server.connect(&database)?;
     if index == Index::Without {
@@ -221,7 +222,7 @@ fn one_run(h: &Harness, server: &Server, sizes: &Sizes, index: Index, run: usize
 
 /// Submits one request for customer `id` and follows it to done: its time in milliseconds,
 /// after its answer is checked.
-fn one_request(api: &Api, kind: &str, id: i64, exports: &std::path::Path) -> Result<f64> {
+fn one_request(api: &Api, kind: &str, id: i64, exports: &Path) -> Result<f64> {
     let started = Instant::now();
     let request = api.submit(kind, &shop::email(id))?;
     loop {
@@ -248,7 +249,7 @@ fn one_request(api: &Api, kind: &str, id: i64, exports: &std::path::Path) -> Res
 /// Submits an erasure for each of `erase` and an export for each of `export`, all at once
 /// (one connection each), and waits until none is open: the seconds from the first
 /// submission to the last request done, after every answer is checked.
-fn at_once(api: &Api, erase: &[i64], export: &[i64], exports: &std::path::Path) -> Result<f64> {
+fn at_once(api: &Api, erase: &[i64], export: &[i64], exports: &Path) -> Result<f64> {
     let started = Instant::now();
     let requests: Vec<(&str, i64, i64)> = std::thread::scope(|scope| {
         let submitting: Vec<_> = erase
@@ -297,7 +298,7 @@ fn at_once(api: &Api, erase: &[i64], export: &[i64], exports: &std::path::Path) 
 }
 
 /// The export of `request` holds customer `id`'s row and their invoices, and their email.
-fn check_export(dir: &std::path::Path, request: i64, id: i64) -> Result<()> {
+fn check_export(dir: &Path, request: i64, id: i64) -> Result<()> {
     let path = dir.join(format!("request-{request}.json"));
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("reading the export {}", path.display()))?;
