@@ -9,7 +9,8 @@
 #   scripts/bench.sh --quick              reduced sizes, one run, nothing written
 #
 # Other options go to the harness: cargo run --release -p gallra-bench -- --help
-# PostgreSQL must be running (scripts/test-services.sh starts it) for purge-postgres.
+# PostgreSQL must be running (scripts/test-services.sh starts it) for purge-postgres and
+# requests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

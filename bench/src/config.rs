@@ -148,3 +148,31 @@ pub fn http_system(s: &HttpSystem<'_>) -> String {
         s.rate_per_sec,
     )
 }
+
+/// The shop of [`crate::systems::SHOP`] on PostgreSQL, as the requests workload reaches it:
+/// the account source, found by email (or customer id), whose erasure nulls the customer's
+/// personal columns and the billing copies on their invoices and keeps the rows (the
+/// bookkeeping needs the invoices).
+pub fn shop_system(url_file: &Path, concurrency: u32) -> String {
+    format!(
+        "[systems.shop]\nplugin = \"sql\"\nactivity = true\nconcurrency = {concurrency}\n\
+         [systems.shop.settings]\nbackend = \"postgres\"\nurl_file = {}\n\
+         [systems.shop.settings.subjects]\ntable = \"customers\"\nkey = \"id\"\n\
+         identifiers = {{ email = \"email\", personnummer = \"personnummer\", phone = \"phone\", customer_id = \"id\" }}\n\
+         activity = [\"created_at\"]\non_erase = \"anonymize\"\n\
+         anonymize = {{ email = \"null\", name = \"null\", personnummer = \"null\", phone = \"null\", address = \"null\" }}\n\n\
+         [[systems.shop.settings.children]]\ntable = \"invoices\"\nforeign_key = \"customer_id\"\n\
+         activity = [\"paid_at\"]\nunpaid_when = \"paid_at IS NULL\"\non_erase = \"anonymize\"\n\
+         anonymize = {{ billing_name = \"null\", billing_address = \"null\", billing_email = \"null\" }}\n\n",
+        quoted(&url_file.display().to_string())
+    )
+}
+
+/// The admin API on TCP at `listen`, with the bearer tokens in `tokens_file`.
+pub fn api(listen: &str, tokens_file: &Path) -> String {
+    format!(
+        "[api]\nlisten = {}\ntokens_file = {}\n\n",
+        quoted(listen),
+        quoted(&tokens_file.display().to_string())
+    )
+}

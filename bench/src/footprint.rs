@@ -109,7 +109,7 @@ fn one_run(h: &Harness, dir: &Path, config_path: &Path, idle: Duration) -> Resul
         let before = switches(pid)?;
         std::thread::sleep(idle);
         let after = switches(pid)?;
-        let rss_mib = vm_rss_kib(pid)? as f64 / 1024.0;
+        let rss_mib = measure::vm_rss_kib(pid)? as f64 / 1024.0;
         // Threads that exited in the window took their counts with them: count only what
         // each thread present at the end did since the start (or since it began).
         let delta: u64 = after
@@ -153,14 +153,6 @@ fn switches(pid: u32) -> Result<HashMap<String, u64>> {
         out.insert(task.file_name().to_string_lossy().into_owned(), n);
     }
     Ok(out)
-}
-
-fn vm_rss_kib(pid: u32) -> Result<u64> {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))?
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|l| l.split_whitespace().next()?.parse().ok())
-        .context("no VmRSS")
 }
 
 fn write_config(dir: &Path) -> Result<std::path::PathBuf> {

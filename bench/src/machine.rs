@@ -2,6 +2,8 @@
 
 use std::process::Command;
 
+use anyhow::{Context, Result};
+
 /// e.g. "2 × Intel Xeon … (x86_64), 23.5 GiB RAM, Linux 6.1, rustc 1.95, gallra 1a2b3c4".
 pub fn describe() -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
@@ -42,4 +44,13 @@ fn output(program: &str, args: &[&str]) -> String {
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_else(|| "?".to_owned())
+}
+
+/// The 1-minute load average (/proc/loadavg): other work on the same cores.
+pub fn load_average() -> Result<f64> {
+    let text = std::fs::read_to_string("/proc/loadavg")?;
+    text.split_whitespace()
+        .next()
+        .and_then(|first| first.parse().ok())
+        .context("/proc/loadavg holds no load average")
 }

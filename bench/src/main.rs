@@ -25,6 +25,7 @@ mod postgres_db;
 mod propagation;
 mod purge;
 mod report;
+mod requests;
 mod stats;
 mod systems;
 
@@ -43,6 +44,7 @@ const WORKLOADS: &[&str] = &[
     "boundary",
     "footprint",
     "propagation",
+    "requests",
 ];
 
 #[derive(Parser, Debug)]
@@ -56,7 +58,7 @@ struct Args {
     #[arg(long)]
     runs: Option<usize>,
     /// Only these workloads (comma-separated): plan, purge-sqlite, purge-postgres,
-    /// boundary, footprint, propagation.
+    /// boundary, footprint, propagation, requests.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Where `gallra` and the plugin libraries are (default: beside this program, i.e. the
@@ -67,7 +69,8 @@ struct Args {
     /// none with --quick).
     #[arg(long)]
     output: Option<PathBuf>,
-    /// PostgreSQL server for purge-postgres (a superuser: the harness creates databases).
+    /// PostgreSQL server for purge-postgres and requests (a superuser: the harness creates
+    /// databases).
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
     postgres: String,
     /// Generate the data here and keep it afterwards (to profile a run by hand).
@@ -232,6 +235,7 @@ fn main() -> Result<()> {
             "purge-postgres" => purge::run_postgres(&harness),
             "boundary" => abi::run(&harness),
             "footprint" => footprint::run(&harness),
+            "requests" => requests::run(&harness),
             _ => propagation::run(&harness),
         };
         match result {

@@ -105,3 +105,12 @@ pub fn wait4(pid: u32) -> Result<(i32, u64)> {
     // Linux reports ru_maxrss in KiB.
     Ok((code, u64::try_from(usage.ru_maxrss).unwrap_or(0)))
 }
+
+/// The resident set size of the running process `pid` now (VmRSS), in KiB.
+pub fn vm_rss_kib(pid: u32) -> Result<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))?
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|l| l.split_whitespace().next()?.parse().ok())
+        .context("no VmRSS")
+}

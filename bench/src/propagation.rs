@@ -16,9 +16,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use anyhow::{ensure, Context, Result};
+use anyhow::{ensure, Result};
 
 use crate::config::{self, HttpSystem};
+use crate::machine;
 use crate::measure;
 use crate::plan::thousands;
 use crate::report::{Figure, Section};
@@ -149,7 +150,7 @@ fn one_run(h: &Harness, dir: &Path, n: usize) -> Result<Run> {
         secs: m.secs(),
         rss_mib: m.rss_mib(),
         tallies,
-        load: load_average()?,
+        load: machine::load_average()?,
     })
 }
 
@@ -208,15 +209,6 @@ fn figures(n: usize, runs: &[Run]) -> Vec<Figure> {
             &runs.iter().map(|r| r.rss_mib).collect::<Vec<_>>(),
         ),
     ]
-}
-
-/// The 1-minute load average (/proc/loadavg).
-fn load_average() -> Result<f64> {
-    let text = std::fs::read_to_string("/proc/loadavg")?;
-    text.split_whitespace()
-        .next()
-        .and_then(|first| first.parse().ok())
-        .context("/proc/loadavg holds no load average")
 }
 
 fn method(n: usize, runs: &[Run]) -> String {

@@ -22,7 +22,7 @@ const SYSTEMS: [System; 3] = [CRM, BILLING, PANEL];
 
 /// Calls gallra may have in flight per system (the systems' `concurrency`; 4 is the
 /// default). `GALLRA_BENCH_CONCURRENCY` overrides it, to compare.
-fn concurrency() -> u32 {
+pub fn concurrency() -> u32 {
     std::env::var("GALLRA_BENCH_CONCURRENCY")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -1,6 +1,6 @@
-//! The three systems a hosting company's purge reaches (control panel, CRM, billing), as
-//! SQLite files or PostgreSQL schemas, generated from [`crate::people`] in one transaction
-//! with prepared statements.
+//! The three systems a hosting company's purge reaches (control panel, CRM, billing), and
+//! the web shop the request workload erases and exports from, as SQLite files or PostgreSQL
+//! schemas, generated from [`crate::people`] in one transaction with prepared statements.
 //!
 //! Each system has the indexes its own application would have for finding a customer: the
 //! foreign keys, `lower(trim(email))` and `trim(personnummer)` (the expressions the sql
@@ -46,6 +46,15 @@ pub const BILLING: System = System {
     children: "invoices",
     foreign_key: "client_id",
 };
+/// A shop's customers and their invoices, which carry billing copies of the customer's
+/// name, address and email (the requests workload; a unique index on `email`, as the
+/// application would have it).
+pub const SHOP: System = System {
+    name: "shop",
+    subjects: "customers",
+    children: "invoices",
+    foreign_key: "customer_id",
+};
 
 /// What to generate.
 #[derive(Debug, Clone, Copy)]
@@ -71,6 +80,7 @@ pub fn schema(system: System) -> String {
     let subject_columns = match system.name {
         "panel" => "email TEXT, name TEXT, personnummer TEXT, phone TEXT, created_at TEXT NOT NULL, last_login TEXT, closed_at TEXT",
         "crm" => "email TEXT, name TEXT, phone TEXT, personnummer TEXT",
+        "shop" => "email TEXT UNIQUE, name TEXT, personnummer TEXT, phone TEXT, address TEXT, created_at TEXT NOT NULL",
         _ => "email TEXT, name TEXT, personnummer TEXT, address TEXT",
     };
     let child_columns = match system.name {
@@ -78,6 +88,7 @@ pub fn schema(system: System) -> String {
             "kind TEXT NOT NULL, status TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT"
         }
         "crm" => "body TEXT, created_at TEXT NOT NULL",
+        "shop" => "amount_ore BIGINT NOT NULL, issued_at TEXT NOT NULL, paid_at TEXT, billing_name TEXT, billing_address TEXT, billing_email TEXT",
         _ => "amount_ore BIGINT NOT NULL, issued_at TEXT NOT NULL, paid_at TEXT",
     };
     let System {
@@ -169,14 +180,41 @@ pub fn rows(
                     insert_child(&[&child_id, &id, &body, &clock.ago(last + 10 * n)])?;
                 }
             }
-            _ => {
-                let address = format!("Storgatan {}, 111 22 Stockholm", index % 200 + 1);
+            "shop" => {
+                let address = address(index);
                 insert_subject(&[
                     &id,
                     &person.email,
                     &person.name,
                     &person.personnummer,
+                    &person.phone,
                     &address,
+                    &created,
+                ])?;
+                for n in 0..INVOICES_PER_SUBJECT {
+                    child_id += 1;
+                    // Every invoice is paid: no erasure waits for one.
+                    let issued = clock.ago(last + 30 * n + 10);
+                    let paid = clock.ago(last + 30 * n);
+                    insert_child(&[
+                        &child_id,
+                        &id,
+                        &(19_900i64),
+                        &issued,
+                        &paid,
+                        &person.name,
+                        &address,
+                        &person.email,
+                    ])?;
+                }
+            }
+            _ => {
+                insert_subject(&[
+                    &id,
+                    &person.email,
+                    &person.name,
+                    &person.personnummer,
+                    &address(index),
                 ])?;
                 for n in 0..INVOICES_PER_SUBJECT {
                     child_id += 1;
@@ -189,6 +227,10 @@ pub fn rows(
         }
     }
     Ok(())
+}
+
+fn address(index: u64) -> String {
+    format!("Storgatan {}, 111 22 Stockholm", index % 200 + 1)
 }
 
 /// A value as SQL text or NULL, for both drivers.
