@@ -38,6 +38,7 @@ pub mod config;
 mod erase;
 mod expire;
 mod facts;
+mod indexes;
 mod matching;
 mod records;
 mod restore;
@@ -101,11 +102,13 @@ impl Connector for SqlConnector {
             zone,
             hasher: Hasher::for_system(&context.system),
         };
-        Ok(Self {
+        let connector = Self {
             system: context.system,
             schema,
             database,
-        })
+        };
+        connector.warn_missing_indexes();
+        Ok(connector)
     }
 
     fn describe(&self) -> Description {
@@ -257,6 +260,30 @@ impl Connector for SqlConnector {
 }
 
 impl SqlConnector {
+    /// The `CREATE INDEX` statements the subjects table lacks for its matches to be served by
+    /// an index (SQLite and PostgreSQL; see `indexes`). Empty when none is missing, when the
+    /// backend is not checked, or when the catalog cannot be read.
+    pub fn missing_indexes(&self) -> Vec<String> {
+        match self.database.with(|c| indexes::missing(&self.schema, c)) {
+            Ok(missing) => missing.into_iter().map(|m| m.statement).collect(),
+            Err(error) => {
+                tracing::debug!(system = %self.system, %error, "could not read the index catalog");
+                Vec::new()
+            }
+        }
+    }
+
+    /// Says at open which indexes the matches need and lack, with the statement for each.
+    fn warn_missing_indexes(&self) {
+        for statement in self.missing_indexes() {
+            tracing::warn!(
+                system = %self.system,
+                "no index serves the connector's match on an identifier column, so every \
+                 lookup reads the whole table; add one: {statement}"
+            );
+        }
+    }
+
     fn require_subjects(&self, operation: &str) -> Result<&config::SubjectTable, ConnectorError> {
         self.schema
             .settings

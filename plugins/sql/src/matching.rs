@@ -105,6 +105,20 @@ pub fn push_candidates(
     Ok(terms > 0)
 }
 
+/// Each identifier column compared through an expression, with that expression as SQL an
+/// index can be built on (`lower(trim(email))`): the columns whose match an index on the
+/// bare column cannot serve. The key and columns with a `match_columns` stand-in are left out.
+pub fn indexed_expressions(s: &SubjectTable) -> Vec<(&str, String)> {
+    columns(s)
+        .filter(|c| c.stand_in.is_none())
+        .filter_map(|c| match c.expr {
+            Expr::Plain => None,
+            Expr::Trimmed => Some((c.name, format!("trim({})", c.name))),
+            Expr::Folded => Some((c.name, format!("lower(trim({}))", c.name))),
+        })
+        .collect()
+}
+
 /// Appends the expression `column` is compared through (the one an index must be on).
 fn push_expr(b: &mut Builder, column: &Column<'_>) {
     match (column.stand_in, column.expr) {

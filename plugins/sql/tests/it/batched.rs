@@ -66,7 +66,10 @@ fn a_batch_is_answered_as_its_single_calls_and_erases_each_row_once() {
             "{backend:?}: 2 customers, 2 services"
         );
         assert!(batched[3].records.is_empty(), "{backend:?}: never held");
-        let single: Vec<_> = batch().iter().map(|s| connector.status(s).unwrap()).collect();
+        let single: Vec<_> = batch()
+            .iter()
+            .map(|s| connector.status(s).unwrap())
+            .collect();
         let batched: Vec<_> = connector
             .status_many(&batch())
             .into_iter()

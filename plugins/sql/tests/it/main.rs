@@ -9,6 +9,7 @@ mod batched;
 mod changing;
 mod conformance;
 mod exact;
+mod indexes;
 mod reading;
 mod restoring;
 mod settings;
