@@ -28,7 +28,7 @@ pub fn each_read<T>(
     mut f: impl FnMut(&mut dyn Client, &Subject) -> Result<T, DbError>,
 ) -> Result<Vec<Result<T, DbError>>, DbError> {
     if let Some(begin) = begin {
-        client.batch(begin)?;
+        client.batch(begin).map_err(lost)?;
     }
     let mut results = Vec::with_capacity(subjects.len());
     for subject in subjects {
@@ -37,8 +37,8 @@ pub fn each_read<T>(
             Err(error) => {
                 // Whatever the failed statement left of the transaction is dropped.
                 if let Some(begin) = begin {
-                    client.batch("ROLLBACK")?;
-                    client.batch(begin)?;
+                    client.batch("ROLLBACK").map_err(lost)?;
+                    client.batch(begin).map_err(lost)?;
                 }
                 results.push(Err(error));
             }
@@ -46,9 +46,19 @@ pub fn each_read<T>(
         }
     }
     if begin.is_some() {
-        client.batch("ROLLBACK")?;
+        client.batch("ROLLBACK").map_err(lost)?;
     }
     Ok(results)
+}
+
+/// A connection whose read transaction could not be opened or closed is given up: it may be
+/// left inside a transaction, seeing an old snapshot.
+fn lost(error: DbError) -> DbError {
+    DbError {
+        transient: true,
+        connection_lost: true,
+        ..error
+    }
 }
 
 /// Runs `f` for each subject inside the caller's transaction, each in its own savepoint: a
@@ -142,7 +152,10 @@ impl crate::SqlConnector {
                 Err(error) if error.connection_lost => {
                     self.answers(operation, subjects.len(), Err(error))
                 }
-                Err(_) => self.read_many(operation, subjects, |c, s| each(c, s, &mut tally)),
+                Err(error) => {
+                    self.set_based_failed(operation, &error);
+                    self.read_many(operation, subjects, |c, s| each(c, s, &mut tally))
+                }
             },
         };
         self.report(operation, &tally);
@@ -180,7 +193,7 @@ impl crate::SqlConnector {
                     return self.answers(operation, subjects.len(), Err(error))
                 }
                 // Rolled back; subject by subject below, each in its savepoint.
-                Err(_) => {}
+                Err(error) => self.set_based_failed(operation, &error),
             }
         }
         let results = self.database.transaction(|c| {
@@ -250,6 +263,19 @@ fn refusals(
 }
 
 impl crate::SqlConnector {
+    /// Says why a batch goes subject by subject (where set-based batches are possible at all:
+    /// see `matching::batch_exact`); the error names tables and kinds, never a value.
+    fn set_based_failed(&self, operation: &str, error: &DbError) {
+        if crate::matching::batch_exact(self.schema.dialect) {
+            tracing::warn!(
+                system = %self.system,
+                operation,
+                %error,
+                "a batch could not be done with one statement per table; subject by subject instead"
+            );
+        }
+    }
+
     /// Each subject's answer: its own, or the batch's error for all when the batch failed
     /// as a whole.
     fn answers<T>(

@@ -251,8 +251,15 @@ impl Connector for SqlConnector {
     }
 
     fn health(&self) -> Result<(), ConnectorError> {
+        // On SQLite the question must read the file: `SELECT 1` needs no lock once the
+        // schema is cached (it is, after the index check at open), so it would answer Ok
+        // while another process holds the database locked.
+        let sql = match self.schema.dialect {
+            sql::Dialect::Sqlite => "SELECT CAST(count(*) AS TEXT) FROM sqlite_master".to_owned(),
+            dialect => format!("SELECT {}", dialect.text("1")),
+        };
         let query = sql::Query {
-            sql: format!("SELECT {}", self.schema.dialect.text("1")),
+            sql,
             params: Vec::new(),
         };
         self.run("health", |c| c.query(&query).map(drop))

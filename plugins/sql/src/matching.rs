@@ -133,6 +133,17 @@ fn push_expr(b: &mut Builder, column: &Column<'_>) {
 /// one of the subject's identifiers.
 pub fn verify(s: &SubjectTable, subject: &Subject, row: &[Option<String>]) -> bool {
     let used = columns(s).filter(|c| subject.of_kind(c.kind).next().is_some());
+    holds(used, subject, row)
+}
+
+/// Whether one of `used` (the columns after the key in `row`) holds one of the subject's
+/// identifiers: its stored value parsed as the request's was, or the same number for an
+/// integer key.
+fn holds<'a>(
+    used: impl Iterator<Item = Column<'a>>,
+    subject: &Subject,
+    row: &[Option<String>],
+) -> bool {
     used.zip(row.iter().skip(1)).any(|(column, stored)| {
         let Some(stored) = stored else {
             return false;
@@ -154,41 +165,60 @@ pub fn verify(s: &SubjectTable, subject: &Subject, row: &[Option<String>]) -> bo
 /// up subject by subject (SQLite binds at most 32,766).
 const MAX_BATCH_PARAMS: usize = 16_000;
 
-/// For a batch: which of its subjects each candidate row holds an identifier of, by the same
-/// rule as [`verify`] (the stored value parsed and compared with each subject's own).
+/// For a batch: which of its subjects each candidate row belongs to, by exactly the two tests
+/// a single lookup makes. A row is a subject's candidate only if one of its columns, through
+/// its expression, equals one of that subject's own spellings (so a neighbour's wider query
+/// never hands it a row its own would not have found: a key ` abc` is not `abc`'s), and is
+/// kept only if [`verify`] holds for that subject. The first test compares bytes, as SQLite
+/// and PostgreSQL compare text; MySQL's collations compare more widely (`asa` equals
+/// `åsa`), so there batches are looked up subject by subject (see [`batch_exact`]).
 pub struct Owners {
+    /// Per used column: its kind, and whether it is the integer key.
     kinds: Vec<(IdentifierKind, bool)>,
-    by_identifier: HashMap<Identifier, Vec<usize>>,
-    by_number: HashMap<i64, Vec<usize>>,
+    /// Per used column: each spelling, and the subjects it is one of.
+    spelled: Vec<HashMap<Param, Vec<usize>>>,
+    subjects: Vec<Subject>,
 }
 
 impl Owners {
-    /// The subjects (by index in the batch) whose identifiers the row holds, in order.
-    pub fn of(&self, row: &[Option<String>]) -> BTreeSet<usize> {
-        let mut owners = BTreeSet::new();
-        for ((kind, integer_key), stored) in self.kinds.iter().zip(row.iter().skip(1)) {
-            let Some(stored) = stored else { continue };
-            let found = if *integer_key {
-                stored
-                    .trim()
-                    .parse::<i64>()
-                    .ok()
-                    .and_then(|n| self.by_number.get(&n))
-            } else {
-                Identifier::parse(*kind, stored)
-                    .ok()
-                    .and_then(|id| self.by_identifier.get(&id))
+    /// The subjects (by index in the batch) the row belongs to. The row is the key, the used
+    /// columns, then each used column through its expression.
+    pub fn of(&self, s: &SubjectTable, row: &[Option<String>]) -> BTreeSet<usize> {
+        let used = self.kinds.len();
+        let mut candidates = BTreeSet::new();
+        for (n, ((_, integer_key), value)) in
+            self.kinds.iter().zip(row.iter().skip(1 + used)).enumerate()
+        {
+            let Some(value) = value else { continue };
+            let key = match integer_key {
+                true => match value.trim().parse::<i64>() {
+                    Ok(number) => Param::Int(number),
+                    Err(_) => continue,
+                },
+                false => Param::Match(value.clone()),
             };
-            owners.extend(found.into_iter().flatten().copied());
+            candidates.extend(self.spelled[n].get(&key).into_iter().flatten().copied());
         }
-        owners
+        // The row holds the batch's used columns, in the order the query selected them.
+        let columns = || columns(s).filter(|c| self.kinds.iter().any(|(k, _)| *k == c.kind));
+        candidates
+            .into_iter()
+            .filter(|&n| holds(columns(), &self.subjects[n], &row[..1 + used]))
+            .collect()
     }
 }
 
+/// Whether a dialect compares text by its bytes in `IN`, so that a batch's rows can be given
+/// to their subjects exactly as single lookups would find them.
+pub fn batch_exact(dialect: crate::sql::Dialect) -> bool {
+    !matches!(dialect, crate::sql::Dialect::Mysql)
+}
+
 /// [`push_candidates`] for a batch: one query whose `IN` lists hold the spellings of every
-/// subject's identifiers, column by column. `Ok(None)` when no identifier of any subject can
-/// match here; an error when one subject's could not be spelled out or the batch would bind
-/// too many values (the caller then looks the subjects up one by one).
+/// subject's identifiers, column by column, selecting each column also through its
+/// expression. `Ok(None)` when no identifier of any subject can match here; an error when one
+/// subject's could not be spelled out or the batch would bind too many values (the caller
+/// then looks the subjects up one by one).
 pub fn push_candidates_many(
     b: &mut Builder,
     s: &SubjectTable,
@@ -203,40 +233,30 @@ pub fn push_candidates_many(
         .collect();
     let mut owners = Owners {
         kinds: used.iter().map(|c| (c.kind, c.integer_key)).collect(),
-        by_identifier: HashMap::new(),
-        by_number: HashMap::new(),
+        spelled: vec![HashMap::new(); used.len()],
+        subjects: subjects.to_vec(),
     };
     b.sql("SELECT ").text_of(&s.key);
     for column in &used {
         b.sql(", ").text_of(column.name);
     }
+    for column in &used {
+        b.sql(", CAST(");
+        push_expr(b, column);
+        let mysql = b.dialect() == crate::sql::Dialect::Mysql;
+        b.sql(if mysql { " AS CHAR)" } else { " AS TEXT)" });
+    }
     b.sql(" FROM ").name(&s.table).sql(" WHERE (");
     let (mut terms, mut bound) = (0, 0);
-    for column in &used {
-        let mut values = BTreeSet::new();
+    for (c, column) in used.iter().enumerate() {
         for (n, subject) in subjects.iter().enumerate() {
             for identifier in subject.of_kind(column.kind) {
-                let spelled = spellings(column, identifier)?;
-                if spelled.is_empty() {
-                    continue;
+                for spelling in spellings(column, identifier)? {
+                    owners.spelled[c].entry(spelling).or_default().push(n);
                 }
-                if column.integer_key {
-                    let number = identifier.value().trim().parse::<i64>().ok();
-                    owners
-                        .by_number
-                        .entry(number.unwrap_or_default())
-                        .or_default()
-                        .push(n);
-                } else {
-                    owners
-                        .by_identifier
-                        .entry(identifier.clone())
-                        .or_default()
-                        .push(n);
-                }
-                values.extend(spelled);
             }
         }
+        let values: Vec<Param> = owners.spelled[c].keys().cloned().collect();
         if values.is_empty() {
             continue;
         }

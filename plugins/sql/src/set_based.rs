@@ -29,6 +29,11 @@ pub fn find_keys_many(
     subjects: &[Subject],
 ) -> Result<Vec<Vec<String>>, DbError> {
     let s = schema.subjects();
+    if !matching::batch_exact(schema.dialect) {
+        return Err(DbError::permanent(
+            "batches are looked up subject by subject here",
+        ));
+    }
     let mut keys = vec![Vec::new(); subjects.len()];
     let mut b = Builder::new(schema.dialect);
     let owners =
@@ -38,7 +43,7 @@ pub fn find_keys_many(
     };
     b.sql(" ORDER BY ").name(&s.table).sql(".").name(&s.key);
     for mut row in run_query(client, &b.finish(), &s.table)? {
-        let owners = owners.of(&row);
+        let owners = owners.of(s, &row);
         if let Some(key) = row.swap_remove(0) {
             for n in owners {
                 keys[n].push(key.clone());

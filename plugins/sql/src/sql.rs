@@ -65,7 +65,7 @@ impl Dialect {
 }
 
 /// A bound value. `Debug` hides it: values are often personal data.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Param {
     /// A whole number.
     Int(i64),
@@ -113,6 +113,11 @@ impl Builder {
             sql: String::with_capacity(128),
             params: Vec::new(),
         }
+    }
+
+    /// The dialect the statement is written in.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
     }
 
     /// Appends SQL text as is (keywords, or trusted admin conditions).

@@ -106,3 +106,45 @@ fn a_batch_is_answered_as_its_single_calls_and_erases_each_row_once() {
         }
     });
 }
+
+/// A neighbour in the batch never hands a subject a row its own lookup would not find: with
+/// text keys `abc` and ` abc` (two accounts) holding one email, the batch that resolves `abc`
+/// by its key and by that email (as gallra's identity check does, in one batch) finds only
+/// `abc`'s row by the key, so the email is seen as another account's too.
+#[test]
+fn a_neighbour_in_the_batch_never_widens_a_subjects_rows() {
+    each_backend(|fx| {
+        let backend = fx.backend;
+        fx.exec(
+            "CREATE TABLE accounts (code VARCHAR(20) PRIMARY KEY, email VARCHAR(100));
+             INSERT INTO accounts VALUES ('abc', 'shared@example.se');
+             INSERT INTO accounts VALUES (' abc', 'shared@example.se');",
+        );
+        let settings = serde_json::json!({
+            "subjects": {
+                "table": "accounts",
+                "key": "code",
+                "key_type": "text",
+                "identifiers": {"customer_id": "code", "email": "email"}
+            }
+        });
+        let connector = fx.open(settings).expect("open");
+        let own = Subject::new(vec![
+            Identifier::parse(IdentifierKind::CustomerId, "abc").unwrap()
+        ]);
+        let asked = [own.clone(), by_email("shared@example.se")];
+        let single: Vec<_> = asked.iter().map(|s| connector.lookup(s).unwrap()).collect();
+        let batched: Vec<_> = connector
+            .lookup_many(&asked)
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(batched, single, "{backend:?}");
+        assert_eq!(batched[0].records.len(), 1, "{backend:?}: only abc itself");
+        assert_eq!(
+            batched[1].records.len(),
+            2,
+            "{backend:?}: both hold the email"
+        );
+    });
+}

@@ -24,6 +24,10 @@ fn missing_match_indexes_are_named_by_statements_that_add_them() {
         for statement in &missing {
             fx.exec(statement);
         }
-        assert_eq!(fx.connector().missing_indexes(), Vec::<String>::new(), "{backend:?}");
+        assert_eq!(
+            fx.connector().missing_indexes(),
+            Vec::<String>::new(),
+            "{backend:?}"
+        );
     });
 }
