@@ -3,9 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use gallra_plugin_api::Identifier;
+use gallra_plugin_api::{Identifier, MAX_BATCH};
 use jiff::Zoned;
-use tokio::task::JoinSet;
 
 use super::progress::Progress;
 use super::report::{PlanOutcome, PolicyPlan, SystemPlan};
@@ -132,7 +131,8 @@ pub(super) fn target_systems(context: &Context, policy: &Policy) -> Vec<String> 
     ordered
 }
 
-/// Looks each selected subject up in one system.
+/// Looks the selected subjects up in one system, a batch at a time ([`MAX_BATCH`]), so that
+/// no more than one batch's questions and answers are held at once.
 async fn count_holders(
     context: &Context,
     system: &str,
@@ -153,19 +153,19 @@ async fn count_holders(
         return plan;
     };
     let customer_ids = context.config.customer_ids(system);
-    let mut lookups = JoinSet::new();
-    for (_, identifiers) in selected {
-        let subject = subject_for(identifiers, customer_ids);
-        let handle = handle.clone();
-        lookups.spawn(async move { handle.call("lookup", move |i| i.lookup(&subject)).await });
-    }
-    while let Some(joined) = lookups.join_next().await {
-        match joined {
-            Ok(Ok(found)) if !found.records.is_empty() => {
-                *plan.subjects_with_data.get_or_insert(0) += 1
+    for batch in selected.chunks(MAX_BATCH) {
+        let subjects = batch
+            .iter()
+            .map(|(_, identifiers)| subject_for(identifiers, customer_ids))
+            .collect();
+        for found in handle.lookup_many(subjects).await {
+            match found {
+                Ok(found) if !found.records.is_empty() => {
+                    *plan.subjects_with_data.get_or_insert(0) += 1
+                }
+                Ok(_) => {}
+                Err(_) => plan.lookup_errors += 1,
             }
-            Ok(Ok(_)) => {}
-            _ => plan.lookup_errors += 1,
         }
     }
     plan
