@@ -10,7 +10,7 @@
 //! up to [`ATTEMPTS`] times.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use gallra_core::policy::answer::{self, Next};
 use gallra_core::policy::identifiers::subject_for;
@@ -30,16 +30,28 @@ use crate::store::{TaskRecord, TaskState};
 const ATTEMPTS: u32 = 3;
 /// The first wait between two attempts within a run.
 const RETRY_BASE: Duration = Duration::from_millis(200);
+/// How old a subject's re-check may be when one of its erasures is asked for: older, it is
+/// checked again first. Rounds of a database are over in a second or two; a round through
+/// a rate-limited API can take minutes, and a login in that time must still keep the
+/// customer everywhere, not only in the account source (which checks in its own
+/// transaction).
+const FRESH: Duration = Duration::from_secs(10);
 
 /// One task's outcome, as the audit log and the state store get it.
 pub(super) type TaskResult = (TaskRecord, TaskState, Option<String>);
 
 /// One subject of the batch, with the tasks it has left.
 struct InHand {
+    /// The subject's key and identifiers as the plan recorded them.
+    planned: (String, Vec<Identifier>),
     tasks: VecDeque<TaskRecord>,
     resolution: Resolution,
     /// The system whose task did not finish; the rest are blocked.
     failed_at: Option<String>,
+    /// When the subject was last decided and resolved.
+    checked: Instant,
+    /// Kept when checked again: the state and why, for every task left.
+    held: Option<(TaskState, String)>,
 }
 
 /// Runs a batch's tasks and returns every task's outcome.
@@ -58,12 +70,15 @@ pub(super) async fn erase_batch(
     let verdicts = recheck_with_retries(config, systems, rule, &subjects).await;
     let mut results = Vec::new();
     let mut in_hand = Vec::new();
-    for (tasks, verdict) in groups.into_iter().zip(verdicts) {
+    for ((tasks, verdict), planned) in groups.into_iter().zip(verdicts).zip(subjects) {
         match verdict {
             Verdict::Erase(resolution) => in_hand.push(InHand {
+                planned,
                 tasks: tasks.into(),
                 resolution,
                 failed_at: None,
+                checked: Instant::now(),
+                held: None,
             }),
             Verdict::Hold(state, why) => {
                 let key = &tasks[0].subject_key;
@@ -86,6 +101,10 @@ pub(super) async fn erase_batch(
             // What is recorded of the erase (its audit entry, its tombstone) names the subject
             // by the identifiers it was erased through, never by one withheld as shared.
             task.identifiers = subject.resolution.usable.clone();
+            if let Some((state, why)) = &subject.held {
+                results.push((task, *state, Some(why.clone())));
+                continue;
+            }
             match &subject.failed_at {
                 Some(system) => {
                     let detail =
@@ -101,6 +120,7 @@ pub(super) async fn erase_batch(
         if round.is_empty() && in_hand.iter().all(|s| s.tasks.is_empty()) {
             return results;
         }
+        let round = refresh(config, systems, rule, &mut in_hand, round, &mut results).await;
         for (system, tasks) in round {
             let asked: Vec<(&TaskRecord, &Resolution)> = tasks
                 .iter()
@@ -115,6 +135,53 @@ pub(super) async fn erase_batch(
             }
         }
     }
+}
+
+/// Decides again, and resolves again, every subject of the round whose last check is older
+/// than [`FRESH`]: one kept now gets its state for this task and every one left; one still
+/// selected is erased through the identifiers resolved now.
+async fn refresh(
+    config: &Config,
+    systems: &Systems,
+    rule: &Rule,
+    in_hand: &mut [InHand],
+    mut round: BTreeMap<String, Vec<(usize, TaskRecord)>>,
+    results: &mut Vec<TaskResult>,
+) -> BTreeMap<String, Vec<(usize, TaskRecord)>> {
+    let stale: Vec<usize> = round
+        .values()
+        .flatten()
+        .map(|(i, _)| *i)
+        .filter(|&i| in_hand[i].checked.elapsed() > FRESH)
+        .collect();
+    if stale.is_empty() {
+        return round;
+    }
+    let subjects: Vec<(String, Vec<Identifier>)> =
+        stale.iter().map(|&i| in_hand[i].planned.clone()).collect();
+    let verdicts = recheck_with_retries(config, systems, rule, &subjects).await;
+    for (i, verdict) in stale.into_iter().zip(verdicts) {
+        in_hand[i].checked = Instant::now();
+        match verdict {
+            Verdict::Erase(resolution) => in_hand[i].resolution = resolution,
+            Verdict::Hold(state, why) => in_hand[i].held = Some((state, why)),
+        }
+    }
+    for tasks in round.values_mut() {
+        let mut kept = Vec::new();
+        for (i, mut task) in std::mem::take(tasks) {
+            match &in_hand[i].held {
+                Some((state, why)) => results.push((task, *state, Some(why.clone()))),
+                None => {
+                    task.identifiers = in_hand[i].resolution.usable.clone();
+                    kept.push((i, task));
+                }
+            }
+        }
+        *tasks = kept;
+    }
+    round.retain(|_, tasks| !tasks.is_empty());
+    round
 }
 
 /// Splits a batch into per-subject lists, each in task order. A subject's tasks can straddle
