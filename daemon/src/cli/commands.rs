@@ -15,7 +15,7 @@ use crate::store::{RunId, SqliteStore, Store};
 /// Runs one subcommand.
 pub async fn dispatch(command: Command) -> u8 {
     match command {
-        Command::Check { config } => check(&config.config),
+        Command::Check { config, connect } => check(&config.config, connect).await,
         Command::Plan {
             config,
             policy,
@@ -77,7 +77,7 @@ pub async fn dispatch(command: Command) -> u8 {
     }
 }
 
-fn check(path: &Path) -> u8 {
+async fn check(path: &Path, connect: bool) -> u8 {
     match crate::plugins::check_installed(path) {
         Ok(config) => {
             println!(
@@ -86,12 +86,46 @@ fn check(path: &Path) -> u8 {
                 config.systems.len(),
                 config.policies.len()
             );
-            OK
+            match connect {
+                true => connect_systems(&config).await,
+                false => OK,
+            }
         }
         Err(errors) => {
             eprintln!("{errors}");
             CONFIG
         }
+    }
+}
+
+/// Opens every system reached through a plugin and asks it `health`: one line per system
+/// on stdout when it answers, its error on stderr when not. What connectors warn of at open
+/// (a missing index) is logged on stderr as they open.
+async fn connect_systems(config: &Config) -> u8 {
+    let finder = crate::plugins::PluginFinder::new(config.plugin_dir.as_deref());
+    let systems = crate::plugins::Systems::open(config, &finder);
+    let mut failed = 0;
+    for system in config.systems.values().filter(|s| s.connector().is_some()) {
+        let name = &system.name;
+        let answer = match systems.get(name) {
+            Ok(handle) => handle
+                .call("health", |i| i.health())
+                .await
+                .map_err(|e| e.to_string()),
+            Err(why) => Err(why),
+        };
+        match answer {
+            Ok(()) => println!("system \"{name}\": answers"),
+            Err(why) => {
+                failed += 1;
+                eprintln!("gallra check: {why}");
+            }
+        }
+    }
+    if failed == 0 {
+        OK
+    } else {
+        FAILED
     }
 }
 

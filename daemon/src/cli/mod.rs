@@ -60,6 +60,11 @@ pub enum Command {
     Check {
         #[command(flatten)]
         config: ConfigArg,
+        /// Then open every system and ask whether it answers (each connector's health
+        /// check), showing what connectors warn of at open, such as an index their lookups
+        /// need with the statement that adds it. Reads only; exits 1 if a system fails.
+        #[arg(long)]
+        connect: bool,
     },
     /// Show what a run would do, per policy and system, without changing anything.
     Plan {

@@ -105,3 +105,31 @@ fn a_valid_config_passes_check() {
         out.stdout
     );
 }
+
+/// `gallra check --connect` opens every system and asks whether it answers: one line per
+/// system that does, the missing match indexes as statements to run, and exit 1 naming a
+/// system that does not.
+#[test]
+fn check_connect_asks_every_system_and_names_the_indexes_its_lookups_need() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = gallra_e2e::Scenario::build(gallra_e2e::Backend::Sqlite, dir.path(), 1, 20);
+    let gallra = Gallra::new(&scenario.config);
+    let out = gallra.run(&["check", "--connect"]).expect_code(0);
+    for system in ["panel", "billing", "crm"] {
+        assert!(
+            out.stdout.contains(&format!("system \"{system}\": answers")),
+            "{}",
+            out.stdout
+        );
+    }
+    assert!(
+        out.stderr.contains("ON customers (lower(trim(email)));"),
+        "the scenario's panel has no index on its match expression: {}",
+        out.stderr
+    );
+
+    std::fs::remove_file(dir.path().join("crm.db")).unwrap();
+    let out = gallra.run(&["check", "--connect"]).expect_code(1);
+    assert!(out.stderr.contains("system \"crm\""), "{}", out.stderr);
+    assert!(!out.stdout.contains("system \"crm\": answers"), "{}", out.stdout);
+}
