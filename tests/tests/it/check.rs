@@ -117,7 +117,8 @@ fn check_connect_asks_every_system_and_names_the_indexes_its_lookups_need() {
     let out = gallra.run(&["check", "--connect"]).expect_code(0);
     for system in ["panel", "billing", "crm"] {
         assert!(
-            out.stdout.contains(&format!("system \"{system}\": answers")),
+            out.stdout
+                .contains(&format!("system \"{system}\": answers")),
             "{}",
             out.stdout
         );
@@ -131,5 +132,9 @@ fn check_connect_asks_every_system_and_names_the_indexes_its_lookups_need() {
     std::fs::remove_file(dir.path().join("crm.db")).unwrap();
     let out = gallra.run(&["check", "--connect"]).expect_code(1);
     assert!(out.stderr.contains("system \"crm\""), "{}", out.stderr);
-    assert!(!out.stdout.contains("system \"crm\": answers"), "{}", out.stdout);
+    assert!(
+        !out.stdout.contains("system \"crm\": answers"),
+        "{}",
+        out.stdout
+    );
 }
