@@ -132,26 +132,8 @@ pub fn status(
     subject: &Subject,
     tally: &mut Tally,
 ) -> Result<SubjectFacts, DbError> {
-    let s = schema.subjects();
     let keys = schema.find_keys(client, subject)?;
-    let mut rows = Vec::new();
-    if !keys.is_empty() {
-        let params = keys
-            .iter()
-            .map(|k| schema.key_param(k))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut b = select_subjects(schema);
-        b.sql(" WHERE ")
-            .name(&s.key)
-            .sql(" IN ")
-            .bind_list(params.clone());
-        let found = run_query(client, &b.finish(), &s.table)?;
-        rows = found
-            .iter()
-            .map(|r| read_subject(schema, r, tally))
-            .collect();
-        add_children(schema, client, &KeyFilter::Keys(params), &mut rows, tally)?;
-    }
+    let rows = rows_of(schema, client, &keys, tally)?;
     Ok(combine(schema, rows))
 }
 
@@ -163,35 +145,52 @@ pub fn status_many(
     subjects: &[Subject],
     tally: &mut Tally,
 ) -> Result<Vec<SubjectFacts>, DbError> {
-    let s = schema.subjects();
     let keys = crate::set_based::find_keys_many(schema, client, subjects)?;
     let all: std::collections::BTreeSet<&String> = keys.iter().flatten().collect();
-    let mut by_key: HashMap<String, SubjectRow> = HashMap::new();
-    if !all.is_empty() {
-        let params = all
-            .iter()
-            .map(|k| schema.key_param(k))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut b = select_subjects(schema);
-        b.sql(" WHERE ")
-            .name(&s.key)
-            .sql(" IN ")
-            .bind_list(params.clone());
-        let found = run_query(client, &b.finish(), &s.table)?;
-        let mut rows: Vec<SubjectRow> = found
-            .iter()
-            .map(|r| read_subject(schema, r, tally))
-            .collect();
-        add_children(schema, client, &KeyFilter::Keys(params), &mut rows, tally)?;
-        by_key = rows.into_iter().map(|r| (r.key.clone(), r)).collect();
+    let all: Vec<String> = all.into_iter().cloned().collect();
+    // Every row of a key, should the key column not be unique: none of them is left out.
+    let mut by_key: HashMap<String, Vec<SubjectRow>> = HashMap::new();
+    for row in rows_of(schema, client, &all, tally)? {
+        by_key.entry(row.key.clone()).or_default().push(row);
     }
     Ok(keys
         .iter()
         .map(|own| {
-            let rows = own.iter().filter_map(|k| by_key.get(k).cloned()).collect();
-            combine(schema, rows)
+            let rows = own
+                .iter()
+                .flat_map(|k| by_key.get(k).cloned().unwrap_or_default());
+            combine(schema, rows.collect())
         })
         .collect())
+}
+
+/// The subject rows whose key is one of `keys`, with their children's facts added.
+fn rows_of(
+    schema: &Schema,
+    client: &mut dyn Client,
+    keys: &[String],
+    tally: &mut Tally,
+) -> Result<Vec<SubjectRow>, DbError> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let s = schema.subjects();
+    let params = keys
+        .iter()
+        .map(|k| schema.key_param(k))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut b = select_subjects(schema);
+    b.sql(" WHERE ")
+        .name(&s.key)
+        .sql(" IN ")
+        .bind_list(params.clone());
+    let found = run_query(client, &b.finish(), &s.table)?;
+    let mut rows: Vec<SubjectRow> = found
+        .iter()
+        .map(|r| read_subject(schema, r, tally))
+        .collect();
+    add_children(schema, client, &KeyFilter::Keys(params), &mut rows, tally)?;
+    Ok(rows)
 }
 
 /// A subject's facts over its subject rows (with their children's facts added).

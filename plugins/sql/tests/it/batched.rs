@@ -148,3 +148,37 @@ fn a_neighbour_in_the_batch_never_widens_a_subjects_rows() {
         );
     });
 }
+
+/// A key column that is not unique (two rows under one key) loses neither row's facts in a
+/// batch: the recent login of one keeps the subject, as the single status says.
+#[test]
+fn a_batched_status_reads_every_row_of_a_key() {
+    each_backend(|fx| {
+        let backend = fx.backend;
+        fx.exec(
+            "CREATE TABLE members (code VARCHAR(20), email VARCHAR(100), last_login VARCHAR(30));
+             INSERT INTO members VALUES ('k1', 'one@example.se', '2026-11-30 10:00:00');
+             INSERT INTO members VALUES ('k1', 'one@example.se', '2019-01-01 10:00:00');",
+        );
+        let settings = serde_json::json!({
+            "subjects": {
+                "table": "members",
+                "key": "code",
+                "key_type": "text",
+                "identifiers": {"customer_id": "code", "email": "email"},
+                "activity": ["last_login"]
+            }
+        });
+        let connector = fx.open(settings).expect("open");
+        let asked = [Subject::new(vec![Identifier::parse(
+            IdentifierKind::CustomerId,
+            "k1",
+        )
+        .unwrap()])];
+        let single = connector.status(&asked[0]).unwrap();
+        let batched = connector.status_many(&asked).pop().unwrap().unwrap();
+        assert_eq!(batched, single, "{backend:?}");
+        let latest = single.last_activity.expect("an activity").to_string();
+        assert!(latest.starts_with("2026-11-30"), "{backend:?}: {latest}");
+    });
+}
