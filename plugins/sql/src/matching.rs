@@ -81,10 +81,7 @@ pub fn push_candidates(
     let used: Vec<Column<'_>> = columns(s)
         .filter(|c| subject.of_kind(c.kind).next().is_some())
         .collect();
-    b.sql("SELECT ").text_of(&s.key);
-    for column in &used {
-        b.sql(", ").text_of(column.name);
-    }
+    push_select(b, s, &used);
     b.sql(" FROM ").name(&s.table).sql(" WHERE (");
     let mut terms = 0;
     for column in &used {
@@ -117,6 +114,14 @@ pub fn indexed_expressions(s: &SubjectTable) -> Vec<(&str, String)> {
             Expr::Folded => Some((c.name, format!("lower(trim({}))", c.name))),
         })
         .collect()
+}
+
+/// Appends `SELECT key, used columns…` (as text).
+fn push_select(b: &mut Builder, s: &SubjectTable, used: &[Column<'_>]) {
+    b.sql("SELECT ").text_of(&s.key);
+    for column in used {
+        b.sql(", ").text_of(column.name);
+    }
 }
 
 /// Appends the expression `column` is compared through (the one an index must be on).
@@ -236,10 +241,7 @@ pub fn push_candidates_many(
         spelled: vec![HashMap::new(); used.len()],
         subjects: subjects.to_vec(),
     };
-    b.sql("SELECT ").text_of(&s.key);
-    for column in &used {
-        b.sql(", ").text_of(column.name);
-    }
+    push_select(b, s, &used);
     for column in &used {
         b.sql(", CAST(");
         push_expr(b, column);
