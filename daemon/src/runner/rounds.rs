@@ -120,8 +120,13 @@ pub(super) async fn erase_batch(
         if round.is_empty() && in_hand.iter().all(|s| s.tasks.is_empty()) {
             return results;
         }
-        let round = refresh(config, systems, rule, &mut in_hand, round, &mut results).await;
         for (system, tasks) in round {
+            // Checked just before this system's erase, not only before the round: a round
+            // of several systems runs them one after the other.
+            let tasks = refresh(config, systems, rule, &mut in_hand, tasks, &mut results).await;
+            if tasks.is_empty() {
+                continue;
+            }
             let asked: Vec<(&TaskRecord, &Resolution)> = tasks
                 .iter()
                 .map(|(i, task)| (task, &in_hand[*i].resolution))
@@ -137,25 +142,24 @@ pub(super) async fn erase_batch(
     }
 }
 
-/// Decides again, and resolves again, every subject of the round whose last check is older
+/// Decides again, and resolves again, every subject of `tasks` whose last check is older
 /// than [`FRESH`]: one kept now gets its state for this task and every one left; one still
-/// selected is erased through the identifiers resolved now.
+/// selected is erased through the identifiers resolved now. Returns the tasks to erase.
 async fn refresh(
     config: &Config,
     systems: &Systems,
     rule: &Rule,
     in_hand: &mut [InHand],
-    mut round: BTreeMap<String, Vec<(usize, TaskRecord)>>,
+    tasks: Vec<(usize, TaskRecord)>,
     results: &mut Vec<TaskResult>,
-) -> BTreeMap<String, Vec<(usize, TaskRecord)>> {
-    let stale: Vec<usize> = round
-        .values()
-        .flatten()
+) -> Vec<(usize, TaskRecord)> {
+    let stale: Vec<usize> = tasks
+        .iter()
         .map(|(i, _)| *i)
         .filter(|&i| in_hand[i].checked.elapsed() > FRESH)
         .collect();
     if stale.is_empty() {
-        return round;
+        return tasks;
     }
     let subjects: Vec<(String, Vec<Identifier>)> =
         stale.iter().map(|&i| in_hand[i].planned.clone()).collect();
@@ -167,21 +171,17 @@ async fn refresh(
             Verdict::Hold(state, why) => in_hand[i].held = Some((state, why)),
         }
     }
-    for tasks in round.values_mut() {
-        let mut kept = Vec::new();
-        for (i, mut task) in std::mem::take(tasks) {
-            match &in_hand[i].held {
-                Some((state, why)) => results.push((task, *state, Some(why.clone()))),
-                None => {
-                    task.identifiers = in_hand[i].resolution.usable.clone();
-                    kept.push((i, task));
-                }
+    let mut kept = Vec::new();
+    for (i, mut task) in tasks {
+        match &in_hand[i].held {
+            Some((state, why)) => results.push((task, *state, Some(why.clone()))),
+            None => {
+                task.identifiers = in_hand[i].resolution.usable.clone();
+                kept.push((i, task));
             }
         }
-        *tasks = kept;
     }
-    round.retain(|_, tasks| !tasks.is_empty());
-    round
+    kept
 }
 
 /// Splits a batch into per-subject lists, each in task order. A subject's tasks can straddle
