@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../daemon/src"
 
 layers=(
-  "notify register statelock tombstones audit version" # 0: leaves
+  "notify register statelock statestore tombstones audit version" # 0: leaves
   "metrics"                                    # 1
   "plugins"                                    # 2
   "identity restore context"                   # 3

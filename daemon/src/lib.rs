@@ -21,6 +21,7 @@ pub mod restore;
 pub mod runner;
 pub mod serve;
 pub mod statelock;
+pub mod statestore;
 pub mod tombstones;
 pub mod version;
 

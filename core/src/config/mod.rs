@@ -29,7 +29,8 @@ use validate::Problem;
 pub use keep::{CountFrom, FinancialYearEnd, Keep, RoundUp};
 pub use types::{
     ApiConfig, Config, Confirm, CustomerIds, Handling, InactivityWarning, LegalHold, Mode,
-    NotifyTarget, NotifyVia, Policy, RequestsConfig, Rule, Safety, SmtpConfig, SystemConfig,
+    NotifyTarget, NotifyVia, Policy, RequestsConfig, Rule, Safety, SmtpConfig, StateBackend,
+    StateStoreConfig, SystemConfig, DEFAULT_LEASE,
 };
 pub use validate::{DEFAULT_CALL_TIMEOUT, DEFAULT_CONCURRENCY, DEFAULT_TIME_ZONE};
 

@@ -45,6 +45,28 @@ pub struct RawConfig {
     pub api: Option<RawApi>,
     /// Prometheus metrics (`[metrics]`).
     pub metrics: Option<RawMetrics>,
+    /// Where the state store is kept (`[state_store]`): SQLite in `state_dir` by default, or a
+    /// PostgreSQL database shared by several daemons.
+    pub state_store: Option<RawStateStore>,
+}
+
+/// `[state_store]`: which database holds gallra's state, and this daemon's name in it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [state_store] table")]
+pub struct RawStateStore {
+    /// `"sqlite"` (the default: `state.db` in `state_dir`, for one daemon) or `"postgresql"`
+    /// (one database for several daemons; needs `url_file`).
+    pub backend: Option<String>,
+    /// With `backend = "postgresql"`: a file (mode 0600) holding the database's URL, e.g.
+    /// `postgres://gallra@db.example/gallra`. Never write the URL in this file.
+    pub url_file: Option<PathBuf>,
+    /// This daemon's name among those sharing the store, in its task leases and audit chain:
+    /// `a-z`, `0-9`, `_`, `-`, `.`. Default: the host's name. Give each daemon its own.
+    pub node: Option<String>,
+    /// How long a task or the scheduler's leadership stays this daemon's without renewal,
+    /// e.g. `"2 minutes"`. Default `"5 minutes"`. After a daemon dies, another takes its
+    /// tasks over this long after its last renewal.
+    pub lease: Option<String>,
 }
 
 /// `[metrics]`: where `/metrics` is served for Prometheus.

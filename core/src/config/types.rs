@@ -38,6 +38,44 @@ pub struct Config {
     pub api: ApiConfig,
     /// Where `/metrics` is served, if anywhere.
     pub metrics_listen: Option<SocketAddr>,
+    /// Which database holds the state, and this daemon's name in it.
+    pub state_store: StateStoreConfig,
+}
+
+/// `[state_store]`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateStoreConfig {
+    /// SQLite in `state_dir`, or a shared PostgreSQL database.
+    pub backend: StateBackend,
+    /// This daemon's name in leases and its audit chain; `None`: the host's name.
+    pub node: Option<String>,
+    /// How long a lease lasts without renewal.
+    pub lease: Duration,
+}
+
+impl Default for StateStoreConfig {
+    fn default() -> Self {
+        Self {
+            backend: StateBackend::Sqlite,
+            node: None,
+            lease: DEFAULT_LEASE,
+        }
+    }
+}
+
+/// How long a lease lasts unless `[state_store] lease` says otherwise.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(5 * 60);
+
+/// Where the state store is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StateBackend {
+    /// `state_dir/state.db`: one daemon.
+    Sqlite,
+    /// A PostgreSQL database several daemons share.
+    Postgresql {
+        /// The file holding its URL (a secret: it may hold a password).
+        url_file: PathBuf,
+    },
 }
 
 /// `[requests]`, validated.

@@ -6,6 +6,7 @@ mod extras;
 mod handling;
 mod keep;
 mod policy;
+mod state_store;
 mod tables;
 mod warning;
 
@@ -146,6 +147,7 @@ pub(crate) fn validate(parsed: Parsed, path: &Path, problems: &mut Vec<Problem>)
         smtp: top.smtp,
         api: top.api,
         metrics_listen: top.metrics_listen,
+        state_store: top.state_store,
     });
     Validated {
         config,
@@ -164,6 +166,7 @@ struct Top {
     smtp: Option<SmtpConfig>,
     api: ApiConfig,
     metrics_listen: Option<std::net::SocketAddr>,
+    state_store: crate::config::types::StateStoreConfig,
 }
 
 fn top_level(raw: RawConfig, systems: &[&str], dir: &Path, p: &mut Problems) -> Option<Top> {
@@ -194,6 +197,7 @@ fn top_level(raw: RawConfig, systems: &[&str], dir: &Path, p: &mut Problems) -> 
     let smtp = extras::smtp(raw.smtp.as_ref(), dir, p);
     let api = extras::api(raw.api.as_ref(), dir, p);
     let metrics_listen = extras::metrics(raw.metrics.as_ref(), p);
+    let state_store = state_store::state_store(raw.state_store.as_ref(), dir, p);
     Some(Top {
         time_zone_name,
         time_zone: time_zone.ok()?,
@@ -204,6 +208,7 @@ fn top_level(raw: RawConfig, systems: &[&str], dir: &Path, p: &mut Problems) -> 
         smtp: smtp?,
         api: api?,
         metrics_listen: metrics_listen?,
+        state_store: state_store?,
     })
 }
 

@@ -10,7 +10,7 @@ use crate::config::{Config, Policy};
 use crate::requests::Engine;
 use crate::runner::{self, PlanOutcome};
 use crate::statelock;
-use crate::store::{RunId, SqliteStore, Store};
+use crate::store::{RunId, Store};
 
 /// Runs one subcommand.
 pub async fn dispatch(command: Command) -> u8 {
@@ -198,8 +198,8 @@ async fn run_once(path: &Path, only: Option<&str>, json: bool) -> u8 {
         Ok(lock) => lock,
         Err(status) => return status,
     };
-    let sqlite = match SqliteStore::open(&config.state_dir) {
-        Ok(store) => Arc::new(store),
+    let sqlite = match crate::statestore::open(&config) {
+        Ok(store) => store,
         Err(error) => {
             eprintln!("gallra: {error}");
             return FAILED;
@@ -274,8 +274,8 @@ async fn run_service(path: &Path) -> u8 {
         Ok(lock) => lock,
         Err(status) => return status,
     };
-    let store = match SqliteStore::open(&config.state_dir) {
-        Ok(store) => Arc::new(store),
+    let store = match crate::statestore::open(&config) {
+        Ok(store) => store,
         Err(error) => {
             eprintln!("gallra: {error}");
             return FAILED;
@@ -299,14 +299,14 @@ async fn approve(path: &Path, run: i64) -> u8 {
         Ok(lock) => lock,
         Err(status) => return status,
     };
-    let store = match SqliteStore::open(&config.state_dir) {
+    let store = match crate::statestore::open(&config) {
         Ok(store) => store,
         Err(error) => {
             eprintln!("gallra: {error}");
             return FAILED;
         }
     };
-    match runner::approve(&config, &store, RunId(run), crate::clock::now()) {
+    match runner::approve(&config, store.as_ref(), RunId(run), crate::clock::now()) {
         Ok(record) => {
             println!(
                 "run {run} of policy \"{}\" approved: {} subjects when it was planned; the next \

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::output;
 use super::setup::{load, lock_state, open_context, run_status, FAILED};
 use crate::runner;
-use crate::store::{SqliteStore, Store};
+use crate::store::Store;
 use gallra_demo::{demo_config, Category, Dataset};
 
 /// Builds the demo in `dir` (or a new directory under the system's temp dir), plans and
@@ -56,8 +56,7 @@ async fn build_and_run(dir: Option<PathBuf>, customers: usize, seed: u64) -> Res
     let _lock = lock_state(&config, "demo").map_err(|_| {
         "another gallra process uses the demo's state directory (see above)".to_owned()
     })?;
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&config.state_dir).map_err(|e| e.to_string())?);
+    let store: Arc<dyn Store> = crate::statestore::open(&config).map_err(|e| e.to_string())?;
     let context = open_context(config, true).await;
     let policy = context
         .config

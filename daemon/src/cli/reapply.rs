@@ -12,7 +12,9 @@ use crate::audit::{Action, Actor, NewEntry, Outcome};
 use crate::config::Config;
 use crate::plugins::SystemHandle;
 use crate::runner::Progress;
-use crate::store::{SqliteStore, TombstoneRecord, TombstoneStore};
+use std::sync::Arc;
+
+use crate::store::{Backend, TombstoneRecord};
 use crate::tombstones::{key_path, TombstoneKey};
 
 /// What a re-application came to.
@@ -65,7 +67,7 @@ pub(super) async fn reapply(
         }
     };
     let mut counts = Counts::default();
-    let tombstones = match crate::tombstones::prune(&store, now).and_then(|pruned| {
+    let tombstones = match crate::tombstones::prune(store.as_ref(), now).and_then(|pruned| {
         counts.pruned = pruned;
         store.tombstones_since(system, since)
     }) {
@@ -125,8 +127,8 @@ fn check(config: &Config, system: &str, since: &str, now: Timestamp) -> Result<T
     Ok(since)
 }
 
-fn open_state(config: &Config) -> Result<(SqliteStore, TombstoneKey), String> {
-    let store = SqliteStore::open(&config.state_dir).map_err(|e| e.to_string())?;
+fn open_state(config: &Config) -> Result<(Arc<dyn Backend>, TombstoneKey), String> {
+    let store = crate::statestore::open(config).map_err(|e| e.to_string())?;
     let key =
         TombstoneKey::load_or_create(&key_path(&config.state_dir)).map_err(|e| e.to_string())?;
     Ok((store, key))

@@ -13,7 +13,6 @@ use crate::requests::{
     LocalService, RequestId, RequestKind, RequestService, RequestTaskId, ServiceError,
 };
 use crate::statelock::StateLock;
-use crate::store::SqliteStore;
 
 /// Who a request is about. At least one; values are validated (a personnummer by its date
 /// and check digit).
@@ -102,11 +101,11 @@ pub enum TaskCommand {
 fn writer(path: &Path, command: &str) -> Result<(LocalService, StateLock), u8> {
     let config = load(path)?;
     let lock = lock_state(&config, command)?;
-    let store = SqliteStore::open(&config.state_dir).map_err(|e| {
+    let store = crate::statestore::open(&config).map_err(|e| {
         eprintln!("gallra: {e}");
         FAILED
     })?;
-    Ok((LocalService::new(Arc::new(config), Arc::new(store)), lock))
+    Ok((LocalService::new(Arc::new(config), store), lock))
 }
 
 /// The service over the state store opened to read only, for a command that only looks;
@@ -114,7 +113,7 @@ fn writer(path: &Path, command: &str) -> Result<(LocalService, StateLock), u8> {
 fn reader(path: &Path) -> Result<Option<LocalService>, u8> {
     let config = load(path)?;
     let store = read_state(&config)?;
-    Ok(store.map(|store| LocalService::new(Arc::new(config), Arc::new(store))))
+    Ok(store.map(|store| LocalService::new(Arc::new(config), store)))
 }
 
 fn identifiers(args: SubjectArgs) -> Result<Vec<Identifier>, u8> {
@@ -225,8 +224,8 @@ fn unlocked(path: &Path, f: impl FnOnce(&LocalService) -> u8) -> u8 {
         Ok(config) => config,
         Err(status) => return status,
     };
-    match SqliteStore::open(&config.state_dir) {
-        Ok(store) => f(&LocalService::new(Arc::new(config), Arc::new(store))),
+    match crate::statestore::open(&config) {
+        Ok(store) => f(&LocalService::new(Arc::new(config), store)),
         Err(error) => {
             eprintln!("gallra: {error}");
             FAILED

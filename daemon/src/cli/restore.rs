@@ -12,7 +12,9 @@ use crate::config::Config;
 use crate::plugins::Systems;
 use crate::restore::{key_path, seal_context, Kept};
 use crate::runner::Progress;
-use crate::store::{RestoreKeep, RestoreStore, RestoreWindow, RunId, SqliteStore};
+use std::sync::Arc;
+
+use crate::store::{Backend, RestoreKeep, RestoreWindow, RunId};
 use crate::tombstones::TombstoneKey;
 
 /// The arguments of `gallra restore`.
@@ -144,10 +146,10 @@ fn record(audit: Option<&crate::audit::AuditLog>, entries: &[NewEntry]) -> Resul
 
 /// Opens the store, prunes ended windows, and gives the run's window if it is still open;
 /// otherwise says why nothing can be restored.
-fn open_window(config: &Config, run: RunId) -> Result<(SqliteStore, RestoreWindow), String> {
-    let store = SqliteStore::open(&config.state_dir).map_err(|e| e.to_string())?;
+fn open_window(config: &Config, run: RunId) -> Result<(Arc<dyn Backend>, RestoreWindow), String> {
+    let store = crate::statestore::open(config).map_err(|e| e.to_string())?;
     let now = crate::clock::now();
-    crate::restore::prune(&store, &config.state_dir, now).map_err(|e| e.to_string())?;
+    crate::restore::prune(store.as_ref(), &config.state_dir, now).map_err(|e| e.to_string())?;
     match store.restore_window(run).map_err(|e| e.to_string())? {
         None => Err(format!(
             "run {run} kept nothing to restore: its policy had no restore_window when it ran, or it erased nothing (see `gallra runs`)"

@@ -10,7 +10,7 @@ use crate::context::Context;
 use crate::plugins::{PluginFinder, Systems};
 use crate::runner::RunReport;
 use crate::statelock::{self, LockError, StateLock};
-use crate::store::SqliteStore;
+use crate::store::Backend;
 
 /// Exit status: success.
 pub const OK: u8 = 0;
@@ -51,8 +51,8 @@ pub(super) fn lock_state(config: &Config, command: &str) -> Result<StateLock, u8
 
 /// Opens the state store to read only, never creating, upgrading or writing it: `None` when
 /// there is no state yet (nothing has run). For the commands that only look.
-pub(super) fn read_state(config: &Config) -> Result<Option<SqliteStore>, u8> {
-    match SqliteStore::open_read_only(&config.state_dir) {
+pub(super) fn read_state(config: &Config) -> Result<Option<Arc<dyn Backend>>, u8> {
+    match crate::statestore::open_read_only(config) {
         Ok(Some(store)) => Ok(Some(store)),
         Ok(None) if config.state_dir.join("state.db").exists() => {
             // A service starting beside us may be creating it right now; an older gallra's

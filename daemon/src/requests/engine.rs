@@ -73,9 +73,9 @@ impl Engine {
     /// An engine over these systems and this store; exports are written to `export_dir`.
     /// Erasures done through the store from now on (requests' and runs') leave tombstones
     /// for the systems that state a backup retention.
-    pub fn new<S: RequestStore + TombstoneStore + 'static>(
+    pub fn new(
         context: Context,
-        store: Arc<S>,
+        store: Arc<dyn crate::store::Backend>,
         export_dir: PathBuf,
     ) -> Self {
         if let Some(keeper) = crate::tombstones::keeper_or_log(&context.config) {

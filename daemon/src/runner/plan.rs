@@ -13,7 +13,7 @@ use super::warnings::WarnScan;
 use super::{Context, RunError};
 use crate::config::{Mode, Policy, Rule};
 use crate::policy::History;
-use crate::store::{SqliteStore, WarningStore};
+use crate::store::WarningStore;
 use gallra_core::policy::identifiers::subject_for;
 
 /// Plans one policy at `now`.
@@ -80,8 +80,8 @@ async fn plan_subjects(
 ) -> Result<PlanOutcome, RunError> {
     // Who would be warned depends on who was, and the safety valves on what earlier runs
     // did: read the state store (once), changing nothing.
-    let reader = SqliteStore::open_read_only(&context.config.state_dir)?;
-    let warnings = WarnScan::of(policy, reader.as_ref().map(|r| r as &dyn WarningStore));
+    let reader = crate::statestore::open_read_only(&context.config)?;
+    let warnings = WarnScan::of(policy, reader.as_deref().map(|r| r as &dyn WarningStore));
     let decide = DecideContext {
         config: &context.config,
         systems: &context.systems,
@@ -95,7 +95,7 @@ async fn plan_subjects(
     progress.finish();
     let totals = totals?;
     let history = match &reader {
-        Some(store) => super::history::history(store, &policy.name, None)?,
+        Some(store) => super::history::history(store.as_ref(), &policy.name, None)?,
         None => History::default(),
     };
     let mut systems = Vec::new();

@@ -8,14 +8,14 @@ use crate::config::Config;
 use crate::metrics::{Metrics, PolicySeed, RequestGauges, RunOutcome, SafeName, TaskOutcome};
 use crate::requests::{LocalService, RequestService, RequestState};
 use crate::runner::RunReport;
-use crate::store::{RequestStore, RunState, SqliteStore, Store, StoreError, TaskState};
+use crate::store::{Backend, RunState, StoreError, TaskState};
 
 /// Seeds the per-policy gauges from the state store, so a restart does not make every
 /// policy look as if it never ran.
 pub fn seed_policies(
     metrics: &Metrics,
     config: &Config,
-    store: &SqliteStore,
+    store: &dyn Backend,
 ) -> Result<(), StoreError> {
     let mut seeds = Vec::new();
     for name in config.policies.keys() {
@@ -67,13 +67,13 @@ pub fn record_run(metrics: &Metrics, report: &RunReport, took: Duration) {
 /// Computes the request gauges from the store.
 pub struct RequestGaugeSource {
     service: LocalService,
-    store: Arc<SqliteStore>,
+    store: Arc<dyn Backend>,
     metrics: Metrics,
 }
 
 impl RequestGaugeSource {
     /// Gauges for this config's requests.
-    pub fn new(config: Arc<Config>, store: Arc<SqliteStore>, metrics: Metrics) -> Self {
+    pub fn new(config: Arc<Config>, store: Arc<dyn Backend>, metrics: Metrics) -> Self {
         Self {
             service: LocalService::new(config, store.clone()),
             store,
@@ -82,8 +82,8 @@ impl RequestGaugeSource {
     }
 
     /// The store, for the engine loop's wake-up time.
-    pub fn store(&self) -> &SqliteStore {
-        &self.store
+    pub fn store(&self) -> &dyn Backend {
+        self.store.as_ref()
     }
 
     /// Sets every request gauge from the open requests.

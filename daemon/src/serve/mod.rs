@@ -29,7 +29,7 @@ use crate::plugins::{PluginFinder, Systems};
 use crate::requests::engine::DriveError;
 use crate::requests::{Engine, LocalService, RequestService};
 use crate::runner::{self, Context};
-use crate::store::{RequestStore, SqliteStore, Store};
+use crate::store::{Backend, RequestStore, Store};
 use listeners::{Listeners, Plan};
 use waking::WakingService;
 
@@ -73,7 +73,7 @@ enum Stop {
 /// configuration's service at once), lets the requests in hand and a policy run under way
 /// finish on the old configuration, then starts the request engine and the schedules on
 /// the new one. A task of a system the new configuration removed goes to a person.
-pub async fn serve(path: &Path, config: Config, store: Arc<SqliteStore>) -> Result<(), ServeError> {
+pub async fn serve(path: &Path, config: Config, store: Arc<dyn Backend>) -> Result<(), ServeError> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).map_err(ServeError::Signals)?;
     let mut int = signal(SignalKind::interrupt()).map_err(ServeError::Signals)?;
@@ -170,7 +170,7 @@ pub async fn serve(path: &Path, config: Config, store: Arc<SqliteStore>) -> Resu
 /// The request service of a configuration, waking the engine on new work.
 fn request_service(
     config: &Arc<Config>,
-    store: &Arc<SqliteStore>,
+    store: &Arc<dyn Backend>,
     wake: &Arc<Notify>,
     metrics: &Metrics,
 ) -> Arc<dyn RequestService> {
@@ -230,7 +230,7 @@ struct Generation {
 impl Generation {
     fn start(
         context: &Context,
-        store: &Arc<SqliteStore>,
+        store: &Arc<dyn Backend>,
         started: Timestamp,
         metrics: &Metrics,
         wake: &Arc<Notify>,
@@ -321,7 +321,7 @@ async fn stopped(mut stop: watch::Receiver<bool>) {
 
 /// Ends the restore windows whose time is up on every wake, so that a run's key is destroyed
 /// on time even when no policy runs (policy runs and `gallra restore` prune too).
-fn prune_restore_windows(store: &SqliteStore, state_dir: &Path) {
+fn prune_restore_windows(store: &dyn Backend, state_dir: &Path) {
     if let Err(error) = crate::restore::prune(store, state_dir, crate::clock::now()) {
         tracing::error!(%error, "restore windows could not be ended; trying again at the next wake");
     }

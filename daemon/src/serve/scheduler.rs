@@ -13,7 +13,7 @@ use crate::config::Policy;
 use crate::metrics::Metrics;
 use crate::runner::{self, Context, RunError};
 use crate::schedule::{due_slot, Schedule};
-use crate::store::{SqliteStore, Store, StoreError};
+use crate::store::{Backend, Store, StoreError};
 
 /// The longest the loop sleeps at once, so that a clock change is noticed within it.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
@@ -38,7 +38,7 @@ pub async fn idle(
 /// A scheduled policy's loop.
 pub struct PolicyLoop {
     context: Context,
-    store: Arc<SqliteStore>,
+    store: Arc<dyn Backend>,
     policy: String,
     schedule: Schedule,
     started: Timestamp,
@@ -49,7 +49,7 @@ impl PolicyLoop {
     /// The loop for `policy` (whose schedule the config has validated).
     pub fn new(
         context: Context,
-        store: Arc<SqliteStore>,
+        store: Arc<dyn Backend>,
         policy: &Policy,
         schedule: &str,
         started: Timestamp,
