@@ -46,7 +46,7 @@ pub mod conformance;
 
 pub use audit_head::{AuditHead, AuditHeadStore};
 pub use error::StoreError;
-pub use lease::LeaseStore;
+pub use lease::{LeaderStore, LeaseStore};
 pub use model::lease::{Lease, DEFAULT_LEASE};
 pub use model::requests::{
     NewRequestTask, RequestAction, RequestId, RequestKind, RequestRecord, RequestState,
@@ -69,6 +69,6 @@ pub use warnings::{ClearWhy, WarningRecord, WarningStore};
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Everything a backend implements: the whole state store, as the daemon uses it.
-pub trait Backend: Store + RequestStore + AuditHeadStore {}
+pub trait Backend: Store + RequestStore + AuditHeadStore + LeaderStore {}
 
-impl<T: Store + RequestStore + AuditHeadStore + ?Sized> Backend for T {}
+impl<T: Store + RequestStore + AuditHeadStore + LeaderStore + ?Sized> Backend for T {}

@@ -223,6 +223,18 @@ const MIGRATIONS: &[&str] = &[
     "
     CREATE INDEX tasks_running_by_node ON tasks (lease_node) WHERE state = 'running';
     ",
+    // 13: several daemons on one store. The scheduler's leadership is one row, held by a
+    // node until its lease runs out; a request being worked names its node and until when,
+    // so that two daemons never carry the same request at once.
+    "
+    CREATE TABLE leader (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        node TEXT NOT NULL,
+        lease_until INTEGER NOT NULL
+    );
+    ALTER TABLE requests ADD COLUMN lease_node TEXT;
+    ALTER TABLE requests ADD COLUMN lease_until INTEGER;
+    ",
 ];
 
 /// The schema version this binary writes.

@@ -53,6 +53,17 @@ pub trait RequestStore: LeaseStore + Send + Sync {
     /// then id.
     fn due_requests(&self, now: Timestamp, limit: usize) -> Result<Vec<RequestId>>;
 
+    /// Takes up to `limit` of the requests [`RequestStore::due_requests`] gives, in the same
+    /// order, under this node's lease, in one transaction: until this node releases them or
+    /// its lease runs out, no other node's `due_requests` or `claim_requests` gives them, so
+    /// two daemons sharing the store never carry one request at once. A request this node
+    /// holds already is given again.
+    fn claim_requests(&self, now: Timestamp, limit: usize) -> Result<Vec<RequestId>>;
+
+    /// Gives this node's leases on `ids` up (its pass over them ended); a request another
+    /// node holds is left alone.
+    fn release_requests(&self, ids: &[RequestId]) -> Result<()>;
+
     /// The earliest `not_before` of a task that will then become due (pending or running with
     /// a backoff or re-check time, or retained under a hold), in requests that are not
     /// cancelled. It may be in the past if such a task has not been picked up yet. `None` if

@@ -84,6 +84,13 @@ pub trait Store: WarningStore + TombstoneStore + RestoreStore + LeaseStore + Sen
     /// (subject_key, order).
     fn pending_tasks(&self, run: RunId, limit: usize) -> Result<Vec<TaskRecord>>;
 
+    /// Takes the tasks [`Store::pending_tasks`] would list of up to `subjects` subjects, all
+    /// of each subject's at once, marking them running under this node's lease in one
+    /// transaction, and gives them with the state they had before (running: interrupted,
+    /// to be done again). Two nodes claiming at once never get the same task, nor parts of
+    /// one subject's tasks (the order of a subject's erasures is kept on one node).
+    fn claim_tasks(&self, run: RunId, subjects: usize, now: Timestamp) -> Result<Vec<TaskRecord>>;
+
     /// Records the outcomes of attempts in one transaction, with the erasures' tombstones
     /// (none, for outcomes that erased nothing): each task gets its state and detail and
     /// counts the attempt, and a crash loses all of it or none. A task that does not exist

@@ -22,9 +22,8 @@ use self::rows::{
     identifiers_to_json, run_from_row, sql_limit, task_from_row, ts, StoredState, RUN_COLUMNS,
 };
 use super::{
-    migrations, Action, Decision, DecisionFilter, LeaseStore, NewRequestTask, NewTask,
-    NewTombstone, Result, RunId, RunRecord, RunState, Store, StoreError, TaskId, TaskRecord,
-    TaskState,
+    migrations, Action, Decision, DecisionFilter, NewRequestTask, NewTask, NewTombstone, Result,
+    RunId, RunRecord, RunState, Store, StoreError, TaskId, TaskRecord, TaskState,
 };
 
 /// How long a write waits for another process (e.g. a `gallra` command) holding the lock.
@@ -218,24 +217,6 @@ impl SqliteStore {
             let mut stmt = conn.prepare_cached(sql)?;
             let runs = stmt.query_map(params, run_from_row)?;
             Ok(runs.collect::<rusqlite::Result<_>>()?)
-        })
-    }
-}
-
-impl LeaseStore for SqliteStore {
-    fn renew_leases(&self) -> Result<u64> {
-        let (node, until) = (&self.lease.node, self.lease.until_now());
-        self.write(|tx| {
-            let mut renewed = 0;
-            for table in ["tasks", "request_tasks"] {
-                renewed += tx
-                    .prepare_cached(&format!(
-                        "UPDATE {table} SET lease_until = ?2
-                         WHERE state = 'running' AND lease_node = ?1"
-                    ))?
-                    .execute(params![node, until])? as u64;
-            }
-            Ok(renewed)
         })
     }
 }
@@ -505,6 +486,10 @@ impl Store for SqliteStore {
         })
     }
 
+    fn claim_tasks(&self, run: RunId, subjects: usize, now: Timestamp) -> Result<Vec<TaskRecord>> {
+        self.claim_subjects(run, subjects, now)
+    }
+
     fn finish_tasks_and_bury(
         &self,
         updates: &[(TaskId, TaskState, Option<String>)],
@@ -703,6 +688,7 @@ const SELECTED_DECISIONS_AFTER: &str = "SELECT subject_key, reason, identifiers_
 
 mod audit_head;
 mod decisions;
+mod nodes;
 mod requests;
 mod restore;
 mod rows;

@@ -136,8 +136,10 @@ impl Engine {
         loop {
             // This node's leases on the tasks it is working on stay alive between passes.
             self.store.renew_leases()?;
-            let due = self.store.due_requests(now, 256)?;
+            // Claimed: another daemon sharing the store leaves these alone until released.
+            let due = self.store.claim_requests(now, 256)?;
             if due.is_empty() || due == last_batch {
+                self.store.release_requests(&due)?;
                 return Ok(summary);
             }
             let mut work = JoinSet::new();
@@ -169,6 +171,10 @@ impl Engine {
                     Err(_) => {}
                 }
                 summary.worked += 1;
+            }
+            if let Err(error) = self.store.release_requests(&due) {
+                // Not fatal: the leases run out, and this node takes its own back at once.
+                tracing::warn!(%error, "cannot release this node's requests; other daemons take them up when the leases run out");
             }
             if let Some(error) = failed {
                 return Err(error);

@@ -22,10 +22,11 @@ use crate::config::{Config, Policy};
 use crate::plugins::Systems;
 use crate::store::{RunId, Store, TaskId, TaskRecord, TaskState};
 
-/// Tasks fetched from the store per batch (about 500 subjects of a purge through three
-/// systems); their results are committed together, and each
-/// system gets its share of them in one batched call ([`rounds`]).
-const BATCH: usize = 1500;
+/// Subjects claimed from the store per batch, each with all its tasks (about 1,500 tasks of
+/// a purge through three systems); their results are committed together, and each system
+/// gets its share of them in one batched call ([`rounds`]). Several daemons sharing the
+/// store claim batches side by side, never the same subject.
+const BATCH_SUBJECTS: usize = 500;
 
 /// What the tasks of a run came to, per system.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -80,7 +81,7 @@ pub async fn execute_tasks(
     loop {
         // This node's leases on what it is working on stay alive from batch to batch.
         store.renew_leases()?;
-        let tasks = store.pending_tasks(run, BATCH)?;
+        let tasks = store.claim_tasks(run, BATCH_SUBJECTS, crate::clock::now())?;
         if tasks.is_empty() {
             return Ok(totals);
         }
@@ -135,9 +136,9 @@ fn announce(
             entry(policy, task, Outcome::Started, again)
         })
         .collect();
-    // Started in the store first: a process killed before the entries are written leaves
-    // the tasks running, so the next run's entries for them say "again" and none is
-    // counted twice.
+    // Started in the store first (claimed, under this node's lease): a process killed
+    // before the entries are written leaves the tasks running, so the next run's entries
+    // for them say "again" and none is counted twice.
     let fresh: Vec<TaskId> = ids
         .iter()
         .copied()
@@ -145,7 +146,7 @@ fn announce(
         .collect();
     write_ahead::announce::<RunError>(
         audit,
-        || Ok(store.start_tasks(&ids, crate::clock::now()).map(drop)?),
+        || Ok(()),
         &intents,
         || Ok(store.release_tasks(&fresh, crate::clock::now()).map(drop)?),
     )

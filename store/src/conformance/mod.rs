@@ -30,6 +30,7 @@
 
 pub mod audit_head;
 pub mod leases;
+pub mod nodes;
 pub mod request_due;
 pub mod request_ends;
 pub mod requests;
@@ -97,6 +98,9 @@ macro_rules! backend_conformance {
             leases::a_task_another_node_runs_is_left_alone_until_its_lease_runs_out,
             leases::a_node_takes_its_own_running_tasks_back_at_once,
             leases::a_request_another_node_works_is_not_due_elsewhere_until_its_lease_runs_out,
+            nodes::one_node_leads_at_a_time_until_its_lease_runs_out_or_it_resigns,
+            nodes::a_run_is_claimed_a_whole_subject_at_a_time_by_one_node,
+            nodes::a_claimed_request_is_one_nodes_until_released_or_lapsed,
         }
     };
     // The one list of cases; `@tests` and `@list` are what is made of it.

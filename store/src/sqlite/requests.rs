@@ -52,10 +52,24 @@ const DUE_REQUESTS: &str = "SELECT r.id
               WHERE state = 'retained' AND not_before <= ?1) AS due
     CROSS JOIN requests r ON r.id = due.request
     WHERE r.state <> 'cancelled'
+        AND (r.lease_node IS NULL OR r.lease_node IS ?3 OR r.lease_until <= ?4)
         AND NOT EXISTS (SELECT 1 FROM request_tasks l WHERE l.request = r.id
             AND l.state = 'running' AND l.lease_node IS NOT ?3 AND l.lease_until > ?4)
     ORDER BY r.due_at, r.id
     LIMIT ?2";
+
+/// The requests due at `now` that `node` may work, as [`RequestStore::due_requests`] says.
+pub(super) fn due_in(
+    conn: &Connection,
+    node: &str,
+    now: Timestamp,
+    limit: usize,
+) -> Step<Vec<RequestId>> {
+    let mut stmt = conn.prepare_cached(DUE_REQUESTS)?;
+    let args = params![at(now), sql_limit(limit), node, now_secs()];
+    let ids = stmt.query_map(args, |r| r.get(0))?;
+    Ok(ids.collect::<rusqlite::Result<_>>()?)
+}
 
 /// The earliest time a task becomes due; served by the index `request_tasks_by_state`.
 const NEXT_WAKEUP: &str = "SELECT min(t.not_before)
@@ -231,12 +245,15 @@ impl RequestStore for SqliteStore {
     }
 
     fn due_requests(&self, now: Timestamp, limit: usize) -> Result<Vec<RequestId>> {
-        self.read(|conn| {
-            let mut stmt = conn.prepare_cached(DUE_REQUESTS)?;
-            let args = params![at(now), sql_limit(limit), self.lease.node, now_secs()];
-            let ids = stmt.query_map(args, |r| r.get(0))?;
-            Ok(ids.collect::<rusqlite::Result<_>>()?)
-        })
+        self.read(|conn| due_in(conn, &self.lease.node, now, limit))
+    }
+
+    fn claim_requests(&self, now: Timestamp, limit: usize) -> Result<Vec<RequestId>> {
+        self.claim_due(now, limit)
+    }
+
+    fn release_requests(&self, ids: &[RequestId]) -> Result<()> {
+        self.release_claims(ids)
     }
 
     fn next_wakeup(&self) -> Result<Option<Timestamp>> {
