@@ -205,6 +205,24 @@ async fn run_once(path: &Path, only: Option<&str>, json: bool) -> u8 {
             return FAILED;
         }
     };
+    // Policy runs start on the scheduler's leader only: with daemons sharing the store,
+    // this command runs policies only if none of them leads now.
+    match sqlite.lead() {
+        Ok(true) => {}
+        Ok(false) => {
+            let holder = sqlite.leader().ok().flatten();
+            let who = holder.map_or("another daemon".to_owned(), |(node, _)| {
+                format!("daemon \"{node}\"")
+            });
+            eprintln!("gallra: {who} leads the scheduler of this state store and starts the policy runs; `gallra run --once` runs none beside it (stop that daemon first, or let it run them)");
+            return FAILED;
+        }
+        Err(error) => {
+            eprintln!("gallra: {error}");
+            return FAILED;
+        }
+    }
+    let _resign = Resign(sqlite.clone());
     let store: Arc<dyn Store> = sqlite.clone();
     let now = crate::clock::now_in(&config.time_zone);
     let export_dir = config.state_dir.join("exports");
@@ -261,6 +279,17 @@ async fn run_once(path: &Path, only: Option<&str>, json: bool) -> u8 {
         reports.iter().for_each(output::print_run);
     }
     run_status(&reports)
+}
+
+/// Gives the scheduler's leadership up when `gallra run --once` ends, however it ends.
+struct Resign(Arc<dyn crate::store::Backend>);
+
+impl Drop for Resign {
+    fn drop(&mut self) {
+        if let Err(error) = self.0.resign() {
+            tracing::warn!(%error, "cannot give the scheduler's leadership up; a daemon takes it when the lease runs out");
+        }
+    }
 }
 
 /// `gallra run`: the admin API and the request engine until SIGTERM.

@@ -99,6 +99,9 @@ pub(super) struct Inner {
     pub(super) plugins: Family<PluginLabels, Gauge>,
     pub(super) config_reloads: Family<OutcomeLabels, Counter>,
     pub(super) scheduler_last_tick: SecondsGauge,
+    pub(super) leader: Gauge,
+    pub(super) leases_held: Gauge,
+    pub(super) leases_expired: Gauge,
     pub(super) audit_intact: Gauge,
     pub(super) audit_head_seq: Gauge,
     /// Which policies and which request series are currently exported, so that a reload or
@@ -151,6 +154,9 @@ impl Inner {
             plugins: Family::default(),
             config_reloads: Family::default(),
             scheduler_last_tick: SecondsGauge::default(),
+            leader: Gauge::default(),
+            leases_held: Gauge::default(),
+            leases_expired: Gauge::default(),
             audit_intact: Gauge::default(),
             audit_head_seq: Gauge::default(),
             current: Mutex::default(),
@@ -263,6 +269,21 @@ impl Inner {
             "When the scheduler loop last went round",
             Unit::Seconds,
             i.scheduler_last_tick.clone(),
+        );
+        r.register(
+            "leader",
+            "1 while this daemon leads the scheduler (starts policy runs); across daemons sharing a state store exactly one should",
+            i.leader.clone(),
+        );
+        r.register(
+            "leases_held",
+            "Running tasks and claimed requests this daemon holds a lease on",
+            i.leases_held.clone(),
+        );
+        r.register(
+            "leases_expired",
+            "Running tasks and claimed requests in the state store whose lease ran out and that no daemon has taken over yet",
+            i.leases_expired.clone(),
         );
         r.register(
             "audit_intact",

@@ -337,6 +337,17 @@ impl Metrics {
         self.inner.scheduler_last_tick.set(seconds(now));
     }
 
+    /// Whether this daemon leads the scheduler now.
+    pub fn set_leader(&self, leading: bool) {
+        self.inner.leader.set(i64::from(leading));
+    }
+
+    /// The leases this daemon holds, and those in the store that ran out unworked.
+    pub fn set_leases(&self, held: u64, expired: u64) {
+        self.inner.leases_held.set(count(held));
+        self.inner.leases_expired.set(count(expired));
+    }
+
     /// The audit log's status: whether it matches its head, and the head's seq.
     pub fn set_audit(&self, status: AuditStatus) {
         self.inner.audit_intact.set(i64::from(status.intact));

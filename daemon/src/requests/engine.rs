@@ -822,7 +822,7 @@ mod tests {
                 progress: false,
                 audit: Some(Arc::new(testing::log(dir, 1))),
             };
-            let engine = Engine::new(context, Arc::clone(&store), dir.join("exports"));
+            let engine = Engine::new(context, store.clone(), dir.join("exports"));
             (engine, store, task)
         }
 

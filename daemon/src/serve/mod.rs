@@ -8,6 +8,7 @@
 
 mod current;
 mod gauges;
+mod leadership;
 mod leases;
 mod listeners;
 mod scheduler;
@@ -29,7 +30,7 @@ use crate::plugins::{PluginFinder, Systems};
 use crate::requests::engine::DriveError;
 use crate::requests::{Engine, LocalService, RequestService};
 use crate::runner::{self, Context};
-use crate::store::{Backend, RequestStore, Store};
+use crate::store::{Backend, RequestStore};
 use listeners::{Listeners, Plan};
 use waking::WakingService;
 
@@ -86,8 +87,11 @@ pub async fn serve(path: &Path, config: Config, store: Arc<dyn Backend>) -> Resu
     let mut plan = Plan::of(&config)?;
     let mut config = config;
     let mut listeners: Option<Listeners> = None;
-    let lease_store: Arc<dyn crate::store::LeaseStore> = store.clone();
-    let _renewer = leases::Renewer::start(lease_store, crate::store::DEFAULT_LEASE / 3);
+    let (_renewer, leading) = leases::Renewer::start(
+        store.clone(),
+        config.state_store.lease / 3,
+        Some(metrics.clone()),
+    );
     loop {
         let context = open(config, &metrics).await?;
         // Tombstones for what resumed runs erase too (the request engine sets this again).
@@ -108,10 +112,9 @@ pub async fn serve(path: &Path, config: Config, store: Arc<dyn Backend>) -> Resu
             }
         }
         let serving = listeners.as_mut().expect("started above");
-        let store_dyn: Arc<dyn Store> = store.clone();
-        runner::resume_open_runs(&context, &store_dyn).await?;
         gauges::seed_policies(&metrics, &context.config, store.as_ref())?;
-        let mut generation = Generation::start(&context, &store, started, &metrics, &wake)?;
+        let mut generation =
+            Generation::start(&context, &store, started, &metrics, &wake, &leading)?;
         let policies = context.config.policies.len();
         tracing::info!(config = %path.display(), policies, "gallra running");
         systemd::ready(&format!(
@@ -155,6 +158,7 @@ pub async fn serve(path: &Path, config: Config, store: Arc<dyn Backend>) -> Resu
                 if let Some(listeners) = listeners.take() {
                     listeners.stop().await;
                 }
+                resign(&store).await;
                 return Ok(());
             }
             Stop::Reload(new) => {
@@ -234,6 +238,7 @@ impl Generation {
         started: Timestamp,
         metrics: &Metrics,
         wake: &Arc<Notify>,
+        leading: &watch::Receiver<bool>,
     ) -> Result<Self, ServeError> {
         let config = Arc::clone(&context.config);
         let (stop, stop_rx) = watch::channel(false);
@@ -258,6 +263,14 @@ impl Generation {
             watchdog.await;
             Ok(())
         });
+        let (role, roles) = watch::channel(leadership::Role::Follower);
+        tasks.spawn(leadership::duties(
+            context.clone(),
+            store.clone(),
+            leading.clone(),
+            role,
+            stop_rx.clone(),
+        ));
         for policy in config.policies.values() {
             if let Some(schedule) = policy.schedule.as_deref() {
                 let task = scheduler::PolicyLoop::new(
@@ -267,6 +280,7 @@ impl Generation {
                     schedule,
                     started,
                     metrics.clone(),
+                    roles.clone(),
                 )?;
                 tasks.spawn(task.run(stop_rx.clone()));
             }
@@ -311,6 +325,18 @@ fn flatten(
         Ok(result) => result,
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         Err(_) => Ok(()),
+    }
+}
+
+/// Gives the scheduler's leadership up on a clean stop, so that another daemon sharing the
+/// store takes it at its next beat rather than when the lease runs out.
+async fn resign(store: &Arc<dyn Backend>) {
+    let store = Arc::clone(store);
+    match tokio::task::spawn_blocking(move || store.resign()).await {
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "cannot give the scheduler's leadership up; another daemon takes it when the lease runs out")
+        }
+        _ => tracing::debug!("leadership given up"),
     }
 }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 use jiff::{Timestamp, Zoned};
 use tokio::sync::watch;
 
+use super::leadership::Role;
 use super::ServeError;
 use crate::config::Policy;
 use crate::metrics::Metrics;
@@ -43,6 +44,7 @@ pub struct PolicyLoop {
     schedule: Schedule,
     started: Timestamp,
     metrics: Metrics,
+    role: watch::Receiver<Role>,
 }
 
 impl PolicyLoop {
@@ -54,6 +56,7 @@ impl PolicyLoop {
         schedule: &str,
         started: Timestamp,
         metrics: Metrics,
+        role: watch::Receiver<Role>,
     ) -> Result<Self, ServeError> {
         let schedule = Schedule::parse(schedule)
             .map_err(|e| RunError::Internal(format!("policy \"{}\": {e}", policy.name)))?;
@@ -64,14 +67,24 @@ impl PolicyLoop {
             schedule,
             started,
             metrics,
+            role,
         })
     }
 
     /// Runs until a stop is asked for; the run in hand finishes first.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) -> Result<(), ServeError> {
+    pub async fn run(mut self, mut stop: watch::Receiver<bool>) -> Result<(), ServeError> {
         loop {
             let now = crate::clock::now_in(&self.context.config.time_zone);
             self.metrics.scheduler_tick(now.timestamp());
+            if *self.role.borrow_and_update() != Role::Leading {
+                // Another daemon leads and runs the policies; this one waits to take over.
+                tokio::select! {
+                    _ = tokio::time::sleep(MAX_SLEEP) => {}
+                    _ = self.role.changed() => {}
+                    _ = stop.wait_for(|stopping| *stopping) => return Ok(()),
+                }
+                continue;
+            }
             if let Some(slot) = due_slot(&self.schedule, self.last_slot()?, &now) {
                 self.run_slot(&slot).await?;
                 continue;
