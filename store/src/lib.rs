@@ -29,10 +29,12 @@
 #![warn(missing_docs)]
 
 mod audit_head;
+mod columns;
 mod error;
 mod lease;
 mod migrations;
 pub mod model;
+mod postgres;
 mod requests;
 mod restore;
 mod runs;
@@ -58,6 +60,7 @@ pub use model::runs::{
 };
 pub use model::sealed::Sealed;
 pub use model::UnknownName;
+pub use postgres::PostgresStore;
 pub use requests::{Cancel, NoticeRecord, RequestStore};
 pub use restore::{RestoreKeep, RestoreStore, RestoreWindow};
 pub use runs::Store;
