@@ -51,8 +51,11 @@ pub(super) fn is_broken(e: &postgres::Error) -> bool {
     if e.is_closed() {
         return true;
     }
-    // A socket that failed without a word shows as a closed client after the call: the
-    // worker checks that itself.
+    // The socket failed without a word from the server.
+    let source = std::error::Error::source(e);
+    if source.is_some_and(|s| s.is::<std::io::Error>()) {
+        return true;
+    }
     e.code()
         .is_some_and(|code| code.code().starts_with("08") || code.code().starts_with("57P"))
 }
