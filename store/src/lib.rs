@@ -7,8 +7,8 @@
 //!
 //! What belongs here: the narrow store traits ([`Store`] and its siblings, together
 //! [`Backend`]), the plain records they read and write ([`model`]), their backends
-//! ([`SqliteStore`]) with their migrations, and, behind the `conformance` feature, the suite
-//! every backend must pass. What does not: any rule that decides policy (who is selected, when
+//! ([`SqliteStore`], [`PostgresStore`]) with their migrations, and, behind the `conformance`
+//! feature, the suite every backend must pass. What does not: any rule that decides policy (who is selected, when
 //! a request is due, what a request's state follows from). Those live in `gallra-core` and the
 //! daemon; the store only records what they decided, atomically.
 //!
