@@ -116,6 +116,17 @@ pub enum StoreError {
         /// What could not be read. Never contains personal data.
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A PostgreSQL state store failed: the server, the connection, or a statement.
+    #[error("PostgreSQL state store {database}: {reason} ({check})")]
+    Postgres {
+        /// The server and database, as `host:port/dbname` and the schema; never the password.
+        database: String,
+        /// What failed. The server's message only where it names objects, never where it
+        /// could quote a value (personal data).
+        reason: String,
+        /// What to check.
+        check: &'static str,
+    },
     /// Any other database failure.
     #[error("state database {path}: {source} (is the state directory writable? disk full? another gallra using the same state directory?)")]
     Sqlite {

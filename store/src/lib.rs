@@ -7,8 +7,8 @@
 //!
 //! What belongs here: the narrow store traits ([`Store`] and its siblings, together
 //! [`Backend`]), the plain records they read and write ([`model`]), their backends
-//! ([`SqliteStore`]) with their migrations, and, behind the `conformance` feature, the suite
-//! every backend must pass. What does not: any rule that decides policy (who is selected, when
+//! ([`SqliteStore`], [`PostgresStore`]) with their migrations, and, behind the `conformance`
+//! feature, the suite every backend must pass. What does not: any rule that decides policy (who is selected, when
 //! a request is due, what a request's state follows from). Those live in `gallra-core` and the
 //! daemon; the store only records what they decided, atomically.
 //!
@@ -29,10 +29,12 @@
 #![warn(missing_docs)]
 
 mod audit_head;
+mod columns;
 mod error;
 mod lease;
 mod migrations;
 pub mod model;
+mod postgres;
 mod requests;
 mod restore;
 mod runs;
@@ -58,6 +60,7 @@ pub use model::runs::{
 };
 pub use model::sealed::Sealed;
 pub use model::UnknownName;
+pub use postgres::PostgresStore;
 pub use requests::{Cancel, NoticeRecord, RequestStore};
 pub use restore::{RestoreKeep, RestoreStore, RestoreWindow};
 pub use runs::Store;

@@ -13,6 +13,9 @@ use super::StoreError;
 
 /// The steps, in order: `MIGRATIONS[0]` is version 1.
 ///
+/// Every future migration must be added both here and to the PostgreSQL backend's list
+/// (`crate::postgres::migrations::STEPS`), with the same version number.
+///
 /// Timestamps are RFC 3339 text in UTC (`2025-01-31T03:00:00Z`), readable with `sqlite3`.
 /// Enums are their stored names (`pending`, `awaiting_approval`, …). Ids use AUTOINCREMENT so
 /// that an id cited in the audit log never comes to mean a different run or task.

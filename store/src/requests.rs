@@ -160,3 +160,8 @@ pub struct NoticeRecord {
     /// When the silence was escalated to a person, if it was.
     pub escalated_at: Option<Timestamp>,
 }
+
+/// What a task that was running says once its request is cancelled: its connector call may
+/// have finished after the cancel, and only the audit log heard how.
+pub(crate) const CANCELLED_RUNNING: &str = "cancelled while its step was under way: the system \
+    may have acted before the step ended; the audit log records what it did";

@@ -10,18 +10,23 @@
 //! ```ignore
 //! /// Runs one case against a fresh backend, and cleans up after it.
 //! fn with_postgres(case: impl FnOnce(&dyn gallra_store::Backend)) {
-//!     let store = PostgresStore::fresh_schema();
+//!     let schema = Schema::fresh(); // a new schema's name; dropped with the guard
+//!     let store = PostgresStore::connect_schema(URL, &schema.name).unwrap();
 //!     case(&store);
 //! }
 //!
-//! /// Runs one two-node case: each handle is another connection to one fresh schema.
+//! /// Runs one two-node case: each handle is another store on one fresh schema.
 //! fn with_postgres_nodes(case: impl FnOnce(gallra_store::conformance::leases::Open<'_>)) {
-//!     let schema = PostgresStore::fresh_schema_name();
-//!     case(&|lease| Box::new(PostgresStore::connect(&schema).leasing(lease)));
+//!     let schema = Schema::fresh();
+//!     case(&|lease| {
+//!         Box::new(PostgresStore::connect_schema(URL, &schema.name).unwrap().leasing(lease))
+//!     });
 //! }
 //!
 //! gallra_store::backend_conformance!(with_postgres, nodes: with_postgres_nodes);
 //! ```
+//!
+//! (`tests/it/postgres/` runs it so.)
 //!
 //! [`backend_conformance!`](crate::backend_conformance) generates one `#[test]` per case,
 //! named after it, so a failure names the broken promise; [`cases`] lists them for a runner

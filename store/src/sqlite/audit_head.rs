@@ -4,22 +4,14 @@ use std::path::Path;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
-use super::rows::{timestamp, ts};
+use super::rows::ts;
 use super::SqliteStore;
+use crate::columns::{self, AUDIT_HEAD};
 use crate::{AuditHead, AuditHeadStore, Result, StoreError};
 
-const SELECT_HEAD: &str = "SELECT file, seq, mac, updated_at FROM audit_head WHERE id = 1";
-
 fn head_from(conn: &Connection) -> rusqlite::Result<Option<AuditHead>> {
-    conn.query_row(SELECT_HEAD, [], |r| {
-        Ok(AuditHead {
-            file: r.get(0)?,
-            seq: r.get(1)?,
-            mac: r.get(2)?,
-            updated_at: timestamp(r, 3)?,
-        })
-    })
-    .optional()
+    conn.query_row(AUDIT_HEAD, [], |r| columns::audit_head(r))
+        .optional()
 }
 
 impl AuditHeadStore for SqliteStore {

@@ -1,7 +1,8 @@
 //! Paging through a run's selected decisions, for [`Store::decisions`](crate::Store::decisions).
 
-use super::rows::{identifiers_from_row, sql_limit};
+use super::rows::sql_limit;
 use super::{SqliteStore, SELECTED_DECISIONS, SELECTED_DECISIONS_AFTER};
+use crate::columns;
 use crate::{Decision, Result, RunId};
 
 impl SqliteStore {
@@ -27,10 +28,8 @@ impl SqliteStore {
             let mut decisions = Vec::new();
             while let Some(r) = rows.next()? {
                 decisions.push(Decision {
-                    subject_key: r.get(0)?,
                     selected: true,
-                    reason: r.get(1)?,
-                    identifiers: identifiers_from_row(r, 2)?,
+                    ..columns::decision(r)?
                 });
             }
             Ok(decisions)

@@ -8,10 +8,9 @@ use jiff::Timestamp;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection, OptionalExtension, Row, ToSql};
 
-use super::rows::{
-    identifiers_from_row, identifiers_to_json, sql_id, sql_limit, sql_named, timestamp, StoredState,
-};
+use super::rows::{identifiers_to_json, sql_id, sql_limit, sql_named};
 use super::{Fail, SqliteStore, Step};
+use crate::columns::{self, REQUEST_COLUMNS, REQUEST_TASK_COLUMNS};
 use crate::model::lease::now_secs;
 use crate::{Cancel, NoticeRecord, RequestStore, Result, StoreError, TaskState};
 use crate::{
@@ -19,25 +18,13 @@ use crate::{
     RequestTask, RequestTaskId, TaskUpdate,
 };
 
-const REQUEST: &str = "SELECT id, kind, state, received_at, due_at, completed_at,
-        identifiers_json, detail, extension, origin
-    FROM requests WHERE id = ?1";
+const REQUEST: &str = "WHERE id = ?1";
 
 /// Every request by due date; served by the index `requests_by_due`.
-const LIST_ALL: &str = "SELECT id, kind, state, received_at, due_at, completed_at,
-        identifiers_json, detail, extension, origin
-    FROM requests ORDER BY due_at, id LIMIT ?1";
+const LIST_ALL: &str = "ORDER BY due_at, id LIMIT ?1";
 
 /// Open and blocked requests by due date; served by the index `requests_open_by_due`.
-const LIST_OPEN: &str = "SELECT id, kind, state, received_at, due_at, completed_at,
-        identifiers_json, detail, extension, origin
-    FROM requests WHERE state IN ('open', 'blocked') ORDER BY due_at, id LIMIT ?1";
-
-/// The columns [`task_from_row`] reads, as the start of a query on `request_tasks t`.
-const TASK_COLUMNS: &str = "SELECT t.id, t.request, t.system, t.action, t.ord, t.state,
-        t.attempts, t.not_before, t.retained_until, t.legal_basis, t.detail, t.updated_at,
-        t.kept_json, t.finished_at
-    FROM request_tasks t";
+const LIST_OPEN: &str = "WHERE state IN ('open', 'blocked') ORDER BY due_at, id LIMIT ?1";
 
 /// A request's tasks; served by the index `request_tasks_by_request`.
 const TASKS_OF: &str = "WHERE t.request = ?1 ORDER BY t.ord, t.id";
@@ -215,7 +202,7 @@ impl RequestStore for SqliteStore {
     fn request(&self, id: RequestId) -> Result<Option<RequestRecord>> {
         self.read(|conn| {
             Ok(conn
-                .prepare_cached(REQUEST)?
+                .prepare_cached(&format!("{REQUEST_COLUMNS} {REQUEST}"))?
                 .query_row([id], request_from_row)
                 .optional()?)
         })
@@ -224,19 +211,19 @@ impl RequestStore for SqliteStore {
     fn list_requests(&self, open_only: bool, limit: usize) -> Result<Vec<RequestRecord>> {
         let sql = if open_only { LIST_OPEN } else { LIST_ALL };
         self.read(|conn| {
-            let mut stmt = conn.prepare_cached(sql)?;
+            let mut stmt = conn.prepare_cached(&format!("{REQUEST_COLUMNS} {sql}"))?;
             let requests = stmt.query_map([sql_limit(limit)], request_from_row)?;
             Ok(requests.collect::<rusqlite::Result<_>>()?)
         })
     }
 
     fn request_tasks(&self, id: RequestId) -> Result<Vec<RequestTask>> {
-        self.query_tasks(&format!("{TASK_COLUMNS} {TASKS_OF}"), [id])
+        self.query_tasks(&format!("{REQUEST_TASK_COLUMNS} {TASKS_OF}"), [id])
     }
 
     fn request_task(&self, id: RequestTaskId) -> Result<Option<RequestTask>> {
         self.read(|conn| {
-            let sql = format!("{TASK_COLUMNS} WHERE t.id = ?1");
+            let sql = format!("{REQUEST_TASK_COLUMNS} WHERE t.id = ?1");
             Ok(conn
                 .prepare_cached(&sql)?
                 .query_row([id], task_from_row)
@@ -260,7 +247,7 @@ impl RequestStore for SqliteStore {
         self.read(|conn| {
             Ok(conn
                 .prepare_cached(NEXT_WAKEUP)?
-                .query_row([], |r| optional_timestamp(r, 0))?)
+                .query_row([], |r| columns::optional_instant(r))?)
         })
     }
 
@@ -367,10 +354,10 @@ impl RequestStore for SqliteStore {
 
     fn cancels_to_audit(&self) -> Result<Vec<RequestRecord>> {
         self.read(|conn| {
-            let sql = "SELECT id, kind, state, received_at, due_at, completed_at,
-                    identifiers_json, detail, extension, origin
-                FROM requests WHERE state = 'cancelled' AND cancel_audited = 0 ORDER BY id";
-            let mut stmt = conn.prepare_cached(sql)?;
+            let sql = format!(
+                "{REQUEST_COLUMNS} WHERE state = 'cancelled' AND cancel_audited = 0 ORDER BY id"
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
             let requests = stmt.query_map([], request_from_row)?;
             Ok(requests.collect::<rusqlite::Result<_>>()?)
         })
@@ -385,7 +372,7 @@ impl RequestStore for SqliteStore {
     }
 
     fn needs_person_tasks(&self) -> Result<Vec<RequestTask>> {
-        self.query_tasks(&format!("{TASK_COLUMNS} {NEEDS_PERSON}"), [])
+        self.query_tasks(&format!("{REQUEST_TASK_COLUMNS} {NEEDS_PERSON}"), [])
     }
 
     fn notice_sent(&self, task: RequestTaskId, at: Timestamp) -> Result<NoticeRecord> {
@@ -409,64 +396,18 @@ fn is_final(state: RequestState) -> bool {
     )
 }
 
-/// The stored spelling of an instant: RFC 3339 in UTC with a fixed nine fraction digits.
-pub(super) fn at(t: Timestamp) -> String {
-    format!("{t:.9}")
-}
-
-pub(super) fn optional_timestamp(r: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Timestamp>> {
-    match r.get_ref(idx)? {
-        ValueRef::Null => Ok(None),
-        _ => timestamp(r, idx).map(Some),
-    }
-}
+pub(super) use crate::columns::at;
 
 fn request_from_row(r: &Row<'_>) -> rusqlite::Result<RequestRecord> {
-    Ok(RequestRecord {
-        id: r.get(0)?,
-        kind: r.get(1)?,
-        state: r.get(2)?,
-        received_at: timestamp(r, 3)?,
-        due_at: timestamp(r, 4)?,
-        completed_at: optional_timestamp(r, 5)?,
-        identifiers: identifiers_from_row(r, 6)?,
-        detail: r.get(7)?,
-        extension: r.get(8)?,
-        origin: r.get(9)?,
-    })
+    columns::request(r)
 }
 
 fn task_from_row(r: &Row<'_>) -> rusqlite::Result<RequestTask> {
-    Ok(RequestTask {
-        id: r.get(0)?,
-        request: r.get(1)?,
-        system: r.get(2)?,
-        action: r.get(3)?,
-        order: r.get(4)?,
-        state: r.get::<_, StoredState>(5)?.0,
-        attempts: r.get(6)?,
-        not_before: optional_timestamp(r, 7)?,
-        retained_until: optional_timestamp(r, 8)?,
-        legal_basis: r.get(9)?,
-        detail: r.get(10)?,
-        updated_at: timestamp(r, 11)?,
-        kept: kept_from_row(r, 12)?,
-        finished_at: optional_timestamp(r, 13)?,
-    })
+    columns::request_task(r)
 }
 
 fn kept_to_json(kept: &[RecordRef]) -> rusqlite::Result<String> {
-    serde_json::to_string(kept).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
-}
-
-fn kept_from_row(r: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Vec<RecordRef>>> {
-    let text: Option<String> = r.get(idx)?;
-    text.map(|t| {
-        serde_json::from_str(&t).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
-        })
-    })
-    .transpose()
+    columns::kept_json(kept).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }
 
 sql_id!(RequestId);

@@ -4,36 +4,17 @@
 use jiff::Timestamp;
 use rusqlite::{params, OptionalExtension, Row};
 
-use super::rows::{timestamp, ts};
+use super::rows::ts;
 use super::SqliteStore;
-use crate::Sealed;
+use crate::columns::{self, KEEP_COLUMNS, WINDOW_COLUMNS};
 use crate::{RestoreKeep, RestoreStore, RestoreWindow, Result, RunId};
 
-const WINDOW_COLUMNS: &str = "run, policy, kept_until, destroyed_at";
-
 fn window_from_row(r: &Row<'_>) -> rusqlite::Result<RestoreWindow> {
-    Ok(RestoreWindow {
-        run: RunId(r.get(0)?),
-        policy: r.get(1)?,
-        kept_until: timestamp(r, 2)?,
-        destroyed_at: match r.get::<_, Option<String>>(3)? {
-            Some(_) => Some(timestamp(r, 3)?),
-            None => None,
-        },
-    })
+    columns::restore_window(r)
 }
 
 fn keep_from_row(r: &Row<'_>) -> rusqlite::Result<RestoreKeep> {
-    Ok(RestoreKeep {
-        run: RunId(r.get(0)?),
-        system: r.get(1)?,
-        subject_key: r.get(2)?,
-        kept_at: timestamp(r, 3)?,
-        sealed: Sealed {
-            ciphertext: r.get(4)?,
-            nonce: r.get(5)?,
-        },
-    })
+    columns::restore_keep(r)
 }
 
 impl RestoreStore for SqliteStore {
@@ -50,7 +31,7 @@ impl RestoreStore for SqliteStore {
                 params![run.0, policy, ts(kept_until)],
             )?;
             Ok(tx.query_row(
-                &format!("SELECT {WINDOW_COLUMNS} FROM restore_windows WHERE run = ?1"),
+                &format!("{WINDOW_COLUMNS} WHERE run = ?1"),
                 [run.0],
                 window_from_row,
             )?)
@@ -61,7 +42,7 @@ impl RestoreStore for SqliteStore {
         self.read(|conn| {
             Ok(conn
                 .query_row(
-                    &format!("SELECT {WINDOW_COLUMNS} FROM restore_windows WHERE run = ?1"),
+                    &format!("{WINDOW_COLUMNS} WHERE run = ?1"),
                     [run.0],
                     window_from_row,
                 )
@@ -103,10 +84,10 @@ impl RestoreStore for SqliteStore {
 
     fn kept(&self, run: RunId, system: Option<&str>) -> Result<Vec<RestoreKeep>> {
         self.read(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT run, system, subject_key, kept_at, sealed, nonce FROM restore_keeps
-                 WHERE run = ?1 AND (?2 IS NULL OR system = ?2) ORDER BY system, subject_key",
-            )?;
+            let mut stmt = conn.prepare_cached(&format!(
+                "{KEEP_COLUMNS}
+                 WHERE run = ?1 AND (?2 IS NULL OR system = ?2) ORDER BY system, subject_key"
+            ))?;
             let rows = stmt.query_map(params![run.0, system], keep_from_row)?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
@@ -116,7 +97,7 @@ impl RestoreStore for SqliteStore {
         // Timestamps are compared as instants, not text: their widths differ.
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {WINDOW_COLUMNS} FROM restore_windows WHERE destroyed_at IS NULL ORDER BY run"
+                "{WINDOW_COLUMNS} WHERE destroyed_at IS NULL ORDER BY run"
             ))?;
             let rows = stmt.query_map([], window_from_row)?;
             let open: Vec<RestoreWindow> = rows.collect::<rusqlite::Result<_>>()?;

@@ -4,9 +4,9 @@
 use jiff::Timestamp;
 use rusqlite::{params, Row, Transaction};
 
-use super::rows::{timestamp, ts};
+use super::rows::ts;
 use super::{SqliteStore, Step};
-use crate::Sealed;
+use crate::columns::{self, TOMBSTONE_COLUMNS};
 use crate::{NewTombstone, Result, TombstoneRecord, TombstoneStore};
 
 /// Writes tombstones inside a caller's transaction.
@@ -31,18 +31,7 @@ pub(super) fn bury_in(tx: &Transaction<'_>, tombstones: &[NewTombstone]) -> Step
 }
 
 fn tombstone_from_row(r: &Row<'_>) -> rusqlite::Result<TombstoneRecord> {
-    Ok(TombstoneRecord {
-        id: r.get(0)?,
-        tombstone: NewTombstone {
-            system: r.get(1)?,
-            erased_at: timestamp(r, 2)?,
-            expires_at: timestamp(r, 3)?,
-            sealed: Sealed {
-                ciphertext: r.get(4)?,
-                nonce: r.get(5)?,
-            },
-        },
-    })
+    columns::tombstone(r)
 }
 
 impl TombstoneStore for SqliteStore {
@@ -54,22 +43,13 @@ impl TombstoneStore for SqliteStore {
     }
 
     fn tombstones_since(&self, system: &str, since: Timestamp) -> Result<Vec<TombstoneRecord>> {
-        // Timestamps are compared as instants, not text: their widths differ.
-        self.read(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT id, system, erased_at, expires_at, sealed, nonce FROM tombstones
-                 WHERE system = ?1",
-            )?;
+        let all = self.read(|conn| {
+            let mut stmt =
+                conn.prepare_cached(&format!("{TOMBSTONE_COLUMNS} WHERE system = ?1"))?;
             let rows = stmt.query_map([system], tombstone_from_row)?;
-            let all: Vec<TombstoneRecord> = rows.collect::<rusqlite::Result<_>>()?;
-            let mut found: Vec<TombstoneRecord> = all
-                .into_iter()
-                .filter(|t| t.tombstone.erased_at >= since)
-                .collect();
-            // As text, "…:05.5Z" sorts before "…:05Z": order by instant here, not in SQL.
-            found.sort_by_key(|t| (t.tombstone.erased_at, t.id));
-            Ok(found)
-        })
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })?;
+        Ok(columns::since(all, since))
     }
 
     fn prune_tombstones(&self, now: Timestamp) -> Result<u64> {
@@ -81,8 +61,7 @@ impl TombstoneStore for SqliteStore {
             let mut delete = tx.prepare_cached("DELETE FROM tombstones WHERE id = ?1")?;
             let mut pruned = 0;
             for (id, expires_at) in expired {
-                let expired = expires_at.parse::<Timestamp>().map_or(true, |at| at <= now);
-                if expired {
+                if columns::expired(&expires_at, now) {
                     pruned += delete.execute([id])? as u64;
                 }
             }

@@ -7,11 +7,11 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use jiff::Timestamp;
-use rusqlite::types::Type;
 use rusqlite::{params, Connection, OpenFlags, Row};
 
-use super::rows::{identifiers_from_row, sql_limit, timestamp, ts};
+use super::rows::{sql_limit, ts};
 use super::{SqliteStore, BUSY_TIMEOUT};
+use crate::columns::{self, WARNING_COLUMNS};
 use crate::{
     migrations, ClearWhy, Decision, Result, RunId, StoreError, WarningRecord, WarningStore,
 };
@@ -29,7 +29,7 @@ const CLEAR: &str = "UPDATE warnings SET cleared_at = ?3, cleared_why = ?4
     WHERE policy = ?1 AND subject_key = ?2 AND cleared_at IS NULL";
 
 /// Decisions due a warning; served by the decisions' unique (run, subject_key) index.
-const DUE: &str = "SELECT subject_key, identifiers_json FROM decisions
+const DUE: &str = "SELECT subject_key, reason, identifiers_json FROM decisions
     WHERE run = ?1 AND subject_key > ?2 AND reason = ?3
     ORDER BY subject_key LIMIT ?4";
 
@@ -39,9 +39,7 @@ const CLEAR_ERASED: &str = "UPDATE warnings SET cleared_at = ?3, cleared_why = '
         SELECT subject_key FROM tasks WHERE run = ?2
         GROUP BY subject_key HAVING count(*) = sum(state = 'done'))";
 
-const HISTORY: &str = "SELECT policy, subject_key, run, warned_at, delete_on, cleared_at,
-        cleared_why
-    FROM warnings WHERE policy = ?1 AND subject_key = ?2 ORDER BY id";
+const HISTORY: &str = "WHERE policy = ?1 AND subject_key = ?2 ORDER BY id";
 
 impl SqliteStore {
     /// Up to `limit` decisions of `run` still due a warning with a key after `after_key`, in
@@ -58,14 +56,7 @@ impl SqliteStore {
             let after = after_key.unwrap_or("");
             let rows = stmt.query_map(
                 params![run, after, Reason::WarningDue.code(), sql_limit(limit)],
-                |r| {
-                    Ok(Decision {
-                        subject_key: r.get(0)?,
-                        selected: false,
-                        reason: Reason::WarningDue.code().to_owned(),
-                        identifiers: identifiers_from_row(r, 1)?,
-                    })
-                },
+                |r| columns::decision(r),
             )?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
@@ -121,9 +112,7 @@ impl WarningStore for SqliteStore {
         let keys = serde_json::to_string(keys).expect("strings encode as JSON");
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(STANDING)?;
-            let rows = stmt.query_map(params![policy, keys], |r| {
-                Ok((r.get::<_, String>(0)?, timestamp(r, 1)?))
-            })?;
+            let rows = stmt.query_map(params![policy, keys], |r| columns::standing(r))?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }
@@ -199,7 +188,7 @@ impl SqliteStore {
     /// gallra itself only asks which warnings stand.
     pub fn warning_history(&self, policy: &str, subject_key: &str) -> Result<Vec<WarningRecord>> {
         self.read(|conn| {
-            let mut stmt = conn.prepare_cached(HISTORY)?;
+            let mut stmt = conn.prepare_cached(&format!("{WARNING_COLUMNS} {HISTORY}"))?;
             let rows = stmt.query_map(params![policy, subject_key], warning_from_row)?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
@@ -207,26 +196,7 @@ impl SqliteStore {
 }
 
 fn warning_from_row(r: &Row<'_>) -> rusqlite::Result<WarningRecord> {
-    let cleared_at = r
-        .get::<_, Option<String>>(5)?
-        .map(|_| timestamp(r, 5))
-        .transpose()?;
-    let cleared_why = r
-        .get::<_, Option<String>>(6)?
-        .map(|why| {
-            why.parse::<ClearWhy>()
-                .map_err(|e| rusqlite::Error::FromSqlConversionFailure(6, Type::Text, e.into()))
-        })
-        .transpose()?;
-    Ok(WarningRecord {
-        policy: r.get(0)?,
-        subject_key: r.get(1)?,
-        run: r.get(2)?,
-        warned_at: timestamp(r, 3)?,
-        delete_on: timestamp(r, 4)?,
-        cleared_at,
-        cleared_why,
-    })
+    columns::warning(r)
 }
 
 #[cfg(test)]

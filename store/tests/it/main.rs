@@ -1,7 +1,10 @@
 //! gallra-store's integration tests: the SQLite backend passes the whole conformance suite,
-//! one `#[test]` per case, each on a fresh database in its own directory.
+//! one `#[test]` per case, each on a fresh database in its own directory; the PostgreSQL
+//! backend passes it too ([`postgres`]).
 
 use gallra_store::{Backend, Lease, SqliteStore};
+
+mod postgres;
 
 /// Runs one case on a fresh SQLite store; the directory goes with it.
 fn with_sqlite(case: impl FnOnce(&dyn Backend)) {

@@ -4,13 +4,9 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::REQUEST_STATE;
+use crate::requests::CANCELLED_RUNNING;
 use crate::Cancel;
 use crate::{RequestId, RequestState};
-
-/// What a task that was running says once its request is cancelled: its connector call may
-/// have finished after the cancel, and only the audit log heard how.
-const CANCELLED_RUNNING: &str = "cancelled while its step was under way: the system may have \
-    acted before the step ended; the audit log records what it did";
 
 /// Tasks that wait fail as cancelled; nothing is due for them again.
 const CANCEL_WAITING: &str = "UPDATE request_tasks

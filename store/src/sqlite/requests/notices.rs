@@ -4,14 +4,13 @@
 use jiff::Timestamp;
 use rusqlite::{params, OptionalExtension, Row};
 
-use super::{at, optional_timestamp};
-use crate::sqlite::rows::timestamp;
+use super::at;
+use crate::columns::{self, NOTICE_COLUMNS};
 use crate::sqlite::SqliteStore;
 use crate::RequestTaskId;
 use crate::{NoticeRecord, Result};
 
-const GET: &str =
-    "SELECT first_sent_at, last_sent_at, reminders, escalated_at FROM notices WHERE task = ?1";
+const GET: &str = "WHERE task = ?1";
 
 /// The first notice inserts the row; every later one is a reminder.
 const SENT: &str = "INSERT INTO notices (task, first_sent_at, last_sent_at) VALUES (?1, ?2, ?2)
@@ -28,14 +27,16 @@ pub(super) fn sent(
     store.write(|tx| {
         tx.prepare_cached(SENT)?
             .execute(params![task, at(sent_at)])?;
-        Ok(tx.prepare_cached(GET)?.query_row([task], notice_from_row)?)
+        Ok(tx
+            .prepare_cached(&format!("{NOTICE_COLUMNS} {GET}"))?
+            .query_row([task], notice_from_row)?)
     })
 }
 
 pub(super) fn get(store: &SqliteStore, task: RequestTaskId) -> Result<Option<NoticeRecord>> {
     store.read(|conn| {
         Ok(conn
-            .prepare_cached(GET)?
+            .prepare_cached(&format!("{NOTICE_COLUMNS} {GET}"))?
             .query_row([task], notice_from_row)
             .optional()?)
     })
@@ -50,10 +51,5 @@ pub(super) fn escalated(store: &SqliteStore, task: RequestTaskId, when: Timestam
 }
 
 fn notice_from_row(r: &Row<'_>) -> rusqlite::Result<NoticeRecord> {
-    Ok(NoticeRecord {
-        first_sent_at: timestamp(r, 0)?,
-        last_sent_at: timestamp(r, 1)?,
-        reminders: r.get(2)?,
-        escalated_at: optional_timestamp(r, 3)?,
-    })
+    columns::notice(r)
 }

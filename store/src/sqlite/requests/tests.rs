@@ -72,12 +72,14 @@ fn request_queries_are_read_from_their_indexes() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
     let conn = store.lock();
-    let tasks_of = format!("{TASK_COLUMNS} {TASKS_OF}");
-    let needs_person = format!("{TASK_COLUMNS} {NEEDS_PERSON}");
+    let list_all = format!("{REQUEST_COLUMNS} {LIST_ALL}");
+    let list_open = format!("{REQUEST_COLUMNS} {LIST_OPEN}");
+    let tasks_of = format!("{REQUEST_TASK_COLUMNS} {TASKS_OF}");
+    let needs_person = format!("{REQUEST_TASK_COLUMNS} {NEEDS_PERSON}");
     // (query, index it uses, whether it may sort the few rows it found)
     for (sql, index, sorts) in [
-        (LIST_ALL, "requests_by_due", false),
-        (LIST_OPEN, "requests_open_by_due", false),
+        (list_all.as_str(), "requests_by_due", false),
+        (list_open.as_str(), "requests_open_by_due", false),
         (tasks_of.as_str(), "request_tasks_by_request", false),
         (DUE_REQUESTS, "request_tasks_by_state", true),
         (NEXT_WAKEUP, "request_tasks_by_state", false),
