@@ -38,16 +38,31 @@ pub fn open_read_only(config: &Config) -> Result<Option<Arc<dyn Backend>>, Store
 }
 
 mod postgres {
+    use std::os::unix::fs::PermissionsExt;
     use std::path::Path;
     use std::sync::Arc;
 
-    use crate::store::{Backend, Lease, StoreError};
+    use crate::store::{Backend, Lease, PostgresStore, StoreError};
 
-    pub(super) fn open(url_file: &Path, _lease: Lease) -> Result<Arc<dyn Backend>, StoreError> {
-        Err(StoreError::Open {
+    /// Connects to the database whose URL `url_file` holds (one line; surrounding blanks
+    /// ignored). The URL may hold a password: it appears in no message, and a file others
+    /// can read is warned about.
+    pub(super) fn open(url_file: &Path, lease: Lease) -> Result<Arc<dyn Backend>, StoreError> {
+        let bad = |why: String| StoreError::UrlFile {
             path: url_file.to_owned(),
-            source: "this gallra cannot keep its state in PostgreSQL yet: remove [state_store]"
-                .into(),
-        })
+            why,
+        };
+        let text =
+            std::fs::read_to_string(url_file).map_err(|e| bad(format!("cannot be read ({e})")))?;
+        let url = text.trim();
+        if url.is_empty() {
+            return Err(bad("it is empty".to_owned()));
+        }
+        if let Ok(meta) = std::fs::metadata(url_file) {
+            if meta.permissions().mode() & 0o044 != 0 {
+                tracing::warn!(path = %url_file.display(), mode = format!("{:o}", meta.permissions().mode() & 0o7777), "the state store's URL file is readable by group or others; it may hold the database password: chmod 0600 it");
+            }
+        }
+        Ok(Arc::new(PostgresStore::connect(url)?.leasing(lease)))
     }
 }

@@ -25,6 +25,15 @@ pub enum StoreError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The file that should hold the PostgreSQL store's URL (`[state_store] url_file`)
+    /// cannot be read or is empty.
+    #[error("[state_store] url_file {path}: {why}: write the database's URL in it (one line, e.g. postgres://gallra@db.example/gallra), mode 0600, readable by the user gallra runs as")]
+    UrlFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it (never its contents).
+        why: String,
+    },
     /// The database was written by a newer gallra.
     #[error("state database {path} has schema version {found}, but this gallra knows only up to {known} (it was written by a newer gallra: run that version, or restore the state directory from a backup made by this one)")]
     TooNew {

@@ -215,8 +215,8 @@ fn parse_url(url: &str, schema: Option<&str>) -> Result<(Config, String)> {
 
 mod audit_head;
 mod fail;
-mod lease;
 mod migrations;
+mod nodes;
 mod pool;
 mod requests;
 mod restore;

@@ -22,7 +22,19 @@ const BASE_VERSION: i64 = 12;
 
 /// Every future migration must be added both here and to SQLite's list
 /// (`crate::migrations::MIGRATIONS`), with the same version number: `STEPS[0]` is version 13.
-const STEPS: &[&str] = &[];
+const STEPS: &[&str] = &[
+    // 13: several daemons on one store (SQLite's 13): the scheduler's leadership, one row;
+    // a request being worked names its node and until when.
+    r#"
+    CREATE TABLE leader (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        node TEXT NOT NULL,
+        lease_until BIGINT NOT NULL
+    );
+    ALTER TABLE requests ADD COLUMN lease_node TEXT;
+    ALTER TABLE requests ADD COLUMN lease_until BIGINT;
+    "#,
+];
 
 /// The schema version this binary writes.
 pub(super) const LATEST: i64 = BASE_VERSION + STEPS.len() as i64;

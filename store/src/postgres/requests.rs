@@ -20,7 +20,7 @@ use crate::{
 /// Requests with a due task (the rule is in [`crate::requests`]) and no live lease of
 /// another node's ($3 this node, $4 now). Driven from the index `request_tasks_by_state`, so
 /// finished requests, however many, cost nothing.
-const DUE_REQUESTS: &str = "SELECT r.id
+pub(super) const DUE_REQUESTS: &str = "SELECT r.id
     FROM (SELECT request FROM request_tasks
               WHERE state IN ('pending', 'running') AND (not_before IS NULL OR not_before <= $1)
           UNION
@@ -28,6 +28,7 @@ const DUE_REQUESTS: &str = "SELECT r.id
               WHERE state = 'retained' AND not_before <= $1) AS due
     JOIN requests r ON r.id = due.request
     WHERE r.state <> 'cancelled'
+        AND (r.lease_node IS NULL OR r.lease_node = $3 OR r.lease_until <= $4)
         AND NOT EXISTS (SELECT 1 FROM request_tasks l WHERE l.request = r.id
             AND l.state = 'running' AND l.lease_node IS DISTINCT FROM $3
             AND l.lease_until > $4)
@@ -153,6 +154,14 @@ impl RequestStore for PostgresStore {
             let rows = client.query(DUE_REQUESTS, &args)?;
             Ok(rows.iter().map(|r| RequestId(r.get(0))).collect())
         })
+    }
+
+    fn claim_requests(&self, now: Timestamp, limit: usize) -> Result<Vec<RequestId>> {
+        self.claim_due(now, limit)
+    }
+
+    fn release_requests(&self, ids: &[RequestId]) -> Result<()> {
+        self.release_claims(ids)
     }
 
     fn next_wakeup(&self) -> Result<Option<Timestamp>> {

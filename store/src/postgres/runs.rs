@@ -174,6 +174,10 @@ impl Store for PostgresStore {
         self.open_tasks(run, limit)
     }
 
+    fn claim_tasks(&self, run: RunId, subjects: usize, now: Timestamp) -> Result<Vec<TaskRecord>> {
+        self.claim_subjects(run, subjects, now)
+    }
+
     fn finish_tasks_and_bury(
         &self,
         updates: &[(TaskId, TaskState, Option<String>)],

@@ -4,6 +4,7 @@
 //!
 //! Without the server the tests print `SKIPPED: …` and pass, unless `GALLRA_REQUIRE_SERVERS=1`.
 
+mod claims;
 mod concurrency;
 mod conformance;
 mod server;
