@@ -49,7 +49,7 @@ pub mod conformance;
 pub use audit_head::{AuditHead, AuditHeadStore};
 pub use error::StoreError;
 pub use lease::{LeaderStore, LeaseStore};
-pub use model::lease::{Lease, DEFAULT_LEASE};
+pub use model::lease::{now_secs, Lease, DEFAULT_LEASE};
 pub use model::requests::{
     NewRequestTask, RequestAction, RequestId, RequestKind, RequestRecord, RequestState,
     RequestTask, RequestTaskId, TaskUpdate,

@@ -247,7 +247,8 @@ async fn execute_subject_run(
     let unwarned = send_warnings(context, store, policy, run).await?;
     let progress = Progress::new(&format!("erasing ({})", policy.name), context.progress);
     progress.set_total(Some(selected * systems.len() as u64));
-    let totals = execute_tasks(
+    let restore = crate::restore::RestoreKeeper::for_run(&context.config, &policy.name, store, run);
+    let erased = execute_tasks(
         store,
         &context.systems,
         run,
@@ -255,11 +256,14 @@ async fn execute_subject_run(
         &progress,
         audit,
         policy,
-        crate::restore::RestoreKeeper::for_run(&context.config, &policy.name, store, run).as_ref(),
+        restore.as_ref(),
     )
     .await;
+    erased?;
+    // Other daemons sharing the store may be erasing some of the run's subjects still.
+    let totals =
+        super::shared::settle(context, store, run, policy, &progress, restore.as_ref()).await?;
     progress.finish();
-    let totals = totals?;
     if policy.warning.is_some() {
         store.clear_erased_warnings(&policy.name, run, crate::clock::now())?;
     }

@@ -36,14 +36,30 @@ pub struct TaskTotals {
 }
 
 impl TaskTotals {
+    /// The totals of a run's tasks as the store counts them, `(system, state, count)`.
+    pub fn of_counts(counts: &[(String, TaskState, u64)]) -> Self {
+        let mut totals = Self::default();
+        for (system, state, n) in counts {
+            if matches!(state, TaskState::Pending | TaskState::Running) {
+                continue;
+            }
+            totals.add(system, *state, *n);
+        }
+        totals
+    }
+
     fn count(&mut self, system: &str, state: TaskState) {
+        self.add(system, state, 1);
+    }
+
+    fn add(&mut self, system: &str, state: TaskState, n: u64) {
         let counts = self.per_system.entry(system.to_owned()).or_default();
         match state {
-            TaskState::Done => counts.done += 1,
-            TaskState::Retained => counts.retained += 1,
-            TaskState::Kept => counts.kept += 1,
-            TaskState::Blocked | TaskState::NeedsPerson => counts.blocked += 1,
-            _ => counts.failed += 1,
+            TaskState::Done => counts.done += n,
+            TaskState::Retained => counts.retained += n,
+            TaskState::Kept => counts.kept += n,
+            TaskState::Blocked | TaskState::NeedsPerson => counts.blocked += n,
+            _ => counts.failed += n,
         }
     }
 

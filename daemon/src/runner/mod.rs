@@ -14,6 +14,7 @@ mod records;
 mod report;
 mod rounds;
 mod scan;
+mod shared;
 mod warnings;
 
 pub use crate::context::Context;
@@ -24,6 +25,7 @@ pub use plan::plan_policy;
 pub use progress::Progress;
 pub use report::{PlanOutcome, PolicyPlan, RunReport, SystemPlan, TaskCounts};
 pub use scan::PAGE_SIZE;
+pub use shared::work_shared_runs;
 pub use warnings::WARNING_PLACEHOLDERS;
 
 use crate::plugins::CallError;

@@ -109,3 +109,10 @@ pub struct TaskCounts {
     /// Failed.
     pub failed: u64,
 }
+
+impl TaskCounts {
+    /// Every task counted, whatever its outcome.
+    pub fn total(&self) -> u64 {
+        self.done + self.retained + self.kept + self.blocked + self.failed
+    }
+}

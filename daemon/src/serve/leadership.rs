@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use tokio::sync::watch;
+use tokio::sync::{watch, RwLock};
 
 use super::ServeError;
 use crate::runner::{self, Context};
@@ -22,13 +22,19 @@ pub enum Role {
     Leading,
 }
 
+/// Who in this process works a run's tasks now: the leader's work (resuming, policy runs)
+/// shares it, a follower's help with the leader's runs takes it alone. A node takes its own
+/// running tasks back at once (its lease says they are its), so two workers of one process
+/// must never claim side by side.
+pub type RunWork = Arc<RwLock<()>>;
+
 /// Follows the leadership (`leading`, from the lease renewer) and says on `role` what this
 /// node may do. On becoming the leader it resumes the open runs first. Runs until a stop.
 pub async fn duties(
     context: Context,
     store: Arc<dyn Backend>,
     mut leading: watch::Receiver<bool>,
-    role: watch::Sender<Role>,
+    (role, work): (watch::Sender<Role>, RunWork),
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), ServeError> {
     loop {
@@ -39,7 +45,11 @@ pub async fn duties(
         role.send_replace(Role::Resuming);
         tracing::info!("this daemon leads the scheduler: taking up open runs");
         let runs: Arc<dyn Store> = store.clone();
-        if let Err(error) = runner::resume_open_runs(&context, &runs).await {
+        let resumed = {
+            let _leader = work.read().await;
+            runner::resume_open_runs(&context, &runs).await
+        };
+        if let Err(error) = resumed {
             // As before leadership existed: a run that cannot be resumed stops the service,
             // which a supervisor restarts (and another daemon may take the lead meanwhile).
             role.send_replace(Role::Follower);
@@ -52,5 +62,45 @@ pub async fn duties(
         }
         role.send_replace(Role::Follower);
         tracing::warn!("this daemon lost the scheduler's leadership (another daemon holds it, or the state store could not be reached); it starts no policy run until it leads again");
+    }
+}
+
+/// How often a daemon that does not lead looks for enforcing runs to help with.
+const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// While this node does not lead: works the tasks of the leader's enforcing runs beside it
+/// (claimed a whole subject at a time, so no subject is erased by two daemons). Runs until a
+/// stop; the batch in hand finishes first.
+pub async fn follow(
+    context: Context,
+    store: Arc<dyn Backend>,
+    (role, work): (watch::Receiver<Role>, RunWork),
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), ServeError> {
+    loop {
+        if *role.borrow() == Role::Follower && another_leads(&store).await {
+            let _alone = work.write().await;
+            let runs: Arc<dyn Store> = store.clone();
+            // Looked at again under the lock: the leadership may have come here meanwhile.
+            if *role.borrow() == Role::Follower {
+                if let Err(error) = runner::work_shared_runs(&context, &runs).await {
+                    tracing::error!(%error, "working the leader's run beside it failed; trying again in a moment");
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(FOLLOW_EVERY) => {}
+            _ = stop.wait_for(|stopping| *stopping) => return Ok(()),
+        }
+    }
+}
+
+/// Whether another node holds a live leadership (so that this one may help with its runs).
+async fn another_leads(store: &Arc<dyn Backend>) -> bool {
+    let store = Arc::clone(store);
+    let leader = tokio::task::spawn_blocking(move || (store.leader(), store.node().to_owned()));
+    match leader.await {
+        Ok((Ok(Some((node, until))), me)) => node != me && until > crate::store::now_secs(),
+        _ => false,
     }
 }

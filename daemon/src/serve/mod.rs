@@ -264,11 +264,18 @@ impl Generation {
             Ok(())
         });
         let (role, roles) = watch::channel(leadership::Role::Follower);
+        let work = leadership::RunWork::default();
         tasks.spawn(leadership::duties(
             context.clone(),
             store.clone(),
             leading.clone(),
-            role,
+            (role, work.clone()),
+            stop_rx.clone(),
+        ));
+        tasks.spawn(leadership::follow(
+            context.clone(),
+            store.clone(),
+            (roles.clone(), work.clone()),
             stop_rx.clone(),
         ));
         for policy in config.policies.values() {
@@ -280,7 +287,7 @@ impl Generation {
                     schedule,
                     started,
                     metrics.clone(),
-                    roles.clone(),
+                    (roles.clone(), work.clone()),
                 )?;
                 tasks.spawn(task.run(stop_rx.clone()));
             }

@@ -45,6 +45,7 @@ pub struct PolicyLoop {
     started: Timestamp,
     metrics: Metrics,
     role: watch::Receiver<Role>,
+    work: super::leadership::RunWork,
 }
 
 impl PolicyLoop {
@@ -56,7 +57,7 @@ impl PolicyLoop {
         schedule: &str,
         started: Timestamp,
         metrics: Metrics,
-        role: watch::Receiver<Role>,
+        (role, work): (watch::Receiver<Role>, super::leadership::RunWork),
     ) -> Result<Self, ServeError> {
         let schedule = Schedule::parse(schedule)
             .map_err(|e| RunError::Internal(format!("policy \"{}\": {e}", policy.name)))?;
@@ -68,6 +69,7 @@ impl PolicyLoop {
             started,
             metrics,
             role,
+            work,
         })
     }
 
@@ -113,6 +115,7 @@ impl PolicyLoop {
             return Ok(());
         };
         let store: Arc<dyn Store> = self.store.clone();
+        let _leader = self.work.read().await;
         let began = std::time::Instant::now();
         match runner::run_policy(&self.context, &store, policy, slot).await {
             Ok(report) => {
