@@ -11,6 +11,7 @@ pub mod faults;
 pub mod gallra;
 pub mod http;
 pub mod identity;
+pub mod nodes;
 pub mod requests;
 pub mod scenario;
 pub mod servers;

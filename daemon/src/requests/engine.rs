@@ -144,7 +144,10 @@ impl Engine {
             }
             let mut work = JoinSet::new();
             let mut failed = None;
-            for id in due.iter().copied() {
+            // Each request once per pass, whatever the store gave: two steps of one request
+            // side by side would make its calls twice.
+            let mut taken = std::collections::BTreeSet::new();
+            for id in due.iter().copied().filter(|id| taken.insert(*id)) {
                 if self.stopping() {
                     break;
                 }

@@ -103,18 +103,20 @@ impl PostgresStore {
         let now = ts(now);
         self.write(move |tx, ctx| {
             let (node, until, secs) = (&ctx.lease.node, ctx.lease.until_now(), now_secs());
-            // Walks down the due list: the first `seen` of it were tried already.
-            let (mut seen, mut claimed) = (0usize, Vec::<RequestId>::new());
+            // Walks down the due list, trying each request once: the list may shift while
+            // it is walked (other nodes claim and release), so what was tried is remembered.
+            let (mut tried, mut claimed) = (BTreeSet::<i64>::new(), Vec::<RequestId>::new());
             while claimed.len() < limit {
-                let window = big(seen + limit - claimed.len());
+                let window = big(tried.len() + limit - claimed.len());
                 let args = [&now as _, &window as _, node as _, &secs as _];
                 let rows = tx.query(super::requests::DUE_REQUESTS, &args)?;
-                let due: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
-                let fresh: Vec<i64> = due.iter().skip(seen).copied().collect();
+                let fresh: Vec<i64> = (rows.iter().map(|r| r.get::<_, i64>(0)))
+                    .filter(|id| !tried.contains(id))
+                    .collect();
                 if fresh.is_empty() {
                     break;
                 }
-                seen = due.len();
+                tried.extend(&fresh);
                 let rows = tx.query(CLAIM_REQUESTS, &[&fresh, node, &until, &secs])?;
                 let taken: BTreeSet<i64> = rows.iter().map(|r| r.get(0)).collect();
                 let kept = fresh.into_iter().filter(|id| taken.contains(id));

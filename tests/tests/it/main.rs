@@ -41,5 +41,6 @@ mod restore;
 mod retention;
 mod safety_valve;
 mod service;
+mod several_daemons;
 mod two_processes;
 mod unreadable_activity;
