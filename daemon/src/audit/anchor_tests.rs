@@ -322,3 +322,67 @@ fn accepting_a_broken_chain_sets_its_files_aside_and_starts_a_new_one() {
     assert_eq!(accepted.seq, 1);
     assert_eq!(s.verify().unwrap().entries, 1);
 }
+
+#[test]
+fn each_node_writes_its_own_chain_with_its_name_in_every_entry_under_the_mac() {
+    let s = setup();
+    let other = Arc::new(
+        SqliteStore::open(&s.state)
+            .unwrap()
+            .leasing(Lease::new("web-2")),
+    );
+    let mine = written(&s, 2);
+    let theirs = open_anchored(&s.dir, s.key.clone(), 1 << 20, other.clone()).unwrap();
+    theirs.append(entry()).unwrap();
+    assert_eq!(mine.append(entry()).unwrap(), 3, "its own seqs");
+    let line = std::fs::read_to_string(s.dir.join("audit-web-2-1.log")).unwrap();
+    assert!(line.starts_with(r#"{"seq":1,"node":"web-2","#), "{line}");
+    let heads = s.store.audit_heads().unwrap();
+    let verdicts = verify_chains(&s.dir, &s.key.chain_key(), &heads, NODE, &[]).unwrap();
+    let nodes: Vec<_> = verdicts
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.intact()))
+        .collect();
+    assert_eq!(nodes, [("web-1", true), ("web-2", true)]);
+
+    // The name is sealed: changed, the MAC no longer matches; moved into another chain (the
+    // MAC recomputed by a key holder), the entry names the wrong node.
+    let renamed = line.replacen("web-2", "web-3", 1);
+    std::fs::write(s.dir.join("audit-web-2-1.log"), renamed).unwrap();
+    assert!(matches!(
+        verify_node(&s.dir, "web-2", &s.key.chain_key()),
+        Err(VerifyError::Broken {
+            problem: Problem::MacMismatch,
+            ..
+        })
+    ));
+    let mut copied: Entry = serde_json::from_str(line.trim_end()).unwrap();
+    copied.seal(&s.key.chain_key());
+    std::fs::write(
+        s.dir.join("audit-web-3-1.log"),
+        copied.canonical_line() + "\n",
+    )
+    .unwrap();
+    let error = verify_node(&s.dir, "web-3", &s.key.chain_key()).unwrap_err();
+    assert!(
+        matches!(&error, VerifyError::Broken { problem: Problem::OtherNode { found: Some(n) }, .. } if n == "web-2"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_node_name_that_cannot_name_files_is_refused() {
+    let s = setup();
+    let store = Arc::new(
+        SqliteStore::open(&s.state)
+            .unwrap()
+            .leasing(Lease::new("../x")),
+    );
+    let error = open_anchored(&s.dir, s.key.clone(), 1 << 20, store).unwrap_err();
+    assert!(matches!(error, AuditError::Node(_)), "{error}");
+    let store = Arc::new(SqliteStore::open(&s.state).unwrap().leasing(Lease::new("")));
+    assert!(
+        open_anchored(&s.dir, s.key.clone(), 1 << 20, store).is_err(),
+        "node '' is the chain from before nodes: no daemon writes it"
+    );
+}
