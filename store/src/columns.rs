@@ -266,10 +266,7 @@ pub(crate) fn restore_keep<R: Columns>(r: &R) -> Result<RestoreKeep, R::Error> {
     })
 }
 
-/// The columns [`audit_head`] reads: the one row.
-pub(crate) const AUDIT_HEAD: &str =
-    "SELECT file, seq, mac, updated_at FROM audit_head WHERE id = 1";
-
+/// A head from its columns `file, seq, mac, updated_at`, first in the row.
 pub(crate) fn audit_head<R: Columns>(r: &R) -> Result<AuditHead, R::Error> {
     Ok(AuditHead {
         file: r.number(0)?,

@@ -64,7 +64,7 @@ pub use postgres::PostgresStore;
 pub use requests::{Cancel, NoticeRecord, RequestStore};
 pub use restore::{RestoreKeep, RestoreStore, RestoreWindow};
 pub use runs::Store;
-pub use sqlite::{read_audit_head, SqliteStore};
+pub use sqlite::SqliteStore;
 pub use tombstones::{NewTombstone, TombstoneRecord, TombstoneStore};
 pub use warnings::{ClearWhy, WarningRecord, WarningStore};
 

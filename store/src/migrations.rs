@@ -229,6 +229,13 @@ const MIGRATIONS: &[&str] = &[
     // 13: several daemons on one store. The scheduler's leadership is one row, held by a
     // node until its lease runs out; a request being worked names its node and until when,
     // so that two daemons never carry the same request at once.
+    //
+    // The audit log's head becomes one row per node: each daemon writes its own chain
+    // (`audit-NODE-N.log`) and keeps its own head. The one head from before nodes becomes
+    // node '' (a name no daemon may take): the head of the chain in the unnamed files
+    // `audit-N.log`, which no daemon writes any more. `gallra audit verify` checks that chain
+    // against it exactly as before the upgrade, and the daemon starts its own chain beside
+    // it. Nothing is renamed or moved, so there is no half-done upgrade for a crash to leave.
     "
     CREATE TABLE leader (
         id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -237,6 +244,17 @@ const MIGRATIONS: &[&str] = &[
     );
     ALTER TABLE requests ADD COLUMN lease_node TEXT;
     ALTER TABLE requests ADD COLUMN lease_until INTEGER;
+    CREATE TABLE audit_heads (
+        node       TEXT PRIMARY KEY,
+        file       INTEGER NOT NULL,
+        seq        INTEGER NOT NULL,
+        mac        TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    ) STRICT;
+    INSERT INTO audit_heads (node, file, seq, mac, updated_at)
+        SELECT '', file, seq, mac, updated_at FROM audit_head;
+    DROP TABLE audit_head;
+    ALTER TABLE audit_heads RENAME TO audit_head;
     ",
 ];
 
@@ -379,6 +397,27 @@ mod tests {
             .query_row("SELECT count(*) FROM notices", [], |r| r.get(0))
             .unwrap();
         assert_eq!(notices, 0, "version 4 adds the notices table");
+    }
+
+    #[test]
+    fn the_audit_head_from_before_nodes_becomes_node_empty() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for (version, sql) in (1..).zip(&MIGRATIONS[..12]) {
+            apply(&mut conn, version, sql).unwrap();
+        }
+        conn.execute(
+            "INSERT INTO audit_head (id, file, seq, mac, updated_at)
+             VALUES (1, 2, 17, 'ab', '2025-03-01T03:00:00Z')",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn, Path::new("mem.db")).unwrap();
+        let head: (String, i64, i64) = conn
+            .query_row("SELECT node, file, seq FROM audit_head", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!(head, (String::new(), 2, 17));
     }
 
     #[test]

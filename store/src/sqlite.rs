@@ -29,8 +29,6 @@ use super::{
 /// How long a write waits for another process (e.g. a `gallra` command) holding the lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub use audit_head::read_audit_head;
-
 /// The state store in `state_dir/state.db`. One connection behind a mutex: SQLite has one
 /// writer anyway, and the calls are short.
 pub struct SqliteStore {

@@ -275,6 +275,8 @@ fn audit_files(dir: &Path) -> Vec<PathBuf> {
                     let n = name
                         .strip_prefix("audit-")?
                         .strip_suffix(".log")?
+                        .rsplit('-')
+                        .next()?
                         .parse()
                         .ok()?;
                     Some((n, e.path()))

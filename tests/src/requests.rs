@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -89,6 +89,18 @@ pub fn billing_deletes_after_its_hold(scenario: &Scenario) {
     });
 }
 
+/// The first file of the one node's audit chain in `audit_dir` (`audit-NODE-1.log`).
+pub fn first_audit_file(audit_dir: &Path) -> PathBuf {
+    std::fs::read_dir(audit_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            name.starts_with("audit-") && name.ends_with("-1.log")
+        })
+        .expect("a node's first audit file")
+}
+
 /// The audit log's entries (every file, in order), as JSON.
 pub fn audit_entries(scenario: &Scenario) -> Vec<Value> {
     let dir = scenario.dir.join("state/audit");
@@ -101,6 +113,7 @@ pub fn audit_entries(scenario: &Scenario) -> Vec<Value> {
         p.file_stem()
             .and_then(|s| s.to_str())
             .and_then(|s| s.strip_prefix("audit-"))
+            .and_then(|s| s.rsplit('-').next())
             .and_then(|n| n.parse::<u64>().ok())
     });
     files

@@ -1,4 +1,5 @@
-//! The log anchored in the state store: checked against its head when it is opened, before
+//! A node's chain anchored in the state store: checked against the node's head when it is
+//! opened, before
 //! every append (cheaply: is the file still what gallra left?), and in full every few
 //! minutes; the head written after every append. A log that does not match refuses every
 //! append, so nothing is erased that it would have to record, until a person accepts it
@@ -8,6 +9,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use super::files::node_name_error;
 use super::head::{AuditHead, HeadProblem};
 use super::verify::{verify_with_head, VerifyError, VerifyReport};
 use super::writer::{Slot, State};
@@ -37,7 +39,8 @@ pub(super) struct Anchor {
     watcher: Mutex<Option<Watcher>>,
 }
 
-/// Opens the log in `dir` and checks it against the head in `store`. A log that does not
+/// Opens the chain of the store's node ([`LeaseStore::node`](crate::store::LeaseStore::node))
+/// in `dir` and checks it against that node's head in `store`. A log that does not
 /// match opens all the same, refusing every append with [`AuditError::Tampered`]. A store
 /// without a head takes the log as it is (a new install, or a log written before gallra
 /// kept heads), unless the log holds sealed entries, which only a gallra that keeps heads
@@ -59,7 +62,11 @@ pub fn open_checking_every(
     store: Arc<dyn AuditHeadStore>,
     check_every: Duration,
 ) -> Result<AuditLog, AuditError> {
-    let (slot, head_seq) = open_slot(dir, &key.chain_key(), store.as_ref())?;
+    let node = store.node().to_owned();
+    if let Some(error) = node_name_error(&node) {
+        return Err(AuditError::Node(error));
+    }
+    let (slot, head_seq) = open_slot(dir, &node, &key.chain_key(), store.as_ref())?;
     let anchor = Anchor {
         store,
         check_every,
@@ -71,6 +78,7 @@ pub fn open_checking_every(
     };
     Ok(AuditLog::with_slot(
         dir,
+        &node,
         key,
         max_file_bytes,
         slot,
@@ -78,9 +86,11 @@ pub fn open_checking_every(
     ))
 }
 
-/// The writer for the log in `dir` if it matches the head, or why not; and the head's seq.
+/// The writer for `node`'s chain in `dir` if it matches the head, or why not; and the head's
+/// seq.
 fn open_slot(
     dir: &Path,
+    node: &str,
     chain: &ChainKey,
     store: &dyn AuditHeadStore,
 ) -> Result<(Slot, u64), AuditError> {
@@ -91,8 +101,9 @@ fn open_slot(
     let head_seq = head.as_ref().map_or(0, |h| h.seq);
     // Opening would start an empty log over the loss: say what is missing instead.
     if let Some(head) = head.as_ref().filter(|h| h.seq > 0) {
-        if list_files(dir).map_or(true, |files| files.is_empty()) {
+        if list_files(dir, node).map_or(true, |files| files.is_empty()) {
             let problem = HeadProblem::Short {
+                node: node.to_owned(),
                 log_end: 0,
                 head: head.seq,
                 head_file: head.file,
@@ -100,7 +111,7 @@ fn open_slot(
             return Ok((Slot::Refused(problem.to_string()), head_seq));
         }
     }
-    let state = match State::open(dir) {
+    let state = match State::open(dir, node) {
         Ok(state) => state,
         Err(AuditError::Damaged { path, problem }) => {
             let problem = format!("{}: {problem}", path.display());
@@ -108,7 +119,7 @@ fn open_slot(
         }
         Err(error) => return Err(error),
     };
-    match verify_with_head(dir, chain, head.as_ref()) {
+    match verify_with_head(dir, node, chain, head.as_ref()) {
         Ok(report) if head.is_none() => {
             let adopted = head_at(&report);
             store
@@ -120,6 +131,7 @@ fn open_slot(
             if adopted.seq > 0 {
                 tracing::info!(
                     dir = %dir.display(),
+                    node,
                     seq = adopted.seq,
                     "the audit log's head is kept in the state store from now on"
                 );
@@ -157,7 +169,8 @@ impl Anchor {
     pub(super) fn before_write(&self, log: &AuditLog, slot: &mut Slot) -> Result<(), AuditError> {
         let problem = match slot {
             Slot::Refused(_) => {
-                let (again, head_seq) = open_slot(&log.dir, &log.chain, self.store.as_ref())?;
+                let (again, head_seq) =
+                    open_slot(&log.dir, &log.node, &log.chain, self.store.as_ref())?;
                 let intact = matches!(again, Slot::Open(_));
                 *slot = again;
                 self.set_status(AuditStatus { intact, head_seq });
@@ -192,7 +205,7 @@ impl Anchor {
             source,
         })?;
         Ok(
-            match verify_with_head(&log.dir, &log.chain, head.as_ref()) {
+            match verify_with_head(&log.dir, &log.node, &log.chain, head.as_ref()) {
                 Ok(report) if report.last_seq == last_seq => None,
                 Ok(report) => Some(format!(
                     "the log ends at entry {} but gallra has written up to entry {last_seq}",

@@ -6,7 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::*;
-use crate::store::{AuditHeadStore, SqliteStore};
+use crate::store::{AuditHeadStore, Lease, SqliteStore};
+
+/// The node the tests' daemon runs as.
+const NODE: &str = "web-1";
 
 struct Setup {
     _tmp: tempfile::TempDir,
@@ -19,7 +22,7 @@ struct Setup {
 fn setup() -> Setup {
     let tmp = tempfile::tempdir().unwrap();
     let state = tmp.path().join("state");
-    let store = Arc::new(SqliteStore::open(&state).unwrap());
+    let store = Arc::new(SqliteStore::open(&state).unwrap().leasing(Lease::new(NODE)));
     Setup {
         key: SubjectKey::generate(&default_key_path(&state)).unwrap(),
         dir: log_dir(&state),
@@ -43,12 +46,12 @@ impl Setup {
     }
 
     fn file(&self) -> PathBuf {
-        self.dir.join("audit-1.log")
+        self.dir.join("audit-web-1-1.log")
     }
 
     fn verify(&self) -> Result<VerifyReport, VerifyError> {
         let head = self.store.audit_head().unwrap();
-        verify_with_head(&self.dir, &self.key.chain_key(), head.as_ref())
+        verify_with_head(&self.dir, NODE, &self.key.chain_key(), head.as_ref())
     }
 }
 
@@ -153,7 +156,7 @@ fn a_log_cut_while_gallra_writes_it_refuses_the_next_append() {
     let log = written(&s, 5);
     keep_lines(&s.file(), 3);
     let error = refused(&log);
-    assert!(error.contains("audit-1.log holds"), "{error}");
+    assert!(error.contains("audit-web-1-1.log holds"), "{error}");
     assert!(!log.status().intact);
 }
 
@@ -175,7 +178,7 @@ fn a_line_changed_in_place_is_found_by_the_full_check() {
     std::fs::write(s.file(), text.replacen("\"crm\"", "\"crn\"", 1)).unwrap();
     let error = refused(&log);
     assert!(
-        error.contains("audit-1.log:1: entry MAC does not match"),
+        error.contains("audit-web-1-1.log:1: entry MAC does not match"),
         "{error}"
     );
 }
@@ -188,7 +191,10 @@ fn a_rewrite_with_the_bare_hashes_recomputed_is_caught() {
     let text = std::fs::read_to_string(s.file()).unwrap();
     let out = unkeyed(entries_of(&text).skip(1), 1, GENESIS_PREV);
     std::fs::write(s.file(), out).unwrap();
-    assert!(verify(&s.dir, &s.key.chain_key()).is_ok(), "a valid chain");
+    assert!(
+        verify_node(&s.dir, NODE, &s.key.chain_key()).is_ok(),
+        "a valid chain"
+    );
     let error = s.verify().unwrap_err().to_string();
     assert!(
         error.contains("ends at entry 5 but the state store's head is entry 6"),
@@ -204,7 +210,7 @@ fn an_unkeyed_entry_after_sealed_ones_is_a_rewrite() {
     let last = text.lines().last().unwrap();
     let appended = unkeyed(entries_of(last), 3, &sha256_hex(last.as_bytes()));
     std::fs::write(s.file(), format!("{text}{appended}")).unwrap();
-    match verify(&s.dir, &s.key.chain_key()) {
+    match verify_node(&s.dir, NODE, &s.key.chain_key()) {
         Err(VerifyError::Broken {
             line: 3, problem, ..
         }) => {
@@ -219,6 +225,7 @@ fn a_log_from_before_heads_is_taken_as_it_is_and_sealed_from_then_on() {
     let s = setup();
     let old = Entry {
         seq: 0,
+        node: Some(NODE.into()),
         time: "2025-03-01T03:00:00Z".parse().unwrap(),
         actor: "gallra".into(),
         system: None,
@@ -259,12 +266,21 @@ fn accepting_a_cut_log_goes_on_from_its_end_and_records_why() {
     let log = written(&s, 10);
     keep_lines(&s.file(), 6);
     refused(&log);
-    let refused_reason = accept(&s.state, "restored from anna@example.se's backup");
+    let refused_reason = accept(
+        &s.state,
+        s.store.as_ref(),
+        "restored from anna@example.se's backup",
+    );
     assert!(
         matches!(refused_reason, Err(AcceptError::Reason(_))),
         "{refused_reason:?}"
     );
-    let accepted = accept(&s.state, "disk restored from backup, ticket 4711").unwrap();
+    let accepted = accept(
+        &s.state,
+        s.store.as_ref(),
+        "disk restored from backup, ticket 4711",
+    )
+    .unwrap();
     assert_eq!(
         (
             accepted.head_seq,
@@ -289,7 +305,7 @@ fn accepting_a_cut_log_goes_on_from_its_end_and_records_why() {
     assert_eq!(log.append(entry()).unwrap(), 8);
     assert!(log.status().intact);
     assert!(matches!(
-        accept(&s.state, "again"),
+        accept(&s.state, s.store.as_ref(), "again"),
         Err(AcceptError::Intact(8))
     ));
 }
@@ -300,9 +316,73 @@ fn accepting_a_broken_chain_sets_its_files_aside_and_starts_a_new_one() {
     drop(written(&s, 3));
     let text = std::fs::read_to_string(s.file()).unwrap();
     std::fs::write(s.file(), text.replacen("\"crm\"", "\"crn\"", 1)).unwrap();
-    let accepted = accept(&s.state, "investigated in ticket 4712").unwrap();
+    let accepted = accept(&s.state, s.store.as_ref(), "investigated in ticket 4712").unwrap();
     let aside = accepted.set_aside.unwrap();
-    assert!(aside.join("audit-1.log").exists());
+    assert!(aside.join("audit-web-1-1.log").exists());
     assert_eq!(accepted.seq, 1);
     assert_eq!(s.verify().unwrap().entries, 1);
+}
+
+#[test]
+fn each_node_writes_its_own_chain_with_its_name_in_every_entry_under_the_mac() {
+    let s = setup();
+    let other = Arc::new(
+        SqliteStore::open(&s.state)
+            .unwrap()
+            .leasing(Lease::new("web-2")),
+    );
+    let mine = written(&s, 2);
+    let theirs = open_anchored(&s.dir, s.key.clone(), 1 << 20, other.clone()).unwrap();
+    theirs.append(entry()).unwrap();
+    assert_eq!(mine.append(entry()).unwrap(), 3, "its own seqs");
+    let line = std::fs::read_to_string(s.dir.join("audit-web-2-1.log")).unwrap();
+    assert!(line.starts_with(r#"{"seq":1,"node":"web-2","#), "{line}");
+    let heads = s.store.audit_heads().unwrap();
+    let verdicts = verify_chains(&s.dir, &s.key.chain_key(), &heads, NODE, &[]).unwrap();
+    let nodes: Vec<_> = verdicts
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.intact()))
+        .collect();
+    assert_eq!(nodes, [("web-1", true), ("web-2", true)]);
+
+    // The name is sealed: changed, the MAC no longer matches; moved into another chain (the
+    // MAC recomputed by a key holder), the entry names the wrong node.
+    let renamed = line.replacen("web-2", "web-3", 1);
+    std::fs::write(s.dir.join("audit-web-2-1.log"), renamed).unwrap();
+    assert!(matches!(
+        verify_node(&s.dir, "web-2", &s.key.chain_key()),
+        Err(VerifyError::Broken {
+            problem: Problem::MacMismatch,
+            ..
+        })
+    ));
+    let mut copied: Entry = serde_json::from_str(line.trim_end()).unwrap();
+    copied.seal(&s.key.chain_key());
+    std::fs::write(
+        s.dir.join("audit-web-3-1.log"),
+        copied.canonical_line() + "\n",
+    )
+    .unwrap();
+    let error = verify_node(&s.dir, "web-3", &s.key.chain_key()).unwrap_err();
+    assert!(
+        matches!(&error, VerifyError::Broken { problem: Problem::OtherNode { found: Some(n) }, .. } if n == "web-2"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_node_name_that_cannot_name_files_is_refused() {
+    let s = setup();
+    let store = Arc::new(
+        SqliteStore::open(&s.state)
+            .unwrap()
+            .leasing(Lease::new("../x")),
+    );
+    let error = open_anchored(&s.dir, s.key.clone(), 1 << 20, store).unwrap_err();
+    assert!(matches!(error, AuditError::Node(_)), "{error}");
+    let store = Arc::new(SqliteStore::open(&s.state).unwrap().leasing(Lease::new("")));
+    assert!(
+        open_anchored(&s.dir, s.key.clone(), 1 << 20, store).is_err(),
+        "node '' is the chain from before nodes: no daemon writes it"
+    );
 }

@@ -212,8 +212,11 @@ impl NewEntry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Entry {
-    /// Position in the whole log, from 1, across files.
+    /// Position in its node's chain, from 1, across files.
     pub seq: u64,
+    /// The node whose chain it is in (absent: the chain from before nodes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
     /// When, written in UTC with milliseconds (`2025-03-01T03:00:02.113Z`).
     #[serde(with = "utc_millis")]
     pub time: Timestamp,
@@ -251,6 +254,8 @@ pub struct Entry {
 #[derive(Serialize)]
 struct Body<'a> {
     seq: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    node: Option<&'a str>,
     #[serde(with = "utc_millis")]
     time: Timestamp,
     actor: &'a str,
@@ -272,6 +277,7 @@ impl Entry {
     fn body_json(&self) -> String {
         let body = Body {
             seq: self.seq,
+            node: self.node.as_deref(),
             time: self.time,
             actor: &self.actor,
             system: self.system.as_deref(),

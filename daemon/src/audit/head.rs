@@ -12,6 +12,8 @@ pub use crate::store::AuditHead;
 pub enum HeadProblem {
     /// The log ends before the entry the head names.
     Short {
+        /// Whose chain.
+        node: String,
         /// The log's last seq (0: no entries at all).
         log_end: u64,
         /// The head's seq.
@@ -38,22 +40,24 @@ impl fmt::Display for HeadProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Short {
+                node,
                 log_end: 0,
                 head,
                 head_file,
             } => write!(
                 f,
                 "the audit log holds no entries (it was emptied, or its files or directory were deleted), but the state store's head is entry {head} in {}: entries 1 to {head} are missing",
-                file_name(*head_file)
+                file_name(node, *head_file)
             ),
             Self::Short {
+                node,
                 log_end,
                 head,
                 head_file,
             } => write!(
                 f,
                 "the log ends at entry {log_end} but the state store's head is entry {head} in {}: entries {} to {head} were cut off or deleted",
-                file_name(*head_file),
+                file_name(node, *head_file),
                 log_end + 1
             ),
             Self::Rewritten { seq, at } => write!(

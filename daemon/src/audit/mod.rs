@@ -2,25 +2,42 @@
 //! who it was done to.
 //!
 //! # Format
-//! JSON lines in `<state_dir>/audit/audit-1.log`, `audit-2.log`, … (directory 0700, files
-//! 0600). A file is closed for good once it has reached the size limit, and the next batch
-//! starts the next file. One entry per line, fields always in this order:
+//! One chain per node (each daemon sharing a state store is a node, named by
+//! `[state_store] node`): JSON lines in `<state_dir>/audit/audit-NODE-1.log`,
+//! `audit-NODE-2.log`, … (directory 0700, files 0600), written by that node alone. A file is
+//! closed for good once it has reached the size limit, and the next batch starts the next
+//! file. One entry per line, fields always in this order:
 //!
 //! ```text
-//! {"seq":17,"time":"2025-03-01T03:00:02.113Z","actor":"policy:inactive","system":"crm",
-//!  "action":"erase","outcome":"done","counts":{"rows":3},"subject":["9f…"],"prev":"…","hash":"…"}
+//! {"seq":17,"node":"web-1","time":"2025-03-01T03:00:02.113Z","actor":"policy:inactive",
+//!  "system":"crm","action":"erase","outcome":"done","counts":{"rows":3},"subject":["9f…"],
+//!  "prev":"…","mac":"…"}
 //! ```
-//! (one line on disk, ending in `"mac":"…"`). `seq` counts from 1 across all files. `prev`
-//! is the hex SHA-256 of the previous line's bytes (without its newline), and is 64 zeros
-//! for the first entry, so the first line of `audit-N.log` links to the last of
-//! `audit-(N-1).log`. `mac` is the HMAC-SHA256, under the [`ChainKey`], of the line as it
-//! would be written without `mac`, so a changed byte shows even in the last line, which no
-//! `prev` covers, and only a holder of the key can write a line that checks. `subject` holds
+//! (one line on disk). `seq` counts from 1 across the chain's files. `node` is the chain's
+//! node, so an entry says who wrote it wherever it is copied. `prev` is the hex SHA-256 of
+//! the previous line's bytes (without its newline), and is 64 zeros for the first entry, so
+//! the first line of `audit-NODE-N.log` links to the last of `audit-NODE-(N-1).log`. `mac`
+//! is the HMAC-SHA256, under the [`ChainKey`], of the line as it would be written without
+//! `mac` (so `node` too), so a changed byte shows even in the last line, which no `prev`
+//! covers, and only a holder of the key can write a line that checks. `subject` holds
 //! one HMAC-SHA256 per identifier of the subject, over `"<kind>:<normalized value>"`, under
 //! the [`SubjectKey`] read from a credential file; the chain key is derived from it.
 //!
 //! Entries written before gallra sealed them carry `hash` (a bare SHA-256 of the same
 //! text) instead of `mac`. They still verify, but only before the first sealed entry.
+//!
+//! The log from before nodes is the chain of node `""`, in `audit-N.log`, its entries without
+//! `node`. It is kept and verified as it was, against the head it had, and no daemon adds
+//! to it: after the upgrade each daemon starts its own chain beside it.
+//!
+//! # Several nodes
+//! All nodes must share one audit key (copy `audit.key` to every node before it first
+//! starts): subjects are found, and MACs checked, across every chain with it. A node's
+//! directory holds only the chains written there; to check them all, copy every node's
+//! `state_dir/audit/*.log` into one directory (or keep `state_dir/audit` on storage they
+//! share) and run `gallra audit verify` with a configuration whose `state_dir` holds it:
+//! each chain found is checked against its node's head in the state store, and a head
+//! whose chain is not there is reported ([`verify_chains`]).
 //!
 //! # The head
 //! The log gallra runs with ([`open`]) is anchored in the state store: after every append
@@ -34,7 +51,7 @@
 //!
 //! # What it proves
 //! [`verify`] finds a changed byte, a deleted, inserted, moved or appended line, and a
-//! deleted file, and names the first bad line as `audit-N.log:LINE`.
+//! deleted file, and names the first bad line as `audit-NODE-N.log:LINE`.
 //!
 //! # Writing
 //! [`AuditLog::append`] and [`AuditLog::append_batch`] return only after `fsync`; they block,
@@ -45,7 +62,9 @@
 mod accept;
 mod anchor;
 mod chain_key;
+mod chains;
 mod entry;
+mod files;
 mod find;
 mod head;
 mod problem;
@@ -61,22 +80,25 @@ mod anchor_tests;
 #[cfg(test)]
 mod tests;
 
-use std::io;
 use std::path::{Path, PathBuf};
 
 pub use accept::{accept, AcceptError, Accepted};
 pub use anchor::{open_anchored, open_checking_every, AuditStatus, FULL_CHECK_EVERY};
 pub use chain_key::ChainKey;
+pub use chains::{verify_chains, ChainVerdict};
 pub use entry::{
     sha256_hex, Action, Actor, Entry, NewEntry, Outcome, GENESIS_PREV, MAX_DETAIL_CHARS,
 };
+pub use files::file_name;
+pub(crate) use files::list_files;
+pub use files::{chain_label, list_chains, BEFORE_NODES};
 pub use find::{find_subject, find_subjects};
 pub use head::{AuditHead, HeadProblem};
 pub use subject_key::{KeyError, SubjectKey, MIN_KEY_BYTES};
 #[cfg(test)]
 pub(crate) use trail::testing;
 pub use trail::{append, open, write, AuditUnavailable};
-pub use verify::{verify, verify_with_head, Problem, VerifyError, VerifyReport};
+pub use verify::{verify, verify_node, verify_with_head, Problem, VerifyError, VerifyReport};
 pub use writer::{AuditError, AuditLog};
 /// Mapping runner and engine states to the log's words.
 pub mod words {
@@ -101,37 +123,4 @@ pub fn log_dir(state_dir: &Path) -> PathBuf {
 /// (`audit_key_file`): `<state_dir>/audit.key`.
 pub fn default_key_path(state_dir: &Path) -> PathBuf {
     state_dir.join("audit.key")
-}
-
-/// `audit-N.log`.
-pub(crate) fn file_name(number: u64) -> String {
-    format!("audit-{number}.log")
-}
-
-/// N of `audit-N.log`, for names exactly as [`file_name`] writes them.
-fn parse_file_name(name: &str) -> Option<u64> {
-    let number: u64 = name
-        .strip_prefix("audit-")?
-        .strip_suffix(".log")?
-        .parse()
-        .ok()?;
-    (number > 0 && file_name(number) == name).then_some(number)
-}
-
-/// The log's files, by number. A missing directory is an empty log; other files are ignored.
-pub(crate) fn list_files(dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
-    let mut files = Vec::new();
-    for entry in entries {
-        let entry = entry?;
-        if let Some(number) = entry.file_name().to_str().and_then(parse_file_name) {
-            files.push((number, entry.path()));
-        }
-    }
-    files.sort();
-    Ok(files)
 }

@@ -26,12 +26,26 @@ pub enum Problem {
     Unsealed,
     /// The fields hash right but the bytes are not what gallra writes for them.
     NotCanonical,
-    /// These files are absent from the numbering.
+    /// These files of the chain from before nodes are absent from the numbering.
     MissingFiles {
         /// The first absent number.
         first: u64,
         /// The last absent number.
         last: u64,
+    },
+    /// These files of a node's chain are absent from the numbering.
+    MissingNodeFiles {
+        /// The node.
+        node: String,
+        /// The first absent number.
+        first: u64,
+        /// The last absent number.
+        last: u64,
+    },
+    /// The entry names another node than the chain it is in.
+    OtherNode {
+        /// The node it names (`None`: none, as in the chain from before nodes).
+        found: Option<String>,
     },
     /// Seqs `from..=to` are not in the log.
     Missing {
@@ -89,16 +103,14 @@ impl fmt::Display for Problem {
             Self::NotCanonical => f.write_str(
                 "the line is not byte for byte what gallra writes for its content (the line was changed)",
             ),
-            Self::MissingFiles { first, last } if first == last => write!(
+            Self::MissingFiles { first, last } => missing_files(f, "", *first, *last),
+            Self::MissingNodeFiles { node, first, last } => {
+                missing_files(f, node, *first, *last)
+            }
+            Self::OtherNode { found } => write!(
                 f,
-                "{} is missing (a whole file was deleted)",
-                file_name(*first)
-            ),
-            Self::MissingFiles { first, last } => write!(
-                f,
-                "{} to {} are missing (whole files were deleted)",
-                file_name(*first),
-                file_name(*last)
+                "the entry names {}, not the node whose chain it is in (a line was copied from another chain)",
+                found.as_deref().map_or("no node".to_owned(), |n| format!("node {n:?}"))
             ),
             Self::Missing { from, to, at_file_start } => {
                 let what = if from == to {
@@ -126,6 +138,39 @@ impl fmt::Display for Problem {
             Self::PrevMismatch => f.write_str(
                 "prev does not match the line before (a line was inserted, replaced or moved)",
             ),
+        }
+    }
+}
+
+/// Files `first` to `last` of `node`'s chain are missing.
+fn missing_files(f: &mut fmt::Formatter<'_>, node: &str, first: u64, last: u64) -> fmt::Result {
+    if first == last {
+        write!(
+            f,
+            "{} is missing (a whole file was deleted)",
+            file_name(node, first)
+        )
+    } else {
+        write!(
+            f,
+            "{} to {} are missing (whole files were deleted)",
+            file_name(node, first),
+            file_name(node, last)
+        )
+    }
+}
+
+impl Problem {
+    /// Files `first` to `last` of `node`'s chain are missing.
+    pub(super) fn missing_files(node: &str, first: u64, last: u64) -> Self {
+        if node.is_empty() {
+            Self::MissingFiles { first, last }
+        } else {
+            Self::MissingNodeFiles {
+                node: node.to_owned(),
+                first,
+                last,
+            }
         }
     }
 }

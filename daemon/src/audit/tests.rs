@@ -30,6 +30,7 @@ fn audit_key_shorter_than_32_bytes_is_refused() {
 fn sample_entry() -> Entry {
     Entry {
         seq: 3,
+        node: None,
         time: "2025-03-01T03:00:02.113Z".parse().unwrap(),
         actor: "policy:inactive".into(),
         system: Some("crm".into()),
@@ -104,13 +105,21 @@ fn audit_detail_is_cut_to_its_limit_on_a_character_boundary() {
 
 #[test]
 fn audit_file_names_are_exact() {
-    assert_eq!(parse_file_name("audit-12.log"), Some(12));
+    use super::files::parse_file_name;
+    assert_eq!(parse_file_name("audit-12.log"), Some(("", 12)));
+    assert_eq!(parse_file_name("audit-web-1-3.log"), Some(("web-1", 3)));
+    assert_eq!(parse_file_name("audit-12-3.log"), Some(("12", 3)));
+    assert_eq!(file_name("web-1", 3), "audit-web-1-3.log");
     for name in [
         "audit-0.log",
         "audit-01.log",
         "audit-1.log.bak",
         "audit-x.log",
         "audit-+1.log",
+        "audit-web-0.log",
+        "audit-web-01.log",
+        "audit-a b-1.log",
+        "audit--1.log",
     ] {
         assert_eq!(parse_file_name(name), None, "{name}");
     }

@@ -1,5 +1,5 @@
 //! What the runner and the request engine write to the audit log: the mapping from their
-//! states to the log's words, and opening the log beside the state store.
+//! states to the log's words, and opening this node's chain anchored in the state store.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -9,19 +9,20 @@ use super::{
     SubjectKey, DEFAULT_MAX_FILE_BYTES,
 };
 use crate::store::RequestAction;
-use crate::store::{SqliteStore, TaskState};
+use crate::store::{AuditHeadStore, TaskState};
 
-/// Opens (or starts) the audit log in `state_dir/audit`, with the subject key in
-/// `state_dir/audit.key` (made on first start, mode 0600), anchored in the state store
-/// beside it: checked against its head now, and the head kept after every append.
+/// Opens (or starts) the chain of `store`'s node (`audit-NODE-N.log`) in `state_dir/audit`,
+/// with the subject key in `state_dir/audit.key` (made on first start, mode 0600), anchored
+/// in the state store the daemon uses: checked against the node's head now, and the head kept
+/// after every append. Pass the store the daemon works with (`crate::statestore::open`),
+/// whichever backend it is, so that its node names the chain and keys the head.
 ///
 /// A log that does not match its head still opens (so that the daemon serves reads), but
 /// refuses every append, which stops whatever would erase; the error is logged here.
-pub fn open(state_dir: &Path) -> Result<Arc<AuditLog>, String> {
-    let store = SqliteStore::open(state_dir).map_err(|e| e.to_string())?;
+pub fn open(state_dir: &Path, store: Arc<dyn AuditHeadStore>) -> Result<Arc<AuditLog>, String> {
     let key = SubjectKey::generate(&default_key_path(state_dir)).map_err(|e| e.to_string())?;
     let dir = log_dir(state_dir);
-    let log = open_anchored(&dir, key, DEFAULT_MAX_FILE_BYTES, Arc::new(store))
+    let log = open_anchored(&dir, key, DEFAULT_MAX_FILE_BYTES, store)
         .map_err(|e: AuditError| e.to_string())?;
     if let Some(error) = log.refusal() {
         tracing::error!(%error, "the audit log does not match its head in the state store");

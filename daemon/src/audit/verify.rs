@@ -1,6 +1,6 @@
-//! Checking the chain: every file in order, every line against its own seal and the line
-//! before it, then the whole against the head in the state store. Stops at the first bad
-//! line and says what is wrong with it.
+//! Checking a node's chain: every file in order, every line against its own seal and the
+//! line before it, then the whole against the node's head in the state store. Stops at the
+//! first bad line and says what is wrong with it.
 //!
 //! Entries are sealed with an HMAC under the chain key (`mac`). Entries written before that
 //! carry a bare SHA-256 (`hash`) and still verify, but only before the first sealed entry: an
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::entry::{sha256_hex, Entry, GENESIS_PREV};
 use super::head::{AuditHead, HeadProblem};
 pub use super::problem::Problem;
-use super::{file_name, list_files, ChainKey};
+use super::{file_name, list_files, ChainKey, BEFORE_NODES};
 
 /// An intact log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -71,28 +71,36 @@ pub enum VerifyError {
     },
 }
 
-/// Checks every file of the log in `dir`, in order, with the chain key `key`. A missing or
-/// empty directory is an intact, empty log. Says nothing of entries cut off the end: see
-/// [`verify_with_head`].
+/// Checks every file of the chain from before nodes (`audit-N.log`) in `dir`: see
+/// [`verify_node`].
 pub fn verify(dir: &Path, key: &ChainKey) -> Result<VerifyReport, VerifyError> {
-    walk(dir, key, None)
+    verify_node(dir, BEFORE_NODES, key)
 }
 
-/// [`verify`], then the log against the head kept in the state store (`None`: the store has
-/// none). The log must reach the head's entry, and that entry must be the one the head
-/// recorded; a log with sealed entries must have a head. Entries after the head are
+/// Checks every file of `node`'s chain in `dir`, in order, with the chain key `key`. A
+/// missing or empty directory is an intact, empty chain. Says nothing of entries cut off the
+/// end: see [`verify_with_head`].
+pub fn verify_node(dir: &Path, node: &str, key: &ChainKey) -> Result<VerifyReport, VerifyError> {
+    walk(dir, node, key, None)
+}
+
+/// [`verify_node`], then the chain against its head kept in the state store (`None`: the
+/// store has none). The chain must reach the head's entry, and that entry must be the one the
+/// head recorded; a chain with sealed entries must have a head. Entries after the head are
 /// allowed: a process may stop between writing the log and its head.
 pub fn verify_with_head(
     dir: &Path,
+    node: &str,
     key: &ChainKey,
     head: Option<&AuditHead>,
 ) -> Result<VerifyReport, VerifyError> {
-    let mut report = walk(dir, key, Some(head))?;
+    let mut report = walk(dir, node, key, Some(head))?;
     let problem = match head {
         None if report.entries > report.unsealed => Some(HeadProblem::NoHead {
             sealed: report.entries - report.unsealed,
         }),
         Some(head) if report.last_seq < head.seq => Some(HeadProblem::Short {
+            node: node.to_owned(),
             log_end: report.last_seq,
             head: head.seq,
             head_file: head.file,
@@ -108,16 +116,18 @@ pub fn verify_with_head(
 
 fn walk(
     dir: &Path,
+    node: &str,
     key: &ChainKey,
     head: Option<Option<&AuditHead>>,
 ) -> Result<VerifyReport, VerifyError> {
-    let files = list_files(dir).map_err(|source| VerifyError::Io {
+    let files = list_files(dir, node).map_err(|source| VerifyError::Io {
         path: dir.to_owned(),
         action: "list",
         source,
     })?;
     let mut chain = Chain {
         key,
+        node,
         head: head.flatten(),
         last_seq: 0,
         prev: GENESIS_PREV.to_owned(),
@@ -128,16 +138,10 @@ fn walk(
     };
     let mut expected_number = 1;
     for (index, (number, path)) in files.iter().enumerate() {
-        let name = file_name(*number);
+        let name = file_name(node, *number);
         if *number != expected_number {
-            return Err(broken(
-                &name,
-                1,
-                Problem::MissingFiles {
-                    first: expected_number,
-                    last: number - 1,
-                },
-            ));
+            let missing = Problem::missing_files(node, expected_number, number - 1);
+            return Err(broken(&name, 1, missing));
         }
         expected_number = number + 1;
         let newest = index + 1 == files.len();
@@ -159,6 +163,8 @@ fn walk(
 /// Where the chain stands after the lines checked so far.
 struct Chain<'a> {
     key: &'a ChainKey,
+    /// Whose chain: every entry must name it.
+    node: &'a str,
     /// The head to meet on the way, if any.
     head: Option<&'a AuditHead>,
     last_seq: u64,
@@ -249,6 +255,9 @@ impl Chain<'_> {
         if entry.canonical_line().as_bytes() != line {
             return Err(Problem::NotCanonical);
         }
+        if entry.node.as_deref().unwrap_or(BEFORE_NODES) != self.node {
+            return Err(Problem::OtherNode { found: entry.node });
+        }
         let expected = self.last_seq + 1;
         if entry.seq < expected {
             return Err(Problem::Backwards {
@@ -257,7 +266,7 @@ impl Chain<'_> {
             });
         }
         if entry.seq > expected {
-            return Err(match find_seq(rest, number, expected) {
+            return Err(match find_seq(rest, self.node, number, expected) {
                 Some(found_at) => Problem::Moved {
                     seq: entry.seq,
                     expected,
@@ -294,7 +303,7 @@ fn broken(file: &str, line: u64, problem: Problem) -> VerifyError {
 
 /// Where the entry with `seq` is, after line `after_line` of `files[0]`, as `file:line`.
 /// Only asked once something is already wrong, to tell a moved line from a deleted one.
-fn find_seq(files: &[(u64, PathBuf)], after_line: u64, seq: u64) -> Option<String> {
+fn find_seq(files: &[(u64, PathBuf)], node: &str, after_line: u64, seq: u64) -> Option<String> {
     #[derive(Deserialize)]
     struct Seq {
         seq: u64,
@@ -305,7 +314,7 @@ fn find_seq(files: &[(u64, PathBuf)], after_line: u64, seq: u64) -> Option<Strin
         for (i, line) in reader.split(b'\n').enumerate().skip(skip as usize) {
             let Ok(line) = line else { break };
             if serde_json::from_slice::<Seq>(&line).is_ok_and(|s| s.seq == seq) {
-                return Some(format!("{}:{}", file_name(*number), i + 1));
+                return Some(format!("{}:{}", file_name(node, *number), i + 1));
             }
         }
     }

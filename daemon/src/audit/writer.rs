@@ -1,5 +1,6 @@
-//! Appending to the log: one writer per process, lines written whole and fsync'd before
-//! `append` returns, and — for a log anchored in the state store — the head written after.
+//! Appending to a node's chain: one writer per process, lines written whole and fsync'd
+//! before `append` returns, and — for a log anchored in the state store — the head written
+//! after.
 
 use std::fmt;
 use std::fs::{DirBuilder, File, OpenOptions};
@@ -13,7 +14,7 @@ use jiff::Timestamp;
 use super::anchor::{Anchor, AuditStatus};
 use super::entry::{clip_detail, sha256_hex, Entry, NewEntry, GENESIS_PREV};
 use super::tail::{chain_end, create_file, cut_torn_line, earlier_chain_end};
-use super::{file_name, list_files, ChainKey, SubjectKey};
+use super::{file_name, list_files, ChainKey, SubjectKey, BEFORE_NODES};
 
 /// Why the log could not be opened or written. Names the file and what to do.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +52,9 @@ pub enum AuditError {
         /// What is wrong, as `gallra audit verify` says it.
         problem: String,
     },
+    /// The store's node name cannot name a chain's files.
+    #[error("audit log: {0}")]
+    Node(String),
     /// The state store could not read or keep the head.
     #[error("audit log {dir}: the state store cannot keep the log's head: {source} (is the state database writable? is the disk full?)")]
     Head {
@@ -77,6 +81,8 @@ impl AuditError {
 /// The audit log, open for appending. `Send + Sync`; appends are serialized inside.
 pub struct AuditLog {
     pub(super) dir: PathBuf,
+    /// Whose chain it writes (`""`: the chain from before nodes).
+    pub(super) node: String,
     key: SubjectKey,
     pub(super) chain: ChainKey,
     pub(super) max_file_bytes: u64,
@@ -113,6 +119,7 @@ impl fmt::Debug for AuditLog {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuditLog")
             .field("dir", &self.dir)
+            .field("node", &self.node)
             .field("max_file_bytes", &self.max_file_bytes)
             .field("last_seq", &self.last_seq())
             .finish_non_exhaustive()
@@ -120,7 +127,13 @@ impl fmt::Debug for AuditLog {
 }
 
 impl AuditLog {
-    /// Opens the log in `dir` (created 0700 if missing) and continues its chain: the next
+    /// Opens the chain from before nodes (`audit-N.log`) in `dir`, for tests and tools: see
+    /// [`AuditLog::open_node`].
+    pub fn open(dir: &Path, key: SubjectKey, max_file_bytes: u64) -> Result<Self, AuditError> {
+        Self::open_node(dir, BEFORE_NODES, key, max_file_bytes)
+    }
+
+    /// Opens `node`'s chain in `dir` (created 0700 if missing) and continues it: the next
     /// entry gets the seq after the last one on disk and links to its line. Nothing is
     /// checked against a head: see [`super::open`] for the log gallra runs with.
     ///
@@ -128,10 +141,16 @@ impl AuditLog {
     /// warning: an append returns only after the whole line and its newline are fsync'd, so
     /// no caller was ever told that entry was recorded, and the lines before it are intact.
     /// A file may grow past `max_file_bytes` by one batch; the next batch starts a new file.
-    pub fn open(dir: &Path, key: SubjectKey, max_file_bytes: u64) -> Result<Self, AuditError> {
-        let state = State::open(dir)?;
+    pub fn open_node(
+        dir: &Path,
+        node: &str,
+        key: SubjectKey,
+        max_file_bytes: u64,
+    ) -> Result<Self, AuditError> {
+        let state = State::open(dir, node)?;
         Ok(Self::with_slot(
             dir,
+            node,
             key,
             max_file_bytes,
             Slot::Open(state),
@@ -141,6 +160,7 @@ impl AuditLog {
 
     pub(super) fn with_slot(
         dir: &Path,
+        node: &str,
         key: SubjectKey,
         max_file_bytes: u64,
         slot: Slot,
@@ -148,6 +168,7 @@ impl AuditLog {
     ) -> Self {
         Self {
             dir: dir.to_owned(),
+            node: node.to_owned(),
             chain: key.chain_key(),
             key,
             max_file_bytes: max_file_bytes.max(1),
@@ -273,6 +294,11 @@ impl AuditLog {
         &self.dir
     }
 
+    /// The node whose chain this is (`""`: the chain from before nodes).
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
     /// The key subjects are hashed with (for [`super::find_subject`]).
     pub fn key(&self) -> &SubjectKey {
         &self.key
@@ -297,6 +323,7 @@ impl AuditLog {
     fn entry(&self, seq: u64, prev: String, new: &NewEntry, now: Timestamp) -> Entry {
         let mut entry = Entry {
             seq,
+            node: (!self.node.is_empty()).then(|| self.node.clone()),
             time: new.time.unwrap_or(now),
             actor: new.actor.to_string(),
             system: new.system.clone(),
@@ -315,7 +342,7 @@ impl AuditLog {
 
     fn start_next_file(&self, state: &mut State) -> Result<(), AuditError> {
         let number = state.number + 1;
-        let path = self.dir.join(file_name(number));
+        let path = self.dir.join(file_name(&self.node, number));
         state.file = create_file(&path, &self.dir)?;
         state.id = file_id(&state.file, &path)?;
         state.number = number;
@@ -326,18 +353,18 @@ impl AuditLog {
 }
 
 impl State {
-    /// Opens the log in `dir` for appending, creating the directory and first file if
+    /// Opens `node`'s chain in `dir` for appending, creating the directory and first file if
     /// missing, cutting away a line a crash left unfinished.
-    pub(super) fn open(dir: &Path) -> Result<Self, AuditError> {
+    pub(super) fn open(dir: &Path, node: &str) -> Result<Self, AuditError> {
         DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(dir)
             .map_err(AuditError::io(dir, "create the directory"))?;
-        let files = list_files(dir).map_err(AuditError::io(dir, "list"))?;
+        let files = list_files(dir, node).map_err(AuditError::io(dir, "list"))?;
         let (number, path, file, size, last_seq, prev) = match files.last() {
             None => {
-                let path = dir.join(file_name(1));
+                let path = dir.join(file_name(node, 1));
                 let file = create_file(&path, dir)?;
                 (1, path, file, 0, 0, GENESIS_PREV.to_owned())
             }
@@ -371,7 +398,7 @@ impl State {
     /// What is wrong with the file being written, if it is no longer what gallra left: gone,
     /// replaced, or of another length. Cheap enough for every append.
     pub(super) fn changed_under_us(&self) -> Option<String> {
-        let name = file_name(self.number);
+        let name = self.path.file_name().unwrap_or_default().to_string_lossy();
         match std::fs::metadata(&self.path) {
             Err(_) => Some(format!(
                 "{name} (or the whole directory) was deleted while gallra was writing it"

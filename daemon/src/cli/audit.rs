@@ -1,9 +1,13 @@
-//! `gallra audit verify`, `show` and `accept`: checking the audit log's chain against its
+//! `gallra audit verify`, `show` and `accept`: checking every node's audit chain against its
 //! head in the state store, finding a subject's entries by their keyed hash, and a person
-//! accepting a log that no longer matches its head.
+//! accepting this node's chain that no longer matches its head.
 //!
 //! All read `<state_dir>/audit` and the key in `<state_dir>/audit.key` (the configuration
-//! will name it with `audit_key_file`).
+//! will name it with `audit_key_file`). Several daemons sharing a store each write their own
+//! chain (`audit-NODE-N.log`) on their own host: `verify` and `show` read every chain in the
+//! directory, so copy the other nodes' `state_dir/audit/*.log` in (or share the directory)
+//! to check and search them all; a node whose head is in the store but whose chain is not
+//! here fails `verify` unless `--node` leaves it out.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -14,26 +18,43 @@ use serde_json::json;
 
 use super::output::print_json;
 use super::setup::{load, lock_state, FAILED, OK};
-use crate::audit::{self, AcceptError, Entry, HeadProblem, SubjectKey, VerifyError, VerifyReport};
+use crate::audit::{
+    self, chain_label, AcceptError, ChainVerdict, Entry, SubjectKey, VerifyError, VerifyReport,
+};
+use crate::config::Config;
 
 /// `gallra audit …`.
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Check that no line of the audit log was changed, deleted, inserted or moved, that no
-    /// file is missing, and that the log still reaches, and matches, its head in the state
-    /// store (nothing cut off the end, emptied, deleted or rewritten). Exit 1 says what is
-    /// wrong.
-    Verify,
-    /// Every entry about one subject: "was this person erased, and when?".
+    /// Check every node's chain in the audit directory: that no line was changed, deleted,
+    /// inserted or moved, that no file is missing, and that each chain still reaches, and
+    /// matches, its node's head in the state store (nothing cut off the end, emptied,
+    /// deleted or rewritten). A node whose head is in the store but whose chain is not in
+    /// the directory (it runs on another host) fails the check: copy that host's
+    /// `state_dir/audit/*.log` here, run the check there with `--node`, or leave it out with
+    /// `--node`. Exit 1 says what is wrong.
+    Verify(VerifyArgs),
+    /// Every entry about one subject, in every node's chain in the audit directory: "was
+    /// this person erased, and when?".
     Show(ShowArgs),
-    /// Accept an audit log that no longer matches its head, after finding out why: gallra
-    /// goes on from the log as it is (a broken chain's files are moved aside) and records
-    /// the acceptance with the reason. Until then it erases nothing.
+    /// Accept this node's audit chain that no longer matches its head, after finding out
+    /// why: gallra goes on from the chain as it is (a broken chain's files are moved aside)
+    /// and records the acceptance with the reason. Until then it erases nothing.
     Accept {
         /// Why the log may be accepted (kept in the log: no personal data).
         #[arg(long)]
         reason: String,
     },
+}
+
+/// Which chains `verify` checks.
+#[derive(Debug, Default, Args)]
+pub struct VerifyArgs {
+    /// Check only this node's chain (repeat for several; `--node ''` is the chain from
+    /// before nodes, `audit-N.log`). Without it, every chain in the directory and every
+    /// node with a head in the state store.
+    #[arg(long = "node", value_name = "NAME")]
+    pub nodes: Vec<String>,
 }
 
 /// Who to look for. The values are hashed with the audit key, never printed.
@@ -58,8 +79,8 @@ pub fn audit(config_path: &Path, command: AuditCommand, json: bool) -> u8 {
         Err(status) => return status,
     };
     match command {
-        AuditCommand::Verify => verify(&config.state_dir, json),
-        AuditCommand::Show(args) => show(&config.state_dir, args, json),
+        AuditCommand::Verify(args) => verify(&config, &args.nodes, json),
+        AuditCommand::Show(args) => show(&config, args, json),
         AuditCommand::Accept { reason } => {
             // Accepting moves the head and may set the log aside: never beside a running
             // gallra, which writes both.
@@ -67,79 +88,67 @@ pub fn audit(config_path: &Path, command: AuditCommand, json: bool) -> u8 {
                 Ok(lock) => lock,
                 Err(status) => return status,
             };
-            accept(&config.state_dir, &reason, json)
+            accept(&config, &reason, json)
         }
     }
 }
 
-fn verify(state_dir: &Path, json: bool) -> u8 {
-    let dir = audit::log_dir(state_dir);
-    let result = match check(state_dir) {
-        Ok(result) => result,
+fn verify(config: &Config, only: &[String], json: bool) -> u8 {
+    match check(config, only) {
+        Ok(verdicts) => {
+            let (status, text) = render_verify(&verdicts, &audit::log_dir(&config.state_dir), json);
+            println!("{text}");
+            status
+        }
         Err(message) => {
             eprintln!("gallra: {message}");
+            FAILED
+        }
+    }
+}
+
+/// Every chain in the audit directory (or those of `only`) checked against its node's head,
+/// without creating or locking anything; `Err` if they cannot be checked at all.
+fn check(config: &Config, only: &[String]) -> Result<Vec<(String, ChainVerdict)>, String> {
+    let state_dir = &config.state_dir;
+    let dir = audit::log_dir(state_dir);
+    let heads = match crate::statestore::open_read_only(config) {
+        Ok(Some(store)) => store.audit_heads().map_err(|e| e.to_string())?,
+        Ok(None) => Vec::new(),
+        Err(error) => return Err(error.to_string()),
+    };
+    let listing = |e: std::io::Error| format!("audit log {}: cannot list: {e}", dir.display());
+    let key_path = audit::default_key_path(state_dir);
+    let key = if key_path.exists() {
+        SubjectKey::load(&key_path).map_err(|e| e.to_string())?
+    } else {
+        // Only empty chains check without the key: any key does for them.
+        let chains = audit::list_chains(&dir).map_err(listing)?;
+        let has_lines = chains
+            .values()
+            .flatten()
+            .any(|(_, path)| std::fs::metadata(path).map_or(true, |meta| meta.len() > 0));
+        if has_lines {
+            return Err(format!(
+                "no audit key at {}: the log's MACs cannot be checked without the key they were made with (put it back from a backup)",
+                key_path.display()
+            ));
+        }
+        SubjectKey::from_bytes(&[0; 32]).map_err(|e| e.to_string())?
+    };
+    let local = crate::statestore::lease(config).node;
+    audit::verify_chains(&dir, &key.chain_key(), &heads, &local, only).map_err(listing)
+}
+
+fn accept(config: &Config, reason: &str, json: bool) -> u8 {
+    let store = match crate::statestore::open(config) {
+        Ok(store) => store,
+        Err(error) => {
+            eprintln!("gallra audit accept: {error}");
             return FAILED;
         }
     };
-    if let Err(VerifyError::Io { .. }) = &result {
-        if let Err(error) = result {
-            eprintln!("gallra: audit log: {error}");
-        }
-        return FAILED;
-    }
-    let (status, text) = render_verify(&result, &dir, json);
-    println!("{text}");
-    status
-}
-
-/// The log in `state_dir` checked against its head, without creating or locking anything;
-/// `Err` if it cannot be checked at all.
-fn check(state_dir: &Path) -> Result<Result<VerifyReport, VerifyError>, String> {
-    let dir = audit::log_dir(state_dir);
-    let head = crate::store::read_audit_head(state_dir).map_err(|e| e.to_string())?;
-    let key_path = audit::default_key_path(state_dir);
-    if key_path.exists() {
-        let key = SubjectKey::load(&key_path).map_err(|e| e.to_string())?;
-        return Ok(audit::verify_with_head(
-            &dir,
-            &key.chain_key(),
-            head.as_ref(),
-        ));
-    }
-    let has_lines = audit::verify(
-        &dir,
-        &SubjectKey::from_bytes(&[0; 32])
-            .map_err(|e| e.to_string())?
-            .chain_key(),
-    )
-    .map_or(true, |report| report.entries > 0);
-    if has_lines {
-        return Err(format!(
-            "no audit key at {}: the log's MACs cannot be checked without the key they were made with (put it back from a backup)",
-            key_path.display()
-        ));
-    }
-    Ok(match head.filter(|h| h.seq > 0) {
-        Some(head) => Err(VerifyError::Head(HeadProblem::Short {
-            log_end: 0,
-            head: head.seq,
-            head_file: head.file,
-        })),
-        None => Ok(VerifyReport {
-            files: 0,
-            entries: 0,
-            last_seq: 0,
-            last_hash: None,
-            last_file: 0,
-            last_mac: None,
-            unsealed: 0,
-            head_seq: None,
-        }),
-    })
-}
-
-fn accept(state_dir: &Path, reason: &str, json: bool) -> u8 {
-    match audit::accept(state_dir, reason) {
+    match audit::accept(&config.state_dir, store.as_ref(), reason) {
         Ok(accepted) if json => {
             print_json(&json!({
                 "accepted": true,
@@ -185,72 +194,106 @@ fn accept(state_dir: &Path, reason: &str, json: bool) -> u8 {
     }
 }
 
-/// The verdict as text or JSON, and the exit status.
-fn render_verify(
-    result: &Result<VerifyReport, VerifyError>,
-    dir: &Path,
-    json: bool,
-) -> (u8, String) {
-    match result {
-        Ok(report) if json => {
-            let mut value = json!({ "intact": true });
-            if let (Some(map), Ok(serde_json::Value::Object(more))) =
-                (value.as_object_mut(), serde_json::to_value(report))
-            {
-                map.extend(more);
-            }
-            (OK, value.to_string())
-        }
-        Ok(report) => {
-            let mut text = format!(
-                "{} in {}, chain intact",
-                plural(report.entries, "entry", "entries"),
-                plural(report.files as u64, "file", "files"),
-            );
-            if let Some(head) = report.head_seq {
-                let _ = write!(text, ", matches its head (entry {head}) in the state store");
-            }
-            if report.unsealed > 0 {
-                let _ = write!(
-                    text,
-                    "\nthe first {} were written before entries were sealed with the audit key",
-                    plural(report.unsealed, "entry", "entries")
-                );
-            }
-            match &report.last_hash {
-                Some(hash) => {
-                    let _ = write!(text, "\nlast entry {}, hash {hash}", report.last_seq);
-                }
-                None => {
-                    let _ = write!(text, " (no audit log in {} yet)", dir.display());
-                }
-            }
-            (OK, text)
-        }
-        Err(VerifyError::Broken {
-            file,
-            line,
-            problem,
-        }) if json => {
-            let value = json!({
-                "intact": false,
-                "file": file,
-                "line": line,
-                "problem": problem.to_string(),
-            });
-            (FAILED, value.to_string())
-        }
-        Err(error @ VerifyError::Head(_)) if json => {
-            let value = json!({ "intact": false, "problem": error.to_string() });
-            (FAILED, value.to_string())
-        }
-        Err(error) => (FAILED, error.to_string()),
+/// The verdicts as text or JSON, and the exit status: 1 unless every chain is here and
+/// intact.
+fn render_verify(verdicts: &[(String, ChainVerdict)], dir: &Path, json: bool) -> (u8, String) {
+    let intact = verdicts.iter().all(|(_, verdict)| verdict.intact());
+    let status = if intact { OK } else { FAILED };
+    if json {
+        let chains: Vec<_> = verdicts
+            .iter()
+            .map(|(node, verdict)| chain_json(node, verdict, dir))
+            .collect();
+        let entries: u64 = verdicts
+            .iter()
+            .filter_map(|(_, verdict)| match verdict {
+                ChainVerdict::Checked(Ok(report)) => Some(report.entries),
+                _ => None,
+            })
+            .sum();
+        let value = json!({ "intact": intact, "entries": entries, "chains": chains });
+        return (status, value.to_string());
+    }
+    let mut text = String::new();
+    for (node, verdict) in verdicts {
+        let said = chain_text(node, verdict, dir).replace('\n', "\n  ");
+        let _ = writeln!(text, "{}: {said}", chain_label(node));
+    }
+    text.pop();
+    (status, text)
+}
+
+/// One chain's verdict, in words.
+fn chain_text(node: &str, verdict: &ChainVerdict, dir: &Path) -> String {
+    match verdict {
+        ChainVerdict::Checked(Ok(report)) => report_text(report, dir),
+        ChainVerdict::Checked(Err(error)) => error.to_string(),
+        ChainVerdict::NotHere(Some(head)) => format!(
+            "its chain is not here, but the state store's head for it is entry {} in {}: copy that node's state_dir/audit/*.log into {}, or run `gallra audit verify --node {node}` on its host",
+            head.seq,
+            audit::file_name(node, head.file),
+            dir.display()
+        ),
+        ChainVerdict::NotHere(None) => format!(
+            "no chain of it in {} and no head for it in the state store (is the node's name right?)",
+            dir.display()
+        ),
     }
 }
 
-fn show(state_dir: &Path, args: ShowArgs, json: bool) -> u8 {
-    let dir = &audit::log_dir(state_dir);
-    let key_path = &audit::default_key_path(state_dir);
+/// One chain's verdict, as JSON.
+fn chain_json(node: &str, verdict: &ChainVerdict, dir: &Path) -> serde_json::Value {
+    let mut value = json!({ "node": node, "intact": verdict.intact() });
+    let more = match verdict {
+        ChainVerdict::Checked(Ok(report)) => serde_json::to_value(report).ok(),
+        ChainVerdict::Checked(Err(VerifyError::Broken {
+            file,
+            line,
+            problem,
+        })) => Some(json!({ "file": file, "line": line, "problem": problem.to_string() })),
+        ChainVerdict::Checked(Err(error)) => Some(json!({ "problem": error.to_string() })),
+        ChainVerdict::NotHere(_) => Some(json!({
+            "here": false,
+            "problem": chain_text(node, verdict, dir),
+        })),
+    };
+    if let (Some(map), Some(serde_json::Value::Object(more))) = (value.as_object_mut(), more) {
+        map.extend(more);
+    }
+    value
+}
+
+/// An intact chain, in words.
+fn report_text(report: &VerifyReport, dir: &Path) -> String {
+    let mut text = format!(
+        "{} in {}, chain intact",
+        plural(report.entries, "entry", "entries"),
+        plural(report.files as u64, "file", "files"),
+    );
+    if let Some(head) = report.head_seq {
+        let _ = write!(text, ", matches its head (entry {head}) in the state store");
+    }
+    if report.unsealed > 0 {
+        let _ = write!(
+            text,
+            "\nthe first {} were written before entries were sealed with the audit key",
+            plural(report.unsealed, "entry", "entries")
+        );
+    }
+    match &report.last_hash {
+        Some(hash) => {
+            let _ = write!(text, "\nlast entry {}, hash {hash}", report.last_seq);
+        }
+        None => {
+            let _ = write!(text, " (no audit log in {} yet)", dir.display());
+        }
+    }
+    text
+}
+
+fn show(config: &Config, args: ShowArgs, json: bool) -> u8 {
+    let dir = &audit::log_dir(&config.state_dir);
+    let key_path = &audit::default_key_path(&config.state_dir);
     let identifiers = match identifiers(args) {
         Ok(identifiers) => identifiers,
         Err(status) => return status,
@@ -269,12 +312,20 @@ fn show(state_dir: &Path, args: ShowArgs, json: bool) -> u8 {
             return FAILED;
         }
     };
-    // An answer from a log that lost entries could deny an erasure that happened.
-    let intact = match check(state_dir) {
-        Ok(Ok(_)) => OK,
-        Ok(Err(error)) => {
-            eprintln!("gallra: the audit log is not intact, so entries about this subject may be missing: {error}");
-            FAILED
+    // An answer from a log that lost entries, or lacks a node's chain, could deny an
+    // erasure that happened.
+    let intact = match check(config, &[]) {
+        Ok(verdicts) => {
+            let mut status = OK;
+            for (node, verdict) in verdicts.iter().filter(|(_, v)| !v.intact()) {
+                eprintln!(
+                    "gallra: entries about this subject may be missing: {}: {}",
+                    chain_label(node),
+                    chain_text(node, verdict, dir)
+                );
+                status = FAILED;
+            }
+            status
         }
         Err(message) => {
             eprintln!("gallra: {message}");
@@ -324,8 +375,9 @@ fn render_entries(entries: &[Entry]) -> String {
         let counts: Vec<String> = e.counts.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let _ = write!(
             text,
-            "{}  #{}  {}  {}",
+            "{}  {}#{}  {}  {}",
             e.time.strftime("%Y-%m-%d %H:%M:%SZ"),
+            e.node.as_deref().unwrap_or(""),
             e.seq,
             e.actor,
             e.action
@@ -362,8 +414,11 @@ fn plural(n: u64, one: &str, many: &str) -> String {
 mod tests {
     use std::path::PathBuf;
 
+    use std::sync::Arc;
+
     use super::*;
     use crate::audit::{Action, Actor, AuditLog, NewEntry, Outcome, Problem};
+    use crate::store::{AuditHeadStore, Lease, SqliteStore};
 
     fn config(dir: &Path) -> PathBuf {
         let path = dir.join("gallra.toml");
@@ -380,7 +435,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("audit");
         let key = SubjectKey::from_bytes(&[7; 32]).unwrap();
-        let log = AuditLog::open(&dir, key, 1024).unwrap();
+        let log = AuditLog::open_node(&dir, "web-1", key, 1024).unwrap();
         for _ in 0..3 {
             log.append(NewEntry::new(
                 Actor::Gallra,
@@ -390,35 +445,65 @@ mod tests {
             .unwrap();
         }
         let chain = SubjectKey::from_bytes(&[7; 32]).unwrap().chain_key();
-        let (status, text) = render_verify(&audit::verify(&dir, &chain), &dir, false);
+        let verdicts = || {
+            let result = audit::verify_node(&dir, "web-1", &chain);
+            vec![("web-1".to_owned(), ChainVerdict::Checked(result))]
+        };
+        let (status, text) = render_verify(&verdicts(), &dir, false);
         assert_eq!(status, OK);
         assert!(
-            text.starts_with("3 entries in 1 file, chain intact\nlast entry 3, hash "),
+            text.starts_with(
+                "node \"web-1\": 3 entries in 1 file, chain intact\n  last entry 3, hash "
+            ),
             "{text}"
         );
-        let (_, json) = render_verify(&audit::verify(&dir, &chain), &dir, true);
+        let (_, json) = render_verify(&verdicts(), &dir, true);
         let value: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(value["intact"], true);
         assert_eq!(value["entries"], 3);
+        assert_eq!(value["chains"][0]["node"], "web-1");
     }
 
     #[test]
     fn audit_verify_failure_names_file_and_line_and_exits_1() {
-        let result = Err(VerifyError::Broken {
-            file: "audit-2.log".into(),
-            line: 17,
-            problem: Problem::HashMismatch,
-        });
-        let (status, text) = render_verify(&result, Path::new("/x"), false);
+        let verdicts = vec![(
+            "web-1".to_owned(),
+            ChainVerdict::Checked(Err(VerifyError::Broken {
+                file: "audit-web-1-2.log".into(),
+                line: 17,
+                problem: Problem::HashMismatch,
+            })),
+        )];
+        let (status, text) = render_verify(&verdicts, Path::new("/x"), false);
         assert_eq!(status, FAILED);
         assert_eq!(
             text,
-            "audit-2.log:17: entry hash does not match its content (the line was changed)"
+            "node \"web-1\": audit-web-1-2.log:17: entry hash does not match its content (the line was changed)"
         );
-        let (_, json) = render_verify(&result, Path::new("/x"), true);
+        let (_, json) = render_verify(&verdicts, Path::new("/x"), true);
         let value: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(value["intact"], false);
-        assert_eq!(value["line"], 17);
+        assert_eq!(value["chains"][0]["line"], 17);
+    }
+
+    fn verify_args(nodes: &[&str]) -> AuditCommand {
+        AuditCommand::Verify(VerifyArgs {
+            nodes: nodes.iter().map(|n| n.to_string()).collect(),
+        })
+    }
+
+    /// `node`'s chain in `state/audit`, anchored in the store in `state`, with `n` entries.
+    fn node_writes(state: &Path, node: &str, n: usize) {
+        let store = SqliteStore::open(state).unwrap().leasing(Lease::new(node));
+        let log = audit::open(state, Arc::new(store)).unwrap();
+        for _ in 0..n {
+            log.append(NewEntry::new(
+                Actor::Gallra,
+                Action::RunStarted,
+                Outcome::Started,
+            ))
+            .unwrap();
+        }
     }
 
     #[test]
@@ -426,9 +511,9 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let path = config(tmp.path());
         let state = tmp.path().join("state");
-        assert_eq!(audit(&path, AuditCommand::Verify, false), OK);
+        assert_eq!(audit(&path, verify_args(&[]), false), OK);
         std::fs::create_dir(&state).unwrap();
-        let log = audit::open(&state).unwrap();
+        let log = audit::open(&state, Arc::new(SqliteStore::open(&state).unwrap())).unwrap();
         let anna = Identifier::parse(IdentifierKind::Email, "anna@example.se").unwrap();
         log.append(
             NewEntry::new(Actor::Request(1), Action::Erase, Outcome::Done)
@@ -436,7 +521,7 @@ mod tests {
                 .subject(&[anna]),
         )
         .unwrap();
-        assert_eq!(audit(&path, AuditCommand::Verify, true), OK);
+        assert_eq!(audit(&path, verify_args(&[]), true), OK);
         let args = ShowArgs {
             email: Some("Anna@Example.se".into()),
             personnummer: None,
@@ -455,9 +540,117 @@ mod tests {
     }
 
     #[test]
+    fn audit_verify_checks_every_nodes_chain_and_fails_on_a_head_whose_chain_is_not_here() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = config(tmp.path());
+        let state = tmp.path().join("state");
+        node_writes(&state, "web-1", 2);
+        // web-2 shares the store, but writes its chain on its own host.
+        let elsewhere = tmp.path().join("web-2-host");
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        std::fs::copy(state.join("audit.key"), elsewhere.join("audit.key")).unwrap();
+        std::os::unix::fs::symlink(state.join("state.db"), elsewhere.join("state.db")).unwrap();
+        node_writes(&elsewhere, "web-2", 3);
+
+        let config = crate::config::load(&path).unwrap();
+        let verdicts = check(&config, &[]).unwrap();
+        let (status, text) = render_verify(&verdicts, &audit::log_dir(&state), false);
+        assert_eq!(status, FAILED, "{text}");
+        assert!(
+            text.contains("node \"web-1\": 2 entries in 1 file, chain intact"),
+            "{text}"
+        );
+        assert!(
+            text.contains("node \"web-2\": its chain is not here, but the state store's head for it is entry 3 in audit-web-2-1.log"),
+            "{text}"
+        );
+        assert_eq!(audit(&path, verify_args(&[]), false), FAILED);
+        assert_eq!(audit(&path, verify_args(&["web-1"]), false), OK, "left out");
+        assert_eq!(
+            audit(&path, verify_args(&["web-3"]), false),
+            FAILED,
+            "no such node"
+        );
+
+        // The operator copies web-2's chain in: every chain checks, and show finds both.
+        let copied = audit::log_dir(&state).join("audit-web-2-1.log");
+        std::fs::copy(
+            audit::log_dir(&elsewhere).join("audit-web-2-1.log"),
+            &copied,
+        )
+        .unwrap();
+        let verdicts = check(&config, &[]).unwrap();
+        let (status, json) = render_verify(&verdicts, &audit::log_dir(&state), true);
+        assert_eq!(status, OK, "{json}");
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["entries"], 5);
+        assert_eq!(value["chains"][1]["node"], "web-2");
+        // A line of web-2's chain cut off: its head shows it.
+        let text = std::fs::read_to_string(&copied).unwrap();
+        let cut: String = text.lines().take(2).map(|l| format!("{l}\n")).collect();
+        std::fs::write(&copied, cut).unwrap();
+        assert_eq!(audit(&path, verify_args(&["web-2"]), false), FAILED);
+    }
+
+    #[test]
+    fn an_install_from_before_nodes_still_verifies_after_the_upgrade() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = config(tmp.path());
+        let state = tmp.path().join("state");
+        // Written the old way: audit-N.log, entries without a node, the one head (which the
+        // migration makes node "").
+        std::fs::create_dir_all(&state).unwrap();
+        let key = SubjectKey::generate(&audit::default_key_path(&state)).unwrap();
+        let dir = audit::log_dir(&state);
+        let old = AuditLog::open(&dir, key.clone(), 1 << 20).unwrap();
+        for _ in 0..3 {
+            old.append(NewEntry::new(
+                Actor::Gallra,
+                Action::RunStarted,
+                Outcome::Started,
+            ))
+            .unwrap();
+        }
+        drop(old);
+        let old_store = SqliteStore::open(&state).unwrap().leasing(Lease::new(""));
+        let report = audit::verify(&dir, &key.chain_key()).unwrap();
+        old_store
+            .set_audit_head(&crate::store::AuditHead {
+                file: 1,
+                seq: 3,
+                mac: report.last_mac.unwrap(),
+                updated_at: crate::clock::now(),
+            })
+            .unwrap();
+        let before = std::fs::read(dir.join("audit-1.log")).unwrap();
+        // The upgraded daemon starts its own chain beside it.
+        node_writes(&state, "web-1", 1);
+        assert_eq!(
+            std::fs::read(dir.join("audit-1.log")).unwrap(),
+            before,
+            "untouched"
+        );
+
+        let config = crate::config::load(&path).unwrap();
+        let (status, text) = render_verify(&check(&config, &[]).unwrap(), &dir, false);
+        assert_eq!(status, OK, "{text}");
+        assert!(
+            text.starts_with("the chain from before nodes (audit-N.log): 3 entries in 1 file, chain intact, matches its head (entry 3)"),
+            "{text}"
+        );
+        // The old chain is still held to its head.
+        let text = std::fs::read_to_string(dir.join("audit-1.log")).unwrap();
+        let cut: String = text.lines().take(2).map(|l| format!("{l}\n")).collect();
+        std::fs::write(dir.join("audit-1.log"), cut).unwrap();
+        assert_eq!(audit(&path, verify_args(&[]), false), FAILED);
+        assert_eq!(audit(&path, verify_args(&["web-1"]), false), OK);
+    }
+
+    #[test]
     fn audit_show_prints_one_line_per_entry_without_the_identifier() {
         let entry = Entry {
             seq: 4,
+            node: None,
             time: "2025-03-01T03:00:00Z".parse().unwrap(),
             actor: "request:42".into(),
             system: Some("crm".into()),

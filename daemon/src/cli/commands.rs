@@ -227,7 +227,7 @@ async fn run_once(path: &Path, only: Option<&str>, json: bool) -> u8 {
     let now = crate::clock::now_in(&config.time_zone);
     let export_dir = config.state_dir.join("exports");
     // Every erasure is written to the audit log before it is made: no log, no run.
-    let audit = match crate::audit::open(&config.state_dir) {
+    let audit = match crate::audit::open(&config.state_dir, sqlite.clone()) {
         Ok(audit) => audit,
         Err(error) => {
             eprintln!(

@@ -173,7 +173,9 @@ async fn erase_all(
 
 /// One audit entry with the counts.
 fn record(config: &Config, system: &str, counts: &Counts) {
-    let audit = crate::audit::open(&config.state_dir)
+    let audit = crate::statestore::open(config)
+        .map_err(|error| error.to_string())
+        .and_then(|store| crate::audit::open(&config.state_dir, store))
         .map_err(|error| tracing::error!(%error, "the audit log cannot be written"))
         .ok();
     let outcome = if counts.failed > 0 {

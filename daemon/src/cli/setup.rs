@@ -75,7 +75,9 @@ pub(super) fn read_state(config: &Config) -> Result<Option<Arc<dyn Backend>>, u8
 /// command that acts. An audit log that cannot be opened is reported here, and whatever
 /// would erase then refuses with an error naming its directory.
 pub(super) async fn open_context(config: Config, progress: bool) -> Context {
-    let audit = crate::audit::open(&config.state_dir)
+    let audit = crate::statestore::open(&config)
+        .map_err(|error| error.to_string())
+        .and_then(|store| crate::audit::open(&config.state_dir, store))
         .map_err(|error| tracing::error!(%error, "the audit log cannot be opened; nothing will be erased"))
         .ok();
     Context {

@@ -470,7 +470,8 @@ fn store_states_map_to_outcomes() {
 fn the_audit_gauges_follow_the_log_and_drop_to_0_when_it_no_longer_matches_its_head() {
     use crate::audit::{Action as Audit, Actor, NewEntry, Outcome};
     let tmp = tempfile::tempdir().unwrap();
-    let log = crate::audit::open(tmp.path()).unwrap();
+    let store = Arc::new(crate::store::SqliteStore::open(tmp.path()).unwrap());
+    let log = crate::audit::open(tmp.path(), store).unwrap();
     let metrics = Metrics::new();
     metrics.watch_audit(&log);
     let entry = || NewEntry::new(Actor::Gallra, Audit::RunStarted, Outcome::Started);
@@ -479,7 +480,8 @@ fn the_audit_gauges_follow_the_log_and_drop_to_0_when_it_no_longer_matches_its_h
     let text = metrics.encode().unwrap();
     assert_value(&text, "gallra_audit_intact", 1.0);
     assert_value(&text, "gallra_audit_head_seq", 2.0);
-    std::fs::write(tmp.path().join("audit/audit-1.log"), "").unwrap();
+    let file = crate::audit::file_name(log.node(), 1);
+    std::fs::write(tmp.path().join("audit").join(file), "").unwrap();
     assert!(log.append(entry()).is_err());
     let text = metrics.encode().unwrap();
     assert_value(&text, "gallra_audit_intact", 0.0);

@@ -205,7 +205,7 @@ fn reload(path: &Path, state_dir: &Path) -> Result<(Config, Plan), String> {
 /// Opens the audit log and the systems of a configuration (blocking plugin calls, on the
 /// blocking pool).
 async fn open(config: Config, metrics: &Metrics) -> Result<Context, ServeError> {
-    let audit = audit_log(&config.state_dir)?;
+    let audit = audit_log(&config)?;
     metrics.watch_audit(&audit);
     let config = Arc::new(config);
     let for_open = Arc::clone(&config);
@@ -310,15 +310,19 @@ impl Generation {
     }
 }
 
-/// The audit log beside the state store. gallra records each erasure there before making
-/// it, so without one it does not start.
-fn audit_log(state_dir: &Path) -> Result<Arc<crate::audit::AuditLog>, ServeError> {
-    crate::audit::open(state_dir).map_err(|error| {
-        ServeError::Audit(format!(
-            "{error}; gallra erases nothing it cannot record in its audit log, so it does not start without one: make {} writable by the user gallra runs as (or free space on its disk) and start it again",
-            crate::audit::log_dir(state_dir).display()
-        ))
-    })
+/// This node's audit chain, its head in the state store the daemon uses. gallra records
+/// each erasure there before making it, so without one it does not start.
+fn audit_log(config: &Config) -> Result<Arc<crate::audit::AuditLog>, ServeError> {
+    let state_dir = &config.state_dir;
+    crate::statestore::open(config)
+        .map_err(|error| error.to_string())
+        .and_then(|store| crate::audit::open(state_dir, store))
+        .map_err(|error| {
+            ServeError::Audit(format!(
+                "{error}; gallra erases nothing it cannot record in its audit log, so it does not start without one: make {} writable by the user gallra runs as (or free space on its disk) and start it again",
+                crate::audit::log_dir(state_dir).display()
+            ))
+        })
 }
 
 fn exports(state_dir: &Path) -> PathBuf {

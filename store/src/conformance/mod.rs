@@ -106,6 +106,7 @@ macro_rules! backend_conformance {
             nodes::one_node_leads_at_a_time_until_its_lease_runs_out_or_it_resigns,
             nodes::a_run_is_claimed_a_whole_subject_at_a_time_by_one_node,
             nodes::a_claimed_request_is_one_nodes_until_released_or_lapsed,
+            audit_head::each_node_keeps_its_own_audit_head_and_all_are_listed,
         }
     };
     // The one list of cases; `@tests` and `@list` are what is made of it.

@@ -33,6 +33,13 @@ const STEPS: &[&str] = &[
     );
     ALTER TABLE requests ADD COLUMN lease_node TEXT;
     ALTER TABLE requests ADD COLUMN lease_until BIGINT;
+    -- One audit head per node (see SQLite's 13): the head from before becomes node ''.
+    ALTER TABLE audit_head DROP CONSTRAINT audit_head_pkey;
+    ALTER TABLE audit_head DROP CONSTRAINT audit_head_id_check;
+    ALTER TABLE audit_head ADD COLUMN node TEXT COLLATE "C" NOT NULL DEFAULT '';
+    ALTER TABLE audit_head DROP COLUMN id;
+    ALTER TABLE audit_head ALTER COLUMN node DROP DEFAULT;
+    ALTER TABLE audit_head ADD PRIMARY KEY (node);
     "#,
 ];
 

@@ -1,84 +1,105 @@
-//! [`AuditHeadStore`] on SQLite: table `audit_head` (schema version 8), one row.
+//! [`AuditHeadStore`] on SQLite: table `audit_head`, one row per node (schema version 13; one
+//! row `id = 1` from version 8, read as node `""`).
 
-use std::path::Path;
-
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use rusqlite::{params, Connection};
 
 use super::rows::ts;
 use super::SqliteStore;
-use crate::columns::{self, AUDIT_HEAD};
-use crate::{AuditHead, AuditHeadStore, Result, StoreError};
+use crate::columns;
+use crate::{AuditHead, AuditHeadStore, Result};
 
-fn head_from(conn: &Connection) -> rusqlite::Result<Option<AuditHead>> {
-    conn.query_row(AUDIT_HEAD, [], |r| columns::audit_head(r))
-        .optional()
+/// The version that made the table (one row), and the one that keyed it by node.
+const ONE_HEAD_VERSION: i64 = 8;
+const NODE_HEADS_VERSION: i64 = 13;
+
+/// Every head, by node. A read-only store may be of an older schema than this binary writes
+/// (`gallra audit verify` beside an older daemon): its one head is node `""`.
+fn heads(conn: &Connection) -> rusqlite::Result<Vec<(String, AuditHead)>> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let sql = match version {
+        v if v >= NODE_HEADS_VERSION => {
+            "SELECT file, seq, mac, updated_at, node FROM audit_head ORDER BY node"
+        }
+        v if v >= ONE_HEAD_VERSION => "SELECT file, seq, mac, updated_at, '' FROM audit_head",
+        _ => return Ok(Vec::new()),
+    };
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map([], |r| Ok((r.get(4)?, columns::audit_head(r)?)))?;
+    rows.collect()
 }
 
 impl AuditHeadStore for SqliteStore {
     fn audit_head(&self) -> Result<Option<AuditHead>> {
-        self.read(|conn| Ok(head_from(conn)?))
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT file, seq, mac, updated_at FROM audit_head WHERE node = ?1",
+            )?;
+            let mut rows = stmt.query_map([&self.lease.node], |r| columns::audit_head(r))?;
+            Ok(rows.next().transpose()?)
+        })
     }
 
     fn set_audit_head(&self, head: &AuditHead) -> Result<()> {
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO audit_head (id, file, seq, mac, updated_at) VALUES (1, ?1, ?2, ?3, ?4)
-                 ON CONFLICT (id) DO UPDATE SET file = excluded.file, seq = excluded.seq,
+                "INSERT INTO audit_head (node, file, seq, mac, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (node) DO UPDATE SET file = excluded.file, seq = excluded.seq,
                      mac = excluded.mac, updated_at = excluded.updated_at",
-                params![head.file, head.seq, head.mac, ts(head.updated_at)],
+                params![
+                    self.lease.node,
+                    head.file,
+                    head.seq,
+                    head.mac,
+                    ts(head.updated_at)
+                ],
             )?;
             Ok(())
         })
     }
-}
 
-/// The head in `state_dir/state.db`, read without creating, migrating or locking anything
-/// (for `gallra audit verify`): `None` if there is no database or it has no head yet.
-pub fn read_audit_head(state_dir: &Path) -> Result<Option<AuditHead>> {
-    let path = state_dir.join("state.db");
-    if !path.exists() {
-        return Ok(None);
+    fn audit_heads(&self) -> Result<Vec<(String, AuditHead)>> {
+        self.read(|conn| Ok(heads(conn)?))
     }
-    let sqlite = |source| StoreError::Sqlite {
-        path: path.clone(),
-        source,
-    };
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(&path, flags).map_err(sqlite)?;
-    conn.busy_timeout(super::BUSY_TIMEOUT).map_err(sqlite)?;
-    let has_table: bool = conn
-        .query_row(
-            "SELECT count(*) > 0 FROM sqlite_schema WHERE name = 'audit_head'",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(sqlite)?;
-    if !has_table {
-        return Ok(None);
-    }
-    head_from(&conn).map_err(sqlite)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Lease;
 
     #[test]
-    fn the_audit_head_is_readable_without_the_store() {
+    fn the_heads_are_readable_read_only_and_from_before_nodes() {
         let tmp = tempfile::tempdir().unwrap();
-        assert_eq!(read_audit_head(tmp.path()).unwrap(), None, "no database");
-        let store = SqliteStore::open(tmp.path()).unwrap();
-        assert_eq!(store.audit_head().unwrap(), None);
-        assert_eq!(read_audit_head(tmp.path()).unwrap(), None, "no head yet");
-        let mut head = AuditHead {
+        let store = SqliteStore::open(tmp.path())
+            .unwrap()
+            .leasing(Lease::new("web-1"));
+        let head = AuditHead {
             file: 1,
             seq: 17,
             mac: "ab".repeat(32),
             updated_at: "2025-03-01T03:00:00Z".parse().unwrap(),
         };
         store.set_audit_head(&head).unwrap();
-        head.seq = 18;
-        store.set_audit_head(&head).unwrap();
-        assert_eq!(read_audit_head(tmp.path()).unwrap(), Some(head));
+        let reader = SqliteStore::open_read_only(tmp.path()).unwrap().unwrap();
+        assert_eq!(
+            reader.audit_heads().unwrap(),
+            [("web-1".to_owned(), head.clone())]
+        );
+
+        // A database an older gallra wrote, read before a daemon has upgraded it.
+        let conn = Connection::open(tmp.path().join("state.db")).unwrap();
+        conn.execute_batch(
+            "DROP TABLE audit_head;
+             CREATE TABLE audit_head (id INTEGER PRIMARY KEY, file INTEGER, seq INTEGER,
+                 mac TEXT, updated_at TEXT);
+             INSERT INTO audit_head VALUES (1, 1, 17, 'abab', '2025-03-01T03:00:00Z');
+             PRAGMA user_version = 12;",
+        )
+        .unwrap();
+        let reader = SqliteStore::open_read_only(tmp.path()).unwrap().unwrap();
+        let heads = reader.audit_heads().unwrap();
+        assert_eq!(heads.len(), 1);
+        assert_eq!((heads[0].0.as_str(), heads[0].1.seq), ("", 17));
     }
 }

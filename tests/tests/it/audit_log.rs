@@ -96,14 +96,14 @@ fn a_real_runs_audit_log_verifies_finds_a_subject_and_holds_no_personal_data() {
     }
 
     // One changed byte: verify fails and names the line.
-    let first = audit_dir.join("audit-1.log");
+    let first = gallra_e2e::requests::first_audit_file(&audit_dir);
     let text = std::fs::read_to_string(&first).unwrap();
     let tampered = text.replacen("\"outcome\":\"done\"", "\"outcome\":\"fail\"", 1);
     assert_ne!(tampered, text);
     std::fs::write(&first, tampered).unwrap();
     let broken = gallra.run(&["audit", "verify"]).expect_code(1);
     assert!(
-        broken.stderr.contains("audit-1.log:") || broken.stdout.contains("audit-1.log:"),
+        broken.stderr.contains("-1.log:") || broken.stdout.contains("-1.log:"),
         "{}{}",
         broken.stdout,
         broken.stderr
@@ -160,7 +160,7 @@ fn one_erased_one_waiting() -> Erased {
 
 impl Erased {
     fn log_file(&self) -> std::path::PathBuf {
-        self.audit_dir.join("audit-1.log")
+        gallra_e2e::requests::first_audit_file(&self.audit_dir)
     }
 
     fn lines(&self) -> Vec<String> {
