@@ -199,6 +199,11 @@ fn parse_url(url: &str, schema: Option<&str>) -> Result<(Config, String)> {
     if config.get_application_name().is_none() {
         config.application_name("gallra");
     }
+    // The server's notices (`relation … already exists, skipping` from the migrations'
+    // IF NOT EXISTS) would reach every command's stderr as log lines: only warnings.
+    if config.get_options().is_none() {
+        config.options("-c client_min_messages=warning");
+    }
     let host = match config.get_hosts().first() {
         Some(Host::Tcp(host)) => host.clone(),
         Some(Host::Unix(path)) => path.display().to_string(),
