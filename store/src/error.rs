@@ -136,6 +136,16 @@ pub enum StoreError {
         /// What to check.
         check: &'static str,
     },
+    /// A PostgreSQL state store could not be reached: the server is down or restarting, or
+    /// the connection broke. Nothing was changed; the next call connects anew, so the caller
+    /// may try again after a pause ([`StoreError::is_transient`]).
+    #[error("PostgreSQL state store {database} cannot be reached: {reason} (is the server running and reachable? gallra tries again)")]
+    Unreachable {
+        /// The server and database; never the password.
+        database: String,
+        /// What failed (the connection's error, no data).
+        reason: String,
+    },
     /// Any other database failure.
     #[error("state database {path}: {source} (is the state directory writable? disk full? another gallra using the same state directory?)")]
     Sqlite {
@@ -144,4 +154,13 @@ pub enum StoreError {
         /// What SQLite said.
         source: rusqlite::Error,
     },
+}
+
+impl StoreError {
+    /// Whether the same call may succeed if tried again after a pause with nothing else
+    /// done: the database could not be reached (a PostgreSQL server restarting). A service
+    /// waits and goes on rather than stopping.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Unreachable { .. })
+    }
 }

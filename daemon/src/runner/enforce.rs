@@ -190,6 +190,34 @@ pub async fn resume_open_runs(
     Ok(reports)
 }
 
+/// Takes up the latest run of `policy` again after it stopped on a store that could not be
+/// reached ([`RunError::is_transient`]): carries an enforcing or approved run on, abandons
+/// one stopped while planning (it deleted nothing). The caller is the policy's own loop, so
+/// no other worker of this process has the run in hand.
+pub async fn resume_policy_run(
+    context: &Context,
+    store: &Arc<dyn Store>,
+    policy: &Policy,
+) -> Result<Option<RunReport>, RunError> {
+    let Some(run) = store.recent_runs(Some(&policy.name), 1)?.pop() else {
+        return Ok(None);
+    };
+    match run.state {
+        RunState::Planning => {
+            let detail = "the state store could not be reached while planning; nothing was deleted";
+            approval::abandon(store.as_ref(), &run, detail, crate::clock::now())?;
+            Ok(None)
+        }
+        RunState::Enforcing | RunState::Approved => {
+            context.audit_log()?;
+            let report = resume_run(context, store, policy, &run).await?;
+            audit_run(context, &report)?;
+            Ok(Some(report))
+        }
+        _ => Ok(None),
+    }
+}
+
 /// Abandons the runs a previous process left while planning: they deleted nothing, and the
 /// identifiers their scan stored are forgotten as a failed scan's are (they have no tasks).
 fn abandon_interrupted_plans(store: &dyn Store) -> Result<(), RunError> {

@@ -19,7 +19,7 @@ mod warnings;
 
 pub use crate::context::Context;
 pub use approval::{approve, ApproveError};
-pub use enforce::{resume_open_runs, run_policy, state_name};
+pub use enforce::{resume_open_runs, resume_policy_run, run_policy, state_name};
 pub use handover::hands_over;
 pub use plan::plan_policy;
 pub use progress::Progress;
@@ -67,4 +67,13 @@ pub enum RunError {
     /// A bug in gallra.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl RunError {
+    /// Whether the run stopped only because the state store could not be reached for a
+    /// moment (a PostgreSQL server restarting): its work is in the store, and resuming it
+    /// once the store answers again carries it on.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, RunError::Store(error) if error.is_transient())
+    }
 }

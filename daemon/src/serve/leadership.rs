@@ -45,9 +45,22 @@ pub async fn duties(
         role.send_replace(Role::Resuming);
         tracing::info!("this daemon leads the scheduler: taking up open runs");
         let runs: Arc<dyn Store> = store.clone();
-        let resumed = {
-            let _leader = work.read().await;
-            runner::resume_open_runs(&context, &runs).await
+        let resumed = loop {
+            let resumed = {
+                let _leader = work.read().await;
+                runner::resume_open_runs(&context, &runs).await
+            };
+            match resumed {
+                // A store restarting: the runs are in it; take them up once it answers.
+                Err(error) if error.is_transient() => {
+                    tracing::warn!(%error, "open runs wait: the state store cannot be reached; trying again in a moment");
+                    tokio::select! {
+                        _ = tokio::time::sleep(super::scheduler::RETRY_UNREACHABLE) => {}
+                        _ = stop.wait_for(|stopping| *stopping) => return Ok(()),
+                    }
+                }
+                other => break other,
+            }
         };
         if let Err(error) = resumed {
             // As before leadership existed: a run that cannot be resumed stops the service,

@@ -378,6 +378,13 @@ async fn drive_loop(
         heartbeat.beat();
         let audit_stuck = match engine.drive(crate::clock::now()).await {
             Ok(_) => false,
+            Err(DriveError::Store(error)) if error.is_transient() => {
+                tracing::warn!(%error, "requests wait: the state store cannot be reached; trying again in a moment");
+                tokio::select! {
+                    _ = tokio::time::sleep(scheduler::RETRY_UNREACHABLE) => continue,
+                    _ = stop.wait_for(|stopping| *stopping) => return Ok(()),
+                }
+            }
             Err(DriveError::Store(error)) => return Err(error.into()),
             Err(DriveError::Audit(error)) => {
                 tracing::error!(%error, "requests wait: nothing is erased until the audit log can be written; trying again in a minute");
@@ -385,10 +392,12 @@ async fn drive_loop(
             }
         };
         prune_restore_windows(gauges.store(), &state_dir);
-        gauges.update()?;
-        let sleep = match audit_stuck {
-            true => systemd::max_sleep(IDLE_WAKE),
-            false => until_next(gauges.store())?,
+        let gauged = gauges.update().map_err(ServeError::from);
+        let sleep = match gauged.and_then(|()| until_next(gauges.store())) {
+            Ok(_) if audit_stuck => systemd::max_sleep(IDLE_WAKE),
+            Ok(sleep) => sleep,
+            Err(ServeError::Store(error)) if error.is_transient() => scheduler::RETRY_UNREACHABLE,
+            Err(error) => return Err(error),
         };
         tokio::select! {
             _ = tokio::time::sleep(sleep) => {}

@@ -19,6 +19,9 @@ use crate::store::{Backend, Store, StoreError};
 /// The longest the loop sleeps at once, so that a clock change is noticed within it.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
 
+/// How long to wait before asking a state store that could not be reached again.
+pub(super) const RETRY_UNREACHABLE: Duration = Duration::from_secs(3);
+
 /// The scheduler of a configuration with no scheduled policy: nothing to start, but it still
 /// ticks every [`MAX_SLEEP`], so that `gallra_scheduler_last_tick_timestamp_seconds` says the
 /// service is alive and the stall alert does not fire on an idle daemon.
@@ -87,7 +90,15 @@ impl PolicyLoop {
                 }
                 continue;
             }
-            if let Some(slot) = due_slot(&self.schedule, self.last_slot()?, &now) {
+            let last = match self.last_slot() {
+                Ok(last) => last,
+                Err(ServeError::Store(error)) if error.is_transient() => {
+                    tokio::time::sleep(RETRY_UNREACHABLE).await;
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
+            if let Some(slot) = due_slot(&self.schedule, last, &now) {
                 self.run_slot(&slot).await?;
                 continue;
             }
@@ -100,6 +111,28 @@ impl PolicyLoop {
             tokio::select! {
                 _ = tokio::time::sleep(sleep) => {}
                 _ = stop.wait_for(|stopping| *stopping) => return Ok(()),
+            }
+        }
+    }
+
+    /// Takes the policy's run up again once the state store answers (every few seconds),
+    /// until it is carried on or fails for another reason.
+    async fn resume_when_reachable(&self, policy: &crate::config::Policy) {
+        let store: Arc<dyn Store> = self.store.clone();
+        loop {
+            tokio::time::sleep(RETRY_UNREACHABLE).await;
+            match runner::resume_policy_run(&self.context, &store, policy).await {
+                Err(error) if error.is_transient() => continue,
+                Err(error) => {
+                    tracing::error!(policy = %self.policy, %error, "the run could not be taken up again; the next slot tries again");
+                    return;
+                }
+                Ok(report) => {
+                    if let Some(report) = report {
+                        tracing::info!(policy = %report.policy, run = report.run, state = %report.state, "run taken up again and finished");
+                    }
+                    return;
+                }
             }
         }
     }
@@ -125,6 +158,11 @@ impl PolicyLoop {
             }
             // Another daemon sharing the store took this slot.
             Err(RunError::Store(StoreError::RunExists { .. })) => Ok(()),
+            Err(error) if error.is_transient() => {
+                tracing::warn!(policy = %self.policy, %error, "the run stopped: the state store cannot be reached; it goes on once it can");
+                self.resume_when_reachable(policy).await;
+                Ok(())
+            }
             Err(error) => {
                 tracing::error!(policy = %self.policy, %error, "scheduled run failed; the next slot tries again");
                 Ok(())

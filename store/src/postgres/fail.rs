@@ -68,6 +68,10 @@ pub(super) fn store_error(database: &str, fail: Fail) -> StoreError {
             path: database.into(),
             source,
         },
+        Fail::Sql(e) if is_broken(&e) => StoreError::Unreachable {
+            database: database.to_owned(),
+            reason: reason(&e),
+        },
         Fail::Sql(e) => StoreError::Postgres {
             database: database.to_owned(),
             reason: reason(&e),

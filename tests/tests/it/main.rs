@@ -42,5 +42,6 @@ mod retention;
 mod safety_valve;
 mod service;
 mod several_daemons;
+mod several_daemons_failover;
 mod two_processes;
 mod unreadable_activity;

@@ -2,6 +2,8 @@
 //! directory (audit chain, keys, exports), config file and admin API socket, as a company runs
 //! them on several hosts.
 
+pub mod checks;
+
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -44,8 +46,10 @@ impl Node {
 pub struct Nodes {
     /// The daemons, in the order named.
     pub nodes: Vec<Node>,
-    /// The state store's database.
-    store: TestDb,
+    /// The state store's URL.
+    url: String,
+    /// The state store's database, when made here (dropped last).
+    _store: Option<TestDb>,
 }
 
 impl Nodes {
@@ -54,8 +58,16 @@ impl Nodes {
     /// database with leases of `lease`. Starts none.
     pub fn configure(scenario: &Scenario, names: &[&str], lease: &str) -> Nodes {
         let store = TestDb::create(Backend::Postgres, &scenario.dir, "state");
+        let url = store.url.clone().unwrap();
+        let mut nodes = Self::configure_on(scenario, names, lease, &url);
+        nodes._store = Some(store);
+        nodes
+    }
+
+    /// [`Nodes::configure`] with the state store in the (empty) database at `url`.
+    pub fn configure_on(scenario: &Scenario, names: &[&str], lease: &str, url: &str) -> Nodes {
         let url_file = scenario.dir.join("state-store.url");
-        std::fs::write(&url_file, store.url.as_deref().unwrap()).unwrap();
+        std::fs::write(&url_file, url).unwrap();
         std::fs::set_permissions(&url_file, std::fs::Permissions::from_mode(0o600)).unwrap();
         let base: toml::Table =
             toml::from_str(&std::fs::read_to_string(&scenario.config).unwrap()).unwrap();
@@ -86,7 +98,11 @@ impl Nodes {
                 }
             })
             .collect();
-        Nodes { nodes, store }
+        Nodes {
+            nodes,
+            url: url.to_owned(),
+            _store: None,
+        }
     }
 
     /// Starts every daemon: the first alone until it has made the keys every node shares
@@ -131,8 +147,7 @@ impl Nodes {
 
     /// The node that leads the scheduler now, by the leader row of the store.
     pub fn leader(&self) -> Option<usize> {
-        let url = self.store.url.as_deref().unwrap();
-        let mut client = postgres::Client::connect(url, postgres::NoTls).ok()?;
+        let mut client = postgres::Client::connect(&self.url, postgres::NoTls).ok()?;
         let row = client
             .query_opt(
                 "SELECT node FROM leader WHERE lease_until > extract(epoch FROM now())",
@@ -145,8 +160,7 @@ impl Nodes {
 
     /// Runs `sql` on the state store and gives its rows' first column as text.
     pub fn store_query(&self, sql: &str) -> Vec<String> {
-        let url = self.store.url.as_deref().unwrap();
-        let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+        let mut client = postgres::Client::connect(&self.url, postgres::NoTls).unwrap();
         client
             .simple_query(sql)
             .unwrap()
