@@ -42,5 +42,6 @@ mod retention;
 mod safety_valve;
 mod service;
 mod several_daemons;
+mod state_copy;
 mod two_processes;
 mod unreadable_activity;
