@@ -120,11 +120,11 @@ impl Source {
         let mut rows = stmt.query([]).map_err(|e| self.sqlite(e))?;
         while let Some(row) = rows.next().map_err(|e| self.sqlite(e))? {
             let mut values = Vec::with_capacity(columns.len());
-            for idx in 0..columns.len() {
+            for (idx, column) in columns.iter().enumerate() {
                 let value = row.get_ref(idx).map_err(|e| self.sqlite(e))?;
                 values.push(as_text(value).map_err(|source| StoreError::Corrupt {
                     path: self.path.clone(),
-                    source: format!("table {table}, column {}: {source}", columns[idx]).into(),
+                    source: format!("table {table}, column {column}: {source}").into(),
                 })?);
             }
             each(values)?;
