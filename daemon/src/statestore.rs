@@ -2,6 +2,8 @@
 //! a PostgreSQL database several daemons share (`[state_store]`). Everything above this
 //! module sees only the store's traits ([`Backend`]), never which database it is.
 
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 use std::sync::Arc;
 
 use crate::config::{Config, StateBackend};
@@ -37,32 +39,37 @@ pub fn open_read_only(config: &Config) -> Result<Option<Arc<dyn Backend>>, Store
     }
 }
 
+/// The URL in `url_file` (`[state_store] url_file`; one line, blanks around it ignored). It
+/// may hold a password: it appears in no message, and a file others can read is warned about.
+pub fn read_url_file(url_file: &Path) -> Result<String, StoreError> {
+    let bad = |why: String| StoreError::UrlFile {
+        path: url_file.to_owned(),
+        why,
+    };
+    let text =
+        std::fs::read_to_string(url_file).map_err(|e| bad(format!("cannot be read ({e})")))?;
+    let url = text.trim();
+    if url.is_empty() {
+        return Err(bad("it is empty".to_owned()));
+    }
+    if let Ok(meta) = std::fs::metadata(url_file) {
+        let mode = meta.permissions().mode() & 0o7777;
+        if mode & 0o044 != 0 {
+            tracing::warn!(path = %url_file.display(), mode = format!("{mode:o}"), "the state store's URL file is readable by group or others; it may hold the database password: chmod 0600 it");
+        }
+    }
+    Ok(url.to_owned())
+}
+
 mod postgres {
-    use std::os::unix::fs::PermissionsExt;
     use std::path::Path;
     use std::sync::Arc;
 
     use crate::store::{Backend, Lease, PostgresStore, StoreError};
 
-    /// Connects to the database whose URL `url_file` holds (one line; surrounding blanks
-    /// ignored). The URL may hold a password: it appears in no message, and a file others
-    /// can read is warned about.
+    /// Connects to the database whose URL `url_file` holds.
     pub(super) fn open(url_file: &Path, lease: Lease) -> Result<Arc<dyn Backend>, StoreError> {
-        let bad = |why: String| StoreError::UrlFile {
-            path: url_file.to_owned(),
-            why,
-        };
-        let text =
-            std::fs::read_to_string(url_file).map_err(|e| bad(format!("cannot be read ({e})")))?;
-        let url = text.trim();
-        if url.is_empty() {
-            return Err(bad("it is empty".to_owned()));
-        }
-        if let Ok(meta) = std::fs::metadata(url_file) {
-            if meta.permissions().mode() & 0o044 != 0 {
-                tracing::warn!(path = %url_file.display(), mode = format!("{:o}", meta.permissions().mode() & 0o7777), "the state store's URL file is readable by group or others; it may hold the database password: chmod 0600 it");
-            }
-        }
-        Ok(Arc::new(PostgresStore::connect(url)?.leasing(lease)))
+        let url = super::read_url_file(url_file)?;
+        Ok(Arc::new(PostgresStore::connect(&url)?.leasing(lease)))
     }
 }

@@ -146,6 +146,17 @@ pub enum StoreError {
         /// What failed (the connection's error, no data).
         reason: String,
     },
+    /// A SQLite state cannot be copied into a PostgreSQL store (`gallra state
+    /// copy-to-postgresql`); neither was changed.
+    #[error("cannot copy the SQLite state {from} into the PostgreSQL store {to}: {why}")]
+    Copy {
+        /// The SQLite database file.
+        from: PathBuf,
+        /// The PostgreSQL store, as `host:port/dbname` and the schema; never the password.
+        to: String,
+        /// Why, and what to do. Names tables and columns, never a value.
+        why: String,
+    },
     /// Any other database failure.
     #[error("state database {path}: {source} (is the state directory writable? disk full? another gallra using the same state directory?)")]
     Sqlite {

@@ -60,6 +60,7 @@ pub use model::runs::{
 };
 pub use model::sealed::Sealed;
 pub use model::UnknownName;
+pub use postgres::copy::{copy_sqlite_state, CopyReport, TableCopied};
 pub use postgres::PostgresStore;
 pub use requests::{Cancel, NoticeRecord, RequestStore};
 pub use restore::{RestoreKeep, RestoreStore, RestoreWindow};

@@ -219,6 +219,7 @@ fn parse_url(url: &str, schema: Option<&str>) -> Result<(Config, String)> {
 }
 
 mod audit_head;
+pub(crate) mod copy;
 mod fail;
 mod migrations;
 mod nodes;

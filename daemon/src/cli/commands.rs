@@ -74,6 +74,11 @@ pub async fn dispatch(command: Command) -> u8 {
             json,
             command,
         } => super::requests::task(&config.config, command, json),
+        Command::State {
+            config,
+            json,
+            command,
+        } => super::state::state(&config.config, command, json),
     }
 }
 

@@ -13,6 +13,7 @@ mod request_output;
 mod requests;
 mod restore;
 mod setup;
+mod state;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -176,6 +177,16 @@ pub enum Command {
         json: bool,
         #[command(subcommand)]
         command: requests::TaskCommand,
+    },
+    /// The state store itself: move a single daemon's SQLite state to PostgreSQL.
+    State {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Print JSON for scripts instead of text.
+        #[arg(long, global = true)]
+        json: bool,
+        #[command(subcommand)]
+        command: state::StateCommand,
     },
     /// Print the record of processing activities (GDPR Art. 30) from the configuration: per
     /// system its data categories, purpose, legal basis, processor, recipients, retention

@@ -7,4 +7,5 @@
 mod claims;
 mod concurrency;
 mod conformance;
+mod copy;
 mod server;

@@ -43,5 +43,6 @@ mod safety_valve;
 mod service;
 mod several_daemons;
 mod several_daemons_failover;
+mod state_copy;
 mod two_processes;
 mod unreadable_activity;
