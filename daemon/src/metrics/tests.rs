@@ -216,6 +216,21 @@ fn every_metric_appears_with_the_value_its_calls_gave_it() {
 }
 
 #[test]
+fn the_leadership_and_the_leases_are_gauges_a_node_sets() {
+    let m = Metrics::new();
+    let t = m.encode().unwrap();
+    assert_value(&t, "gallra_leader", 0.0);
+    m.set_leader(true);
+    m.set_leases(7, 2);
+    let t = m.encode().unwrap();
+    assert_value(&t, "gallra_leader", 1.0);
+    assert_value(&t, "gallra_leases_held", 7.0);
+    assert_value(&t, "gallra_leases_expired", 2.0);
+    m.set_leader(false);
+    assert_value(&m.encode().unwrap(), "gallra_leader", 0.0);
+}
+
+#[test]
 fn a_clone_updates_the_same_metrics() {
     let m = Metrics::new();
     m.clone().request_received(RequestKind::Object);
