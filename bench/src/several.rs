@@ -51,6 +51,8 @@ struct Scaling {
     /// Requests each daemon carried out (its audit chain's erasures at the first API).
     per_node: Vec<usize>,
     spent: cpu::Spent,
+    /// State store transactions committed per erasure (the harness's own polls left out).
+    commits_per_erasure: f64,
 }
 
 pub fn run(h: &Harness) -> Result<Section> {
@@ -87,7 +89,7 @@ fn measure(h: &Harness, server: &Server, n: usize) -> Result<Measured> {
             println!(
                 "  run {}, {daemons} daemon(s): {:.2} s ({:.0} erasures/s; submitted in {:.2} s); \
                  erasures per daemon {:?}; CPU: {:.2} of the cores busy, daemons {} s, \
-                 PostgreSQL {:.1} s, harness and APIs {:.1} s",
+                 PostgreSQL {:.1} s, harness and APIs {:.1} s; {:.0} store commits per erasure",
                 run + 1,
                 one.secs,
                 n as f64 / one.secs,
@@ -97,6 +99,7 @@ fn measure(h: &Harness, server: &Server, n: usize) -> Result<Measured> {
                 cpu_list(&one.spent.daemons),
                 one.spent.postgres,
                 one.spent.harness,
+                one.commits_per_erasure,
             );
             scaling[daemons - 1].push(one);
         }
@@ -106,12 +109,14 @@ fn measure(h: &Harness, server: &Server, n: usize) -> Result<Measured> {
         h.done_with(&dir);
         println!(
             "  run {}, failover: another leader after {:.2} s, the {} requests the dead leader \
-             held taken over after {:.2} s (lease {LEASE_SECS} s); {} DELETEs repeated",
+             held taken over after {:.2} s (lease {LEASE_SECS} s); {} DELETEs repeated, {} \
+             calls cut off by the kill",
             run + 1,
             f.leader_secs,
             f.held,
             f.takeover_secs,
-            f.repeats
+            f.repeats,
+            f.cut
         );
         failovers.push(f);
     }
@@ -140,10 +145,15 @@ fn scaling_run(
         api.reset();
     }
     let pids = nodes.pids();
+    // Settled, so that the count misses none of the daemons' start.
+    std::thread::sleep(Duration::from_millis(1500));
+    let commits_before = nodes.commits()?;
     let before = cpu::Sample::now(&pids)?;
     let started = Instant::now();
     let submit_secs = setup::submit_all(&nodes.apis(), n)?.as_secs_f64();
+    let mut polls = 0;
     setup::wait_for("every request settled", PATIENCE, || {
+        polls += 1;
         let (done, all) = nodes.done_of_all()?;
         Ok(done == all && all as usize == n)
     })
@@ -161,11 +171,15 @@ fn scaling_run(
         NAMES[0]
     );
     nodes.stop()?;
+    // The stopped daemons' connections have closed: their counts are in.
+    std::thread::sleep(Duration::from_millis(1500));
+    let commits = nodes.commits()? - commits_before - polls - 1;
     Ok(Scaling {
         secs,
         submit_secs,
         per_node,
         spent,
+        commits_per_erasure: commits as f64 / n as f64,
     })
 }
 
@@ -262,6 +276,12 @@ fn method(n: usize, scaling: &[Vec<Scaling>; 3], failovers: &[Failover]) -> Stri
     );
     let held: Vec<String> = failovers.iter().map(|f| f.held.to_string()).collect();
     let repeats: Vec<String> = failovers.iter().map(|f| f.repeats.to_string()).collect();
+    let cut: Vec<String> = failovers.iter().map(|f| f.cut.to_string()).collect();
+    let commits = Summary::of(
+        &(scaling.iter().flatten())
+            .map(|r| r.commits_per_erasure)
+            .collect::<Vec<_>>(),
+    );
     format!(
         "1, 2 and 3 `gallra run` daemons (release build), each with its own node name, state \
          directory and admin API, sharing one PostgreSQL state store (a fresh database per \
@@ -276,13 +296,14 @@ fn method(n: usize, scaling: &[Vec<Scaling>; 3], failovers: &[Failover]) -> Stri
          empty, every request done, and every daemon's audit chain counted. An erasure makes \
          its {CALLS_PER_ERASURE} API calls one after another and a daemon works {ENGINE_IN_FLIGHT} \
          requests at once, so one daemon cannot take less than {} s for {}: the bound the \
-         latency sets. CPU, from /proc, in each last run: {}; {}; {}. Failover: 3 daemons, the \
+         latency sets. The state store committed {}–{} transactions per erasure \
+         (`pg_stat_database`, the harness's polls left out). CPU, from /proc, in each last run: {}; {}; {}. Failover: 3 daemons, the \
          requests submitted, and once a tenth are done the daemon named by the store's \
          `leader` row killed with SIGKILL while it held requests ({} held); timed until the \
          `leader` row names another daemon with a current lease, and until no request the dead \
          daemon held is still open under its claim; then every request carried out and \
-         checked, where a DELETE answered 404 is allowed for the requests it held ({} \
-         repeated). Target: lease + 5 s = {} s.",
+         checked, where a DELETE answered 404 ({} repeated) and a call the dead daemon never had \
+         answered ({} cut off) are allowed for the requests it held. Target: lease + 5 s = {} s.",
         thousands(n as u64),
         num(submits.min),
         num(submits.max),
@@ -290,11 +311,14 @@ fn method(n: usize, scaling: &[Vec<Scaling>; 3], failovers: &[Failover]) -> Stri
         LATENCY.as_millis(),
         num(engine_floor),
         thousands(n as u64),
+        num(commits.min),
+        num(commits.max),
         spent(0),
         spent(1),
         spent(2),
         held.join(", "),
         repeats.join(", "),
+        cut.join(", "),
         num(TARGET_SECS),
     ) + &format!(
         " The 1-minute load average at the end was {:.1}.",

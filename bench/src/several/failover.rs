@@ -31,6 +31,9 @@ pub struct Failover {
     /// DELETEs answered 404, over the three APIs: steps the dead daemon may have made before
     /// it died, made again by the daemon that took its request over.
     pub repeats: usize,
+    /// Calls of the dead daemon still waiting for their answer when it died, which the APIs
+    /// never sent (their logs keep the 429 they start with).
+    pub cut: usize,
 }
 
 pub fn run(h: &Harness, server: &Server, dir: &std::path::Path, n: usize) -> Result<Failover> {
@@ -71,20 +74,23 @@ pub fn run(h: &Harness, server: &Server, dir: &std::path::Path, n: usize) -> Res
     })
     .with_context(|| nodes.not_done().unwrap_or_default())?;
 
-    let repeats = check(&world, n, held.len())?;
+    let (repeats, cut) = check(&world, n, held.len())?;
     nodes.stop()?;
     Ok(Failover {
         leader_secs: leader_secs.unwrap_or_default(),
         takeover_secs: takeover_secs.unwrap_or_default(),
         held: held.len(),
         repeats,
+        cut,
     })
 }
 
 /// Every user erased at every API and in the account source, by one successful DELETE each;
-/// a DELETE answered 404 (the user was gone already) only for a request the dead daemon held.
-fn check(world: &World, n: usize, held: usize) -> Result<usize> {
-    let mut repeats = 0;
+/// otherwise only what the dead daemon's requests explain: a DELETE answered 404 (the user was
+/// gone already) and calls it never had answered (the API's log keeps their first status,
+/// 429), each fewer than the requests it held. Returns the 404s and the calls cut off.
+fn check(world: &World, n: usize, held: usize) -> Result<(usize, usize)> {
+    let (mut repeats, mut cut) = (0, 0);
     for api in &world.apis {
         let t = api.tally();
         let name = api.name;
@@ -94,15 +100,18 @@ fn check(world: &World, n: usize, held: usize) -> Result<usize> {
             "{name}: {} DELETEs for {n} users",
             t.deleted
         );
+        let count = |status: u16| t.other.iter().filter(|&&s| s == status).count();
+        let (again, unanswered) = (count(404), count(429));
         ensure!(
-            t.other.iter().all(|&s| s == 404) && t.other.len() <= held,
+            again + unanswered == t.other.len() && again <= held && unanswered <= held,
             "{name}: {} answers other than 200/204 ({:?}), and the dead daemon held {held} requests",
             t.other.len(),
             &t.other[..t.other.len().min(10)]
         );
-        repeats += t.other.len();
+        repeats += again;
+        cut += unanswered;
     }
     let left = submit::customers_left(&world.source)?;
     ensure!(left == 0, "{left} customers left in the account source");
-    Ok(repeats)
+    Ok((repeats, cut))
 }

@@ -98,6 +98,16 @@ impl Nodes {
         Ok(())
     }
 
+    /// Transactions committed in the store's database so far (`pg_stat_database`, which the
+    /// server updates about once a second and when a connection closes).
+    pub fn commits(&mut self) -> Result<i64> {
+        let row = self.store.query_one(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()",
+            &[],
+        )?;
+        Ok(row.get(0))
+    }
+
     /// Requests in the store by state: (done, all).
     pub fn done_of_all(&mut self) -> Result<(i64, i64)> {
         let row = self.store.query_one(
