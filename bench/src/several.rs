@@ -224,10 +224,10 @@ fn figures(n: usize, scaling: &[Vec<Scaling>; 3], failovers: &[Failover]) -> Vec
             &ratios,
         ));
     }
-    for d in 0..3 {
-        let busy: Vec<f64> = scaling[d].iter().map(|r| r.spent.cores_busy).collect();
+    for (d, runs) in scaling.iter().enumerate() {
+        let busy: Vec<f64> = runs.iter().map(|r| r.spent.cores_busy).collect();
         figures.push(Figure::new(
-            format!("cores busy (of 2), {} daemon(s)", d + 1),
+            format!("cores busy (whole machine), {} daemon(s)", d + 1),
             "",
             &busy,
         ));
