@@ -4,7 +4,7 @@
 # data, prints every figure with its target and its ratio to the floor, and rewrites its
 # sections of BENCHMARKS.md.
 #
-#   scripts/bench.sh                      everything, 5 runs per figure (about 25 minutes)
+#   scripts/bench.sh                      everything, 5 runs per figure (about 30 minutes)
 #   scripts/bench.sh --only plan,boundary one or more workloads
 #   scripts/bench.sh --only several --runs 3   1, 2, 3 daemons on one store, and failover
 #   scripts/bench.sh --quick              reduced sizes, one run, nothing written
