@@ -4,13 +4,14 @@
 # data, prints every figure with its target and its ratio to the floor, and rewrites its
 # sections of BENCHMARKS.md.
 #
-#   scripts/bench.sh                      everything, 5 runs per figure (about 25 minutes)
+#   scripts/bench.sh                      everything, 5 runs per figure (about 30 minutes)
 #   scripts/bench.sh --only plan,boundary one or more workloads
+#   scripts/bench.sh --only several --runs 3   1, 2, 3 daemons on one store, and failover
 #   scripts/bench.sh --quick              reduced sizes, one run, nothing written
 #
 # Other options go to the harness: cargo run --release -p gallra-bench -- --help
-# PostgreSQL must be running (scripts/test-services.sh starts it) for purge-postgres and
-# requests.
+# PostgreSQL must be running (scripts/test-services.sh starts it) for purge-postgres,
+# requests and several.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -176,3 +176,14 @@ pub fn api(listen: &str, tokens_file: &Path) -> String {
         quoted(&tokens_file.display().to_string())
     )
 }
+
+/// `[state_store]` on PostgreSQL (the URL in `url_file`), as daemon `node` of several, with
+/// leases of `lease`.
+pub fn state_store(url_file: &Path, node: &str, lease: &str) -> String {
+    format!(
+        "[state_store]\nbackend = \"postgresql\"\nurl_file = {}\nnode = {}\nlease = {}\n\n",
+        quoted(&url_file.display().to_string()),
+        quoted(node),
+        quoted(lease)
+    )
+}

@@ -26,6 +26,7 @@ mod propagation;
 mod purge;
 mod report;
 mod requests;
+mod several;
 mod stats;
 mod systems;
 
@@ -45,6 +46,7 @@ const WORKLOADS: &[&str] = &[
     "footprint",
     "propagation",
     "requests",
+    "several",
 ];
 
 #[derive(Parser, Debug)]
@@ -58,7 +60,7 @@ struct Args {
     #[arg(long)]
     runs: Option<usize>,
     /// Only these workloads (comma-separated): plan, purge-sqlite, purge-postgres,
-    /// boundary, footprint, propagation, requests.
+    /// boundary, footprint, propagation, requests, several.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Where `gallra` and the plugin libraries are (default: beside this program, i.e. the
@@ -69,7 +71,7 @@ struct Args {
     /// none with --quick).
     #[arg(long)]
     output: Option<PathBuf>,
-    /// PostgreSQL server for purge-postgres and requests (a superuser: the harness creates
+    /// PostgreSQL server for purge-postgres, requests and several (a superuser: the harness creates
     /// databases).
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
     postgres: String,
@@ -236,6 +238,7 @@ fn main() -> Result<()> {
             "boundary" => abi::run(&harness),
             "footprint" => footprint::run(&harness),
             "requests" => requests::run(&harness),
+            "several" => several::run(&harness),
             _ => propagation::run(&harness),
         };
         match result {

@@ -42,6 +42,20 @@ impl Server {
             .with_context(|| format!("connecting to database {name}"))
     }
 
+    /// A new empty database `name` (dropped first if a previous run left it).
+    pub fn create_empty(&self, name: &str) -> Result<()> {
+        let mut admin = self.admin()?;
+        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
+        admin.batch_execute(&format!("CREATE DATABASE {name}"))?;
+        Ok(())
+    }
+
+    pub fn drop_database(&self, name: &str) -> Result<()> {
+        let mut admin = self.admin()?;
+        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
+        Ok(())
+    }
+
     /// Creates the template database of `system` with `population`'s rows.
     pub fn create_template(&self, system: System, population: Population) -> Result<()> {
         let template = template_name(system);

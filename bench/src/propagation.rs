@@ -9,8 +9,8 @@
 //! run is checked against the APIs' own logs before it is timed: every user deleted by
 //! exactly one DELETE, none lost, and no second with more than 200 admitted.
 
-mod apis;
-mod submit;
+pub(crate) mod apis;
+pub(crate) mod submit;
 
 use std::path::Path;
 use std::process::Command;

@@ -12,7 +12,7 @@
 //! customer's rows hold no personal data and nobody else's changed, each export holds the
 //! customer's rows.
 
-mod admin;
+pub(crate) mod admin;
 mod shop;
 
 use std::path::Path;

@@ -24,18 +24,25 @@ pub struct Api {
     pub name: &'static str,
     pub rest: RestApi,
     limit: RateLimit,
+    /// Requests it admits in any second.
+    per_sec: usize,
 }
 
 /// Starts the three APIs, each holding `users` users `user<id>@example.test`, ids 1 to
 /// `users` (the ids the account source gives the same customers).
 pub fn start(users: usize) -> Result<Vec<Api>> {
+    start_with(users, LATENCY, LIMIT_PER_SEC)
+}
+
+/// [`start`], answering after `latency` and admitting `per_sec` requests in any second.
+pub fn start_with(users: usize, latency: Duration, per_sec: usize) -> Result<Vec<Api>> {
     NAMES
         .iter()
         .map(|&name| {
-            let limit = RateLimit::per_second(LIMIT_PER_SEC).retry_after(Some(1));
+            let limit = RateLimit::per_second(per_sec).retry_after(Some(1));
             let rest = RestApi::start_with(Options {
                 rate_limit: Some(limit.clone()),
-                latency: LATENCY,
+                latency,
                 ..Options::default()
             });
             let ids = rest.add_users(users);
@@ -43,7 +50,12 @@ pub fn start(users: usize) -> Result<Vec<Api>> {
                 ids.first() == Some(&1) && ids.len() == users,
                 "{name}: the API did not number its users 1 to {users}"
             );
-            Ok(Api { name, rest, limit })
+            Ok(Api {
+                name,
+                rest,
+                limit,
+                per_sec,
+            })
         })
         .collect()
 }
@@ -128,7 +140,7 @@ impl Api {
             t.lookups
         );
         ensure!(
-            t.max_per_second <= LIMIT_PER_SEC,
+            t.max_per_second <= self.per_sec,
             "{name}: {} requests admitted within one second",
             t.max_per_second
         );

@@ -72,6 +72,18 @@ impl Daemon {
         }
     }
 
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// `kill -9`, as when its host dies: it gives nothing up (leases, leadership).
+    pub fn kill(mut self) -> Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+
     /// Its resident set size now, in MiB.
     pub fn rss_mib(&self) -> Result<f64> {
         Ok(measure::vm_rss_kib(self.child.id())? as f64 / 1024.0)
