@@ -14,9 +14,10 @@ use std::sync::Arc;
 
 use gallra_plugin_api::SubjectFacts;
 use jiff::Timestamp;
-use tokio::sync::{watch, Semaphore};
-use tokio::task::JoinSet;
-use tracing::Instrument;
+use tokio::sync::watch;
+
+mod rolling;
+pub use rolling::SHARED_IDLE_WAKE;
 
 use super::model::{
     RequestAction, RequestKind, RequestRecord, RequestState, RequestTask, TaskUpdate,
@@ -130,63 +131,7 @@ impl Engine {
             now,
         )
         .await?;
-        let mut summary = DriveSummary::default();
-        let permits = Arc::new(Semaphore::new(IN_FLIGHT));
-        let mut last_batch = Vec::new();
-        loop {
-            // This node's leases on the tasks it is working on stay alive between passes.
-            self.store.renew_leases()?;
-            // Claimed: another daemon sharing the store leaves these alone until released.
-            let due = self.store.claim_requests(now, 256)?;
-            if due.is_empty() || due == last_batch {
-                self.store.release_requests(&due)?;
-                return Ok(summary);
-            }
-            let mut work = JoinSet::new();
-            let mut failed = None;
-            // Each request once per pass, whatever the store gave: two steps of one request
-            // side by side would make its calls twice.
-            let mut taken = std::collections::BTreeSet::new();
-            for id in due.iter().copied().filter(|id| taken.insert(*id)) {
-                if self.stopping() {
-                    break;
-                }
-                let engine = self.clone();
-                let permit = Arc::clone(&permits)
-                    .acquire_owned()
-                    .await
-                    .expect("never closed");
-                work.spawn(async move {
-                    let span = tracing::info_span!("request", id = id.0);
-                    let result = engine.process(id, now).instrument(span).await;
-                    drop(permit);
-                    result
-                });
-            }
-            // Requests in flight finish (and are recorded) before an error stops the drive.
-            while let Some(joined) = work.join_next().await {
-                match joined {
-                    Ok(Ok(())) => {}
-                    Ok(Err(error)) => {
-                        failed.get_or_insert(error);
-                    }
-                    Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-                    Err(_) => {}
-                }
-                summary.worked += 1;
-            }
-            if let Err(error) = self.store.release_requests(&due) {
-                // Not fatal: the leases run out, and this node takes its own back at once.
-                tracing::warn!(%error, "cannot release this node's requests; other daemons take them up when the leases run out");
-            }
-            if let Some(error) = failed {
-                return Err(error);
-            }
-            if self.stopping() {
-                return Ok(summary);
-            }
-            last_batch = due;
-        }
+        self.work_due(now).await
     }
 
     /// Settles open requests whose tasks are all final: a process killed between recording a

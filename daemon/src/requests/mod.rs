@@ -22,7 +22,7 @@ pub mod steps;
 mod upkeep;
 pub mod view;
 
-pub use engine::Engine;
+pub use engine::{Engine, SHARED_IDLE_WAKE};
 pub use local::LocalService;
 // The request model lives in gallra-store, beneath the engine; it keeps its old paths here.
 pub use gallra_store::model::requests as model;

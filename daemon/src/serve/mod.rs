@@ -250,9 +250,15 @@ impl Generation {
         heartbeat.beat();
         let gauges =
             gauges::RequestGaugeSource::new(Arc::clone(&config), store.clone(), metrics.clone());
+        // Sharing the store, an idle daemon looks again soon: requests a dead daemon held come
+        // free when its lease runs out, and nothing else would wake this one for them.
+        let idle = match config.state_store.backend {
+            config::StateBackend::Sqlite => IDLE_WAKE,
+            config::StateBackend::Postgresql { .. } => crate::requests::SHARED_IDLE_WAKE,
+        };
         tasks.spawn(drive_loop(
             engine,
-            gauges,
+            (gauges, idle),
             config.state_dir.clone(),
             Arc::clone(wake),
             Arc::clone(&heartbeat),
@@ -368,7 +374,7 @@ fn prune_restore_windows(store: &dyn Backend, state_dir: &Path) {
 /// stop is asked for.
 async fn drive_loop(
     engine: Engine,
-    gauges: gauges::RequestGaugeSource,
+    (gauges, idle): (gauges::RequestGaugeSource, Duration),
     state_dir: PathBuf,
     wake: Arc<Notify>,
     heartbeat: Arc<systemd::Heartbeat>,
@@ -393,7 +399,7 @@ async fn drive_loop(
         };
         prune_restore_windows(gauges.store(), &state_dir);
         let gauged = gauges.update().map_err(ServeError::from);
-        let sleep = match gauged.and_then(|()| until_next(gauges.store())) {
+        let sleep = match gauged.and_then(|()| until_next(gauges.store(), idle)) {
             Ok(_) if audit_stuck => systemd::max_sleep(IDLE_WAKE),
             Ok(sleep) => sleep,
             Err(ServeError::Store(error)) if error.is_transient() => scheduler::RETRY_UNREACHABLE,
@@ -407,11 +413,11 @@ async fn drive_loop(
     }
 }
 
-/// How long until the earliest waiting task is due, at most [`IDLE_WAKE`] (shorter under a
-/// systemd watchdog, so that the loop's heartbeat stays fresh).
-fn until_next(store: &dyn RequestStore) -> Result<Duration, ServeError> {
+/// How long until the earliest waiting task is due, at most `idle` (shorter under a systemd
+/// watchdog, so that the loop's heartbeat stays fresh).
+fn until_next(store: &dyn RequestStore, idle: Duration) -> Result<Duration, ServeError> {
     let now = crate::clock::now();
-    let longest = systemd::max_sleep(IDLE_WAKE);
+    let longest = systemd::max_sleep(idle);
     Ok(match store.next_wakeup()? {
         Some(at) if at <= now => Duration::ZERO,
         Some(at) => Duration::try_from(at.duration_since(now))
