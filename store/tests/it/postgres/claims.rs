@@ -4,13 +4,11 @@ use std::collections::BTreeMap;
 
 use gallra_store::conformance::requests::update;
 use gallra_store::{
-    Action, Decision, Lease, NewRequestTask, PostgresStore, RequestAction, RequestKind,
-    RequestStore, RunId, Store, TaskRecord, TaskState,
+    Lease, NewRequestTask, PostgresStore, RequestAction, RequestKind, RequestStore, RunId, Store,
+    TaskRecord, TaskState,
 };
 
-use super::server::Schema;
-
-const SLOT: &str = "2025-03-01T03:00:00Z";
+use super::server::{selected_run, Schema, SLOT};
 
 fn nodes(schema: &Schema) -> Vec<PostgresStore> {
     ["node-a", "node-b", "node-c"]
@@ -21,24 +19,7 @@ fn nodes(schema: &Schema) -> Vec<PostgresStore> {
 
 /// A run of `subjects` selected subjects with a task in each of three systems.
 fn run_of(store: &PostgresStore, subjects: usize) -> RunId {
-    let slot = SLOT.parse().unwrap();
-    let run = store.begin_run("inactive", "enforce", slot, slot).unwrap();
-    let decisions: Vec<Decision> = (0..subjects)
-        .map(|i| Decision {
-            subject_key: format!("{i:04}"),
-            selected: true,
-            reason: "inactive".to_owned(),
-            identifiers: Vec::new(),
-        })
-        .collect();
-    store.record_decisions(run, &decisions).unwrap();
-    let systems: Vec<(String, Action, u32)> = ["crm", "billing", "panel"]
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.to_string(), Action::Erase, i as u32))
-        .collect();
-    store.create_tasks_for_selected(run, &systems).unwrap();
-    run
+    selected_run(store, subjects, &["crm", "billing", "panel"])
 }
 
 /// Claims batches of 7 subjects, carrying each out (done) before the next claim as the

@@ -3,29 +3,13 @@
 
 use std::sync::Arc;
 
-use gallra_store::{
-    Action, Decision, Lease, LeaseStore, PostgresStore, RunId, Store, StoreError, TaskId,
-};
+use gallra_store::{Lease, LeaseStore, PostgresStore, RunId, Store, StoreError, TaskId};
 
-use super::server::{admin, Schema, URL};
-
-const SLOT: &str = "2025-03-01T03:00:00Z";
+use super::server::{admin, selected_run, Schema, SLOT, URL};
 
 /// A run with `subjects` selected subjects and one task each; their ids.
 fn run_with(store: &PostgresStore, subjects: usize) -> (RunId, Vec<TaskId>) {
-    let slot = SLOT.parse().unwrap();
-    let run = store.begin_run("inactive", "enforce", slot, slot).unwrap();
-    let decisions: Vec<Decision> = (0..subjects)
-        .map(|i| Decision {
-            subject_key: format!("{i:04}"),
-            selected: true,
-            reason: "inactive".to_owned(),
-            identifiers: Vec::new(),
-        })
-        .collect();
-    store.record_decisions(run, &decisions).unwrap();
-    let systems = [("crm".to_owned(), Action::Erase, 1)];
-    store.create_tasks_for_selected(run, &systems).unwrap();
+    let run = selected_run(store, subjects, &["crm"]);
     let tasks = store.pending_tasks(run, usize::MAX).unwrap();
     (run, tasks.into_iter().map(|t| t.id).collect())
 }

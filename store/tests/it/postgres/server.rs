@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use gallra_store::{Lease, PostgresStore};
+use gallra_store::{Action, Decision, Lease, PostgresStore, RunId, Store};
 
 /// The server the tests use.
 pub const URL: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -57,3 +57,27 @@ pub fn admin<T: Send + 'static>(
     .join()
     .expect("the admin connection's thread")
 }
+
+/// A run (of slot `SLOT`) with `subjects` selected subjects (`0000`, `0001`, …) and one erase
+/// task each in every system of `systems`, in that order.
+pub fn selected_run(store: &PostgresStore, subjects: usize, systems: &[&str]) -> RunId {
+    let slot = SLOT.parse().unwrap();
+    let run = store.begin_run("inactive", "enforce", slot, slot).unwrap();
+    let decisions: Vec<Decision> = (0..subjects)
+        .map(|i| Decision {
+            subject_key: format!("{i:04}"),
+            selected: true,
+            reason: "inactive".to_owned(),
+            identifiers: Vec::new(),
+        })
+        .collect();
+    store.record_decisions(run, &decisions).unwrap();
+    let systems: Vec<(String, Action, u32)> = (systems.iter().enumerate())
+        .map(|(i, s)| (s.to_string(), Action::Erase, i as u32))
+        .collect();
+    store.create_tasks_for_selected(run, &systems).unwrap();
+    run
+}
+
+/// The schedule slot of [`selected_run`]'s runs.
+pub const SLOT: &str = "2025-03-01T03:00:00Z";
