@@ -8,6 +8,8 @@
 //! this subject ([`crate::identity`]). Only a subject still selected on all of that is
 //! erased, and only through identifiers that are still its own.
 
+use std::collections::BTreeSet;
+
 use gallra_plugin_api::{Identifier, IdentifierKind, StillSelected, Subject};
 use jiff::Zoned;
 
@@ -40,7 +42,7 @@ pub(super) async fn recheck(
     identifiers: &[Identifier],
 ) -> Verdict {
     let subjects = [(key.to_owned(), identifiers.to_vec())];
-    let mut verdicts = recheck_many(config, systems, rule, &subjects).await;
+    let mut verdicts = recheck_many(config, systems, rule, &subjects, &BTreeSet::new()).await;
     verdicts.pop().expect("one verdict per subject")
 }
 
@@ -48,11 +50,19 @@ pub(super) async fn recheck(
 /// about all of them in one batch per question (the source's status, the identifiers'
 /// lookups, every other system's status). A subject that could not be asked about is held;
 /// the others are unaffected.
+///
+/// `continuing` names the subjects whose erase at the account source an interrupted attempt
+/// had under way (a kill, a full disk): that attempt decided afresh and may have removed the
+/// subject from the source, and with it the last activity time anyone reports. For them "no
+/// system reports an activity time" carries the erasure on (every erase is idempotent and
+/// read back) instead of keeping a subject half-erased that no later run would find again.
+/// Any activity still reported decides as for everyone else.
 pub(super) async fn recheck_many(
     config: &Config,
     systems: &Systems,
     rule: &Rule,
     subjects: &[(String, Vec<Identifier>)],
+    continuing: &BTreeSet<String>,
 ) -> Vec<Verdict> {
     let unknown = |why: String| {
         Verdict::Hold(
@@ -120,6 +130,9 @@ pub(super) async fn recheck_many(
             Err(error) => unknown(error),
             Ok(facts) => match decide(rule, &now, &facts) {
                 reason if reason.selects() => Verdict::Erase(resolution),
+                Reason::ActivityUnknown if continuing.contains(&subjects[i].0) => {
+                    Verdict::Erase(resolution)
+                }
                 reason => {
                     Verdict::Hold(TaskState::Kept, format!("{CHANGED}: {}", reason.describe()))
                 }

@@ -9,7 +9,7 @@
 //! fails that subject only. Transient failures are tried again, the failed subjects alone,
 //! up to [`ATTEMPTS`] times.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use gallra_core::policy::answer::{self, Next};
@@ -67,7 +67,8 @@ pub(super) async fn erase_batch(
         .iter()
         .map(|tasks| (tasks[0].subject_key.clone(), tasks[0].identifiers.clone()))
         .collect();
-    let verdicts = recheck_with_retries(config, systems, rule, &subjects).await;
+    let continuing = continuing(config, &groups);
+    let verdicts = recheck_with_retries(config, systems, rule, &subjects, &continuing).await;
     let mut results = Vec::new();
     let mut in_hand = Vec::new();
     for ((tasks, verdict), planned) in groups.into_iter().zip(verdicts).zip(subjects) {
@@ -123,7 +124,8 @@ pub(super) async fn erase_batch(
         for (system, tasks) in round {
             // Checked just before this system's erase, not only before the round: a round
             // of several systems runs them one after the other.
-            let tasks = refresh(config, systems, rule, &mut in_hand, tasks, &mut results).await;
+            let asked = (in_hand.as_mut_slice(), &continuing);
+            let tasks = refresh(config, systems, rule, asked, tasks, &mut results).await;
             if tasks.is_empty() {
                 continue;
             }
@@ -149,7 +151,7 @@ async fn refresh(
     config: &Config,
     systems: &Systems,
     rule: &Rule,
-    in_hand: &mut [InHand],
+    (in_hand, continuing): (&mut [InHand], &BTreeSet<String>),
     tasks: Vec<(usize, TaskRecord)>,
     results: &mut Vec<TaskResult>,
 ) -> Vec<(usize, TaskRecord)> {
@@ -163,7 +165,7 @@ async fn refresh(
     }
     let subjects: Vec<(String, Vec<Identifier>)> =
         stale.iter().map(|&i| in_hand[i].planned.clone()).collect();
-    let verdicts = recheck_with_retries(config, systems, rule, &subjects).await;
+    let verdicts = recheck_with_retries(config, systems, rule, &subjects, continuing).await;
     for (i, verdict) in stale.into_iter().zip(verdicts) {
         in_hand[i].checked = Instant::now();
         match verdict {
@@ -182,6 +184,17 @@ async fn refresh(
         }
     }
     kept
+}
+
+/// The subjects whose task at the account source was running when claimed: an interrupted
+/// attempt had their erase there under way (see [`recheck::recheck_many`]).
+fn continuing(config: &Config, groups: &[Vec<TaskRecord>]) -> BTreeSet<String> {
+    groups
+        .iter()
+        .flatten()
+        .filter(|t| t.system == config.account_source && t.state == TaskState::Running)
+        .map(|t| t.subject_key.clone())
+        .collect()
 }
 
 /// Splits a batch into per-subject lists, each in task order. A subject's tasks can straddle
@@ -211,8 +224,9 @@ async fn recheck_with_retries(
     systems: &Systems,
     rule: &Rule,
     subjects: &[(String, Vec<Identifier>)],
+    continuing: &BTreeSet<String>,
 ) -> Vec<Verdict> {
-    let mut verdicts = recheck::recheck_many(config, systems, rule, subjects).await;
+    let mut verdicts = recheck::recheck_many(config, systems, rule, subjects, continuing).await;
     for attempt in 1..ATTEMPTS {
         let again: Vec<usize> = (0..subjects.len())
             .filter(|&i| matches!(verdicts[i], Verdict::Hold(TaskState::Failed, _)))
@@ -225,7 +239,7 @@ async fn recheck_with_retries(
         }
         tokio::time::sleep(retry_wait(attempt)).await;
         let asked: Vec<_> = again.iter().map(|&i| subjects[i].clone()).collect();
-        let fresh = recheck::recheck_many(config, systems, rule, &asked).await;
+        let fresh = recheck::recheck_many(config, systems, rule, &asked, continuing).await;
         for (i, verdict) in again.into_iter().zip(fresh) {
             verdicts[i] = verdict;
         }

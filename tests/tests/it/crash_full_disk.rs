@@ -296,17 +296,13 @@ fn erasure_requests_that_fill_the_disk_leave_each_erasure_recorded_or_to_redo() 
 /// disk that fills stops the run at the next write, and every erasure made is in the log.
 /// (Before the write-ahead order, a batch was erased and only then recorded, and a full
 /// disk left its erasures unaudited.)
-// Ignored: fails on this machine in most runs, at commit 3fbe788 (before issue 16) as now. The
-// disk fills after billing's anonymizations were made but before their outcomes were written;
-// the next run redoes them ("again") and its fresh re-check finds no activity time left in
-// any system (the first attempt erased it), so it records billing "retained: kept: changed
-// since the plan: no system reports an activity time" where the calm run recorded "done:
-// anonymized 1 records". The systems end as in the calm run and every erasure made is in the
-// log (the started entries); the outcome recorded for the redo is wrong. A real bug in the
-// re-decision of a subject partly erased by an interrupted attempt (see the session note of
-// issue 16): fix it there, then remove this ignore.
+/// Filled once billing's anonymizations (and the account source's erase) were made but before
+/// their outcomes were written: the next run redoes them ("again"), and its fresh re-check
+/// finds nothing left that reports an activity time, since the first attempt erased the
+/// subject everywhere. It carries the erasure on (see `runner::recheck::recheck_many`'s
+/// `continuing`) and records it done, as the calm run did; before, it recorded billing
+/// "retained: kept: changed since the plan: no system reports an activity time".
 #[test]
-#[ignore = "known bug: a redone anonymization is re-decided on facts its first attempt erased (issue 16 note)"]
 fn a_purge_that_fills_the_disk_while_erasing_erases_nothing_unrecorded() {
     let aim = Aim::Erasing(50);
     a_full_disk_mid_run_erases_nothing_unrecorded(Work::Purge, aim, Record::Before);

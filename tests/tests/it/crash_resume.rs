@@ -106,3 +106,85 @@ fn killed_runs_end_like_an_uninterrupted_run_in_sqlite() {
 fn killed_runs_end_like_an_uninterrupted_run_in_mariadb() {
     killed_runs_end_like_an_uninterrupted_run(Backend::Mysql, 0xfeed);
 }
+
+/// A run stopped after it had erased subjects everywhere, account source included, but before
+/// it recorded a single outcome (a kill, a full disk) is resumed: each such subject's tasks
+/// are done again ("again"), and the fresh re-check, which finds nothing left that reports an
+/// activity time, carries the erasure on and records it done instead of keeping a subject
+/// half-erased that no later run would find (`runner::recheck::recheck_many`, `continuing`).
+#[test]
+fn a_resumed_run_whose_subjects_are_already_gone_everywhere_records_them_done_not_kept() {
+    let (_dir, scenario) = Scenario::sqlite(23, 200);
+    let gallra = Gallra::new(&scenario.config);
+    let mut child = gallra.spawn(&["run", "--once"]);
+    wait_for_erasing(&scenario, &mut child);
+    let _ = child.kill();
+    let _ = child.wait();
+    let state = rusqlite::Connection::open(scenario.dir.join("state/state.db")).unwrap();
+    let open: Vec<i64> = {
+        let mut stmt = state
+            .prepare("SELECT DISTINCT subject_key FROM tasks WHERE state IN ('pending', 'running')")
+            .unwrap();
+        let keys = stmt.query_map([], |r| r.get::<_, String>(0)).unwrap();
+        keys.map(|k| k.unwrap().parse().unwrap()).collect()
+    };
+    assert!(
+        open.len() > 5,
+        "the kill left subjects to do: {}",
+        open.len()
+    );
+    // As the interrupted attempt would have left them: gone from every system, every task
+    // still marked running under no live lease.
+    for customer in scenario.data.customers() {
+        if !open.contains(&customer.panel_id()) {
+            continue;
+        }
+        let panel = customer.panel_id();
+        scenario.db("panel").execute(&[
+            format!("DELETE FROM services WHERE customer_id = {panel}"),
+            format!("DELETE FROM customers WHERE id = {panel}"),
+        ]);
+        let billing = customer.billing_id();
+        scenario.db("billing").execute(&[
+            format!("DELETE FROM invoices WHERE client_id = {billing}"),
+            format!("DELETE FROM clients WHERE id = {billing}"),
+        ]);
+        if let Some(crm) = customer.crm_id() {
+            scenario.db("crm").execute(&[
+                format!("DELETE FROM notes WHERE person_id = {crm}"),
+                format!("DELETE FROM people WHERE id = {crm}"),
+            ]);
+        }
+    }
+    state
+        .execute(
+            "UPDATE tasks SET state = 'running', lease_node = NULL, lease_until = NULL
+             WHERE state IN ('pending', 'running')",
+            [],
+        )
+        .unwrap();
+    drop(state);
+
+    gallra.run(&["run", "--once"]).expect_code(0);
+    let state = rusqlite::Connection::open(scenario.dir.join("state/state.db")).unwrap();
+    let kept: i64 = state
+        .query_row(
+            "SELECT count(*) FROM tasks WHERE state <> 'done'
+                AND subject_key IN (SELECT subject_key FROM tasks WHERE detail LIKE 'again%')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let again: i64 = state
+        .query_row(
+            "SELECT count(*) FROM tasks WHERE detail LIKE 'again%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(again > 5, "the resumed tasks say so: {again}");
+    assert_eq!(
+        kept, 0,
+        "a subject already gone everywhere was kept, not recorded done"
+    );
+}
