@@ -8,11 +8,15 @@ use crate::model::runs::{
     Action, Decision, DecisionFilter, NewTask, RunId, RunRecord, RunState, TaskId, TaskRecord,
     TaskState,
 };
-use crate::{LeaseStore, NewTombstone, RestoreStore, Result, TombstoneStore, WarningStore};
+use crate::{
+    LeaderStore, LeaseStore, NewTombstone, RestoreStore, Result, TombstoneStore, WarningStore,
+};
 
 /// The state store. Every method is one atomic step: it happens entirely or not at all.
 /// A run's warnings ([`WarningStore`]) are part of it.
-pub trait Store: WarningStore + TombstoneStore + RestoreStore + LeaseStore + Send + Sync {
+pub trait Store:
+    WarningStore + TombstoneStore + RestoreStore + LeaseStore + LeaderStore + Send + Sync
+{
     /// Starts a run of `policy` for the schedule slot `scheduled_for`, in state
     /// [`RunState::Planning`]. A slot that already has a run gives [`StoreError::RunExists`],
     /// so that no slot is run twice.

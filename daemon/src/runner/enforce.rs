@@ -261,6 +261,11 @@ async fn execute_subject_run(
     if !handed_over.is_empty() {
         handover::drop_changed(context, store.as_ref(), policy, run).await?;
     }
+    // Fenced: a daemon that lost the leadership while it planned (a stall, the store out of
+    // reach) makes no task; the daemon that leads now takes the run up.
+    if !store.lead()? {
+        return Err(RunError::NotLeader);
+    }
     store.create_tasks_for_selected(run, &systems)?;
     handover::hand_over(context, store.as_ref(), policy, run, &handed_over)?;
     store.set_run_state(
@@ -509,6 +514,51 @@ mod tests {
         assert!(
             !holds(),
             "an identifier of the abandoned plan is still in the state store"
+        );
+    }
+
+    /// A daemon that lost the scheduler's leadership while it planned (a stall, the store
+    /// out of reach) makes no task of its run: the daemon that leads now takes the run up,
+    /// so that one process decides.
+    #[tokio::test]
+    async fn a_daemon_that_no_longer_leads_makes_no_task_of_its_plan() {
+        use crate::store::{LeaderStore, Lease};
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let stale = SqliteStore::open(&state)
+            .unwrap()
+            .leasing(Lease::new("node-a"));
+        let leader = SqliteStore::open(&state)
+            .unwrap()
+            .leasing(Lease::new("node-b"));
+        let now = crate::clock::now();
+        let run = stale.begin_run("inactive", "enforce", now, now).unwrap();
+        let email = Identifier::parse(IdentifierKind::Email, "anna@example.se").unwrap();
+        let decision = Decision {
+            subject_key: "7".into(),
+            selected: true,
+            reason: "inactive".into(),
+            identifiers: vec![email],
+        };
+        stale.record_decisions(run, &[decision]).unwrap();
+        assert!(leader.lead().unwrap(), "node-b leads now");
+        let text = "state_dir = \"s\"\naccount_source = \"crm\"\n[systems.crm]\nplugin = \"sql\"\n\
+                    [policies.inactive]\nkind = \"inactivity\"\nidle_for = \"6 months\"\n";
+        let config = Arc::new(crate::config::parse(text, std::path::Path::new("/g.toml")).unwrap());
+        let finder = crate::plugins::PluginFinder::new(Some(&dir.path().join("no-plugins")));
+        let context = Context {
+            systems: Arc::new(crate::plugins::Systems::open(&config, &finder)),
+            config: Arc::clone(&config),
+            progress: false,
+            audit: Some(Arc::new(crate::audit::testing::log(dir.path(), 1))),
+        };
+        let store: Arc<dyn Store> = Arc::new(stale);
+        let policy = &config.policies["inactive"];
+        let result = execute_subject_run(&context, &store, policy, run, 1, 1).await;
+        assert!(matches!(result, Err(RunError::NotLeader)), "{result:?}");
+        assert!(
+            store.task_counts(run).unwrap().is_empty(),
+            "a task was made"
         );
     }
 }

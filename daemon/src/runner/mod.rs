@@ -64,6 +64,10 @@ pub enum RunError {
     /// record, and leaves the tasks it has not recorded to the next run.
     #[error("{0}")]
     Audit(#[from] crate::audit::AuditUnavailable),
+    /// Another daemon sharing the state store leads the scheduler now: this one erases
+    /// nothing more of the run (the leader takes it up), so that one process decides.
+    #[error("another daemon leads the scheduler now (this one lost its lease: a stall, or the state store out of reach); it takes this run up, and this daemon erases nothing of it")]
+    NotLeader,
     /// A bug in gallra.
     #[error("internal error: {0}")]
     Internal(String),
