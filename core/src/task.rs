@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use gallra_plugin_api::RecordRef;
+use gallra_plugin_api::{RecordRef, ResumeToken};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -96,6 +96,9 @@ pub struct Step {
     pub detail: String,
     /// The records an anonymization under a legal hold kept.
     pub kept: Option<Vec<RecordRef>>,
+    /// What the connector needs to check a deletion it has under way, handed back on the
+    /// next erase (`None` keeps the stored one while the task is not final).
+    pub resume: Option<ResumeToken>,
 }
 
 /// What a task made by `maker` becomes at `now` after a step that came to `next`: the one
@@ -126,6 +129,7 @@ fn step(state: TaskState, detail: String) -> Step {
         legal_basis: None,
         detail,
         kept: None,
+        resume: None,
     }
 }
 
@@ -149,10 +153,13 @@ fn after_in_run(next: Next) -> Step {
         }
         Next::Held { detail, .. } => step(TaskState::Retained, detail),
         Next::Refused { detail, .. } => step(TaskState::Blocked, detail),
-        Next::InProgress { detail, .. } => step(
-            TaskState::Blocked,
-            format!("{detail}; the next run checks again"),
-        ),
+        Next::InProgress { detail, resume, .. } => Step {
+            resume,
+            ..step(
+                TaskState::Blocked,
+                format!("{detail}; the next run checks again"),
+            )
+        },
         Next::NeedsPerson(detail) => step(TaskState::NeedsPerson, detail),
         Next::Retry(detail) | Next::Failed(detail) => step(TaskState::Failed, detail),
     }
@@ -201,8 +208,13 @@ fn after_in_request(
             kept: Some(kept),
             ..step(TaskState::Retained, detail)
         },
-        Next::InProgress { detail, check_at } => Step {
+        Next::InProgress {
+            detail,
+            check_at,
+            resume,
+        } => Step {
             not_before: Some(check_at),
+            resume,
             ..step(TaskState::Pending, detail)
         },
         Next::NeedsPerson(detail) => step(TaskState::NeedsPerson, detail),

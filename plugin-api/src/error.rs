@@ -2,11 +2,15 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::problems::SettingsProblem;
+
 /// What went wrong in a connector, and therefore what gallra does about it.
 ///
 /// Messages are read by sysadmins and land in logs: say what failed and how to fix it, name
-/// the system, table or endpoint — and **never** include an identifier, a name or any other
-/// personal data. The conformance suite checks this.
+/// the table, endpoint or setting — and **never** include an identifier, a name or any other
+/// personal data. The conformance suite checks this. Do not name the configured system
+/// ([`crate::OpenContext::system`]): gallra puts its name in front of every error a
+/// connector gives (`system "shop": status failed: …`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ConnectorError {
@@ -50,6 +54,15 @@ pub enum ConnectorError {
         key: String,
         /// What is wrong and what is expected.
         message: String,
+    },
+    /// Several settings are wrong: what [`crate::SettingsProblems`] gives for more than one
+    /// problem, so that `gallra check` shows every one at once.
+    #[error("{} problems with the settings, the first at {}: {}", problems.len(),
+        problems.first().map_or("", |p| p.key.as_str()),
+        problems.first().map_or("", |p| p.message.as_str()))]
+    Settings {
+        /// Each problem, in the order found.
+        problems: Vec<SettingsProblem>,
     },
 }
 

@@ -126,6 +126,8 @@ pub mod identifiers;
 mod log;
 pub mod messages;
 mod personnummer;
+mod problems;
+mod resume;
 mod still_selected;
 
 pub use connector::{dispatch, parse_settings, Connector};
@@ -138,6 +140,8 @@ pub use messages::{
     ExportField, ExportResult, LookupResult, OpenContext, RecordRef, Reply, RestoreOutcome,
     Retention, ScanPage, ScanRequest, Subject, SubjectFacts, SubjectRecord, MAX_BATCH,
 };
+pub use problems::{SettingsProblem, SettingsProblems};
+pub use resume::{ResumeToken, MAX_RESUME_TOKEN};
 pub use still_selected::StillSelected;
 
 /// Re-exported so that plugin crates use the same `jiff` types as the messages.

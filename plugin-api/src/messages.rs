@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ConnectorError;
 use crate::identifiers::{Identifier, IdentifierKind};
+use crate::resume::ResumeToken;
 use crate::still_selected::StillSelected;
 
 /// What a connector can do, as it tells gallra in [`Description::capabilities`].
@@ -116,6 +117,12 @@ pub struct Subject {
     /// them just before the call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub still_selected: Option<StillSelected>,
+    /// Set only when `erase` (or `anonymize`) is asked again after this connector answered
+    /// [`EraseOutcome::InProgress`] with a [`ResumeToken`] for the subject: that token, as it
+    /// was given, also after gallra restarted. Check the deletion it names before anything
+    /// else; the identifiers may no longer find what is being deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<ResumeToken>,
 }
 
 impl Subject {
@@ -124,6 +131,7 @@ impl Subject {
         Self {
             identifiers,
             still_selected: None,
+            resume: None,
         }
     }
 
@@ -289,6 +297,12 @@ pub enum EraseOutcome {
         reason: String,
         /// When to ask again, in seconds.
         check_after_secs: u64,
+        /// What the connector needs to check this deletion on the next call (the ids it
+        /// waits on), handed back in [`Subject::resume`]. gallra keeps it with the task, so
+        /// the deletion is followed to its end across restarts; keep nothing of the kind in
+        /// memory alone. Left out on the wire when `None`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<ResumeToken>,
     },
 }
 

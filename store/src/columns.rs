@@ -9,7 +9,7 @@
 use std::error::Error;
 use std::str::FromStr;
 
-use gallra_plugin_api::{Identifier, RecordRef};
+use gallra_plugin_api::{Identifier, RecordRef, ResumeToken};
 use jiff::Timestamp;
 
 use crate::{
@@ -101,6 +101,13 @@ trait Typed: Columns {
             .transpose()
     }
 
+    /// A resume token; one the plugin API would refuse is a corrupt row.
+    fn resume(&self, idx: usize) -> Result<Option<ResumeToken>, Self::Error> {
+        self.text(idx)?
+            .map(|text| ResumeToken::try_from(text).map_err(|e| self.corrupt(idx, e.into())))
+            .transpose()
+    }
+
     fn sealed(&self, ciphertext: usize, nonce: usize) -> Result<Sealed, Self::Error> {
         Ok(Sealed {
             ciphertext: self.blob(ciphertext)?,
@@ -171,7 +178,7 @@ pub(crate) fn request<R: Columns>(r: &R) -> Result<RequestRecord, R::Error> {
 /// The columns [`request_task`] reads, as the start of a query on `request_tasks t`.
 pub(crate) const REQUEST_TASK_COLUMNS: &str = "SELECT t.id, t.request, t.system, t.action,
         t.ord, t.state, t.attempts, t.not_before, t.retained_until, t.legal_basis, t.detail,
-        t.updated_at, t.kept_json, t.finished_at
+        t.updated_at, t.kept_json, t.finished_at, t.resume_token
     FROM request_tasks t";
 
 pub(crate) fn request_task<R: Columns>(r: &R) -> Result<RequestTask, R::Error> {
@@ -190,6 +197,7 @@ pub(crate) fn request_task<R: Columns>(r: &R) -> Result<RequestTask, R::Error> {
         updated_at: r.parsed(11)?,
         kept: r.kept(12)?,
         finished_at: r.optional(13)?,
+        resume: r.resume(14)?,
     })
 }
 

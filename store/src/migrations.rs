@@ -256,6 +256,14 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE audit_head;
     ALTER TABLE audit_heads RENAME TO audit_head;
     ",
+    // 14: a connector's resume token (plugin-api `ResumeToken`): what it needs to follow a
+    // deletion it has under way (the ids a processor's job deletes), kept with the task until
+    // the task is final, so the deletion is checked to its end after a restart too. Bounded
+    // and free of personal data by the plugin API's rules.
+    "
+    ALTER TABLE request_tasks ADD COLUMN resume_token TEXT;
+    ALTER TABLE tasks ADD COLUMN resume_token TEXT;
+    ",
 ];
 
 /// The schema version this binary writes.

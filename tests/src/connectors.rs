@@ -200,6 +200,26 @@ impl Connectors {
         Gallra::new(&self.config)
     }
 
+    /// Files the subject's erasure as the control panel would, knowing the customer's number
+    /// (the registry knows the customer only by it, `source_customer_id`); the request's id.
+    pub fn submit_erasure(&self, gallra: &Gallra) -> i64 {
+        let customer_id = self.subject_ids().client.to_string();
+        gallra
+            .run(&[
+                "request",
+                "erase",
+                "--email",
+                SUBJECT.email,
+                "--customer-id",
+                &customer_id,
+                "--json",
+            ])
+            .expect_code(0)
+            .json()["id"]
+            .as_i64()
+            .unwrap()
+    }
+
     /// The registry's contact id for a WHMCS client (`contacts.contact_id`).
     pub fn contact_id(client: u64) -> String {
         format!("GALLRA-{client}")

@@ -6,7 +6,7 @@
 //! is [`crate::task::after`], which is where a run and a request differ: a request's task
 //! waits with a time to act again, a run's leaves the subject for the next run.
 
-use gallra_plugin_api::{ConnectorError, EraseOutcome, RecordRef, Retention};
+use gallra_plugin_api::{ConnectorError, EraseOutcome, RecordRef, ResumeToken, Retention};
 use jiff::{SignedDuration, Timestamp};
 
 /// What came back from one erase (or anonymize) call, as the engine saw it.
@@ -62,6 +62,8 @@ pub enum Next {
         detail: String,
         /// When to ask again.
         check_at: Timestamp,
+        /// What the connector needs to check the deletion then, kept with the task.
+        resume: Option<ResumeToken>,
     },
     /// Anonymized under a legal hold that ends at `until`; the connector named the records it
     /// kept (`kept`, possibly none), by which they are erased then.
@@ -139,6 +141,7 @@ fn confirmed(
         EraseOutcome::InProgress {
             reason,
             check_after_secs,
+            resume,
         } => {
             let wait =
                 SignedDuration::from_secs(check_after_secs.max(1).min(i64::MAX as u64) as i64)
@@ -146,6 +149,7 @@ fn confirmed(
             Next::InProgress {
                 detail: format!("in progress: {reason}"),
                 check_at: now + wait,
+                resume,
             }
         }
         other => {

@@ -95,12 +95,18 @@ fn a_deletion_in_progress_is_asked_again_and_never_counted_done() {
     let in_progress = || Next::InProgress {
         detail: "in progress: job running".into(),
         check_at,
+        resume: Some(ResumeToken::new("[17,18]").unwrap()),
     };
     let waiting = request(9, in_progress());
     assert_eq!(
         (waiting.state, waiting.not_before),
         (TaskState::Pending, Some(check_at)),
         "not failed even after many checks"
+    );
+    assert_eq!(
+        waiting.resume.as_ref().map(ResumeToken::as_str),
+        Some("[17,18]"),
+        "kept with the task, to be handed back on the next erase"
     );
     assert_eq!(
         run(in_progress()),

@@ -48,16 +48,17 @@ fn check_plugins(systems: &[SystemConfig], finder: &PluginFinder) -> Vec<Finding
         let result = serde_json::to_vec(settings)
             .map_err(|e| ConnectorError::permanent(e.to_string()))
             .and_then(|settings| library.validate(&settings));
-        match result {
-            Ok(()) => {}
-            Err(ConnectorError::Config { key, message }) => found.push(Finding {
-                key: settings_key_path(&settings_key, &key),
-                message,
-            }),
-            Err(other) => found.push(Finding {
+        let Err(e) = result else { continue };
+        // Every problem the plugin found, each at its key.
+        match e.settings_problems() {
+            problems if problems.is_empty() => found.push(Finding {
                 key: settings_key,
-                message: other.to_string(),
+                message: e.to_string(),
             }),
+            problems => found.extend(problems.into_iter().map(|p| Finding {
+                key: settings_key_path(&settings_key, &p.key),
+                message: p.message,
+            })),
         }
     }
     found

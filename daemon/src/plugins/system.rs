@@ -378,7 +378,7 @@ fn call_outcome<T>(result: &Result<T, CallError>) -> CallOutcome {
         Err(CallError::Connector { source, .. }) => match source {
             E::Transient { .. } => CallOutcome::Transient,
             E::Refused { .. } => CallOutcome::Refused,
-            E::Permanent { .. } | E::Unsupported { .. } | E::Config { .. } => {
+            E::Permanent { .. } | E::Unsupported { .. } | E::Config { .. } | E::Settings { .. } => {
                 CallOutcome::Permanent
             }
         },

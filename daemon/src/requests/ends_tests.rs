@@ -52,6 +52,7 @@ fn to(store: &SqliteStore, task: RequestTaskId, state: TaskState, at: &str) {
         legal_basis: None,
         detail: Some(format!("{state}")),
         kept: None,
+        resume: None,
     };
     store.update_request_tasks(&[update], time(at)).unwrap();
 }

@@ -12,7 +12,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use gallra_plugin_api::SubjectFacts;
+use gallra_plugin_api::{Subject, SubjectFacts};
 use jiff::Timestamp;
 use tokio::sync::watch;
 
@@ -283,6 +283,12 @@ impl Engine {
                                 Err(outcome) => return outcome,
                             },
                         };
+                        // A deletion the connector has under way is checked by what it
+                        // asked to be handed back, which survives a restart.
+                        let subject = Subject {
+                            resume: task.resume.clone(),
+                            ..subject
+                        };
                         let mut task = task.clone();
                         if let (Some(hold), None) = (&system.legal_hold, task.retained_until) {
                             match steps::check_hold(config, &handle, hold, subject.clone(), now)
@@ -304,6 +310,7 @@ impl Engine {
                                             "legal hold until {until}: anonymizing"
                                         )),
                                         kept: None,
+                                        resume: None,
                                     };
                                     if let Err(e) = self.store.update_request_tasks(&[update], now)
                                     {
@@ -449,6 +456,7 @@ impl Engine {
                 legal_basis: None,
                 detail: Some(format!("blocked: {why}; checked again at {recheck}")),
                 kept: None,
+                resume: None,
             })
             .collect();
         self.store.update_request_tasks(&updates, now)?;
@@ -555,6 +563,7 @@ impl Engine {
             legal_basis: None,
             detail: None,
             kept: None,
+            resume: None,
         };
         let detail = if self.redone(task) {
             Some(AGAIN.to_owned())
@@ -710,6 +719,7 @@ fn update(
         legal_basis: step.legal_basis,
         detail: Some(step.detail),
         kept: step.kept,
+        resume: step.resume,
     }
 }
 
@@ -754,6 +764,7 @@ mod tests {
                 legal_basis: None,
                 detail: None,
                 kept: None,
+                resume: None,
             };
             for _ in 0..attempts {
                 store

@@ -160,6 +160,7 @@ fn escalate(
         legal_basis: None,
         detail: Some(detail),
         kept: None,
+        resume: None,
     };
     store.update_request_tasks(&[update], now)?;
     store.notice_escalated(task.id, now)?;

@@ -227,6 +227,7 @@ impl RequestService for LocalService {
                 legal_basis: None,
                 detail: Some(format!("done by a person: {note}")),
                 kept: None,
+                resume: None,
             };
             self.store.update_request_tasks(&[update], now)?;
             tracing::info!(

@@ -60,7 +60,7 @@ impl HttpClient {
             .build()
             .map_err(|e| {
                 ConnectorError::permanent(format!(
-                    "system \"{system}\": cannot set up the HTTP client: {}",
+                    "cannot set up the HTTP client: {}",
                     super::request::describe_reqwest_error(&e)
                 ))
             })?;

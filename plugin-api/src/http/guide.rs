@@ -63,11 +63,11 @@
 //!     /// Every user with one of the subject's emails, over all pages.
 //!     fn users(&self, subject: &Subject) -> Result<Vec<User>, ConnectorError> {
 //!         let url = join_url(&self.base_url, &["users", "search"])?;
-//!         let label = format!("system \"{}\": GET /users/search", self.client.system());
+//!         let label = "GET /users/search";
 //!         let mut found = Vec::new();
 //!         for email in subject.of_kind(IdentifierKind::Email) {
 //!             let email = email.value();
-//!             for user in by_offset(label.as_str(), 100, |offset, limit| {
+//!             for user in by_offset(label, 100, |offset, limit| {
 //!                 let page: Search = self
 //!                     .client
 //!                     .get(&url)

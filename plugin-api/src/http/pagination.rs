@@ -15,7 +15,7 @@
 //! ```
 //! use gallra_plugin_api::http::{by_offset, OffsetPage};
 //! let rows: Vec<u32> = (0..7).collect();
-//! let all: Vec<u32> = by_offset("system \"demo\": GET /users", 3, |offset, limit| {
+//! let all: Vec<u32> = by_offset("GET /users", 3, |offset, limit| {
 //!     let page = rows.iter().copied().skip(offset as usize).take(limit as usize).collect();
 //!     Ok(OffsetPage { items: page, total: rows.len() as u64 })
 //! })
@@ -283,7 +283,7 @@ where
 /// use gallra_plugin_api::http::until_short_page;
 /// let rows: Vec<u32> = (0..6).collect();
 /// let mut asked = Vec::new();
-/// let all: Vec<u32> = until_short_page("system \"demo\": POST /people/search", 3, |n| {
+/// let all: Vec<u32> = until_short_page("POST /people/search", 3, |n| {
 ///     asked.push(n);
 ///     Ok(rows.iter().copied().skip((n as usize - 1) * 3).take(3).collect())
 /// })

@@ -160,8 +160,9 @@ impl RequestBuilder {
     /// | other 4xx, 1xx, 3xx left over | [`ConnectorError::Permanent`] |
     ///
     /// Every request first takes a token from the client's bucket (`rate_per_sec`), retries
-    /// included. Errors and tracing events carry the system name, the endpoint label, the
-    /// status and the attempt — never the URL, a header or the body.
+    /// included. Tracing events carry the system name, the endpoint label, the status and the
+    /// attempt; errors the same but the system name, which gallra adds to every error it
+    /// reports — never the URL, a header or the body.
     pub fn send(self) -> Result<Response, ConnectorError> {
         let label = self.endpoint.unwrap_or(self.fallback_label);
         let attempts = Attempts {
@@ -170,10 +171,9 @@ impl RequestBuilder {
             label: &label,
             accepted: &self.accepted,
         };
-        let system = &self.client.inner.system;
         let request = self.builder.build().map_err(|e| {
             ConnectorError::permanent(format!(
-                "system \"{system}\": {label}: cannot build the request: {} (a bug in the \
+                "{label}: cannot build the request: {} (a bug in the \
                  connector or a bad base URL setting)",
                 describe_reqwest_error(&e)
             ))
@@ -223,7 +223,7 @@ impl Attempts<'_> {
         inner.limiter.acquire();
         let Some(this_try) = request.try_clone() else {
             return Err(ConnectorError::permanent(format!(
-                "system \"{system}\": {label}: the request body cannot be sent twice \
+                "{label}: the request body cannot be sent twice \
                  (a bug in the connector)"
             )));
         };
@@ -242,7 +242,7 @@ impl Attempts<'_> {
                 self.answered(response)
             }
             Err(e) if e.is_builder() => Err(ConnectorError::permanent(format!(
-                "system \"{system}\": {label}: cannot build the request: {}",
+                "{label}: cannot build the request: {}",
                 describe_reqwest_error(&e)
             ))),
             Err(e) => {
@@ -268,14 +268,13 @@ impl Attempts<'_> {
                     status,
                     headers,
                     body: body.to_vec(),
-                    system: self.client.inner.system.clone(),
                     endpoint: self.label.to_owned(),
                 }),
                 Err(e) => Attempt::Failed(Failure::network(&e, self.client.inner.timeout_secs)),
             });
         }
         if status != StatusCode::TOO_MANY_REQUESTS && !status.is_server_error() {
-            return Err(status_error(self.system(), self.label, status));
+            return Err(status_error(self.label, status));
         }
         let retry_after = if status == StatusCode::TOO_MANY_REQUESTS
             || status == StatusCode::SERVICE_UNAVAILABLE
@@ -306,11 +305,11 @@ impl Attempts<'_> {
         resend: bool,
     ) -> Result<Duration, ConnectorError> {
         let inner = &self.client.inner;
-        let (system, label, what) = (self.system(), self.label, &failure.what);
+        let (label, what) = (self.label, &failure.what);
         if !resend && failure.may_have_acted {
             return Err(ConnectorError::Transient {
                 message: format!(
-                    "system \"{system}\": {label}: {what}; not sent again, because the \
+                    "{label}: {what}; not sent again, because the \
                      system may have acted on it and this request is not safe to repeat"
                 ),
                 retry_after_secs: failure.retry_after.map(ceil_secs),
@@ -320,7 +319,7 @@ impl Attempts<'_> {
             if wait > inner.max_retry_wait {
                 return Err(ConnectorError::Transient {
                     message: format!(
-                        "system \"{system}\": {label}: {what}; the system asks to wait {} s, \
+                        "{label}: {what}; the system asks to wait {} s, \
                          longer than max_retry_wait_secs",
                         ceil_secs(wait)
                     ),
@@ -331,7 +330,7 @@ impl Attempts<'_> {
         if attempt >= inner.max_retries {
             return Err(ConnectorError::Transient {
                 message: format!(
-                    "system \"{system}\": {label}: {what} (gave up after {} attempts; is the \
+                    "{label}: {what} (gave up after {} attempts; is the \
                      system up and the rate limit right?)",
                     attempt + 1
                 ),
@@ -399,7 +398,7 @@ fn describe_status(status: StatusCode) -> String {
     }
 }
 
-fn status_error(system: &str, label: &str, status: StatusCode) -> ConnectorError {
+fn status_error(label: &str, status: StatusCode) -> ConnectorError {
     let what = describe_status(status);
     let hint = match status {
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
@@ -410,7 +409,7 @@ fn status_error(system: &str, label: &str, status: StatusCode) -> ConnectorError
         }
         _ => "an answer the connector does not expect",
     };
-    ConnectorError::permanent(format!("system \"{system}\": {label} {what}: {hint}"))
+    ConnectorError::permanent(format!("{label} {what}: {hint}"))
 }
 
 /// reqwest's error and its causes, without the URL reqwest would put first.

@@ -1,7 +1,5 @@
 //! [`Response`]: a finished answer, body read, ready to decode.
 
-use std::sync::Arc;
-
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
@@ -12,14 +10,13 @@ use crate::error::ConnectorError;
 /// [accepted](super::RequestBuilder::accept), with its body already read.
 ///
 /// Decoding errors are permanent — the system answers in a shape the connector does not
-/// expect — and, like every error of the kit, name the system and the endpoint label but
-/// quote nothing from the body.
+/// expect — and, like every error of the kit, name the endpoint label (gallra adds the
+/// system's name) but quote nothing from the body.
 #[derive(Debug)]
 pub struct Response {
     pub(crate) status: StatusCode,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Vec<u8>,
-    pub(crate) system: Arc<str>,
     pub(crate) endpoint: String,
 }
 
@@ -64,8 +61,8 @@ impl Response {
     pub fn text(&self) -> Result<&str, ConnectorError> {
         std::str::from_utf8(&self.body).map_err(|_| {
             ConnectorError::permanent(format!(
-                "system \"{}\": {} answered with a body that is not UTF-8 text",
-                self.system, self.endpoint
+                "{} answered with a body that is not UTF-8 text",
+                self.endpoint
             ))
         })
     }
@@ -80,9 +77,9 @@ impl Response {
             let path = redacted_path(e.path());
             let why = describe_json_error(e.inner());
             ConnectorError::permanent(format!(
-                "system \"{}\": {} answered JSON the connector cannot read{path}: {why} \
+                "{} answered JSON the connector cannot read{path}: {why} \
                  (has the API changed?)",
-                self.system, self.endpoint
+                self.endpoint
             ))
         })
     }
@@ -156,7 +153,6 @@ mod tests {
             status: StatusCode::OK,
             headers: HeaderMap::new(),
             body: body.as_bytes().to_vec(),
-            system: Arc::from("crm"),
             endpoint: "GET /users/{id}".to_owned(),
         }
     }
@@ -176,7 +172,7 @@ mod tests {
                 .unwrap_err()
                 .to_string();
         assert!(!err.contains("anna"), "{err}");
-        assert!(err.contains("system \"crm\""), "{err}");
+        assert!(!err.contains("crm"), "gallra names the system: {err}");
         assert!(err.contains("GET /users/{id}"), "{err}");
         assert!(err.contains("`[1].id`"), "{err}");
         assert!(err.contains("wrong type"), "{err}");

@@ -245,6 +245,7 @@ impl Connector for Memory {
                     return Ok(EraseOutcome::InProgress {
                         reason: "the deletion job has not run yet".into(),
                         check_after_secs: 60,
+                        resume: None,
                     });
                 }
             }

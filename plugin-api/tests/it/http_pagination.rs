@@ -106,7 +106,7 @@ fn api() -> Api {
 
 impl Api {
     fn by_page(&self) -> Result<Vec<User>, ConnectorError> {
-        by_page_number("system \"crm\": GET /users", PAGE as usize, |page| {
+        by_page_number("GET /users", PAGE as usize, |page| {
             let body = fetch(&self.client, &self.url, &[("page", page.to_string())])?;
             Ok(NumberedPage {
                 items: users(&body),
@@ -117,7 +117,7 @@ impl Api {
     }
 
     fn by_offset(&self) -> Result<Vec<User>, ConnectorError> {
-        by_offset("system \"crm\": GET /users", PAGE, |offset, _limit| {
+        by_offset("GET /users", PAGE, |offset, _limit| {
             let body = fetch(&self.client, &self.url, &[("offset", offset.to_string())])?;
             Ok(OffsetPage {
                 items: users(&body),
@@ -128,7 +128,7 @@ impl Api {
     }
 
     fn by_cursor(&self) -> Result<Vec<User>, ConnectorError> {
-        by_cursor("system \"crm\": GET /users", |cursor| {
+        by_cursor("GET /users", |cursor| {
             let query: Vec<(&str, String)> = cursor
                 .map(|c| ("cursor", c.to_owned()))
                 .into_iter()
@@ -163,7 +163,7 @@ fn a_truncated_page_is_an_error_not_the_end() {
         let error = result.expect_err(style);
         assert!(error.is_transient(), "{style}: {error:?}");
         let message = error.to_string();
-        assert!(message.contains("system \"crm\": GET /users"), "{message}");
+        assert!(message.contains("GET /users"), "{message}");
         assert!(message.contains("not taken as complete"), "{message}");
     }
 }
@@ -172,7 +172,7 @@ fn a_truncated_page_is_an_error_not_the_end() {
 fn a_failed_page_ends_the_listing_with_its_error() {
     let mut calls = 0;
     let items: Vec<Result<u32, ConnectorError>> =
-        by_cursor("system \"crm\": GET /users", |cursor| {
+        by_cursor("GET /users", |cursor| {
             calls += 1;
             match cursor {
                 None => Ok(CursorPage {
@@ -180,7 +180,7 @@ fn a_failed_page_ends_the_listing_with_its_error() {
                     next: Some("2".into()),
                 }),
                 Some(_) => Err(ConnectorError::transient(
-                    "system \"crm\": GET /users answered 503",
+                    "GET /users answered 503",
                 )),
             }
         })

@@ -75,7 +75,7 @@ impl CopperClient {
     pub fn new(system: &str, settings: &Settings) -> Result<Self, ConnectorError> {
         let token = Secret::from_file(&settings.token_file).map_err(|e| match e {
             ConnectorError::Permanent { message } => {
-                ConnectorError::permanent(format!("system \"{system}\": token_file: {message}"))
+                ConnectorError::permanent(format!("token_file: {message}"))
             }
             other => other,
         })?;
@@ -100,7 +100,7 @@ impl CopperClient {
     }
 
     fn label(&self, endpoint: &str) -> String {
-        format!("system \"{}\": {endpoint}", self.http.system())
+        endpoint.to_owned()
     }
 
     /// Every person matching `filter`, page by page until a short page.

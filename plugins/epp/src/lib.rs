@@ -303,8 +303,8 @@ impl EppConnector {
 
     fn error(&self, operation: &str, error: EppError) -> ConnectorError {
         let message = format!(
-            "system \"{}\": {operation} failed at the EPP server {}:{}: {error}",
-            self.system, self.settings.host, self.settings.port
+            "{operation} failed at the EPP server {}:{}: {error}",
+            self.system, self.settings.host
         );
         if error.is_transient() {
             ConnectorError::transient(message)

@@ -84,10 +84,9 @@ impl Auth {
             .send()
             .and_then(|response| {
                 if response.is_not_found() {
-                    Err(ConnectorError::permanent(format!(
-                        "system \"{}\": POST /oauth-v1/token answered 404 Not Found: check token_url",
-                        http.system()
-                    )))
+                    Err(ConnectorError::permanent(
+                        "POST /oauth-v1/token answered 404 Not Found: check token_url",
+                    ))
                 } else {
                     response.json()
                 }

@@ -50,10 +50,6 @@ impl Api {
         })
     }
 
-    fn system(&self) -> &str {
-        self.http.system()
-    }
-
     fn url(&self, segments: &[&str]) -> Result<String, ConnectorError> {
         join_url(&self.base_url, segments)
             .map_err(|_| ConnectorError::config("base_url", "base_url is not a valid URL"))
@@ -205,16 +201,13 @@ impl Api {
     }
 
     fn listing(&self, label: &str) -> String {
-        format!("system \"{}\": {label}", self.system())
+        label.to_owned()
     }
 
     /// A list endpoint answering 404 is a wrong base URL, not an empty list.
     fn found(&self, response: Response, label: &str) -> Result<Response, ConnectorError> {
         response.found().ok_or_else(|| {
-            ConnectorError::permanent(format!(
-                "system \"{}\": {label} answered 404 Not Found: check base_url",
-                self.system()
-            ))
+            ConnectorError::permanent(format!("{label} answered 404 Not Found: check base_url"))
         })
     }
 }

@@ -114,8 +114,8 @@ impl Connector for FortnoxConnector {
         settings.validate()?;
         let time_zone = TimeZone::get(&context.time_zone).map_err(|_| {
             ConnectorError::permanent(format!(
-                "system \"{}\": unknown time zone {:?} (gallra's time_zone setting)",
-                context.system, context.time_zone
+                "unknown time zone {:?} (gallra's time_zone setting)",
+                context.system
             ))
         })?;
         let secret = Secret::from_file(&settings.client_secret_file)?;

@@ -44,9 +44,8 @@ impl Api {
     /// Reads the secret files and sets up the client; does not connect.
     pub fn new(system: &str, settings: &Settings) -> Result<Self, ConnectorError> {
         let secret = |key: &str, path: &std::path::Path| {
-            Secret::from_file(path).map_err(|e| {
-                ConnectorError::permanent(format!("system \"{system}\": auth.{key}: {e}"))
-            })
+            Secret::from_file(path)
+                .map_err(|e| ConnectorError::permanent(format!("auth.{key}: {e}")))
         };
         let credentials = match &settings.auth {
             Auth::None => Credentials::None,
@@ -74,9 +73,10 @@ impl Api {
         })
     }
 
-    /// `system "NAME": LABEL`, the prefix of this connector's own errors.
+    /// The prefix of this connector's own errors: the endpoint's label (gallra adds the
+    /// system's name).
     pub fn label(&self, endpoint: &str) -> String {
-        format!("system \"{}\": {endpoint}", self.http.system())
+        endpoint.to_owned()
     }
 
     /// Sends one request. `endpoint` is its PII-free label (method and path template).

@@ -141,10 +141,9 @@ impl HttpConnector {
         }
         if found.len() > self.settings.max_records {
             return Err(ConnectorError::permanent(format!(
-                "system \"{}\": the lookups found more than {} records for one subject \
+                "the lookups found more than {} records for one subject \
                  (max_records); check their filters and set match",
-                self.system(),
-                self.settings.max_records
+                self.system()
             )));
         }
         Ok(found)
@@ -432,10 +431,9 @@ impl Connector for HttpConnector {
             };
             let Some(at) = parse_time(value) else {
                 return Err(ConnectorError::permanent(format!(
-                    "system \"{}\": a record's value at status.last_activity = \"{}\" is not a \
+                    "a record's value at status.last_activity = \"{}\" is not a \
                      time (expected RFC 3339, a date or Unix seconds)",
-                    self.system(),
-                    status.last_activity
+                    self.system()
                 )));
             };
             last_activity = last_activity.max(Some(at));

@@ -440,7 +440,7 @@ mod tests {
     fn a_short_page_before_the_total_is_an_error() {
         let p = parse(json!({"type": "page", "size": 3, "total_pages": "/meta/pages"}));
         let err = p
-            .read_all("system \"x\": GET /u", "/data", 100, |r| {
+            .read_all("GET /u", "/data", 100, |r| {
                 let n = param(&r, "page").unwrap();
                 let data = if n == 1 { users(3) } else { users(1) };
                 Ok(Some(json!({"data": data, "meta": {"pages": 3}})))

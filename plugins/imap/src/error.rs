@@ -144,9 +144,9 @@ impl ImapError {
         }
     }
 
-    /// The error for gallra, prefixed with the system's name and the operation.
-    pub fn into_connector_error(self, system: &str, operation: &str) -> ConnectorError {
-        let message = format!("system \"{system}\": {operation} failed: {self}");
+    /// The error for gallra, prefixed with the operation (gallra adds the system's name).
+    pub fn into_connector_error(self, operation: &str) -> ConnectorError {
+        let message = format!("{operation} failed: {self}");
         if self.is_transient() {
             ConnectorError::transient(message)
         } else {

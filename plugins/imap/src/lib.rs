@@ -121,8 +121,8 @@ impl Connector for ImapConnector {
     fn expire(&self, request: &ExpireRequest) -> Result<ExpireResult, ConnectorError> {
         let Some(kind) = self.settings.record_kinds.get(&request.kind) else {
             return Err(ConnectorError::permanent(format!(
-                "system \"{}\": no record kind {:?} in its settings (record_kinds)",
-                self.system, request.kind
+                "no record kind {:?} in its settings (record_kinds)",
+                self.system
             )));
         };
         let mailboxes = self.settings.kind_mailboxes(kind);
@@ -204,7 +204,7 @@ impl ImapConnector {
 
     fn failed(&self, operation: &str, error: ImapError) -> ConnectorError {
         let operation = format!("{operation} on {}", self.pool.address());
-        error.into_connector_error(&self.system, &operation)
+        error.into_connector_error(&operation)
     }
 }
 

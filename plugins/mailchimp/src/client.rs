@@ -141,11 +141,6 @@ impl Mailchimp {
         }
     }
 
-    /// The configured system's name.
-    pub fn system(&self) -> &str {
-        self.http.system()
-    }
-
     fn url(&self, segments: &[&str]) -> Result<String, ConnectorError> {
         join_url(&self.base, segments)
     }
@@ -167,10 +162,7 @@ impl Mailchimp {
     }
 
     fn not_found(&self, endpoint: &str) -> ConnectorError {
-        ConnectorError::permanent(format!(
-            "system \"{}\": {endpoint} answered 404 Not Found; check base_url",
-            self.system()
-        ))
+        ConnectorError::permanent(format!("{endpoint} answered 404 Not Found; check base_url"))
     }
 
     /// Checks the key: `GET /ping`.
@@ -209,7 +201,7 @@ impl Mailchimp {
     pub fn audiences(&self) -> Result<Vec<String>, ConnectorError> {
         const ENDPOINT: &str = "GET /lists";
         let url = self.url(&["lists"])?;
-        let label = format!("system \"{}\": {ENDPOINT}", self.system());
+        let label = ENDPOINT.to_owned();
         by_offset(label, u64::from(self.page_size), |offset, count| {
             let request = self.request(Method::GET, &url, ENDPOINT).query(&[
                 ("count", count.to_string()),

@@ -78,24 +78,9 @@ impl Connector for SqlConnector {
 
     fn open(settings: Settings, context: OpenContext) -> Result<Self, ConnectorError> {
         let zone = TimeZone::get(&context.time_zone).map_err(|_| {
-            ConnectorError::permanent(format!(
-                "system \"{}\": unknown time zone {:?}",
-                context.system, context.time_zone
-            ))
+            ConnectorError::permanent(format!("unknown time zone {:?}", context.time_zone))
         })?;
-        let database = Database::open(&settings, &context.time_zone).map_err(|e| match e {
-            ConnectorError::Transient {
-                message,
-                retry_after_secs,
-            } => ConnectorError::Transient {
-                message: format!("system \"{}\": {message}", context.system),
-                retry_after_secs,
-            },
-            ConnectorError::Permanent { message } => {
-                ConnectorError::permanent(format!("system \"{}\": {message}", context.system))
-            }
-            other => other,
-        })?;
+        let database = Database::open(&settings, &context.time_zone)?;
         let schema = Schema {
             dialect: database.dialect(),
             settings,
@@ -226,8 +211,8 @@ impl Connector for SqlConnector {
         let settings = &self.schema.settings;
         let Some(kind) = settings.records.iter().find(|r| r.kind == request.kind) else {
             return Err(ConnectorError::permanent(format!(
-                "system \"{}\": no record kind {:?} in its settings (records[].kind)",
-                self.system, request.kind
+                "no record kind {:?} in its settings (records[].kind)",
+                request.kind
             )));
         };
         let mut times = Reader::new(self.schema.zone.clone());
@@ -310,11 +295,7 @@ impl SqlConnector {
     }
 
     fn failed(&self, operation: &str, error: DbError) -> ConnectorError {
-        let message = format!(
-            "system \"{}\": {operation} failed on {}: {error}",
-            self.system,
-            self.database.label()
-        );
+        let message = format!("{operation} failed on {}: {error}", self.database.label());
         if error.transient {
             ConnectorError::transient(message)
         } else if error.table.is_some() {

@@ -218,14 +218,10 @@ impl FaultyConnector {
     /// The faults every operation can meet: an error, a panic, or a hang before the answer.
     fn common(&self, draw: Draw, schedule: &Schedule) -> Result<(), ConnectorError> {
         match draw.fault {
-            Fault::Timeout => Err(ConnectorError::transient(format!(
-                "system \"{}\": timed out (injected)",
-                self.system
-            ))),
-            Fault::ServerError => Err(ConnectorError::transient(format!(
-                "system \"{}\": HTTP 503 Service Unavailable (injected)",
-                self.system
-            ))),
+            Fault::Timeout => Err(ConnectorError::transient("timed out (injected)")),
+            Fault::ServerError => Err(ConnectorError::transient(
+                "HTTP 503 Service Unavailable (injected)",
+            )),
             Fault::Panic => panic!("injected panic in system \"{}\"", self.system),
             Fault::Hang => {
                 std::thread::sleep(schedule.hang());
@@ -266,8 +262,7 @@ impl FaultyConnector {
             Fault::PartialErase => {
                 run(&self.inner)?;
                 Err(ConnectorError::transient(format!(
-                    "system \"{}\": connection lost before the answer to {operation} (injected)",
-                    self.system
+                    "connection lost before the answer to {operation} (injected)"
                 )))
             }
             Fault::LyingErase => Ok(EraseOutcome::Erased { records: 1 }),

@@ -46,10 +46,6 @@ impl Api {
         })
     }
 
-    fn system(&self) -> &str {
-        self.http.system()
-    }
-
     /// Runs `action` with `params` and decodes a successful answer as `T`.
     pub fn call<T: DeserializeOwned>(
         &self,
@@ -74,9 +70,8 @@ impl Api {
             .send()?;
         if response.is_not_found() {
             return Err(ConnectorError::permanent(format!(
-                "system \"{}\": POST /includes/api.php {action} answered 404 Not Found: is \
-                 base_url the address WHMCS is installed at?",
-                self.system()
+                "POST /includes/api.php {action} answered 404 Not Found: is \
+                 base_url the address WHMCS is installed at?"
             )));
         }
         let envelope: Envelope = response.json()?;
@@ -86,7 +81,7 @@ impl Api {
         let message = envelope.message.unwrap_or_default();
         match classify(&message) {
             Class::NotFound => Ok(Answer::NotFound),
-            class => Err(class.error(self.system(), action, &message)),
+            class => Err(class.error(action, &message)),
         }
     }
 
@@ -99,9 +94,8 @@ impl Api {
         match self.call(action, params)? {
             Answer::Found(value) => Ok(value),
             Answer::NotFound => Err(ConnectorError::permanent(format!(
-                "system \"{}\": POST /includes/api.php {action} answered \"not found\" where \
-                 no client was named",
-                self.system()
+                "POST /includes/api.php {action} answered \"not found\" where \
+                 no client was named"
             ))),
         }
     }
@@ -138,7 +132,7 @@ impl Api {
 
     /// Every invoice of the client, drafts included, read page by page.
     pub fn invoices(&self, client_id: u64) -> Result<Vec<Invoice>, ConnectorError> {
-        let label = format!("system \"{}\": GetInvoices", self.system());
+        let label = "GetInvoices".to_owned();
         by_offset(label, u64::from(self.page_size), |offset, limit| {
             let page: InvoiceList = self.call_found(
                 "GetInvoices",
@@ -223,8 +217,8 @@ fn classify(message: &str) -> Class {
 }
 
 impl Class {
-    fn error(self, system: &str, action: &str, message: &str) -> ConnectorError {
-        let at = format!("system \"{system}\": POST /includes/api.php {action}");
+    fn error(self, action: &str, message: &str) -> ConnectorError {
+        let at = format!("POST /includes/api.php {action}");
         match self {
             Class::Credentials => ConnectorError::permanent(format!(
                 "{at}: WHMCS answered \"Authentication Failed\": check identifier and \
@@ -293,7 +287,7 @@ mod tests {
 
     #[test]
     fn auth_errors_name_the_settings_to_fix() {
-        let e = Class::Credentials.error("billing", "GetClients", "Authentication Failed");
+        let e = Class::Credentials.error("GetClients", "Authentication Failed");
         assert!(matches!(e, ConnectorError::Permanent { .. }));
         let text = e.to_string();
         assert!(

@@ -100,8 +100,8 @@ impl Connector for WhmcsConnector {
         settings.validate()?;
         let time_zone = TimeZone::get(&context.time_zone).map_err(|_| {
             ConnectorError::permanent(format!(
-                "system \"{}\": unknown time zone {:?} (gallra's time_zone setting)",
-                context.system, context.time_zone
+                "unknown time zone {:?} (gallra's time_zone setting)",
+                context.system
             ))
         })?;
         Ok(Self {
@@ -134,10 +134,7 @@ impl Connector for WhmcsConnector {
         let offset = match request.cursor.as_deref() {
             None => 0,
             Some(cursor) => cursor.parse::<u64>().map_err(|_| {
-                ConnectorError::permanent(format!(
-                    "system \"{}\": scan: the cursor is not one this connector made",
-                    self.system
-                ))
+                ConnectorError::permanent("scan: the cursor is not one this connector made")
             })?,
         };
         let limit = request.limit.clamp(1, self.settings.page_size);
@@ -145,11 +142,10 @@ impl Connector for WhmcsConnector {
         let mut subjects = Vec::with_capacity(page.clients.len());
         for row in &page.clients {
             let Some(details) = self.api.details_by_id(row.id)? else {
-                return Err(ConnectorError::transient(format!(
-                    "system \"{}\": scan: a listed client was gone when its details were \
-                     read; the listing changed while it was read",
-                    self.system
-                )));
+                return Err(ConnectorError::transient(
+                    "scan: a listed client was gone when its details were read; the listing \
+                     changed while it was read",
+                ));
             };
             subjects.push(self.record(&details));
         }
@@ -158,9 +154,9 @@ impl Connector for WhmcsConnector {
             (reached < page.totalresults && !subjects.is_empty()).then(|| reached.to_string());
         if next_cursor.is_none() && reached < page.totalresults {
             return Err(ConnectorError::transient(format!(
-                "system \"{}\": scan: GetClients returned an empty page before the {} clients \
+                "scan: GetClients returned an empty page before the {} clients \
                  it announced; the listing is not taken as complete",
-                self.system, page.totalresults
+                self.system
             )));
         }
         Ok(ScanPage {

@@ -171,9 +171,8 @@ impl Zendesk {
             Ok(next.to_owned())
         } else {
             Err(ConnectorError::permanent(format!(
-                "system \"{}\": {endpoint} answered with a next-page link outside the \
-                 configured API base URL; check base_url (or subdomain)",
-                self.system()
+                "{endpoint} answered with a next-page link outside the \
+                 configured API base URL; check base_url (or subdomain)"
             )))
         }
     }
@@ -204,9 +203,8 @@ impl Zendesk {
     fn expect_found(&self, response: Response) -> Result<(), ConnectorError> {
         if response.is_not_found() {
             Err(ConnectorError::permanent(format!(
-                "system \"{}\": {} answered 404 Not Found; check base_url (or subdomain)",
-                self.system(),
-                response.endpoint()
+                "{} answered 404 Not Found; check base_url (or subdomain)",
+                self.system()
             )))
         } else {
             Ok(())
@@ -217,7 +215,7 @@ impl Zendesk {
     /// every page, the exact matches of Zendesk's (partial-matching) search.
     pub fn users_by_email(&self, email: &str) -> Result<Vec<User>, ConnectorError> {
         const ENDPOINT: &str = "GET /users/search";
-        let label = format!("system \"{}\": {ENDPOINT}", self.system());
+        let label = ENDPOINT.to_owned();
         let first = self.url(&["users", "search"])?;
         let query = format!("email:{email}");
         let mut announced: Option<u64> = None;
@@ -289,37 +287,30 @@ impl Zendesk {
         const ENDPOINT: &str = "GET /users/{id}/tickets/requested";
         let first = self.url(&["users", &user.to_string(), "tickets", "requested"])?;
         let mut gone = false;
-        let tickets = by_cursor(
-            format!("system \"{}\": {ENDPOINT}", self.system()),
-            |next| {
-                let url = match next {
-                    None => first.clone(),
-                    Some(next) => self.follow(next, ENDPOINT)?,
-                };
-                let query: &[(&str, &str)] = if next.is_none() {
-                    &[("page[size]", PAGE_SIZE)]
-                } else {
-                    &[]
-                };
-                match self.get_json::<TicketsPage>(&url, ENDPOINT, query)? {
-                    Some(page) => cursor_page(
-                        self,
-                        ENDPOINT,
-                        page.tickets,
-                        page.meta.has_more,
-                        page.links.next,
-                    ),
-                    None if next.is_none() => {
-                        gone = true;
-                        Ok(CursorPage {
-                            items: Vec::new(),
-                            next: None,
-                        })
-                    }
-                    None => Err(self.not_found_error(ENDPOINT)),
+        let tickets = by_cursor(ENDPOINT.to_owned(), |next| {
+            let url = match next {
+                None => first.clone(),
+                Some(next) => self.follow(next, ENDPOINT)?,
+            };
+            let query: &[(&str, &str)] = if next.is_none() {
+                &[("page[size]", PAGE_SIZE)]
+            } else {
+                &[]
+            };
+            match self.get_json::<TicketsPage>(&url, ENDPOINT, query)? {
+                Some(page) => {
+                    cursor_page(ENDPOINT, page.tickets, page.meta.has_more, page.links.next)
                 }
-            },
-        )
+                None if next.is_none() => {
+                    gone = true;
+                    Ok(CursorPage {
+                        items: Vec::new(),
+                        next: None,
+                    })
+                }
+                None => Err(self.not_found_error(ENDPOINT)),
+            }
+        })
         .collect::<Result<Vec<Ticket>, _>>()?;
         Ok((!gone).then_some(tickets))
     }
@@ -335,24 +326,20 @@ impl Zendesk {
         T: 'a,
         F: Fn(P) -> (Vec<T>, bool, Option<String>) + 'a,
     {
-        by_cursor(
-            format!("system \"{}\": {endpoint}", self.system()),
-            move |next| {
-                let page: P = match next {
-                    None => self.get_json(first, endpoint, &[("page[size]", PAGE_SIZE)])?,
-                    Some(next) => self.get_json(&self.follow(next, endpoint)?, endpoint, &[])?,
-                }
-                .ok_or_else(|| self.not_found_error(endpoint))?;
-                let (items, has_more, next) = split(page);
-                cursor_page(self, endpoint, items, has_more, next)
-            },
-        )
+        by_cursor(endpoint.to_owned(), move |next| {
+            let page: P = match next {
+                None => self.get_json(first, endpoint, &[("page[size]", PAGE_SIZE)])?,
+                Some(next) => self.get_json(&self.follow(next, endpoint)?, endpoint, &[])?,
+            }
+            .ok_or_else(|| self.not_found_error(endpoint))?;
+            let (items, has_more, next) = split(page);
+            cursor_page(endpoint, items, has_more, next)
+        })
     }
 
     fn not_found_error(&self, endpoint: &str) -> ConnectorError {
         ConnectorError::permanent(format!(
-            "system \"{}\": {endpoint} answered 404 Not Found; check base_url (or subdomain)",
-            self.system()
+            "{endpoint} answered 404 Not Found; check base_url (or subdomain)"
         ))
     }
 
@@ -410,7 +397,6 @@ impl Zendesk {
 }
 
 fn cursor_page<T>(
-    zendesk: &Zendesk,
     endpoint: &str,
     items: Vec<T>,
     has_more: bool,
@@ -421,9 +407,8 @@ fn cursor_page<T>(
         (true, Some(next)) => Some(next),
         (true, None) => {
             return Err(ConnectorError::transient(format!(
-                "system \"{}\": {endpoint} says more pages follow but gives no link to them; \
-                 the listing is not taken as complete",
-                zendesk.system()
+                "{endpoint} says more pages follow but gives no link to them; \
+                 the listing is not taken as complete"
             )))
         }
     };

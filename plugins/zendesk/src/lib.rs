@@ -44,9 +44,10 @@
 //!   instance — finds them there and finishes the permanent step.
 //! - A permanently deleted user can no longer be found by email (Zendesk lists them as
 //!   "Permanently Deleted User", email and phone null), so the ids whose compliance
-//!   deletion is still running are remembered in memory between calls. If gallra restarts
-//!   meanwhile, the next erase finds nothing left and answers `Erased`: the deletion was
-//!   requested irrevocably and Zendesk finishes it on its own.
+//!   deletion is still running go back to gallra as the `InProgress` answer's resume token
+//!   (`zendesk-users:ID,ID`), which gallra keeps with the task and hands back on the next
+//!   erase, also after a restart: the deletion is checked until every product reports it
+//!   complete.
 //! - `GET /deleted_users` cannot be filtered and lists permanently deleted users too, so
 //!   every lookup reads all of it: its cost grows with every user the account has ever
 //!   deleted (100 per request).
@@ -58,9 +59,9 @@
 
 mod client;
 pub mod config;
+mod pending;
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Mutex;
+use std::collections::BTreeSet;
 
 use gallra_plugin_api::http::{HttpClient, Secret};
 use gallra_plugin_api::jiff::Timestamp;
@@ -78,9 +79,6 @@ pub use crate::client::SEARCH_CAP;
 pub struct ZendeskConnector {
     api: Zendesk,
     settings: Settings,
-    /// Permanently deleted users whose compliance deletion had not finished at the last
-    /// erase, by the (lower-cased) email they were found by.
-    pending: Mutex<BTreeMap<String, BTreeSet<u64>>>,
 }
 
 /// A user found by email: still active, or deleted but not yet permanently.
@@ -117,11 +115,7 @@ impl Connector for ZendeskConnector {
         };
         let http = HttpClient::new(&context.system, &settings.http)?;
         let api = Zendesk::new(http, settings.base()?, auth);
-        Ok(Self {
-            api,
-            settings,
-            pending: Mutex::new(BTreeMap::new()),
-        })
+        Ok(Self { api, settings })
     }
 
     fn describe(&self) -> Description {
@@ -182,34 +176,33 @@ impl Connector for ZendeskConnector {
 
     fn erase(&self, subject: &Subject) -> Result<EraseOutcome, ConnectorError> {
         let mut records = 0;
-        let mut running = 0;
+        // Checked again on every call until done, by the ids handed back: once permanently
+        // deleted, a user cannot be found by email any more.
+        let mut ids = pending::ids(subject.resume.as_ref())?;
         for email in emails(subject) {
-            let mut ids = self.remembered(&email);
             for found in self.find(&email)? {
                 records += self.erase_user(&found)?;
                 ids.insert(found.user.id);
             }
-            // Checked again on every call, and remembered until done: once permanently
-            // deleted, a user cannot be found by email any more.
-            let mut still = BTreeSet::new();
-            for id in ids {
-                // 404: Zendesk has no record of the user at all, so nothing is under way.
-                if let Some(log) = self.api.compliance_statuses(id)? {
-                    if compliance_pending(&log) {
-                        still.insert(id);
-                    }
+        }
+        let mut still = BTreeSet::new();
+        for id in ids {
+            // 404: Zendesk has no record of the user at all, so nothing is under way.
+            if let Some(log) = self.api.compliance_statuses(id)? {
+                if compliance_pending(&log) {
+                    still.insert(id);
                 }
             }
-            running += still.len();
-            self.remember(email, still);
         }
-        if running > 0 {
+        if !still.is_empty() {
             return Ok(EraseOutcome::InProgress {
                 reason: format!(
-                    "Zendesk's compliance deletion of {running} permanently deleted user(s) \
-                     has not completed in every product yet"
+                    "Zendesk's compliance deletion of {} permanently deleted user(s) has not \
+                     completed in every product yet",
+                    still.len()
                 ),
                 check_after_secs: self.settings.check_after_secs,
+                resume: pending::token(&still)?,
             });
         }
         Ok(EraseOutcome::Erased { records })
@@ -228,11 +221,10 @@ impl Connector for ZendeskConnector {
                     continue;
                 };
                 let at: Timestamp = text.parse().map_err(|_| {
-                    ConnectorError::permanent(format!(
-                        "system \"{}\": GET /users/search answered a last_login_at that is not \
-                         an RFC 3339 time (has the API changed?)",
-                        self.api.system()
-                    ))
+                    ConnectorError::permanent(
+                        "GET /users/search answered a last_login_at that is not an RFC 3339 \
+                         time (has the API changed?)",
+                    )
                 })?;
                 last = last.max(Some(at));
             }
@@ -291,20 +283,6 @@ impl ZendeskConnector {
             records += 1;
         }
         Ok(records)
-    }
-
-    fn remembered(&self, email: &str) -> BTreeSet<u64> {
-        let pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        pending.get(email).cloned().unwrap_or_default()
-    }
-
-    fn remember(&self, email: String, ids: BTreeSet<u64>) {
-        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        if ids.is_empty() {
-            pending.remove(&email);
-        } else {
-            pending.insert(email, ids);
-        }
     }
 }
 

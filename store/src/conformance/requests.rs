@@ -52,6 +52,7 @@ pub fn update(task: RequestTaskId, state: TaskState, not_before: Option<&str>) -
         legal_basis: None,
         detail: None,
         kept: None,
+        resume: None,
     }
 }
 

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use gallra_plugin_api::{Identifier, RecordRef};
+use gallra_plugin_api::{Identifier, RecordRef, ResumeToken};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -193,6 +193,9 @@ pub struct RequestTask {
     /// at the hold's end finds them by these, not by the request's identifiers, which are
     /// then no longer kept.
     pub kept: Option<Vec<RecordRef>>,
+    /// What the connector needs to check a deletion it has under way, handed back on the next
+    /// erase; kept until the task is final (see [`TaskUpdate::resume`]).
+    pub resume: Option<ResumeToken>,
     /// Last change.
     pub updated_at: Timestamp,
     /// When it reached its final state (done, retained, failed), on gallra's clock at that
@@ -219,4 +222,8 @@ pub struct TaskUpdate {
     pub detail: Option<String>,
     /// The records kept under a legal hold (None keeps the stored value).
     pub kept: Option<Vec<RecordRef>>,
+    /// A connector's new resume token (None keeps the stored one). Whatever this says, a
+    /// task that becomes done, retained, failed or kept forgets its token: the deletion it
+    /// followed is over or no longer gallra's to follow.
+    pub resume: Option<ResumeToken>,
 }

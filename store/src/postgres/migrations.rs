@@ -41,6 +41,11 @@ const STEPS: &[&str] = &[
     ALTER TABLE audit_head ALTER COLUMN node DROP DEFAULT;
     ALTER TABLE audit_head ADD PRIMARY KEY (node);
     "#,
+    // 14: a connector's resume token, kept with the task until it is final (SQLite's 14).
+    r#"
+    ALTER TABLE request_tasks ADD COLUMN resume_token TEXT;
+    ALTER TABLE tasks ADD COLUMN resume_token TEXT;
+    "#,
 ];
 
 /// The schema version this binary writes.

@@ -3,7 +3,7 @@
 //! Timestamps here are written with nine fraction digits, so that comparing and ordering them
 //! as text (`not_before <= now`, `ORDER BY due_at`) is chronological; they read back exactly.
 
-use gallra_plugin_api::{Identifier, RecordRef};
+use gallra_plugin_api::{Identifier, RecordRef, ResumeToken};
 use jiff::Timestamp;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection, OptionalExtension, Row, ToSql};
@@ -106,6 +106,8 @@ impl SqliteStore {
                      detail = coalesce(?7, detail),
                      updated_at = ?8,
                      kept_json = coalesce(?9, kept_json),
+                     resume_token = CASE WHEN ?2 IN ('done', 'retained', 'failed', 'kept')
+                         THEN NULL ELSE coalesce(?12, resume_token) END,
                      finished_at = CASE WHEN ?2 IN ('done', 'retained', 'failed', 'kept')
                          THEN ?8 END,
                      lease_node = CASE WHEN ?2 = 'running' THEN ?10 END,
@@ -124,7 +126,8 @@ impl SqliteStore {
                 at(now),
                 kept,
                 self.lease.node,
-                self.lease.until_now()
+                self.lease.until_now(),
+                u.resume.as_ref().map(ResumeToken::as_str)
             ])?;
         if changed == 0 {
             let request: Option<RequestId> = tx

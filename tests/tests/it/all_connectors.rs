@@ -124,24 +124,9 @@ fn erase_to_the_end(
     output: &mut Output,
     after_run: impl FnMut(&Value),
 ) -> Value {
-    // The control panel files it, knowing the customer's number: the registry knows the
-    // customer only by it (`source_customer_id`). A request by email alone does not reach the
-    // registry's contact yet: gallra does not look the number up in the account source.
-    let customer_id = world.subject_ids().client.to_string();
-    let id = gallra
-        .run(&[
-            "request",
-            "erase",
-            "--email",
-            SUBJECT.email,
-            "--customer-id",
-            &customer_id,
-            "--json",
-        ])
-        .expect_code(0)
-        .json()["id"]
-        .as_i64()
-        .unwrap();
+    // A request by email alone does not reach the registry's contact yet: gallra does not
+    // look the number up in the account source.
+    let id = world.submit_erasure(gallra);
     let view = drive(world, gallra, id, output, after_run, connectors_settled);
     assert_eq!(view["state"], "open", "waits for the person: {view:#}");
     let archive = task(&view, system::ARCHIVE);

@@ -46,3 +46,4 @@ mod several_daemons_failover;
 mod state_copy;
 mod two_processes;
 mod unreadable_activity;
+mod zendesk_resume;

@@ -69,6 +69,7 @@ fn a_deletion_in_progress_is_asked_again_within_a_day_and_is_never_done() {
         read(Answer::Confirmed(EraseOutcome::InProgress {
             reason: "job running".into(),
             check_after_secs: secs,
+            resume: None,
         }))
     };
     let check_at = |next: Next| match next {

@@ -43,6 +43,7 @@ fn task(order: u32, system: &str, action: RequestAction, state: TaskState) -> Re
         legal_basis: None,
         detail: None,
         kept: None,
+        resume: None,
         updated_at: ts("2026-01-01T00:00:00Z"),
         finished_at: None,
     }

@@ -1,7 +1,7 @@
 //! Lookup, export and erase against the testkit's Zendesk: pages, exact matches, the two
 //! deletion steps in order, compliance deletion as InProgress, and going on after a cut.
 
-use gallra_plugin_api::{Connector, ConnectorError, EraseOutcome};
+use gallra_plugin_api::{Connector, ConnectorError, EraseOutcome, Subject};
 
 use crate::support::*;
 
@@ -61,16 +61,22 @@ fn erase_deletes_tickets_then_the_user_each_in_two_steps_and_waits_for_complianc
     let connector = open(&server, &secrets);
     let subject = by_email(ANNA);
 
-    match connector.erase(&subject).unwrap() {
+    let resume = match connector.erase(&subject).unwrap() {
         EraseOutcome::InProgress {
             check_after_secs,
             reason,
+            resume,
         } => {
             assert_eq!(check_after_secs, 900, "from the settings");
             assert!(reason.contains("compliance"), "{reason}");
+            resume.expect("the ids to check again go back to gallra")
         }
         other => panic!("expected InProgress while Zendesk deletes, got {other:?}"),
-    }
+    };
+    assert!(
+        !resume.as_str().contains(ANNA),
+        "no personal data in the token"
+    );
     assert_eq!(server.user_deletion(anna), Some(Deletion::Permanent));
     for ticket in &tickets {
         assert_eq!(server.ticket_deletion(*ticket), None, "ticket purged");
@@ -100,14 +106,21 @@ fn erase_deletes_tickets_then_the_user_each_in_two_steps_and_waits_for_complianc
             < at(format!("DELETE /api/v2/deleted_users/{anna}"))
     );
 
-    // Still running: the connector remembers the id it can no longer find by email.
+    // Still running, and gallra restarted: a new instance handed the token checks the id
+    // it can no longer find by email.
+    drop(connector);
+    let connector = open(&server, &secrets);
+    let resumed = Subject {
+        resume: Some(resume),
+        ..subject.clone()
+    };
     assert!(matches!(
-        connector.erase(&subject).unwrap(),
+        connector.erase(&resumed).unwrap(),
         EraseOutcome::InProgress { .. }
     ));
     server.finish_compliance_deletions();
     assert_eq!(
-        connector.erase(&subject).unwrap(),
+        connector.erase(&resumed).unwrap(),
         EraseOutcome::Erased { records: 0 }
     );
     assert_eq!(

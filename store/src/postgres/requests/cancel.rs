@@ -11,13 +11,14 @@ use crate::{Cancel, RequestId, RequestState};
 
 /// Tasks that wait fail as cancelled; nothing is due for them again.
 const CANCEL_WAITING: &str = "UPDATE request_tasks
-    SET state = 'failed', not_before = NULL, kept_json = NULL, updated_at = $2, finished_at = $2,
+    SET state = 'failed', not_before = NULL, kept_json = NULL, resume_token = NULL,
+        updated_at = $2, finished_at = $2,
         detail = CASE state WHEN 'running' THEN $3 ELSE 'cancelled' END
     WHERE request = $1 AND state IN ('pending', 'running', 'blocked', 'needs_person')";
 
 /// A hold's erasure still to come is called off; what the hold keeps is said as it was.
 const CANCEL_HOLD: &str = "UPDATE request_tasks
-    SET not_before = NULL, kept_json = NULL, updated_at = $2,
+    SET not_before = NULL, kept_json = NULL, resume_token = NULL, updated_at = $2,
         detail = coalesce(detail || '; ', '') || 'the erasure at the end of the hold was cancelled'
     WHERE request = $1 AND state = 'retained' AND not_before IS NOT NULL";
 

@@ -3,6 +3,7 @@
 //! takes it alone, so a step under way never writes over a cancel, and no task is made to
 //! need the identifiers while they are being forgotten.
 
+use gallra_plugin_api::ResumeToken;
 use jiff::Timestamp;
 use postgres::{GenericClient, Transaction};
 
@@ -19,6 +20,8 @@ const UPDATE_TASK: &str = "UPDATE request_tasks SET state = $2, attempts = attem
         detail = coalesce($7, detail),
         updated_at = $8,
         kept_json = coalesce($9, kept_json),
+        resume_token = CASE WHEN $2 IN ('done', 'retained', 'failed', 'kept')
+            THEN NULL ELSE coalesce($12, resume_token) END,
         finished_at = CASE WHEN $2 IN ('done', 'retained', 'failed', 'kept') THEN $8 END,
         lease_node = CASE WHEN $2 = 'running' THEN $10::text END,
         lease_until = CASE WHEN $2 = 'running' THEN $11::bigint END
@@ -86,6 +89,7 @@ impl PostgresStore {
                 lock_for_task(tx, ctx, u.task)?;
                 let kept = u.kept.as_deref().map(kept_json).transpose()?;
                 let (not_before, retained_until) = (u.not_before.map(at), u.retained_until.map(at));
+                let resume = u.resume.as_ref().map(ResumeToken::as_str);
                 tx.execute(
                     UPDATE_TASK,
                     &[
@@ -100,6 +104,7 @@ impl PostgresStore {
                         &kept,
                         node,
                         &until,
+                        &resume,
                     ],
                 )?;
             }

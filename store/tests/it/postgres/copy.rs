@@ -115,6 +115,7 @@ fn fill(dir: &Path) {
         legal_basis: None,
         detail: Some("connection refused".to_owned()),
         kept: None,
+        resume: None,
     };
     a.update_request_tasks(&[retried], now).unwrap();
     let notify = [NewRequestTask {
