@@ -98,12 +98,7 @@ impl Connector for WhmcsConnector {
 
     fn open(settings: Settings, context: OpenContext) -> Result<Self, ConnectorError> {
         settings.validate()?;
-        let time_zone = TimeZone::get(&context.time_zone).map_err(|_| {
-            ConnectorError::permanent(format!(
-                "system \"{}\": unknown time zone {:?} (gallra's time_zone setting)",
-                context.system, context.time_zone
-            ))
-        })?;
+        let time_zone = context.tz()?;
         Ok(Self {
             api: Api::new(&context.system, &settings)?,
             system: context.system,
