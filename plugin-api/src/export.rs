@@ -8,6 +8,7 @@ use crate::abi::{Bytes, HostApi, OwnedBytes, PluginVTable, ABI_VERSION, STATUS_O
 use crate::connector::{dispatch, parse_settings, Connector};
 use crate::error::ConnectorError;
 use crate::messages::{Call, OpenContext};
+use crate::open::open_connector;
 
 /// The vtable for connector `C`.
 pub const fn vtable<C: Connector>() -> PluginVTable {
@@ -82,11 +83,9 @@ unsafe extern "C" fn open<C: Connector>(
         }
         // SAFETY: the host keeps both buffers alive for this call.
         let (settings, context) = unsafe { (settings.as_slice(), context.as_slice()) };
-        let settings = parse_settings::<C::Settings>(settings)?;
-        C::validate(&settings)?;
         let context: OpenContext = serde_json::from_slice(context)
             .map_err(|e| ConnectorError::permanent(format!("bad open context from host: {e}")))?;
-        let instance = Box::new(C::open(settings, context)?);
+        let instance = Box::new(open_connector::<C>(settings, context)?);
         // SAFETY: `handle` is a valid out pointer from the host.
         unsafe { handle.write(Box::into_raw(instance).cast()) };
         Ok(())

@@ -105,9 +105,18 @@
 //!   HTTP connector with its test.
 //! - `conformance` (feature `conformance`): the suite every connector's tests run against a
 //!   seeded test system.
+//! - `testing` (feature `testing`): open your connector in a test as gallra does
+//!   (`testing::open_settings`), from the settings a sysadmin would write.
 //!
-//! `plugins/README.md` in the repository walks through writing, testing, building and
-//! installing a connector.
+//! [`OpenContext::tz`] turns the configured time zone into a [`jiff::tz::TimeZone`], for
+//! systems that store dates without one.
+//!
+//! ## Starting a connector of your own
+//!
+//! `plugins/template` in the repository is a small, complete connector (customers kept in a
+//! CSV file) that builds outside the repository, with its conformance test;
+//! `plugins/GUIDE.md` takes you from a copy of it to a plugin gallra loads.
+//! `plugins/README.md` is the reference for writing, testing, building and installing one.
 
 pub mod abi;
 #[cfg(feature = "host")]
@@ -125,10 +134,13 @@ pub mod http;
 pub mod identifiers;
 mod log;
 pub mod messages;
+mod open;
 mod personnummer;
 mod problems;
 mod resume;
 mod still_selected;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use connector::{dispatch, parse_settings, Connector};
 pub use error::ConnectorError;

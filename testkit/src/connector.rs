@@ -1,69 +1,13 @@
-//! Opening a connector in a test the way gallra's plugin host does, the subjects tests look
-//! up, and the check that an error names no one. Every connector crate's tests share these,
-//! so that "opens as the daemon would" means the same thing in each of them.
-//!
-//! ```
-//! use gallra_plugin_api::{Connector, ConnectorError, Description, IdentifierKind, OpenContext};
-//! use gallra_testkit::connector::{open_settings, TIME_ZONE};
-//!
-//! #[derive(serde::Deserialize)]
-//! #[serde(deny_unknown_fields)]
-//! struct Settings {
-//!     page_size: u32,
-//! }
-//!
-//! struct Example(OpenContext);
-//!
-//! impl Connector for Example {
-//!     type Settings = Settings;
-//!     fn validate(settings: &Settings) -> Result<(), ConnectorError> {
-//!         match settings.page_size {
-//!             0 => Err(ConnectorError::config("page_size", "must be at least 1")),
-//!             _ => Ok(()),
-//!         }
-//!     }
-//!     fn open(_: Settings, context: OpenContext) -> Result<Self, ConnectorError> {
-//!         Ok(Example(context))
-//!     }
-//!     fn describe(&self) -> Description {
-//!         unimplemented!()
-//!     }
-//! }
-//!
-//! let opened: Example = open_settings("crm", &serde_json::json!({"page_size": 3})).unwrap();
-//! assert_eq!((opened.0.system.as_str(), opened.0.time_zone.as_str()), ("crm", TIME_ZONE));
-//! assert!(open_settings::<Example>("crm", &serde_json::json!({"page_size": 0})).is_err());
-//! assert!(open_settings::<Example>("crm", &serde_json::json!({"page_sise": 3})).is_err());
-//! ```
+//! The subjects connector tests look up, and the check that an error names no one. Every
+//! connector crate's tests share these. Opening a connector as gallra's plugin host does is
+//! `gallra_plugin_api::testing` (feature `testing`), which plugin authors outside this
+//! repository use too.
 
-use gallra_plugin_api::{
-    parse_settings, Connector, ConnectorError, ExportResult, Identifier, IdentifierKind,
-    OpenContext, Subject,
-};
-use serde_json::Value;
+use gallra_plugin_api::{ConnectorError, ExportResult, Identifier, IdentifierKind, Subject};
 
-/// The time zone every test system is configured in (`time_zone` in `gallra.toml`).
-pub const TIME_ZONE: &str = "Europe/Stockholm";
-
-/// What the host tells a connector it opens for the system named `system`, in [`TIME_ZONE`].
-pub fn context(system: &str) -> OpenContext {
-    OpenContext {
-        system: system.to_owned(),
-        time_zone: TIME_ZONE.to_owned(),
-    }
-}
-
-/// Opens connector `C` for the system `system` from its settings table as JSON, the way the
-/// daemon does: the settings cross as JSON bytes, are parsed with [`parse_settings`] (so that
-/// an error names the key), checked with [`Connector::validate`], then opened with
-/// [`context`]. This is what the plugin export does on the far side of the C ABI, without
-/// building or loading the library.
-pub fn open_settings<C: Connector>(system: &str, settings: &Value) -> Result<C, ConnectorError> {
-    let bytes = serde_json::to_vec(settings).expect("settings serialize to JSON");
-    let parsed: C::Settings = parse_settings(&bytes)?;
-    C::validate(&parsed)?;
-    C::open(parsed, context(system))
-}
+/// What the host tells a connector it opens for a system (re-exported for the ABI tests that
+/// open a plugin library with it).
+pub use gallra_plugin_api::testing::context;
 
 /// A subject known by one identifier; panics if `value` is not a valid `kind`.
 pub fn subject(kind: IdentifierKind, value: &str) -> Subject {

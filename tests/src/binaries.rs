@@ -17,6 +17,11 @@ pub fn target_dir() -> PathBuf {
     })
 }
 
+/// The cargo that runs these tests (`$CARGO`), or the one on the `PATH`.
+pub fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
 /// Builds the binary and every plugin of the workspace (once per test process) and returns
 /// the binary's path. Building through cargo keeps the tests honest: they run what a user
 /// would install, not a library call.
@@ -24,8 +29,7 @@ pub fn gallra_bin() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
         .get_or_init(|| {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let mut build = Command::new(cargo);
+            let mut build = cargo();
             build.args(["build", "--workspace", "--lib", "--bins"]);
             if !cfg!(debug_assertions) {
                 build.arg("--release");

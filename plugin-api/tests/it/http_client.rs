@@ -95,7 +95,10 @@ fn exhausted_retries_are_transient_and_name_endpoint_and_status() {
     assert_eq!(calls.load(Ordering::SeqCst), 5, "1 try + max_retries 4");
     assert!(error.is_transient(), "{error:?}");
     let message = error.to_string();
-    assert!(!message.contains("helpdesk"), "gallra names the system: {message}");
+    assert!(
+        !message.contains("helpdesk"),
+        "gallra names the system: {message}"
+    );
     assert!(message.contains("GET /users/{email}/search"), "{message}");
     assert!(message.contains("503"), "{message}");
     assert_no_personal_data(&error);

@@ -171,20 +171,17 @@ fn a_truncated_page_is_an_error_not_the_end() {
 #[test]
 fn a_failed_page_ends_the_listing_with_its_error() {
     let mut calls = 0;
-    let items: Vec<Result<u32, ConnectorError>> =
-        by_cursor("GET /users", |cursor| {
-            calls += 1;
-            match cursor {
-                None => Ok(CursorPage {
-                    items: vec![1, 2],
-                    next: Some("2".into()),
-                }),
-                Some(_) => Err(ConnectorError::transient(
-                    "GET /users answered 503",
-                )),
-            }
-        })
-        .collect();
+    let items: Vec<Result<u32, ConnectorError>> = by_cursor("GET /users", |cursor| {
+        calls += 1;
+        match cursor {
+            None => Ok(CursorPage {
+                items: vec![1, 2],
+                next: Some("2".into()),
+            }),
+            Some(_) => Err(ConnectorError::transient("GET /users answered 503")),
+        }
+    })
+    .collect();
     assert_eq!(items.len(), 3);
     assert!(items[2].is_err());
     assert_eq!(calls, 2);

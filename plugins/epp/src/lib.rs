@@ -304,7 +304,7 @@ impl EppConnector {
     fn error(&self, operation: &str, error: EppError) -> ConnectorError {
         let message = format!(
             "{operation} failed at the EPP server {}:{}: {error}",
-            self.system, self.settings.host
+            self.settings.host, self.settings.port
         );
         if error.is_transient() {
             ConnectorError::transient(message)

@@ -112,12 +112,7 @@ impl Connector for FortnoxConnector {
 
     fn open(settings: Settings, context: OpenContext) -> Result<Self, ConnectorError> {
         settings.validate()?;
-        let time_zone = TimeZone::get(&context.time_zone).map_err(|_| {
-            ConnectorError::permanent(format!(
-                "unknown time zone {:?} (gallra's time_zone setting)",
-                context.system
-            ))
-        })?;
+        let time_zone = context.tz()?;
         let secret = Secret::from_file(&settings.client_secret_file)?;
         Ok(Self {
             api: Api::new(&context.system, &settings, secret)?,

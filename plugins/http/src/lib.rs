@@ -143,7 +143,7 @@ impl HttpConnector {
             return Err(ConnectorError::permanent(format!(
                 "the lookups found more than {} records for one subject \
                  (max_records); check their filters and set match",
-                self.system()
+                self.settings.max_records
             )));
         }
         Ok(found)
@@ -160,10 +160,6 @@ impl HttpConnector {
             .path
             .render_path(bindings)
             .map_err(|e| ConnectorError::permanent(format!("{}: {e}", self.api.label(label))))
-    }
-
-    fn system(&self) -> String {
-        self.api.label("").trim_end_matches(": ").to_owned()
     }
 
     /// Sends an erase or anonymize request for the subject; returns the records affected.
@@ -433,7 +429,7 @@ impl Connector for HttpConnector {
                 return Err(ConnectorError::permanent(format!(
                     "a record's value at status.last_activity = \"{}\" is not a \
                      time (expected RFC 3339, a date or Unix seconds)",
-                    self.system()
+                    status.last_activity
                 )));
             };
             last_activity = last_activity.max(Some(at));

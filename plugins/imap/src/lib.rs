@@ -122,7 +122,7 @@ impl Connector for ImapConnector {
         let Some(kind) = self.settings.record_kinds.get(&request.kind) else {
             return Err(ConnectorError::permanent(format!(
                 "no record kind {:?} in its settings (record_kinds)",
-                self.system
+                request.kind
             )));
         };
         let mailboxes = self.settings.kind_mailboxes(kind);

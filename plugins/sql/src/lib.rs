@@ -47,7 +47,6 @@ mod set_based;
 mod sql;
 mod timestamps;
 
-use gallra_plugin_api::jiff::tz::TimeZone;
 use gallra_plugin_api::{
     Capability, Connector, ConnectorError, Description, EraseOutcome, ExpireRequest, ExpireResult,
     ExportResult, LookupResult, OpenContext, RestoreOutcome, ScanPage, ScanRequest, Subject,
@@ -77,9 +76,7 @@ impl Connector for SqlConnector {
     }
 
     fn open(settings: Settings, context: OpenContext) -> Result<Self, ConnectorError> {
-        let zone = TimeZone::get(&context.time_zone).map_err(|_| {
-            ConnectorError::permanent(format!("unknown time zone {:?}", context.time_zone))
-        })?;
+        let zone = context.tz()?;
         let database = Database::open(&settings, &context.time_zone)?;
         let schema = Schema {
             dialect: database.dialect(),

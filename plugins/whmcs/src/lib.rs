@@ -83,7 +83,6 @@ const BOOKKEEPING_REASON: &str = "the client has invoices, which are bookkeeping
 
 /// One configured WHMCS installation.
 pub struct WhmcsConnector {
-    system: String,
     settings: Settings,
     api: Api,
     time_zone: TimeZone,
@@ -98,15 +97,9 @@ impl Connector for WhmcsConnector {
 
     fn open(settings: Settings, context: OpenContext) -> Result<Self, ConnectorError> {
         settings.validate()?;
-        let time_zone = TimeZone::get(&context.time_zone).map_err(|_| {
-            ConnectorError::permanent(format!(
-                "unknown time zone {:?} (gallra's time_zone setting)",
-                context.system
-            ))
-        })?;
+        let time_zone = context.tz()?;
         Ok(Self {
             api: Api::new(&context.system, &settings)?,
-            system: context.system,
             settings,
             time_zone,
         })
@@ -156,7 +149,7 @@ impl Connector for WhmcsConnector {
             return Err(ConnectorError::transient(format!(
                 "scan: GetClients returned an empty page before the {} clients \
                  it announced; the listing is not taken as complete",
-                self.system
+                page.totalresults
             )));
         }
         Ok(ScanPage {

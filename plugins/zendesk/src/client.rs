@@ -138,11 +138,6 @@ impl Zendesk {
         Self { http, base, auth }
     }
 
-    /// The configured system's name.
-    pub fn system(&self) -> &str {
-        self.http.system()
-    }
-
     fn url(&self, segments: &[&str]) -> Result<String, ConnectorError> {
         join_url(&self.base, segments)
     }
@@ -204,7 +199,7 @@ impl Zendesk {
         if response.is_not_found() {
             Err(ConnectorError::permanent(format!(
                 "{} answered 404 Not Found; check base_url (or subdomain)",
-                self.system()
+                response.endpoint()
             )))
         } else {
             Ok(())

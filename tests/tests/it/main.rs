@@ -14,6 +14,7 @@
 mod all_connectors;
 mod audit_log;
 mod check;
+mod connector_guide;
 mod crash_full_disk;
 mod crash_kills;
 mod crash_postgres_restart;

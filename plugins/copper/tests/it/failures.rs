@@ -106,7 +106,10 @@ fn wrong_credentials_are_permanent_and_name_the_fix() {
         match &error {
             ConnectorError::Permanent { message } => {
                 assert!(message.contains("credentials"), "{message}");
-                assert!(!message.contains("crm"), "gallra names the system: {message}");
+                assert!(
+                    !message.contains("crm"),
+                    "gallra names the system: {message}"
+                );
             }
             other => panic!("{other:?}"),
         }

@@ -109,7 +109,10 @@ fn a_wrong_token_is_permanent_and_names_the_fix() {
         match &error {
             ConnectorError::Permanent { message } => {
                 assert!(message.contains("credentials"), "{message}");
-                assert!(!message.contains("shop"), "gallra names the system: {message}");
+                assert!(
+                    !message.contains("shop"),
+                    "gallra names the system: {message}"
+                );
                 assert!(
                     message.contains("{email}") || message.contains("GET /v1/users?per_page=1"),
                     "{message}"

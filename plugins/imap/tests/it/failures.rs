@@ -47,7 +47,10 @@ fn an_unreachable_server_is_transient_for_every_operation() {
         let error = error.expect_err("unreachable");
         assert!(error.is_transient(), "{error:?}");
         let text = error.to_string();
-        assert!(!text.contains("\"mail\""), "gallra names the system: {text}");
+        assert!(
+            !text.contains("\"mail\""),
+            "gallra names the system: {text}"
+        );
         assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
         assert_no_pii(&error, &[SUBJECT]);
     }

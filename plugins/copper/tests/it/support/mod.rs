@@ -1,7 +1,7 @@
 //! Shared by the copper connector's tests: a token file, settings pointing at the testkit's
 //! Copper, opening the connector as gallra does, and subjects.
 
-use gallra_plugin_api::{ConnectorError, IdentifierKind, Subject};
+use gallra_plugin_api::{testing, ConnectorError, IdentifierKind, Subject};
 use gallra_plugin_copper::CopperConnector;
 use gallra_testkit::connector;
 use gallra_testkit::copper::{Copper, TOKEN, USER_EMAIL};
@@ -30,7 +30,7 @@ pub fn settings(base_url: &str, token: &SecretFile) -> Value {
 
 /// Opens the connector from JSON settings, as gallra does (parse, validate, open).
 pub fn open_settings(settings: &Value) -> Result<CopperConnector, ConnectorError> {
-    connector::open_settings("crm", settings)
+    testing::open_settings("crm", settings)
 }
 
 pub fn open(copper: &Copper, token: &SecretFile) -> CopperConnector {

@@ -1,10 +1,10 @@
 //! Test support: a registry (the testkit's EPP server over real TLS with client
 //! certificates), the settings that point the connector at it, and subjects.
 
-use gallra_plugin_api::{ConnectorError, Identifier, IdentifierKind, Subject};
+use gallra_plugin_api::{testing, ConnectorError, Identifier, IdentifierKind, Subject};
 use gallra_plugin_epp::EppConnector;
+use gallra_testkit::connector::assert_no_pii;
 pub use gallra_testkit::connector::owned;
-use gallra_testkit::connector::{self, assert_no_pii};
 pub use gallra_testkit::epp::{ContactData, EppServer};
 use serde_json::{json, Value};
 
@@ -35,7 +35,7 @@ pub fn unreachable_settings(server: &EppServer) -> Value {
 
 /// Opens the connector the way the daemon does: JSON settings, validate, open.
 pub fn open_settings(settings: &Value) -> Result<EppConnector, ConnectorError> {
-    connector::open_settings(SYSTEM, settings)
+    testing::open_settings(SYSTEM, settings)
 }
 
 /// The connector with the standard settings.

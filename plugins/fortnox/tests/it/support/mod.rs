@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use gallra_plugin_api::{ConnectorError, IdentifierKind, Subject};
+use gallra_plugin_api::{testing, ConnectorError, IdentifierKind, Subject};
 use gallra_plugin_fortnox::FortnoxConnector;
 use gallra_testkit::connector::SEEDED_PEOPLE;
 use gallra_testkit::connector::{self, assert_no_pii};
@@ -48,7 +48,7 @@ pub fn unreachable_settings(server: &Fortnox) -> Value {
 
 /// Opens the connector the way the daemon does: JSON settings, validate, open.
 pub fn open_settings(settings: &Value) -> Result<FortnoxConnector, ConnectorError> {
-    connector::open_settings(SYSTEM, settings)
+    testing::open_settings(SYSTEM, settings)
 }
 
 /// The connector with the standard settings.

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use gallra_plugin_api::{Connector, ConnectorError, IdentifierKind, Subject};
+use gallra_plugin_api::{testing, Connector, ConnectorError, IdentifierKind, Subject};
 use gallra_plugin_http::HttpConnector;
 use gallra_testkit::connector;
 use gallra_testkit::rest::{RestApi, TOKEN};
@@ -43,7 +43,7 @@ pub fn settings(api: &RestApi, token: &SecretFile) -> Value {
 
 /// Opens the connector from JSON settings, as gallra does (parse, validate, open).
 pub fn open_settings(settings: &Value) -> Result<HttpConnector, ConnectorError> {
-    connector::open_settings("shop", settings)
+    testing::open_settings("shop", settings)
 }
 
 /// A subject known by one email.

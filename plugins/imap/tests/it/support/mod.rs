@@ -6,9 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use gallra_plugin_api::{ConnectorError, OpenContext};
+use gallra_plugin_api::{testing, ConnectorError, OpenContext};
 use gallra_plugin_imap::ImapConnector;
-use gallra_testkit::connector;
 pub use gallra_testkit::connector::{assert_no_pii, by_email};
 use gallra_testkit::imap::{Dovecot, Message, HOST, PASSWORD, PORT};
 use serde_json::{json, Value};
@@ -127,11 +126,11 @@ pub fn write_secret(dir: &Path, contents: &str) -> PathBuf {
 
 /// Parses settings JSON as the host hands it over, validates, and opens.
 pub fn open(settings: &Value) -> Result<ImapConnector, ConnectorError> {
-    connector::open_settings(SYSTEM, settings)
+    testing::open_settings(SYSTEM, settings)
 }
 
 pub fn context() -> OpenContext {
-    connector::context(SYSTEM)
+    testing::context(SYSTEM)
 }
 
 /// A local port nothing listens on.

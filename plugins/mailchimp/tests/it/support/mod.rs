@@ -1,9 +1,8 @@
 //! Test support: the testkit's Mailchimp, settings that point the connector at it (the key
 //! in a private temporary file), and subjects.
 
-use gallra_plugin_api::ConnectorError;
+use gallra_plugin_api::{testing, ConnectorError};
 use gallra_plugin_mailchimp::MailchimpConnector;
-use gallra_testkit::connector;
 pub use gallra_testkit::connector::{assert_bad_credentials, assert_transient, by_email, owned};
 pub use gallra_testkit::mailchimp::{Mailchimp, NewMember, API_KEY};
 pub use gallra_testkit::secrets::Secrets;
@@ -32,7 +31,7 @@ pub fn unreachable_settings(secrets: &Secrets) -> Value {
 
 /// Opens the connector the way the daemon does: JSON settings, validate, open.
 pub fn open_settings(settings: &Value) -> Result<MailchimpConnector, ConnectorError> {
-    connector::open_settings(SYSTEM, settings)
+    testing::open_settings(SYSTEM, settings)
 }
 
 pub fn open(server: &Mailchimp, secrets: &Secrets) -> MailchimpConnector {

@@ -8,15 +8,14 @@
 
 use std::time::Duration;
 
-use gallra_plugin_api::{ConnectorError, OpenContext};
+use gallra_plugin_api::{testing, ConnectorError, OpenContext};
 use gallra_plugin_sql::SqlConnector;
-use gallra_testkit::connector;
 pub use gallra_testkit::connector::{by_email, subject};
 use serde_json::{json, Value};
 
 pub const PG_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432/test";
 pub const MYSQL_DEFAULT: &str = "mysql://root@127.0.0.1:3306/test";
-pub const TIME_ZONE: &str = connector::TIME_ZONE;
+pub const TIME_ZONE: &str = testing::TIME_ZONE;
 pub const SYSTEM: &str = "panel";
 
 /// The backends a fixture can live in.
@@ -329,9 +328,9 @@ pub fn standard_settings() -> Value {
 
 /// Parses settings JSON as the host hands it over, validates, and opens.
 pub fn open_settings(settings: &Value) -> Result<SqlConnector, ConnectorError> {
-    connector::open_settings(SYSTEM, settings)
+    testing::open_settings(SYSTEM, settings)
 }
 
 pub fn context() -> OpenContext {
-    connector::context(SYSTEM)
+    testing::context(SYSTEM)
 }

@@ -1,7 +1,7 @@
 //! Test support: the testkit's WHMCS seeded with a few clients, the settings that point the
 //! connector at it, subjects, and the check that errors carry no personal data.
 
-use gallra_plugin_api::{ConnectorError, IdentifierKind, Subject};
+use gallra_plugin_api::{testing, ConnectorError, IdentifierKind, Subject};
 use gallra_plugin_whmcs::WhmcsConnector;
 use gallra_testkit::connector::SEEDED_PEOPLE;
 use gallra_testkit::connector::{self, assert_no_pii};
@@ -37,7 +37,7 @@ pub fn unreachable_settings(server: &Whmcs) -> Value {
 
 /// Opens the connector the way the daemon does: JSON settings, validate, open.
 pub fn open_settings(settings: &Value) -> Result<WhmcsConnector, ConnectorError> {
-    connector::open_settings(SYSTEM, settings)
+    testing::open_settings(SYSTEM, settings)
 }
 
 /// The connector with the standard settings.

@@ -1,9 +1,8 @@
 //! Test support: the testkit's Zendesk, settings that point the connector at it (token files
 //! in a private temporary directory), and subjects.
 
-use gallra_plugin_api::ConnectorError;
+use gallra_plugin_api::{testing, ConnectorError};
 use gallra_plugin_zendesk::ZendeskConnector;
-use gallra_testkit::connector;
 pub use gallra_testkit::connector::{
     assert_bad_credentials, assert_no_pii, assert_transient, by_email, owned,
 };
@@ -38,7 +37,7 @@ pub fn unreachable_settings(secrets: &Secrets) -> Value {
 
 /// Opens the connector the way the daemon does: JSON settings, validate, open.
 pub fn open_settings(settings: &Value) -> Result<ZendeskConnector, ConnectorError> {
-    connector::open_settings(SYSTEM, settings)
+    testing::open_settings(SYSTEM, settings)
 }
 
 pub fn open(server: &Zendesk, secrets: &Secrets) -> ZendeskConnector {
