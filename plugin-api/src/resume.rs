@@ -17,7 +17,9 @@ pub const MAX_RESUME_TOKEN: usize = 1024;
 /// At most [`MAX_RESUME_TOKEN`] bytes of printable ASCII (`!` to `~`, no space): encode
 /// structure as JSON or a list of ids. It is stored in the state store, so it must hold no
 /// personal data — ids the system assigned, never an email, a name or a personnummer (the
-/// conformance suite checks).
+/// conformance suite checks). A policy run's next erase of the subject in the system is
+/// handed the latest token too, which may name a deletion that has finished since: treat
+/// what it names that is gone as done.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct ResumeToken(String);

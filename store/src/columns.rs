@@ -152,6 +152,7 @@ pub(crate) fn task<R: Columns>(r: &R) -> Result<TaskRecord, R::Error> {
         detail: r.text(8)?,
         updated_at: r.parsed(9)?,
         identifiers: r.identifiers(10)?,
+        resume: r.resume(11)?,
     })
 }
 

@@ -263,6 +263,7 @@ const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE request_tasks ADD COLUMN resume_token TEXT;
     ALTER TABLE tasks ADD COLUMN resume_token TEXT;
+    CREATE INDEX tasks_resume ON tasks (system, subject_key, id) WHERE resume_token IS NOT NULL;
     ",
 ];
 

@@ -1,6 +1,7 @@
 //! The runs half of the state store: a policy run, its decisions and the tasks that carry
 //! them out.
 
+use gallra_plugin_api::ResumeToken;
 use jiff::Timestamp;
 
 use crate::model::requests::NewRequestTask;
@@ -107,6 +108,12 @@ pub trait Store:
         tombstones: &[NewTombstone],
         now: Timestamp,
     ) -> Result<()>;
+
+    /// Keeps with each task the resume token its connector answered a deletion in progress
+    /// with: a later task of the same subject in the same system, in this run or the next,
+    /// is handed it ([`TaskRecord::resume`](crate::TaskRecord::resume)). Written before the
+    /// outcomes: a task killed in between is redone with its own token.
+    fn keep_resume_tokens(&self, tokens: &[(TaskId, ResumeToken)]) -> Result<()>;
 
     /// One run, if it exists.
     fn run(&self, run: RunId) -> Result<Option<RunRecord>>;

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use gallra_plugin_api::ResumeToken;
 use jiff::Timestamp;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 
@@ -506,6 +507,19 @@ impl Store for SqliteStore {
         })
     }
 
+    fn keep_resume_tokens(&self, tokens: &[(TaskId, ResumeToken)]) -> Result<()> {
+        if tokens.is_empty() {
+            return Ok(());
+        }
+        self.write(|tx| {
+            let mut keep = tx.prepare_cached("UPDATE tasks SET resume_token = ?2 WHERE id = ?1")?;
+            for (task, token) in tokens {
+                keep.execute(params![task, token.as_str()])?;
+            }
+            Ok(())
+        })
+    }
+
     fn run(&self, run: RunId) -> Result<Option<RunRecord>> {
         self.read(|conn| {
             let sql = format!("{RUN_COLUMNS} WHERE id = ?1");
@@ -661,7 +675,10 @@ fn configure(
 
 /// Open tasks with their subject's identifiers; served by the index `tasks_open`.
 const PENDING_TASKS: &str = "SELECT t.id, t.run, t.subject_key, t.system, t.action, t.ord,
-        t.state, t.attempts, t.detail, t.updated_at, d.identifiers_json
+        t.state, t.attempts, t.detail, t.updated_at, d.identifiers_json,
+        (SELECT p.resume_token FROM tasks p WHERE p.resume_token IS NOT NULL
+            AND p.system = t.system AND p.subject_key = t.subject_key AND p.id <= t.id
+            ORDER BY p.id DESC LIMIT 1)
     FROM tasks t
     LEFT JOIN decisions d ON d.run = t.run AND d.subject_key = t.subject_key
     WHERE t.run = ?1 AND t.state IN ('pending', 'running')

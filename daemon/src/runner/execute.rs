@@ -113,6 +113,10 @@ pub async fn execute_tasks(
         let mut updates = Vec::new();
         let mut entries = Vec::new();
         let mut tombstones = Vec::new();
+        let tokens: Vec<_> = results
+            .iter()
+            .filter_map(|(task, _, _)| Some((task.id, task.resume.clone()?)))
+            .collect();
         for (task, state, detail) in results {
             totals.count(&task.system, state);
             let detail = match interrupted.contains(&task.id) {
@@ -129,6 +133,7 @@ pub async fn execute_tasks(
         // The outcomes reach the audit log before the store: if they cannot, nothing is
         // committed, the tasks stay running and the next run does them again.
         write_ahead::record::<_, RunError>(audit, &entries, || {
+            store.keep_resume_tokens(&tokens)?;
             Ok(store.finish_tasks_and_bury(&updates, &tombstones, crate::clock::now())?)
         })?;
     }

@@ -16,7 +16,7 @@ use gallra_core::policy::answer::{self, Next};
 use gallra_core::policy::identifiers::subject_for;
 use gallra_core::policy::retry;
 use gallra_core::task::{self, Maker, Taken};
-use gallra_plugin_api::{Identifier, Subject};
+use gallra_plugin_api::{Identifier, ResumeToken, Subject};
 
 use super::recheck::{self, Verdict};
 use crate::config::{Config, Rule};
@@ -134,7 +134,10 @@ pub(super) async fn erase_batch(
                 .map(|(i, task)| (task, &in_hand[*i].resolution))
                 .collect();
             let outcomes = erase_in(systems, config, rule, &system, &asked, restore).await;
-            for ((i, task), (state, detail)) in tasks.into_iter().zip(outcomes) {
+            for ((i, mut task), (state, detail, resume)) in tasks.into_iter().zip(outcomes) {
+                // What the connector needs to follow a deletion it has under way, kept for
+                // the subject's next task here (this run's, or the next run's).
+                task.resume = resume;
                 if !matches!(state, TaskState::Done | TaskState::Retained) {
                     in_hand[i].failed_at = Some(task.system.clone());
                 }
@@ -247,6 +250,10 @@ async fn recheck_with_retries(
     verdicts
 }
 
+/// What an erase in one system came to for a task: its state, why, and the resume token to
+/// keep for the subject's next task there.
+type Erased = (TaskState, Option<String>, Option<ResumeToken>);
+
 /// One subject's erase in one system, as prepared before the call.
 struct Prepared {
     subject: Subject,
@@ -269,19 +276,19 @@ async fn erase_in(
     system: &str,
     tasks: &[(&TaskRecord, &Resolution)],
     restore: Option<&RestoreKeeper>,
-) -> Vec<(TaskState, Option<String>)> {
+) -> Vec<Erased> {
     let handle = match systems.get(system) {
         Ok(handle) => handle.clone(),
         Err(why) => {
             return tasks
                 .iter()
-                .map(|_| (TaskState::Failed, Some(why.clone())))
+                .map(|(task, _)| (TaskState::Failed, Some(why.clone()), task.resume.clone()))
                 .collect()
         }
     };
     let source = system == config.account_source;
     let resolves = &handle.description().identifier_kinds;
-    let mut outcomes: Vec<Option<(TaskState, Option<String>)>> = vec![None; tasks.len()];
+    let mut outcomes: Vec<Option<Erased>> = vec![None; tasks.len()];
     let mut prepared = Vec::new();
     for (i, (task, resolution)) in tasks.iter().enumerate() {
         let mut subject = subject_for(&resolution.usable, config.customer_ids(system));
@@ -294,12 +301,15 @@ async fn erase_in(
                 Some(why) => format!("unmatched: {why}; a person must find the subject's data here"),
                 None => "unmatched: gallra knows no identifier of the subject that this system finds people by; a person must look".to_owned(),
             };
-            outcomes[i] = Some((TaskState::NeedsPerson, Some(why)));
+            outcomes[i] = Some((TaskState::NeedsPerson, Some(why), task.resume.clone()));
             continue;
         }
         if source {
             subject.still_selected = recheck::still_selected(config, rule);
         }
+        // A deletion the connector had under way for this subject here (an earlier run's)
+        // is checked by what it asked to be handed back.
+        subject.resume = task.resume.clone();
         // A policy with a restore window keeps the subject's data first; if it cannot, no
         // erase.
         if let Some(keeper) = restore {
@@ -312,7 +322,7 @@ async fn erase_in(
             )
             .await;
             if let Err(why) = kept {
-                outcomes[i] = Some((TaskState::Failed, Some(why)));
+                outcomes[i] = Some((TaskState::Failed, Some(why), task.resume.clone()));
                 continue;
             }
         }
@@ -329,7 +339,12 @@ async fn erase_in(
     }
     let erased = erase_with_retries(&handle, &prepared).await;
     for ((i, prepared), next) in prepared.iter().zip(erased) {
-        outcomes[*i] = Some(settle(run_state(next), prepared, source));
+        let resume = match &next {
+            Next::InProgress { resume, .. } => resume.clone(),
+            _ => None,
+        };
+        let (state, detail) = settle(run_state(next), prepared, source);
+        outcomes[*i] = Some((state, detail, resume));
     }
     outcomes
         .into_iter()

@@ -137,6 +137,7 @@ macro_rules! backend_conformance {
             requests::update_request_tasks_is_one_transaction_and_counts_only_attempted_calls,
             requests::a_final_request_state_sets_completed_at_once_and_reopening_clears_it,
             resume::a_resume_token_is_kept_until_the_task_is_final,
+            resume::a_runs_task_is_handed_the_latest_resume_token_of_its_subject_in_its_system,
             request_ends::forget_refuses_while_a_task_needs_the_identifiers_and_empties_them_otherwise,
             request_due::needs_person_tasks_lists_only_tasks_waiting_for_a_person_in_requests_not_cancelled,
             request_ends::only_a_failed_task_or_one_waiting_for_a_person_is_tried_again,

@@ -4,7 +4,7 @@ use std::fmt;
 
 use gallra_core::named_enum;
 
-use gallra_plugin_api::Identifier;
+use gallra_plugin_api::{Identifier, ResumeToken};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -180,6 +180,10 @@ pub struct TaskRecord {
     pub detail: Option<String>,
     /// The identifiers from the run's decision for this subject; empty if there is none.
     pub identifiers: Vec<Identifier>,
+    /// The latest resume token kept ([`Store::keep_resume_tokens`](crate::Store::keep_resume_tokens))
+    /// by a task of this subject in this system, this one or an earlier run's: a deletion a
+    /// connector had under way, for its next erase to check.
+    pub resume: Option<ResumeToken>,
     /// When the task last changed.
     pub updated_at: Timestamp,
 }

@@ -23,7 +23,10 @@ const CLAIMABLE_SUBJECTS: &str = "SELECT DISTINCT subject_key FROM tasks
 
 /// The free tasks of some subjects, with their identifiers, as they are now.
 const SUBJECT_TASKS: &str = "SELECT t.id, t.run, t.subject_key, t.system, t.action, t.ord,
-        t.state, t.attempts, t.detail, t.updated_at, d.identifiers_json
+        t.state, t.attempts, t.detail, t.updated_at, d.identifiers_json,
+        (SELECT p.resume_token FROM tasks p WHERE p.resume_token IS NOT NULL
+            AND p.system = t.system AND p.subject_key = t.subject_key AND p.id <= t.id
+            ORDER BY p.id DESC LIMIT 1)
     FROM tasks t
     LEFT JOIN decisions d ON d.run = t.run AND d.subject_key = t.subject_key
     WHERE t.run = $1 AND t.subject_key = ANY($2) AND t.state IN ('pending', 'running')

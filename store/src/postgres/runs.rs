@@ -1,5 +1,6 @@
 //! [`Store`] on PostgreSQL: runs and their decisions here, their tasks in [`super::tasks`].
 
+use gallra_plugin_api::ResumeToken;
 use jiff::Timestamp;
 use postgres::types::ToSql;
 
@@ -185,6 +186,10 @@ impl Store for PostgresStore {
         now: Timestamp,
     ) -> Result<()> {
         self.finish_tasks(updates, tombstones, now)
+    }
+
+    fn keep_resume_tokens(&self, tokens: &[(TaskId, ResumeToken)]) -> Result<()> {
+        self.keep_resume(tokens)
     }
 
     fn run(&self, run: RunId) -> Result<Option<RunRecord>> {

@@ -1,6 +1,7 @@
 //! A run's tasks on PostgreSQL: made once however many nodes resume the run, and claimed by
 //! exactly one node at a time.
 
+use gallra_plugin_api::ResumeToken;
 use jiff::Timestamp;
 
 use super::fail::{all, big, Fail};
@@ -16,7 +17,10 @@ use crate::{
 /// Open tasks with their subject's identifiers: pending, or running with no live lease of
 /// another node's ($3 is this node, $4 now). Served by the index `tasks_open`.
 const OPEN_TASKS: &str = "SELECT t.id, t.run, t.subject_key, t.system, t.action, t.ord,
-        t.state, t.attempts, t.detail, t.updated_at, d.identifiers_json
+        t.state, t.attempts, t.detail, t.updated_at, d.identifiers_json,
+        (SELECT p.resume_token FROM tasks p WHERE p.resume_token IS NOT NULL
+            AND p.system = t.system AND p.subject_key = t.subject_key AND p.id <= t.id
+            ORDER BY p.id DESC LIMIT 1)
     FROM tasks t
     LEFT JOIN decisions d ON d.run = t.run AND d.subject_key = t.subject_key
     WHERE t.run = $1 AND t.state IN ('pending', 'running')
@@ -230,6 +234,23 @@ impl PostgresStore {
                         task: *task,
                     }));
                 }
+            }
+            Ok(())
+        })
+    }
+
+    pub(super) fn keep_resume(&self, tokens: &[(TaskId, ResumeToken)]) -> Result<()> {
+        if tokens.is_empty() {
+            return Ok(());
+        }
+        let tokens: Vec<(i64, String)> = tokens
+            .iter()
+            .map(|(task, token)| (task.0, token.as_str().to_owned()))
+            .collect();
+        self.write(move |tx, _| {
+            let keep = tx.prepare("UPDATE tasks SET resume_token = $2 WHERE id = $1")?;
+            for (task, token) in &tokens {
+                tx.execute(&keep, &[task, token])?;
             }
             Ok(())
         })
