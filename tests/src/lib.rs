@@ -19,7 +19,7 @@ pub mod wait;
 
 pub use daemon::Daemon;
 pub use gallra::{Gallra, Outcome};
-pub use scenario::{now, settings_of, Scenario, TABLES};
+pub use scenario::{behind_faults, now, settings_of, Scenario, TABLES};
 pub use servers::{available, Backend, TestDb};
 
 /// Whether gallra's state database (with its write-ahead log) holds `needle` in plain

@@ -49,8 +49,6 @@ pub fn hold_billing_and_retry_quickly(config: &mut toml::Table) {
 /// step that is still running when the test acts.
 pub fn slow_erase(scenario: &Scenario, system: &str, ms: u64) {
     scenario.edit_config(|config| {
-        let table = config["systems"][system].as_table_mut().unwrap();
-        let sql = table.remove("settings").unwrap();
         let ms = ms as i64;
         let schedule = toml::toml! {
             seed = 1
@@ -59,11 +57,7 @@ pub fn slow_erase(scenario: &Scenario, system: &str, ms: u64) {
             hang_ms = ms
             operations = ["erase"]
         };
-        let mut settings = toml::Table::new();
-        settings.insert("sql".into(), sql);
-        settings.insert("schedule".into(), toml::Value::Table(schedule));
-        table.insert("plugin".into(), "test-faults".into());
-        table.insert("settings".into(), settings.into());
+        let table = crate::behind_faults(config, system, ("schedule", schedule.into()));
         table.insert("call_timeout".into(), "60s".into());
     });
 }

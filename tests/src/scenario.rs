@@ -120,6 +120,24 @@ impl Scenario {
     }
 }
 
+/// Puts `system` of `config` behind the `test-faults` connector, its SQL settings kept, with
+/// the fault schedule given as `("schedule", table)` or `("schedule_file", path)`; the
+/// system's table, for more settings.
+pub fn behind_faults<'a>(
+    config: &'a mut toml::Table,
+    system: &str,
+    (key, schedule): (&str, toml::Value),
+) -> &'a mut toml::Table {
+    let table = config["systems"][system].as_table_mut().unwrap();
+    let sql = table.remove("settings").unwrap();
+    let mut settings = toml::Table::new();
+    settings.insert("sql".into(), sql);
+    settings.insert(key.into(), schedule);
+    table.insert("plugin".into(), "test-faults".into());
+    table.insert("settings".into(), settings.into());
+    table
+}
+
 /// Now, in the demo's time zone.
 pub fn now() -> Zoned {
     Zoned::now().in_tz("Europe/Stockholm").unwrap()

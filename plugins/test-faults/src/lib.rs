@@ -5,7 +5,8 @@
 //! transient timeouts and 5xx errors, panics, hangs longer than gallra's call timeout, empty
 //! and truncated scan pages, garbage activity times (1970, year 9999), a renamed column
 //! (schema drift, as the SQL connector really meets it), erasures that are made but answered
-//! with an error, and erasures that claim success without doing anything.
+//! with an error, erasures that claim success without doing anything, and deletions that
+//! finish only when gallra hands back their resume token.
 //!
 //! Settings, under `[systems.NAME.settings]`:
 //!
@@ -31,14 +32,17 @@ use std::path::PathBuf;
 use gallra_plugin_api::jiff::Timestamp;
 use gallra_plugin_api::{
     Connector, ConnectorError, Description, EraseOutcome, ExpireRequest, ExpireResult,
-    ExportResult, LookupResult, OpenContext, RestoreOutcome, ScanPage, ScanRequest, Subject,
-    SubjectFacts,
+    ExportResult, LookupResult, OpenContext, RestoreOutcome, ResumeToken, ScanPage, ScanRequest,
+    Subject, SubjectFacts,
 };
 use gallra_plugin_sql::config::Settings as SqlSettings;
 use gallra_plugin_sql::SqlConnector;
 use serde::Deserialize;
 
 use crate::schedule::{Dice, Draw, Fault, Schedule};
+
+/// The resume token of a [`Fault::Deferred`] deletion.
+const DEFERRED: &str = "deferred-deletion-job";
 
 /// The settings: the wrapped SQL connector's, and where the faults come from.
 #[derive(Debug, Clone, Deserialize)]
@@ -254,10 +258,19 @@ impl FaultyConnector {
         subject: &Subject,
         run: impl Fn(&SqlConnector) -> Result<EraseOutcome, ConnectorError>,
     ) -> Result<EraseOutcome, ConnectorError> {
+        // The deferred deletion's job is done once the call names it.
+        if subject.resume.as_ref().map(ResumeToken::as_str) == Some(DEFERRED) {
+            return run(&self.inner);
+        }
         let Some((draw, schedule)) = self.draw(operation, &subject_bytes(subject))? else {
             return run(&self.inner);
         };
         match draw.fault {
+            Fault::Deferred => Ok(EraseOutcome::InProgress {
+                reason: "a deletion job was queued (injected)".to_owned(),
+                check_after_secs: 1,
+                resume: Some(ResumeToken::new(DEFERRED)?),
+            }),
             Fault::SchemaDrift => run(&self.drifted),
             Fault::PartialErase => {
                 run(&self.inner)?;

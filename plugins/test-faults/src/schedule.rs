@@ -42,6 +42,10 @@ pub enum Fault {
     PartialErase,
     /// Erase and anonymize: claims the subject was erased without touching anything.
     LyingErase,
+    /// Erase and anonymize: nothing is removed now; the answer is `InProgress` with a resume
+    /// token, and only a call handed that token back removes the subject (as a system whose
+    /// deletion job can be followed only by its id).
+    Deferred,
 }
 
 impl Fault {
@@ -60,6 +64,7 @@ impl Fault {
             Fault::SchemaDrift => "schema_drift",
             Fault::PartialErase => "partial_erase",
             Fault::LyingErase => "lying_erase",
+            Fault::Deferred => "deferred",
         }
     }
 
@@ -76,7 +81,7 @@ impl Fault {
             ),
             Fault::EmptyPage | Fault::ShortPage | Fault::TruncatedPage => operation == "scan",
             Fault::Ts1970 | Fault::Ts9999 => matches!(operation, "scan" | "status"),
-            Fault::PartialErase | Fault::LyingErase => erasing,
+            Fault::PartialErase | Fault::LyingErase | Fault::Deferred => erasing,
         }
     }
 }

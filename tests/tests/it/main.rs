@@ -40,6 +40,7 @@ mod requests_notices;
 mod requests_restrict;
 mod restore;
 mod retention;
+mod run_resume;
 mod safety_valve;
 mod service;
 mod several_daemons;

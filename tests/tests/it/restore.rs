@@ -248,16 +248,8 @@ fn an_export_that_fails_blocks_the_erase_until_a_run_can_keep() {
     )
     .unwrap();
     scenario.edit_config(|config| {
-        let crm = config["systems"]["crm"].as_table_mut().unwrap();
-        let sql = crm.remove("settings").unwrap();
-        let mut settings = toml::Table::new();
-        settings.insert("sql".into(), sql);
-        settings.insert(
-            "schedule_file".into(),
-            schedule.display().to_string().into(),
-        );
-        crm.insert("plugin".into(), "test-faults".into());
-        crm.insert("settings".into(), settings.into());
+        let file = schedule.display().to_string();
+        gallra_e2e::behind_faults(config, "crm", ("schedule_file", file.into()));
     });
     let gallra = scenario.gallra();
     let before = snapshot(&scenario);

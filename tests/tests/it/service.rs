@@ -105,8 +105,6 @@ fn tasks_of(socket: &Path, ids: &[i64]) -> Vec<(i64, String, String, String)> {
 fn a_reload_keeps_the_api_answering_and_sends_nothing_to_a_system_it_removed() {
     let (_dir, scenario, socket, mut daemon) = serving(400, |config| {
         // The CRM answers each erase after 2 seconds, 4 calls at a time (its default).
-        let crm = config["systems"]["crm"].as_table_mut().unwrap();
-        let sql = crm.remove("settings").unwrap();
         let schedule = toml::toml! {
             seed = 1
             rate = 1.0
@@ -114,11 +112,7 @@ fn a_reload_keeps_the_api_answering_and_sends_nothing_to_a_system_it_removed() {
             hang_ms = 2000
             operations = ["erase"]
         };
-        let mut settings = toml::Table::new();
-        settings.insert("sql".into(), sql);
-        settings.insert("schedule".into(), schedule.into());
-        crm.insert("plugin".into(), "test-faults".into());
-        crm.insert("settings".into(), settings.into());
+        gallra_e2e::behind_faults(config, "crm", ("schedule", schedule.into()));
     });
 
     // Customers nothing keeps (no active service, no debt), each with a CRM person.
