@@ -50,12 +50,17 @@ impl SettingsProblems {
     }
 
     /// Records what a check of one part of the settings found: its settings problems, or
-    /// another error as a problem without a key. `Ok` records nothing.
-    pub fn check(&mut self, result: Result<(), ConnectorError>) {
-        if let Err(e) = result {
-            match e.settings_problems() {
-                found if found.is_empty() => self.add("", e.to_string()),
-                found => self.0.extend(found),
+    /// another error as a problem without a key. `Ok` records nothing and gives its value,
+    /// for checks that need it.
+    pub fn check<T>(&mut self, result: Result<T, ConnectorError>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(e) => {
+                match e.settings_problems() {
+                    found if found.is_empty() => self.add("", e.to_string()),
+                    found => self.0.extend(found),
+                }
+                None
             }
         }
     }
@@ -107,9 +112,12 @@ mod tests {
             problems.clone().into_result(),
             Err(ConnectorError::config("a", "bad"))
         );
-        problems.check(Err(ConnectorError::config("b.c", "worse")));
-        problems.check(Err(ConnectorError::permanent("cannot read the file")));
-        problems.check(Ok(()));
+        assert_eq!(
+            problems.check::<()>(Err(ConnectorError::config("b.c", "worse"))),
+            None
+        );
+        problems.check::<()>(Err(ConnectorError::permanent("cannot read the file")));
+        assert_eq!(problems.check(Ok(7)), Some(7));
         let err = problems.into_result().unwrap_err();
         let keys: Vec<String> = err.settings_problems().into_iter().map(|p| p.key).collect();
         assert_eq!(keys, ["a", "b.c", ""]);

@@ -68,3 +68,22 @@ pub fn open_settings<C: Connector>(system: &str, settings: &Value) -> Result<C, 
     let bytes = serde_json::to_vec(settings).expect("a JSON value serializes");
     open_connector(&bytes, context(system))
 }
+
+/// The key of every problem connector `C`'s [`Connector::validate`] finds in `settings` (its
+/// settings table as JSON, parsed as gallra parses it), in the order found: what
+/// `gallra check` would point at. Empty when the settings pass; panics when they do not
+/// parse, since then `validate` is never asked.
+pub fn settings_problems<C: Connector>(settings: &Value) -> Vec<String> {
+    let bytes = serde_json::to_vec(settings).expect("a JSON value serializes");
+    let parsed: C::Settings = match crate::parse_settings(&bytes) {
+        Ok(parsed) => parsed,
+        Err(e) => panic!("the settings do not parse: {e}"),
+    };
+    match C::validate(&parsed) {
+        Ok(()) => Vec::new(),
+        Err(e) => match e.settings_problems() {
+            problems if problems.is_empty() => panic!("validate failed without a key: {e}"),
+            problems => problems.into_iter().map(|p| p.key).collect(),
+        },
+    }
+}

@@ -16,7 +16,7 @@ use clap::{Args, Subcommand};
 use gallra_plugin_api::{Identifier, IdentifierKind};
 use serde_json::json;
 
-use super::output::print_json;
+use super::output::{plural, print_json};
 use super::setup::{load, lock_state, FAILED, OK};
 use crate::audit::{
     self, chain_label, AcceptError, ChainVerdict, Entry, SubjectKey, VerifyError, VerifyReport,
@@ -400,14 +400,6 @@ fn render_entries(entries: &[Entry]) -> String {
         plural(entries.len() as u64, "entry", "entries")
     );
     text
-}
-
-fn plural(n: u64, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
 }
 
 #[cfg(test)]

@@ -86,10 +86,10 @@ async fn check(path: &Path, connect: bool) -> u8 {
     match crate::plugins::check_installed(path) {
         Ok(config) => {
             println!(
-                "{}: OK ({} systems, {} policies)",
+                "{}: OK ({}, {})",
                 path.display(),
-                config.systems.len(),
-                config.policies.len()
+                super::output::plural(config.systems.len() as u64, "system", "systems"),
+                super::output::plural(config.policies.len() as u64, "policy", "policies")
             );
             match connect {
                 true => connect_systems(&config).await,

@@ -147,3 +147,12 @@ fn print_system_plan(system: &SystemPlan) {
     };
     println!("    {:<16} {held}{by}", system.system);
 }
+
+/// `n` with its noun, singular for one: `1 policy`, `3 policies`.
+pub(crate) fn plural(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}

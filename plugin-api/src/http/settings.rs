@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConnectorError;
+use crate::problems::SettingsProblems;
 
 /// How a connector talks HTTP to its system: timeouts, retries and the request rate.
 ///
@@ -76,6 +77,7 @@ impl HttpSettings {
     ///
     /// [`HttpClient::new`]: super::HttpClient::new
     pub fn validate(&self, key: &str) -> Result<(), ConnectorError> {
+        let mut problems = SettingsProblems::new();
         let at = |field: &str| {
             if key.is_empty() {
                 field.to_owned()
@@ -84,38 +86,32 @@ impl HttpSettings {
             }
         };
         if self.timeout_secs == 0 {
-            return Err(ConnectorError::config(
-                at("timeout_secs"),
-                "timeout_secs must be at least 1",
-            ));
+            problems.add(at("timeout_secs"), "timeout_secs must be at least 1");
         }
         if let Some(rate) = self.rate_per_sec {
             if !(rate.is_finite() && rate > 0.0) {
-                return Err(ConnectorError::config(
+                problems.add(
                     at("rate_per_sec"),
                     "rate_per_sec must be a positive number of requests per second",
-                ));
+                );
             }
         }
         if self.burst == Some(0) {
-            return Err(ConnectorError::config(
-                at("burst"),
-                "burst must be at least 1",
-            ));
+            problems.add(at("burst"), "burst must be at least 1");
         }
         if self.burst.is_some() && self.rate_per_sec.is_none() {
-            return Err(ConnectorError::config(
+            problems.add(
                 at("burst"),
                 "burst only means something with rate_per_sec; set both or neither",
-            ));
+            );
         }
         if self.backoff_initial_ms == 0 {
-            return Err(ConnectorError::config(
+            problems.add(
                 at("backoff_initial_ms"),
                 "backoff_initial_ms must be at least 1",
-            ));
+            );
         }
-        Ok(())
+        problems.into_result()
     }
 
     /// [`timeout_secs`](Self::timeout_secs) as a duration.

@@ -15,7 +15,7 @@
 use std::path::PathBuf;
 
 use gallra_plugin_api::http::HttpSettings;
-use gallra_plugin_api::ConnectorError;
+use gallra_plugin_api::{ConnectorError, SettingsProblems};
 use serde::Deserialize;
 
 /// Copper's API, fixed for every account.
@@ -76,26 +76,28 @@ fn default_page_size() -> u32 {
 impl Settings {
     /// Checks what serde cannot, without touching files or the network.
     pub fn validate(&self) -> Result<(), ConnectorError> {
+        let mut problems = SettingsProblems::new();
         if !(self.base_url.starts_with("https://") || self.base_url.starts_with("http://")) {
-            return Err(ConnectorError::config(
+            problems.add(
                 "base_url",
                 "expected an http(s) URL, e.g. https://api.copper.com/developer_api/v1",
-            ));
+            );
         }
         let email = self.user_email.trim();
         if email.is_empty() || !email.contains('@') || email.contains(char::is_whitespace) {
-            return Err(ConnectorError::config(
+            problems.add(
                 "user_email",
                 "expected the email address of the Copper user who owns the API key",
-            ));
+            );
         }
         if !(1..=MAX_PAGE_SIZE).contains(&self.page_size) {
-            return Err(ConnectorError::config(
+            problems.add(
                 "page_size",
                 format!("Copper pages hold 1 to {MAX_PAGE_SIZE} records"),
-            ));
+            );
         }
-        self.http_settings().validate("http")
+        problems.check(self.http_settings().validate("http"));
+        problems.into_result()
     }
 
     /// The `http` table with Copper's rate limit filled in when none is set.
@@ -161,5 +163,14 @@ mod tests {
         json["user_email"] = "admin".into();
         let err = parse(json).unwrap().validate().unwrap_err();
         assert!(matches!(err, ConnectorError::Config { ref key, .. } if key == "user_email"));
+    }
+
+    /// `gallra check` shows every mistake at once, not one per edit.
+    #[test]
+    fn every_settings_problem_is_reported_at_once() {
+        let settings = serde_json::json!({ "user_email": "not-an-email", "token_file": "/run/copper", "page_size": 0 });
+        let keys =
+            gallra_plugin_api::testing::settings_problems::<crate::CopperConnector>(&settings);
+        assert_eq!(keys, ["user_email", "page_size"]);
     }
 }

@@ -16,7 +16,7 @@
 
 use std::path::PathBuf;
 
-use gallra_plugin_api::ConnectorError;
+use gallra_plugin_api::{ConnectorError, SettingsProblems};
 use serde::Deserialize;
 
 /// The placeholder a contact id template must hold.
@@ -98,66 +98,61 @@ fn default_email_domain() -> String {
 impl Settings {
     /// Checks what serde cannot, without touching files or the network.
     pub fn validate(&self) -> Result<(), ConnectorError> {
+        let mut problems = SettingsProblems::new();
         if self.host.trim().is_empty() || self.host.contains(['/', ':', ' ']) {
-            return Err(ConnectorError::config(
+            problems.add(
                 "host",
                 "expected a host name or IPv4 address without scheme or port, e.g. epp.example.se",
-            ));
+            );
         }
         if self.port == 0 {
-            return Err(ConnectorError::config("port", "port 0 is not a port"));
+            problems.add("port", "port 0 is not a port");
         }
         // RFC 5730 clIDType: 3 to 16 characters.
         if !(3..=16).contains(&self.username.chars().count()) {
-            return Err(ConnectorError::config(
-                "username",
-                "an EPP client id (clID) has 3 to 16 characters",
-            ));
+            problems.add("username", "an EPP client id (clID) has 3 to 16 characters");
         }
         match (&self.client_cert_file, &self.client_key_file) {
             (Some(_), None) => {
-                return Err(ConnectorError::config(
+                problems.add(
                     "client_key_file",
                     "client_cert_file is set, so the client certificate's key is needed too",
-                ))
+                );
             }
             (None, Some(_)) => {
-                return Err(ConnectorError::config(
+                problems.add(
                     "client_cert_file",
                     "client_key_file is set, so the client certificate is needed too",
-                ))
+                );
             }
             _ => {}
         }
         let template = &self.contacts.contact_id;
         let rest = template.replacen(CUSTOMER_ID, "", 1);
         if !template.contains(CUSTOMER_ID) || rest.contains(['{', '}']) {
-            return Err(ConnectorError::config(
+            problems.add(
                 "contacts.contact_id",
                 "expected a template with {customer_id} once and no other braces, e.g. \
                  \"GALLRA-{customer_id}\"",
-            ));
+            );
         }
         if rest.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(ConnectorError::config(
-                "contacts.contact_id",
-                "a contact id cannot hold spaces",
-            ));
+            problems.add("contacts.contact_id", "a contact id cannot hold spaces");
         }
         let domain = &self.anonymized_email_domain;
         if domain.is_empty() || domain.contains(['@', ' ']) {
-            return Err(ConnectorError::config(
+            problems.add(
                 "anonymized_email_domain",
                 "expected a domain name such as invalid or anonymized.invalid",
-            ));
+            );
         }
         if self.timeout_secs == 0 {
-            return Err(ConnectorError::config(
+            problems.add(
                 "timeout_secs",
                 "a timeout of 0 seconds would never let an answer in",
-            ));
+            );
         }
-        Ok(())
+        problems.into_result()
     }
 
     /// The contact id for a customer id.
@@ -229,5 +224,13 @@ mod tests {
         assert_eq!(s.contact_id("ABC-123"), "ABC-123");
         let iis = settings(|v| v["extension"] = "iis".into()).unwrap();
         assert_eq!(iis.extension, Some(Extension::Iis));
+    }
+
+    /// `gallra check` shows every mistake at once, not one per edit.
+    #[test]
+    fn every_settings_problem_is_reported_at_once() {
+        let settings = serde_json::json!({ "host": "epp.example.se", "port": 0, "username": "registrar", "password_file": "/run/pw", "contacts": { "contact_id": "GALLRA" }, "timeout_secs": 0 });
+        let keys = gallra_plugin_api::testing::settings_problems::<crate::EppConnector>(&settings);
+        assert_eq!(keys, ["port", "contacts.contact_id", "timeout_secs"]);
     }
 }

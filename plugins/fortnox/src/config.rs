@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use gallra_plugin_api::http::HttpSettings;
-use gallra_plugin_api::ConnectorError;
+use gallra_plugin_api::{ConnectorError, SettingsProblems};
 use serde::{Deserialize, Deserializer};
 
 pub use crate::retention::FinancialYearEnd;
@@ -74,13 +74,11 @@ fn text_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
 impl Settings {
     /// Checks what serde cannot.
     pub fn validate(&self) -> Result<(), ConnectorError> {
+        let mut problems = SettingsProblems::new();
         for (key, url) in [("base_url", &self.base_url), ("token_url", &self.token_url)] {
             let url = url.trim();
             if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return Err(ConnectorError::config(
-                    key,
-                    format!("{key} must be an http(s) URL"),
-                ));
+                problems.add(key, format!("{key} must be an http(s) URL"));
             }
         }
         for (key, value) in [
@@ -88,19 +86,17 @@ impl Settings {
             ("tenant_id", &self.tenant_id),
         ] {
             if value.trim().is_empty() {
-                return Err(ConnectorError::config(
-                    key,
-                    format!("{key} must not be empty"),
-                ));
+                problems.add(key, format!("{key} must not be empty"));
             }
         }
         if !(1..=500).contains(&self.page_size) {
-            return Err(ConnectorError::config(
+            problems.add(
                 "page_size",
                 "page_size must be between 1 and 500 (Fortnox's largest page)",
-            ));
+            );
         }
-        self.http.validate("http")
+        problems.check(self.http.validate("http"));
+        problems.into_result()
     }
 
     /// The HTTP settings with Fortnox's rate as the default.
@@ -159,5 +155,14 @@ mod tests {
                 other => panic!("{json}: {other:?}"),
             }
         }
+    }
+
+    /// `gallra check` shows every mistake at once, not one per edit.
+    #[test]
+    fn every_settings_problem_is_reported_at_once() {
+        let settings = serde_json::json!({ "client_id": " ", "client_secret_file": "/s", "tenant_id": "1", "page_size": 501 });
+        let keys =
+            gallra_plugin_api::testing::settings_problems::<crate::FortnoxConnector>(&settings);
+        assert_eq!(keys, ["client_id", "page_size"]);
     }
 }

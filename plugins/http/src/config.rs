@@ -52,7 +52,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use gallra_plugin_api::http::{HttpSettings, Method};
-use gallra_plugin_api::{ConnectorError, IdentifierKind};
+use gallra_plugin_api::{ConnectorError, IdentifierKind, SettingsProblems};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -380,73 +380,80 @@ fn check_not_found(key: String, codes: &[u16]) -> Result<(), ConnectorError> {
 impl Settings {
     /// Checks what serde cannot, without touching files or the network.
     pub fn validate(&self) -> Result<(), ConnectorError> {
+        let mut problems = SettingsProblems::new();
         let base = url::Url::parse(&self.base_url).map_err(|e| {
             ConnectorError::config(
                 "base_url",
                 format!("not a URL ({e}), e.g. https://api.example.se"),
             )
-        })?;
-        if !matches!(base.scheme(), "http" | "https") || base.host().is_none() {
-            return Err(ConnectorError::config(
-                "base_url",
-                "expected an http(s) URL with a host, e.g. https://api.example.se",
-            ));
+        });
+        if let Some(base) = problems.check(base) {
+            if !matches!(base.scheme(), "http" | "https") || base.host().is_none() {
+                problems.add(
+                    "base_url",
+                    "expected an http(s) URL with a host, e.g. https://api.example.se",
+                );
+            }
         }
-        self.check_auth()?;
+        problems.check(self.check_auth());
         for name in self.headers.keys() {
             let valid = !name.is_empty()
                 && name
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
             if !valid {
-                return Err(ConnectorError::config(
-                    "headers",
-                    format!("\"{name}\" is not a valid header name"),
-                ));
+                problems.add("headers", format!("\"{name}\" is not a valid header name"));
             }
         }
         if self.collection.trim().is_empty() {
-            return Err(ConnectorError::config("collection", "must not be empty"));
+            problems.add("collection", "must not be empty");
         }
         if self.lookup.is_empty() {
-            return Err(ConnectorError::config(
+            problems.add(
                 "lookup",
                 "at least one [[lookup]] request is needed to find a subject's records",
-            ));
+            );
         }
         for (n, lookup) in self.lookup.iter().enumerate() {
-            lookup.validate(&format!("lookup[{n}]"))?;
+            problems.check(lookup.validate(&format!("lookup[{n}]")));
         }
         if let Some(export) = &self.export {
             let parsed = parse_request("export", &export.path, export.body.as_ref())?;
             if parsed.scope != Scope::Record {
-                return Err(ConnectorError::config(
+                problems.add(
                     "export.path",
                     "export fetches one record: use {record.id} and no identifier placeholder",
-                ));
+                );
             }
-            check_pointer("export.record".into(), &export.record)?;
-            check_not_found("export.not_found".into(), &export.not_found)?;
+            problems.check(check_pointer("export.record".into(), &export.record));
+            problems.check(check_not_found(
+                "export.not_found".into(),
+                &export.not_found,
+            ));
         }
-        self.erase.validate("erase")?;
+        problems.check(self.erase.validate("erase"));
         if let Some(anonymize) = &self.anonymize {
-            anonymize.validate("anonymize")?;
+            problems.check(anonymize.validate("anonymize"));
         }
         if let Some(status) = &self.status {
-            check_pointer("status.last_activity".into(), &status.last_activity)?;
+            problems.check(check_pointer(
+                "status.last_activity".into(),
+                &status.last_activity,
+            ));
         }
         if let Some(health) = &self.health {
             if parse_request("health", &health.path, None)?.scope != Scope::Fixed {
-                return Err(ConnectorError::config(
+                problems.add(
                     "health.path",
                     "a health check is about no one: no placeholders",
-                ));
+                );
             }
         }
         if self.max_records == 0 {
-            return Err(ConnectorError::config("max_records", "must be at least 1"));
+            problems.add("max_records", "must be at least 1");
         }
-        self.http.validate("http")
+        problems.check(self.http.validate("http"));
+        problems.into_result()
     }
 
     fn check_auth(&self) -> Result<(), ConnectorError> {
@@ -484,34 +491,38 @@ impl Settings {
 
 impl Lookup {
     fn validate(&self, key: &str) -> Result<(), ConnectorError> {
+        let mut problems = SettingsProblems::new();
         let parsed = parse_request(key, &self.path, self.body.as_ref())?;
         if !matches!(parsed.scope, Scope::Identifier(_)) {
-            return Err(ConnectorError::config(
+            problems.add(
                 format!("{key}.path"),
                 "a lookup finds a subject by an identifier: use one of {email}, {phone}, \
                  {customer_id}, {personnummer}, {domain}, {ip} (and not {record.id})",
-            ));
+            );
         }
-        check_pointer(format!("{key}.results"), &self.results)?;
-        check_pointer(format!("{key}.key"), &self.key)?;
+        problems.check(check_pointer(format!("{key}.results"), &self.results));
+        problems.check(check_pointer(format!("{key}.key"), &self.key));
         if let Some(pointer) = &self.match_pointer {
-            check_pointer(format!("{key}.match"), pointer)?;
+            problems.check(check_pointer(format!("{key}.match"), pointer));
         }
-        self.pagination.validate(&format!("{key}.pagination"))?;
-        check_not_found(format!("{key}.not_found"), &self.not_found)
+        problems.check(self.pagination.validate(&format!("{key}.pagination")));
+        problems.check(check_not_found(format!("{key}.not_found"), &self.not_found));
+        problems.into_result()
     }
 }
 
 impl Action {
     fn validate(&self, key: &str) -> Result<(), ConnectorError> {
+        let mut problems = SettingsProblems::new();
         let parsed = parse_request(key, &self.path, self.body.as_ref())?;
         if parsed.scope == Scope::Fixed {
-            return Err(ConnectorError::config(
+            problems.add(
                 format!("{key}.path"),
                 "say whose data: use {record.id} (once per record found) or an identifier \
                  placeholder such as {email}",
-            ));
+            );
         }
-        check_not_found(format!("{key}.not_found"), &self.not_found)
+        problems.check(check_not_found(format!("{key}.not_found"), &self.not_found));
+        problems.into_result()
     }
 }

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use gallra_plugin_api::ConnectorError;
+use gallra_plugin_api::{ConnectorError, SettingsProblems};
 use serde::Deserialize;
 
 /// The connector's settings.
@@ -108,48 +108,43 @@ impl Settings {
 
     /// Checks what serde cannot, naming the key of the first problem.
     pub fn validate(&self) -> Result<(), ConnectorError> {
+        let mut problems = SettingsProblems::new();
         if self.host.is_empty() || self.host.chars().any(|c| c.is_whitespace() || c == '/') {
-            return Err(ConnectorError::config(
+            problems.add(
                 "host",
                 "must be a host name or IP address, without a scheme or path",
-            ));
+            );
         }
         if self.port == Some(0) {
-            return Err(ConnectorError::config("port", "must be 1 to 65535"));
+            problems.add("port", "must be 1 to 65535");
         }
         if self.tls == TlsMode::None && !is_this_machine(&self.host) {
-            return Err(ConnectorError::config(
+            problems.add(
                 "tls",
                 "\"none\" would send the password unencrypted: it is only allowed for \
                  localhost or 127.0.0.1; use \"implicit\" or \"starttls\"",
-            ));
+            );
         }
         if let Some(path) = &self.ca_file {
             if self.tls == TlsMode::None {
-                return Err(ConnectorError::config(
-                    "ca_file",
-                    "has no effect with tls = \"none\"",
-                ));
+                problems.add("ca_file", "has no effect with tls = \"none\"");
             }
-            absolute("ca_file", path)?;
+            problems.check(absolute("ca_file", path));
         }
         if self.username.is_empty() || self.username.chars().any(char::is_control) {
-            return Err(ConnectorError::config(
-                "username",
-                "must be non-empty, without control characters",
-            ));
+            problems.add("username", "must be non-empty, without control characters");
         }
-        absolute("password_file", &self.password_file)?;
+        problems.check(absolute("password_file", &self.password_file));
         if self.timeout_secs == 0 {
-            return Err(ConnectorError::config("timeout_secs", "must be at least 1"));
+            problems.add("timeout_secs", "must be at least 1");
         }
         if self.mailboxes.is_empty() {
-            return Err(ConnectorError::config(
+            problems.add(
                 "mailboxes",
                 "name at least one mailbox, e.g. [\"INBOX\", \"Sent\"]",
-            ));
+            );
         }
-        mailbox_list("mailboxes", &self.mailboxes)?;
+        problems.check(mailbox_list("mailboxes", &self.mailboxes));
         for (name, kind) in &self.record_kinds {
             let at = format!("record_kinds.{name}");
             let name_ok = !name.is_empty()
@@ -157,23 +152,23 @@ impl Settings {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
             if !name_ok {
-                return Err(ConnectorError::config(
-                    at,
+                problems.add(
+                    &at,
                     "a record kind's name must be letters, digits, `_` or `-`",
-                ));
+                );
             }
             if let Some(mailboxes) = &kind.mailboxes {
                 let at = format!("{at}.mailboxes");
                 if mailboxes.is_empty() {
-                    return Err(ConnectorError::config(
-                        at,
+                    problems.add(
+                        &at,
                         "name at least one mailbox, or leave it out to cover all of `mailboxes`",
-                    ));
+                    );
                 }
-                mailbox_list(&at, mailboxes)?;
+                problems.check(mailbox_list(&at, mailboxes));
             }
         }
-        Ok(())
+        problems.into_result()
     }
 }
 

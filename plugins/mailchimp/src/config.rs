@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 
 use gallra_plugin_api::http::HttpSettings;
-use gallra_plugin_api::ConnectorError;
+use gallra_plugin_api::{ConnectorError, SettingsProblems};
 use serde::Deserialize;
 
 /// Mailchimp allows this many simultaneous connections per account.
@@ -56,30 +56,29 @@ fn default_page_size() -> u32 {
 impl Settings {
     /// Checks what serde cannot, without touching files or the network.
     pub fn validate(&self) -> Result<(), ConnectorError> {
+        let mut problems = SettingsProblems::new();
         if let Some(url) = &self.base_url {
             let url = url.trim_end_matches('/');
             let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
             if !scheme_ok || url.len() <= "https://".len() || url.contains(['?', '#']) {
-                return Err(ConnectorError::config(
+                problems.add(
                     "base_url",
                     "expected an http(s) URL ending in /3.0, or leave it out to use the API \
                      key's data centre",
-                ));
+                );
             }
         }
         if self.max_connections == 0 {
-            return Err(ConnectorError::config(
-                "max_connections",
-                "max_connections must be at least 1",
-            ));
+            problems.add("max_connections", "max_connections must be at least 1");
         }
         if !(1..=1000).contains(&self.page_size) {
-            return Err(ConnectorError::config(
+            problems.add(
                 "page_size",
                 "page_size must be between 1 and 1000 (Mailchimp's largest page)",
-            ));
+            );
         }
-        self.http.validate("http")
+        problems.check(self.http.validate("http"));
+        problems.into_result()
     }
 }
 
@@ -161,5 +160,15 @@ mod tests {
                 other => panic!("{json}: {other:?}"),
             }
         }
+    }
+
+    /// `gallra check` shows every mistake at once, not one per edit.
+    #[test]
+    fn every_settings_problem_is_reported_at_once() {
+        let settings =
+            serde_json::json!({ "api_key_file": "/k", "max_connections": 0, "page_size": 0 });
+        let keys =
+            gallra_plugin_api::testing::settings_problems::<crate::MailchimpConnector>(&settings);
+        assert_eq!(keys, ["max_connections", "page_size"]);
     }
 }

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use gallra_plugin_api::{ConnectorError, IdentifierKind};
+use gallra_plugin_api::{ConnectorError, IdentifierKind, SettingsProblems};
 use serde::Deserialize;
 
 pub use crate::anonymize::AnonymizeRule;
@@ -169,41 +169,36 @@ pub struct RecordKind {
 }
 
 impl Settings {
-    /// Checks what serde cannot, naming the key of the first problem.
+    /// Checks what serde cannot, naming the key of every problem.
     pub fn validate(&self) -> Result<(), ConnectorError> {
-        self.validate_connection()?;
+        let mut problems = SettingsProblems::new();
+        problems.check(self.validate_connection());
         if self.page_size == Some(0) {
-            return Err(ConnectorError::config("page_size", "must be at least 1"));
+            problems.add("page_size", "must be at least 1");
         }
         if self.subjects.is_none() && self.records.is_empty() {
-            return Err(ConnectorError::config(
+            problems.add(
                 "subjects",
                 "configure a subjects table, or records for expire, or both",
-            ));
+            );
         }
         if let Some(subjects) = &self.subjects {
-            subjects.validate()?;
+            problems.check(subjects.validate());
         } else if !self.children.is_empty() {
-            return Err(ConnectorError::config(
-                "children",
-                "children need a subjects table to belong to",
-            ));
+            problems.add("children", "children need a subjects table to belong to");
         }
         for (i, child) in self.children.iter().enumerate() {
-            child.validate(&format!("children[{i}]"))?;
+            problems.check(child.validate(&format!("children[{i}]")));
         }
         let mut kinds = BTreeSet::new();
         for (i, record) in self.records.iter().enumerate() {
             let at = format!("records[{i}]");
-            record.validate(&at)?;
+            problems.check(record.validate(&at));
             if !kinds.insert(record.kind.as_str()) {
-                return Err(ConnectorError::config(
-                    format!("{at}.kind"),
-                    "this record kind is already defined",
-                ));
+                problems.add(format!("{at}.kind"), "this record kind is already defined");
             }
         }
-        Ok(())
+        problems.into_result()
     }
 
     fn validate_connection(&self) -> Result<(), ConnectorError> {
@@ -232,86 +227,86 @@ impl Settings {
 
 impl SubjectTable {
     fn validate(&self) -> Result<(), ConnectorError> {
-        identifier("subjects.table", &self.table)?;
-        identifier("subjects.key", &self.key)?;
+        let mut problems = SettingsProblems::new();
+        problems.check(identifier("subjects.table", &self.table));
+        problems.check(identifier("subjects.key", &self.key));
         if self.identifiers.is_empty() {
-            return Err(ConnectorError::config(
+            problems.add(
                 "subjects.identifiers",
                 "name at least one identifier column, e.g. { email = \"email\" }",
-            ));
+            );
         }
         for (kind, column) in &self.identifiers {
-            identifier(&format!("subjects.identifiers.{kind}"), column)?;
+            problems.check(identifier(&format!("subjects.identifiers.{kind}"), column));
         }
         for (kind, column) in &self.match_columns {
             let at = format!("subjects.match_columns.{kind}");
-            identifier(&at, column)?;
+            problems.check(identifier(&at, column));
             if !self.identifiers.contains_key(kind) || self.identifiers[kind] == self.key {
-                return Err(ConnectorError::config(
+                problems.add(
                     at,
                     format!(
                         "a match column stands in for subjects.identifiers.{kind}, which must \
                          be set and not be the key column"
                     ),
-                ));
+                );
             }
         }
-        columns("subjects.activity", &self.activity)?;
+        problems.check(columns("subjects.activity", &self.activity));
         if let Some(column) = &self.relationship_end {
-            identifier("subjects.relationship_end", column)?;
+            problems.check(identifier("subjects.relationship_end", column));
         }
-        anonymize_map("subjects", &self.anonymize, &self.key)?;
+        problems.check(anonymize_map("subjects", &self.anonymize, &self.key));
         if self.on_erase == SubjectOnErase::Anonymize && self.anonymize.is_empty() {
-            return Err(ConnectorError::config(
+            problems.add(
                 "subjects.anonymize",
                 "on_erase = \"anonymize\" needs the columns to anonymize",
-            ));
+            );
         }
-        Ok(())
+        problems.into_result()
     }
 }
 
 impl ChildTable {
     fn validate(&self, at: &str) -> Result<(), ConnectorError> {
-        identifier(&format!("{at}.table"), &self.table)?;
-        identifier(&format!("{at}.foreign_key"), &self.foreign_key)?;
-        columns(&format!("{at}.activity"), &self.activity)?;
+        let mut problems = SettingsProblems::new();
+        problems.check(identifier(&format!("{at}.table"), &self.table));
+        problems.check(identifier(&format!("{at}.foreign_key"), &self.foreign_key));
+        problems.check(columns(&format!("{at}.activity"), &self.activity));
         if let Some(sql) = &self.active_when {
-            condition(&format!("{at}.active_when"), sql)?;
+            problems.check(condition(&format!("{at}.active_when"), sql));
         }
         if let Some(sql) = &self.unpaid_when {
-            condition(&format!("{at}.unpaid_when"), sql)?;
+            problems.check(condition(&format!("{at}.unpaid_when"), sql));
         }
-        anonymize_map(at, &self.anonymize, &self.foreign_key)?;
+        problems.check(anonymize_map(at, &self.anonymize, &self.foreign_key));
         if self.on_erase == ChildOnErase::Anonymize && self.anonymize.is_empty() {
-            return Err(ConnectorError::config(
+            problems.add(
                 format!("{at}.anonymize"),
                 "on_erase = \"anonymize\" needs the columns to anonymize",
-            ));
+            );
         }
-        Ok(())
+        problems.into_result()
     }
 }
 
 impl RecordKind {
     fn validate(&self, at: &str) -> Result<(), ConnectorError> {
+        let mut problems = SettingsProblems::new();
         let kind_ok = !self.kind.is_empty()
             && self
                 .kind
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         if !kind_ok {
-            return Err(ConnectorError::config(
-                format!("{at}.kind"),
-                "must be letters, digits, `_` or `-`",
-            ));
+            problems.add(format!("{at}.kind"), "must be letters, digits, `_` or `-`");
         }
-        identifier(&format!("{at}.table"), &self.table)?;
-        identifier(&format!("{at}.clock"), &self.clock)?;
+        problems.check(identifier(&format!("{at}.table"), &self.table));
+        problems.check(identifier(&format!("{at}.clock"), &self.clock));
         if let Some(sql) = &self.condition {
-            condition(&format!("{at}.where"), sql)?;
+            problems.check(condition(&format!("{at}.where"), sql));
         }
-        Ok(())
+        problems.into_result()
     }
 }
 

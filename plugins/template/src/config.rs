@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use gallra_plugin_api::ConnectorError;
+use gallra_plugin_api::{ConnectorError, SettingsProblems};
 use serde::Deserialize;
 
 /// `[systems.NAME.settings]` of a system whose customers are kept in a CSV file.
@@ -26,16 +26,15 @@ pub struct Settings {
 
 impl Settings {
     /// What serde cannot check. Runs in `gallra check` and before every open, and must not
-    /// touch the system: report a mistake with the key it is in.
+    /// touch the system: report every mistake (not only the first), each with the key it is
+    /// in, so that `gallra check` shows them all at once.
     pub fn validate(&self) -> Result<(), ConnectorError> {
+        let mut problems = SettingsProblems::new();
         // A relative path would be taken from wherever the daemon runs (`/` under systemd),
         // not from gallra.toml's directory.
         if !self.path.is_absolute() {
-            return Err(ConnectorError::config(
-                "path",
-                "must be an absolute path, e.g. /var/lib/shop/customers.csv",
-            ));
+            problems.add("path", "must be an absolute path, e.g. /var/lib/shop/customers.csv");
         }
-        Ok(())
+        problems.into_result()
     }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use gallra_plugin_api::http::HttpSettings;
-use gallra_plugin_api::ConnectorError;
+use gallra_plugin_api::{ConnectorError, SettingsProblems};
 use serde::{Deserialize, Deserializer};
 
 /// How to talk to one WHMCS installation, and what erasing a client may destroy.
@@ -73,39 +73,38 @@ fn default_page_size() -> u32 {
 impl Settings {
     /// Checks what serde cannot.
     pub fn validate(&self) -> Result<(), ConnectorError> {
+        let mut problems = SettingsProblems::new();
         let url = self.base_url.trim();
         if !(url.starts_with("https://") || url.starts_with("http://")) {
-            return Err(ConnectorError::config(
+            problems.add(
                 "base_url",
                 "base_url must be the installation's http(s) address, e.g. https://billing.example.se",
-            ));
+            );
         }
         if url.contains("api.php") {
-            return Err(ConnectorError::config(
+            problems.add(
                 "base_url",
                 "base_url is the installation's address without /includes/api.php; the connector adds it",
-            ));
+            );
         }
         if self.identifier.trim().is_empty() {
-            return Err(ConnectorError::config(
+            problems.add(
                 "identifier",
                 "identifier must be the API credential's identifier",
-            ));
+            );
         }
         let domain = &self.anonymized_email_domain;
         if domain.is_empty() || domain.contains('@') || !domain.contains('.') {
-            return Err(ConnectorError::config(
+            problems.add(
                 "anonymized_email_domain",
                 "anonymized_email_domain must be a domain name such as anonymized.invalid",
-            ));
+            );
         }
         if !(1..=1000).contains(&self.page_size) {
-            return Err(ConnectorError::config(
-                "page_size",
-                "page_size must be between 1 and 1000",
-            ));
+            problems.add("page_size", "page_size must be between 1 and 1000");
         }
-        self.http.validate("http")
+        problems.check(self.http.validate("http"));
+        problems.into_result()
     }
 }
 
@@ -278,5 +277,14 @@ mod tests {
             "DD.MM.YYYY".parse::<DateFormat>().unwrap().to_string(),
             "dd.mm.yyyy"
         );
+    }
+
+    /// `gallra check` shows every mistake at once, not one per edit.
+    #[test]
+    fn every_settings_problem_is_reported_at_once() {
+        let settings = serde_json::json!({ "base_url": "ftp://billing.example.se", "identifier": " ", "secret_file": "/s", "page_size": 0 });
+        let keys =
+            gallra_plugin_api::testing::settings_problems::<crate::WhmcsConnector>(&settings);
+        assert_eq!(keys, ["base_url", "identifier", "page_size"]);
     }
 }

@@ -19,7 +19,7 @@
 use std::path::PathBuf;
 
 use gallra_plugin_api::http::HttpSettings;
-use gallra_plugin_api::ConnectorError;
+use gallra_plugin_api::{ConnectorError, SettingsProblems};
 use serde::Deserialize;
 
 /// The connector's settings.
@@ -80,15 +80,14 @@ pub enum AuthSetting {
 impl Settings {
     /// Checks what serde cannot, without touching files or the network.
     pub fn validate(&self) -> Result<(), ConnectorError> {
-        self.base()?;
-        self.auth()?;
+        let mut problems = SettingsProblems::new();
+        problems.check(self.base());
+        problems.check(self.auth());
         if self.check_after_secs == 0 {
-            return Err(ConnectorError::config(
-                "check_after_secs",
-                "check_after_secs must be at least 1",
-            ));
+            problems.add("check_after_secs", "check_after_secs must be at least 1");
         }
-        self.http.validate("http")
+        problems.check(self.http.validate("http"));
+        problems.into_result()
     }
 
     /// The API's base URL without a trailing slash, e.g. `https://acme.zendesk.com/api/v2`.
@@ -248,5 +247,14 @@ mod tests {
         for (json, key) in cases {
             assert_eq!(key_of(parse(json)), key, "{json}");
         }
+    }
+
+    /// `gallra check` shows every mistake at once, not one per edit.
+    #[test]
+    fn every_settings_problem_is_reported_at_once() {
+        let settings = serde_json::json!({ "subdomain": "acme", "email": "a@acme.se", "api_token_file": "/t", "check_after_secs": 0, "http": { "timeout_secs": 0 } });
+        let keys =
+            gallra_plugin_api::testing::settings_problems::<crate::ZendeskConnector>(&settings);
+        assert_eq!(keys, ["check_after_secs", "http.timeout_secs"]);
     }
 }

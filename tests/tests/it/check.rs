@@ -12,6 +12,7 @@ activity = true
 [systems.panel.settings]
 backend = "sqlite"
 path = "panel.db"
+page_size = 0
 [systems.panel.settings.subjects]
 table = "customers"
 key = "id"
@@ -46,23 +47,26 @@ fn check_names_each_mistake_with_file_line_column_and_key() {
         .filter(|l| l.starts_with(&file))
         .collect();
     let expect = [
+        // Both of the plugin's own findings, each at its key.
+        (":9:", "systems.panel.settings.path", "absolute path"),
+        (":10:", "systems.panel.settings.page_size", "at least 1"),
         (
-            ":16:",
+            ":17:",
             "systems.crm.plugin",
             "unknown plugin \"no-such-plugin\"",
         ),
-        (":19:", "systems.old.plugin", "ABI version 999"),
+        (":20:", "systems.old.plugin", "ABI version 999"),
         (
-            ":23:",
+            ":24:",
             "policies.inactive.idel_for",
             "unknown key `idel_for`",
         ),
         (
-            ":23:",
+            ":24:",
             "policies.inactive.idel_for",
             "did you mean `idle_for`?",
         ),
-        (":27:", "policies.signups.after", "not a duration"),
+        (":28:", "policies.signups.after", "not a duration"),
     ];
     for (line, key, what) in expect {
         assert!(
@@ -100,7 +104,7 @@ fn a_valid_config_passes_check() {
     let scenario = gallra_e2e::Scenario::build(gallra_e2e::Backend::Sqlite, dir.path(), 1, 20);
     let out = Gallra::new(&scenario.config).run(&["check"]).expect_code(0);
     assert!(
-        out.stdout.contains("OK (3 systems, 1 policies)"),
+        out.stdout.contains("OK (3 systems, 1 policy)"),
         "{}",
         out.stdout
     );

@@ -77,3 +77,15 @@ fn the_testkit_example_claims_email_and_phone() {
         .collect();
     assert_eq!(kinds, ["email", "phone"]);
 }
+
+/// `gallra check` shows every mistake at once, not one per edit.
+#[test]
+fn every_settings_problem_is_reported_at_once() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/config/valid/minimal.toml");
+    let mut settings: serde_json::Value =
+        toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    settings["collection"] = " ".into();
+    settings["http"] = serde_json::json!({ "timeout_secs": 0 });
+    let keys = gallra_plugin_api::testing::settings_problems::<HttpConnector>(&settings);
+    assert_eq!(keys, ["collection", "http.timeout_secs"]);
+}

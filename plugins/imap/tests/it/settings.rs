@@ -174,3 +174,16 @@ fn a_ca_file_without_certificates_is_refused() {
         other => panic!("{other:?}"),
     }
 }
+
+/// `gallra check` shows every mistake at once, not one per edit.
+#[test]
+fn every_settings_problem_is_reported_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = valid(&dir);
+    settings["port"] = json!(0);
+    settings["timeout_secs"] = json!(0);
+    let keys = gallra_plugin_api::testing::settings_problems::<gallra_plugin_imap::ImapConnector>(
+        &settings,
+    );
+    assert_eq!(keys, ["port", "timeout_secs"]);
+}

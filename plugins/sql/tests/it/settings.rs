@@ -157,3 +157,15 @@ fn an_unreachable_server_is_transient_and_named_without_credentials() {
         assert!(!shown.contains("s3cret"), "{shown}");
     }
 }
+
+/// `gallra check` shows every mistake at once, not one per edit.
+#[test]
+fn every_settings_problem_is_reported_at_once() {
+    let settings = sqlite(|s| {
+        s["page_size"] = json!(0);
+        s["subjects"]["table"] = json!("bad-name");
+    });
+    let keys =
+        gallra_plugin_api::testing::settings_problems::<gallra_plugin_sql::SqlConnector>(&settings);
+    assert_eq!(keys, ["page_size", "subjects.table"]);
+}
