@@ -1,6 +1,7 @@
 //! The first rules: what the connector claims, an unreachable system, lookups and export.
 
-use crate::messages::{Call, Capability, ExportResult, Reply, Subject};
+use crate::error::ConnectorError;
+use crate::messages::{Call, Capability, ExportResult, Reply, ScanRequest, Subject};
 
 use super::suite::Suite;
 use super::{kind_of, violated, ConformanceSystem};
@@ -21,6 +22,13 @@ impl<S: ConformanceSystem> Suite<'_, S> {
                     ),
                 );
             }
+        }
+        if description.activity_bearing && !description.capabilities.contains(&Capability::Status) {
+            violated(
+                "describe",
+                "the connector says activity_bearing but does not claim Status: gallra reads \
+                 activity through status",
+            );
         }
         if description.identifier_kinds.is_empty() {
             violated("describe", "the connector claims no identifier kind");
@@ -56,6 +64,12 @@ impl<S: ConformanceSystem> Suite<'_, S> {
         if self.claims(Capability::Status) {
             calls.push(Call::Status(subject.clone()));
         }
+        if self.claims(Capability::Scan) {
+            calls.push(Call::Scan(ScanRequest {
+                cursor: None,
+                limit: 2,
+            }));
+        }
         if self.claims(Capability::Anonymize) {
             calls.push(Call::Anonymize(subject));
         }
@@ -64,6 +78,11 @@ impl<S: ConformanceSystem> Suite<'_, S> {
             let operation = call.operation();
             match self.call(&connector, call) {
                 Err(e) if e.is_transient() => {}
+                Err(ConnectorError::Unsupported { .. }) if operation == "health" => violated(
+                    RULE,
+                    "health is not implemented (its default answers Unsupported): implement \
+                     Connector::health so that it checks the system is reachable",
+                ),
                 Err(e) => violated(RULE, format!("{operation} on an unreachable system failed with a non-transient error: {e:?}")),
                 Ok(Reply::Done) if operation == "health" => violated(
                     RULE,

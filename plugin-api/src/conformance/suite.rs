@@ -3,17 +3,22 @@
 
 use crate::connector::dispatch;
 use crate::error::ConnectorError;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
 use crate::messages::{
     Call, Capability, Description, EraseOutcome, ExportResult, LookupResult, Reply, Subject,
+    SubjectFacts,
 };
 
 use super::pii::Sensitive;
-use super::{violated, ConformanceSystem};
+use super::{kind_of, violated, ConformanceSystem};
 
 pub(super) struct Suite<'s, S: ConformanceSystem> {
     pub(super) system: &'s mut S,
     pub(super) subject: &'s Subject,
     pub(super) bystander: &'s Subject,
+    pub(super) refused: Option<&'s Subject>,
     pub(super) description: Option<Description>,
     pub(super) sensitive: Sensitive,
 }
@@ -23,7 +28,7 @@ impl<'s, S: ConformanceSystem> Suite<'s, S> {
         system: &'s mut S,
         subject: &'s Subject,
         bystander: &'s Subject,
-        refused: Option<&Subject>,
+        refused: Option<&'s Subject>,
     ) -> Self {
         let mut sensitive = Sensitive::default();
         for who in [Some(subject), Some(bystander), refused]
@@ -44,6 +49,7 @@ impl<'s, S: ConformanceSystem> Suite<'s, S> {
             system,
             subject,
             bystander,
+            refused,
             description: None,
             sensitive,
         }
@@ -77,14 +83,23 @@ impl<'s, S: ConformanceSystem> Suite<'s, S> {
         call: Call,
     ) -> Result<Reply, ConnectorError> {
         let operation = call.operation();
-        let result = dispatch(connector, call);
+        self.through_json(operation, dispatch(connector, call))
+    }
+
+    /// `result` as the host receives it, after a JSON round trip; any error checked for
+    /// personal data.
+    pub(super) fn through_json<T: Serialize + DeserializeOwned>(
+        &self,
+        operation: &str,
+        result: Result<T, ConnectorError>,
+    ) -> Result<T, ConnectorError> {
         let json = serde_json::to_string(&result).unwrap_or_else(|e| {
             violated(
                 "describe",
                 format!("the {operation} result does not serialize: {e}"),
             )
         });
-        let back: Result<Reply, ConnectorError> = serde_json::from_str(&json).unwrap_or_else(|e| {
+        let back: Result<T, ConnectorError> = serde_json::from_str(&json).unwrap_or_else(|e| {
             violated(
                 "describe",
                 format!("the {operation} result does not deserialize: {e}"),
@@ -131,6 +146,26 @@ impl<'s, S: ConformanceSystem> Suite<'s, S> {
                 Reply::Export(export) => export,
                 other => violated("describe", format!("export answered {other:?}")),
             })
+    }
+
+    pub(super) fn status_of(
+        &self,
+        connector: &S::Connector,
+        who: &Subject,
+    ) -> Result<SubjectFacts, ConnectorError> {
+        self.call(connector, Call::Status(who.clone()))
+            .map(|reply| match reply {
+                Reply::Status(facts) => facts,
+                other => violated("describe", format!("status answered {}", kind_of(&other))),
+            })
+    }
+
+    /// The seeded people the suite knows by name: the subject, the bystander and the
+    /// refused subject, if any.
+    pub(super) fn seeded(&self) -> Vec<(&'s Subject, &'static str)> {
+        let mut seeded = vec![(self.subject, "subject"), (self.bystander, "bystander")];
+        seeded.extend(self.refused.map(|r| (r, "refused subject")));
+        seeded
     }
 
     pub(super) fn erase_once(

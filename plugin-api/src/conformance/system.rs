@@ -80,9 +80,42 @@ pub trait ConformanceSystem {
     /// test server finish its asynchronous deletion here (advance its clock, run its job).
     fn erase_in_progress(&mut self) {}
 
+    /// Settings the connector must refuse, each with the key its refusal must name: a zero
+    /// page size, a URL without a scheme, a `*_file` secret that is a relative path. The
+    /// suite checks them as `gallra check` and the daemon's open do (the JSON parsed into
+    /// the connector's settings, then [`Connector::validate`]), and then that the system
+    /// still holds the subject and the bystander. Give at least one that passes serde and
+    /// only `validate` refuses. Default: none, and the rule `invalid-settings-refused` is
+    /// skipped; a connector with settings should not leave it so.
+    fn invalid_settings(&self) -> Vec<InvalidSettings> {
+        Vec::new()
+    }
+
     /// How many times `erase` is asked again after [`crate::EraseOutcome::InProgress`] before the
     /// suite gives up. Default 10.
     fn max_in_progress_polls(&self) -> u32 {
         10
+    }
+}
+
+/// Settings of a system that the connector must refuse (see
+/// [`ConformanceSystem::invalid_settings`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvalidSettings {
+    /// The system's `settings` table as gallra hands it over (JSON), wrong in one place.
+    pub settings: serde_json::Value,
+    /// The dotted key the refusal must name, as `gallra check` shows it
+    /// (`ConnectorError::Config::key`, or one of the keys of its settings problems), e.g.
+    /// `page_size` or `subjects.identifiers.email`.
+    pub key: String,
+}
+
+impl InvalidSettings {
+    /// `settings`, which the connector must refuse naming `key`.
+    pub fn new(settings: serde_json::Value, key: impl Into<String>) -> Self {
+        Self {
+            settings,
+            key: key.into(),
+        }
     }
 }
