@@ -118,4 +118,27 @@ impl InvalidSettings {
             key: key.into(),
         }
     }
+
+    /// Valid `settings` with the value at the dotted `key` (tables only, e.g.
+    /// `contacts.contact_id`; a missing table is added) replaced by `value`, which the
+    /// connector must refuse naming `key`:
+    ///
+    /// ```
+    /// # use gallra_plugin_api::conformance::InvalidSettings;
+    /// # use serde_json::json;
+    /// let bad = InvalidSettings::replacing(&json!({"page_size": 50}), "page_size", json!(0));
+    /// assert_eq!(bad.settings, json!({"page_size": 0}));
+    /// ```
+    pub fn replacing(settings: &serde_json::Value, key: &str, value: serde_json::Value) -> Self {
+        let mut changed = settings.clone();
+        let mut at = &mut changed;
+        for part in key.split('.') {
+            if !at.is_object() {
+                *at = serde_json::Value::Object(Default::default());
+            }
+            at = &mut at[part];
+        }
+        *at = value;
+        Self::new(changed, key)
+    }
 }
