@@ -88,9 +88,21 @@ pub trait Connector: Send + Sync + Sized + 'static {
         Err(unsupported("restore"))
     }
 
-    /// Checks that the system is reachable and the credentials work.
+    /// Checks that the system is reachable and the credentials work: make the cheapest
+    /// authenticated request there is (`SELECT 1`, `GET /me`, an EPP `hello`) and answer its
+    /// error, [`ConnectorError::Transient`] when the system cannot be reached. `gallra check`
+    /// asks it of every system and prints `answers` only for an `Ok`.
+    ///
+    /// Implement it in every connector. The default answers
+    /// [`ConnectorError::Unsupported`], never `Ok`: an `Ok` that asked nothing would tell a
+    /// sysadmin that a system whose data gallra deletes is reachable with working
+    /// credentials when nobody looked, and a daemon that deletes data must not be told
+    /// "fine" by code that did not check. The conformance suite holds every connector to it
+    /// (rule `unreachable-is-transient`): pointed at a system that is down, `health` must
+    /// fail with [`ConnectorError::Transient`], so a connector that opens without
+    /// connecting fails the suite until it implements `health`.
     fn health(&self) -> Result<(), ConnectorError> {
-        Ok(())
+        Err(unsupported("health"))
     }
 
     /// [`lookup`](Connector::lookup) for several subjects: one result per subject, in order.

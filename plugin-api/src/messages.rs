@@ -101,7 +101,26 @@ pub struct Description {
     pub identifier_kinds: Vec<IdentifierKind>,
     /// The record kinds that `expire` accepts (record-level retention), e.g. `unconverted_signups`.
     pub record_kinds: Vec<String>,
-    /// Whether this instance reports activity that counts against inactivity.
+    /// Whether [`status`](crate::Connector::status) reports, for every subject this system
+    /// holds dated records of, the latest of those dates as
+    /// [`last_activity`](SubjectFacts::last_activity) (the last invoice, the last login), so
+    /// that a `status` without one means "no dated records here". Claim
+    /// [`Capability::Status`] with it (the conformance suite's `describe` rule checks it).
+    ///
+    /// gallra reads it in one place only: a system's `legal_hold` in `gallra.toml` is
+    /// counted from the subject's `last_activity` there. When `status` gives none, a system
+    /// that says `true` is taken to hold nothing the hold keeps, and the subject is erased
+    /// there at once; any other system is looked up, and if it finds records a person
+    /// decides.
+    ///
+    /// It does **not** decide whether activity here counts against inactivity: that is the
+    /// sysadmin's `activity = true` on the system in `gallra.toml` (default `false`), for
+    /// any system with a connector. With it, the `last_activity` this system's `status`
+    /// reports counts in an inactivity policy; without it, only the `active_services` and
+    /// `unpaid_invoices` it reports do (those count from every system that claims `status`).
+    /// The account source's scan facts always count; there `activity` decides only whether
+    /// its erase checks the activity again in its own transaction
+    /// ([`Subject::still_selected`]).
     pub activity_bearing: bool,
 }
 

@@ -25,13 +25,14 @@
 //! - `scan` lists clients in id order (`GetClients`, paged with `limitstart`/`limitnum`; the
 //!   cursor is the offset) and reads each one's `GetClientsDetails` with `stats=true`:
 //!   identifiers (customer id = the client id, email, the personnummer custom field, phone)
-//!   and facts — `last_activity` from `client.lastlogin` (`Date: 03/10/2016 10:26<br>IP
+//!   and facts — `last_activity` the later of `client.lastlogin` (`Date: 03/10/2016 10:26<br>IP
 //!   Address:…`, read in `date_format` and gallra's time zone; "No Login Logged" or anything
-//!   unreadable is *unknown*, never "inactive"), `active_services` = `productsnumactive` +
-//!   `numactivedomains`, `unpaid_invoices` = `numunpaidinvoices`.
-//! - `status` gives the same facts for one subject, with `last_activity` the later of the
-//!   last login and the latest issued invoice's date (`GetInvoices`): a legal hold counts
-//!   from the last bookkeeping record, and a client who was invoiced recently is not idle.
+//!   unreadable is *unknown*, never "inactive") and the latest issued invoice's date
+//!   (`GetInvoices`, one more call per client): a legal hold counts from the last
+//!   bookkeeping record, and a client who was invoiced recently is not idle;
+//!   `active_services` = `productsnumactive` + `numactivedomains`, `unpaid_invoices` =
+//!   `numunpaidinvoices`.
+//! - `status` gives the same facts for one subject, over each of its clients.
 //! - `lookup` and `export` use `GetClientsDetails` by `clientid` (a numeric customer id) or
 //!   by `email`. A personnummer cannot be looked up: WHMCS searches no custom field.
 //! - `erase` runs `DeleteClient`. WHMCS deletes the client's invoices with it and has no
@@ -140,7 +141,7 @@ impl Connector for WhmcsConnector {
                      changed while it was read",
                 ));
             };
-            subjects.push(self.record(&details));
+            subjects.push(self.record(&details)?);
         }
         let reached = offset + subjects.len() as u64;
         let next_cursor =
@@ -162,9 +163,7 @@ impl Connector for WhmcsConnector {
     fn status(&self, subject: &Subject) -> Result<SubjectFacts, ConnectorError> {
         let mut merged: Option<SubjectFacts> = None;
         for details in self.find(subject)?.values() {
-            let mut facts = facts::facts(details, self.settings.date_format, &self.time_zone);
-            let last_invoice = self.last_invoice(details.client.id)?;
-            facts.last_activity = facts.last_activity.max(last_invoice);
+            let facts = self.client_facts(details)?;
             merged = Some(match merged {
                 None => facts,
                 Some(before) => merge(before, facts),
@@ -293,13 +292,23 @@ impl WhmcsConnector {
         Ok(found)
     }
 
-    fn record(&self, details: &Details) -> SubjectRecord {
-        SubjectRecord {
+    fn record(&self, details: &Details) -> Result<SubjectRecord, ConnectorError> {
+        Ok(SubjectRecord {
             key: details.client.id.to_string(),
             identifiers: facts::identifiers(&details.client, self.settings.personnummer_field),
-            facts: facts::facts(details, self.settings.date_format, &self.time_zone),
+            facts: self.client_facts(details)?,
             unreadable: Vec::new(),
-        }
+        })
+    }
+
+    /// One client's facts, as both `scan` and `status` give them: `last_activity` is the
+    /// later of its last login and its latest issued invoice.
+    fn client_facts(&self, details: &Details) -> Result<SubjectFacts, ConnectorError> {
+        let mut facts = facts::facts(details, self.settings.date_format, &self.time_zone);
+        facts.last_activity = facts
+            .last_activity
+            .max(self.last_invoice(details.client.id)?);
+        Ok(facts)
     }
 
     fn has_invoices(&self, client_id: u64) -> Result<bool, ConnectorError> {

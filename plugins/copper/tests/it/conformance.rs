@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use gallra_plugin_api::conformance::{self, ConformanceSystem};
+use gallra_plugin_api::conformance::{self, ConformanceSystem, InvalidSettings};
 use gallra_plugin_api::{ConnectorError, IdentifierKind, Subject};
 use gallra_plugin_copper::CopperConnector;
 use gallra_testkit::connector::{by_email_and_phone, bystander, owned};
@@ -66,8 +66,11 @@ impl Crm {
 impl ConformanceSystem for Crm {
     type Connector = CopperConnector;
 
+    /// With `activity`, so that `status` is claimed and checked too.
     fn open(&mut self) -> Result<CopperConnector, ConnectorError> {
-        open_settings(&settings(&self.copper.base_url(), &self.token))
+        let mut s = settings(&self.copper.base_url(), &self.token);
+        s["activity"] = true.into();
+        open_settings(&s)
     }
 
     fn open_unreachable(&mut self) -> Result<CopperConnector, ConnectorError> {
@@ -76,6 +79,7 @@ impl ConformanceSystem for Crm {
             &self.token,
         );
         s["http"]["max_retries"] = 1.into();
+        s["activity"] = true.into();
         open_settings(&s)
     }
 
@@ -103,6 +107,14 @@ impl ConformanceSystem for Crm {
 
     fn bystander_values(&self) -> Vec<String> {
         bystander::values()
+    }
+
+    fn invalid_settings(&self) -> Vec<InvalidSettings> {
+        let valid = settings(&self.copper.base_url(), &self.token);
+        vec![
+            InvalidSettings::replacing(&valid, "user_email", "gallra-bot".into()),
+            InvalidSettings::replacing(&valid, "page_size", 0.into()),
+        ]
     }
 
     fn holds(&mut self, subject: &Subject) -> bool {

@@ -1,7 +1,7 @@
 //! The connector keeps gallra's promises (plugin-api's conformance suite) against the
 //! testkit's registry. The refused subject is a contact still linked to a domain.
 
-use gallra_plugin_api::conformance::{self, ConformanceSystem};
+use gallra_plugin_api::conformance::{self, ConformanceSystem, InvalidSettings};
 use gallra_plugin_api::{ConnectorError, Identifier, IdentifierKind, Subject};
 use gallra_plugin_epp::EppConnector;
 
@@ -110,6 +110,14 @@ impl ConformanceSystem for Registry {
             "Kungsgatan 3",
             "+46.731112233",
         ])
+    }
+
+    fn invalid_settings(&self) -> Vec<InvalidSettings> {
+        let valid = settings(&self.server);
+        vec![
+            InvalidSettings::replacing(&valid, "port", 0.into()),
+            InvalidSettings::replacing(&valid, "contacts.contact_id", "GALLRA".into()),
+        ]
     }
 
     fn holds(&mut self, subject: &Subject) -> bool {

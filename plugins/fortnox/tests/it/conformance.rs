@@ -2,7 +2,7 @@
 //! testkit's Fortnox. The refused subject is a customer with an invoice: anonymized and
 //! retained under Bokföringslagen.
 
-use gallra_plugin_api::conformance::{self, ConformanceSystem};
+use gallra_plugin_api::conformance::{self, ConformanceSystem, InvalidSettings};
 use gallra_plugin_api::{ConnectorError, Identifier, IdentifierKind, Subject};
 use gallra_plugin_fortnox::FortnoxConnector;
 use serde_json::json;
@@ -96,6 +96,14 @@ impl ConformanceSystem for Books {
             "Kungsgatan 3",
             "073-111 22 33",
         ])
+    }
+
+    fn invalid_settings(&self) -> Vec<InvalidSettings> {
+        let valid = settings(&self.server);
+        vec![
+            InvalidSettings::replacing(&valid, "page_size", json!(501)),
+            InvalidSettings::replacing(&valid, "client_id", json!(" ")),
+        ]
     }
 
     fn holds(&mut self, subject: &Subject) -> bool {

@@ -1,7 +1,7 @@
 //! The connector, configured with the crate docs' example settings, keeps gallra's promises
 //! (plugin-api's conformance suite) against the testkit's REST API.
 
-use gallra_plugin_api::conformance::{self, ConformanceSystem};
+use gallra_plugin_api::conformance::{self, ConformanceSystem, InvalidSettings};
 use gallra_plugin_api::{ConnectorError, IdentifierKind, Subject};
 use gallra_plugin_http::HttpConnector;
 use gallra_testkit::connector::{by_email_and_phone, bystander, owned};
@@ -85,6 +85,14 @@ impl ConformanceSystem for Shop {
 
     fn bystander_values(&self) -> Vec<String> {
         bystander::values()
+    }
+
+    fn invalid_settings(&self) -> Vec<InvalidSettings> {
+        let valid = settings(&self.api, &self.token);
+        vec![
+            InvalidSettings::replacing(&valid, "collection", " ".into()),
+            InvalidSettings::replacing(&valid, "status.last_activity", "last_login".into()),
+        ]
     }
 
     fn holds(&mut self, subject: &Subject) -> bool {

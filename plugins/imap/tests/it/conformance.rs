@@ -2,7 +2,7 @@
 //! subject's mail in INBOX and Sent, a bystander's, and near misses (`joanna@…`,
 //! `anna@example.se.other.test`) that a substring match would take for the subject's.
 
-use gallra_plugin_api::conformance::{self, ConformanceSystem};
+use gallra_plugin_api::conformance::{self, ConformanceSystem, InvalidSettings};
 use gallra_plugin_api::{ConnectorError, Subject};
 use gallra_plugin_imap::ImapConnector;
 use serde_json::json;
@@ -47,6 +47,14 @@ impl ConformanceSystem for SeededMail {
 
     fn bystander_values(&self) -> Vec<String> {
         vec![BYSTANDER.to_owned(), "Bo's order".to_owned()]
+    }
+
+    fn invalid_settings(&self) -> Vec<InvalidSettings> {
+        let valid = self.account.settings(&MAILBOXES, json!({}));
+        vec![
+            InvalidSettings::replacing(&valid, "timeout_secs", 0.into()),
+            InvalidSettings::replacing(&valid, "mailboxes", json!([])),
+        ]
     }
 
     fn holds(&mut self, subject: &Subject) -> bool {

@@ -2,7 +2,7 @@
 //! testkit's Mailchimp: the subject is in three of seven audiences, once archived (which the
 //! search does not show) and once hidden from the search.
 
-use gallra_plugin_api::conformance::{self, ConformanceSystem};
+use gallra_plugin_api::conformance::{self, ConformanceSystem, InvalidSettings};
 use gallra_plugin_api::{ConnectorError, IdentifierKind, Subject};
 use gallra_plugin_mailchimp::MailchimpConnector;
 use serde_json::json;
@@ -86,6 +86,14 @@ impl ConformanceSystem for Account {
 
     fn bystander_values(&self) -> Vec<String> {
         owned(&[CECILIA, "Cecilia", "Bergström"])
+    }
+
+    fn invalid_settings(&self) -> Vec<InvalidSettings> {
+        let valid = settings(&self.server, &self.secrets);
+        vec![
+            InvalidSettings::replacing(&valid, "page_size", json!(0)),
+            InvalidSettings::replacing(&valid, "max_connections", json!(0)),
+        ]
     }
 
     fn holds(&mut self, subject: &Subject) -> bool {

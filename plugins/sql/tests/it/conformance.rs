@@ -6,7 +6,7 @@
 //! server, it is another program holding an exclusive lock on the file, which the
 //! connector must report as transient rather than as an empty result.
 
-use gallra_plugin_api::conformance::{self, ConformanceSystem};
+use gallra_plugin_api::conformance::{self, ConformanceSystem, InvalidSettings};
 use gallra_plugin_api::{ConnectorError, Identifier, IdentifierKind, Subject};
 use gallra_plugin_sql::SqlConnector;
 use serde_json::{json, Value};
@@ -90,6 +90,14 @@ impl ConformanceSystem for SeededSql<'_> {
 
     fn bystander_values(&self) -> Vec<String> {
         vec!["dan@example.se".to_owned(), "19900101-0017".to_owned()]
+    }
+
+    fn invalid_settings(&self) -> Vec<InvalidSettings> {
+        let valid = self.fixture.settings(standard_settings());
+        vec![
+            InvalidSettings::replacing(&valid, "page_size", json!(0)),
+            InvalidSettings::replacing(&valid, "subjects.identifiers", json!({})),
+        ]
     }
 
     fn holds(&mut self, subject: &Subject) -> bool {

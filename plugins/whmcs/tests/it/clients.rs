@@ -39,14 +39,17 @@ fn scan_lists_every_client_in_id_order_across_pages_with_identifiers_and_facts()
     let server = Whmcs::start();
     server.set_max_page(3);
     let anna_id = server.add_client(anna());
-    server.add_invoice(anna_id, "2025-01-15", "Unpaid");
+    // Before her last login: the login is her last activity.
+    server.add_invoice(anna_id, "2015-01-15", "Unpaid");
+    let mut ids = Vec::new();
     for n in 0..6 {
-        server.add_client(ClientData::person(
+        ids.push(server.add_client(ClientData::person(
             "Kund",
             &format!("Nummer{n}"),
             &format!("kund{n}@example.se"),
-        ));
+        )));
     }
+    server.add_invoice(ids[1], "2025-01-15", "Paid");
     let connector = open(&server);
     // The connector asks for 3 at a time; the site caps pages at 3: 7 clients, 3 pages.
     let (subjects, pages) = scan_all(&connector, 3);
@@ -74,6 +77,15 @@ fn scan_lists_every_client_in_id_order_across_pages_with_identifiers_and_facts()
         "No Login Logged is unknown, not inactive"
     );
     assert_eq!(never.facts.active_services, Some(0));
+
+    // Never logged in, invoiced: the invoice is the activity, in the scan as in status.
+    let invoiced = &subjects[2];
+    assert_eq!(
+        invoiced.facts.last_activity,
+        Some(ts("2025-01-14T23:00:00Z")),
+        "the start of the invoice date in Stockholm"
+    );
+    assert_eq!(invoiced.facts.unpaid_invoices, Some(0));
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The connector keeps gallra's promises (plugin-api's conformance suite) against the
 //! testkit's WHMCS. The refused subject is a client with an invoice.
 
-use gallra_plugin_api::conformance::{self, ConformanceSystem};
+use gallra_plugin_api::conformance::{self, ConformanceSystem, InvalidSettings};
 use gallra_plugin_api::{ConnectorError, Identifier, IdentifierKind, Subject};
 use gallra_plugin_whmcs::WhmcsConnector;
 
@@ -100,6 +100,14 @@ impl ConformanceSystem for Billing {
             "Kungsgatan 3",
             "0731112233",
         ])
+    }
+
+    fn invalid_settings(&self) -> Vec<InvalidSettings> {
+        let valid = settings(&self.server);
+        vec![
+            InvalidSettings::replacing(&valid, "page_size", 0.into()),
+            InvalidSettings::replacing(&valid, "base_url", "billing.example.se".into()),
+        ]
     }
 
     fn holds(&mut self, subject: &Subject) -> bool {

@@ -2,7 +2,7 @@
 //! testkit's Zendesk: small pages, a partial-match neighbour of the subject, tickets, and a
 //! compliance deletion that completes only when the suite lets it.
 
-use gallra_plugin_api::conformance::{self, ConformanceSystem};
+use gallra_plugin_api::conformance::{self, ConformanceSystem, InvalidSettings};
 use gallra_plugin_api::{ConnectorError, IdentifierKind, Subject};
 use gallra_plugin_zendesk::ZendeskConnector;
 
@@ -62,12 +62,17 @@ impl Helpdesk {
 impl ConformanceSystem for Helpdesk {
     type Connector = ZendeskConnector;
 
+    /// With `activity`, so that `status` is claimed and checked too.
     fn open(&mut self) -> Result<ZendeskConnector, ConnectorError> {
-        open_settings(&settings(&self.server, &self.secrets))
+        let mut s = settings(&self.server, &self.secrets);
+        s["activity"] = true.into();
+        open_settings(&s)
     }
 
     fn open_unreachable(&mut self) -> Result<ZendeskConnector, ConnectorError> {
-        open_settings(&unreachable_settings(&self.secrets))
+        let mut s = unreachable_settings(&self.secrets);
+        s["activity"] = true.into();
+        open_settings(&s)
     }
 
     fn subject(&self) -> Subject {
@@ -100,6 +105,15 @@ impl ConformanceSystem for Helpdesk {
             "Maj Lindqvist",
             "Maj flyttar till Luleå",
         ])
+    }
+
+    fn invalid_settings(&self) -> Vec<InvalidSettings> {
+        let valid = settings(&self.server, &self.secrets);
+        vec![InvalidSettings::replacing(
+            &valid,
+            "check_after_secs",
+            0.into(),
+        )]
     }
 
     fn holds(&mut self, subject: &Subject) -> bool {
