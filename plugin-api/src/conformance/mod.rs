@@ -35,7 +35,8 @@
 //! | `batch-matches-single` | a batched lookup, status and export (those claimed) of the subject, the bystander and someone never held answer each of them as the single call does, in order |
 //! | `export-complete` | export (if claimed) holds every expected value of the subject |
 //! | `export-only-subject` | export holds no value of the bystander |
-//! | `erase-succeeds` | erasing the subject answers `Erased` or `Anonymized` without retention (`InProgress` is re-asked until done) |
+//! | `erase-succeeds` | erasing the subject answers `Erased` or `Anonymized` without retention (`InProgress` is re-asked until done, as after a restart: by a new instance handed the answer's resume token) |
+//! | `resume-token` | a resume token an `InProgress` answer gives holds no identifier or seeded value of a test subject (gallra stores it) |
 //! | `erase-removes` | afterwards lookup by each identifier kind finds nothing, and the system (checked directly) holds none of the subject's data |
 //! | `erase-spares-bystander` | the bystander is still found and still held |
 //! | `erase-idempotent` | erasing again succeeds |

@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 
 use gallra_plugin_api::{
     Capability, Connector, ConnectorError, Description, EraseOutcome, ExportField, ExportResult,
-    Identifier, IdentifierKind, LookupResult, OpenContext, RecordRef, RestoreOutcome, Retention,
-    ScanPage, ScanRequest, Subject, SubjectFacts, SubjectRecord,
+    Identifier, IdentifierKind, LookupResult, OpenContext, RecordRef, RestoreOutcome, ResumeToken,
+    Retention, ScanPage, ScanRequest, Subject, SubjectFacts, SubjectRecord,
 };
 use jiff::Timestamp;
 
@@ -57,6 +57,8 @@ pub enum Flaw {
     StatusFailsForDebtors,
     /// The scan leaves out the unpaid invoices that status counts.
     ScanLeavesOutInvoices,
+    /// An asynchronous erase's resume token names the subject by email.
+    ResumeTokenNamesTheSubject,
 }
 
 /// How a test connector erases.
@@ -429,12 +431,16 @@ impl Connector for Memory {
                     person.name = "—".into();
                     person.anonymized = true;
                 }
-                (Style::Asynchronous, _) => {
+                (Style::Asynchronous, flaw) => {
                     person.deletion_requested = true;
+                    let job = match flaw {
+                        Flaw::ResumeTokenNamesTheSubject => format!("job-for-{}", person.email),
+                        _ => format!("job-{key}"),
+                    };
                     return Ok(EraseOutcome::InProgress {
                         reason: "the deletion job has not run yet".into(),
                         check_after_secs: 60,
-                        resume: None,
+                        resume: Some(ResumeToken::new(job)?),
                     });
                 }
             }

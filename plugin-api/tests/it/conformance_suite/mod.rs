@@ -37,6 +37,12 @@ fn an_asynchronous_eraser_passes_once_its_job_has_run() {
 }
 
 #[test]
+#[should_panic(expected = "conformance rule \"resume-token\" violated")]
+fn a_resume_token_that_names_the_subject_fails() {
+    run(Flaw::ResumeTokenNamesTheSubject, Style::Asynchronous);
+}
+
+#[test]
 fn a_system_without_refusals_skips_those_rules() {
     let mut system = MemorySystem::new(Flaw::ErasedForRefused, Style::Delete);
     system.with_refusal = false;

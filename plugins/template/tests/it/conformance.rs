@@ -1,6 +1,6 @@
 //! The conformance suite: the promises gallra relies on, against the seeded file.
 
-use gallra_plugin_api::conformance::{self, ConformanceSystem};
+use gallra_plugin_api::conformance::{self, ConformanceSystem, InvalidSettings};
 use gallra_plugin_api::{ConnectorError, Identifier, IdentifierKind, Subject};
 use gallra_plugin_customers_csv::CustomersCsv;
 use serde_json::json;
@@ -42,6 +42,12 @@ impl ConformanceSystem for Shop {
 
     fn bystander_values(&self) -> Vec<String> {
         CECILIA[1..4].iter().map(|v| v.to_string()).collect()
+    }
+
+    /// Settings `validate` must refuse without touching the file, each naming its key.
+    fn invalid_settings(&self) -> Vec<InvalidSettings> {
+        let relative = json!("customers.csv");
+        vec![InvalidSettings::replacing(&self.settings(), "path", relative)]
     }
 
     /// Read from the file itself, not through the connector.

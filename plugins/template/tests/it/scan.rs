@@ -1,5 +1,6 @@
-//! What the conformance suite does not check yet: the account source's scan and status, and
-//! settings refused before anything is touched.
+//! This connector's own promises beyond the conformance suite's general rules (which check
+//! scan, status and settings too): the seeded file's exact pages, last logins and settings
+//! messages. Write tests like these for what your system does that no rule can know.
 
 use gallra_plugin_api::{Connector, ConnectorError, Identifier, IdentifierKind, ScanRequest};
 use gallra_plugin_api::{ScanPage, Subject};
