@@ -26,7 +26,12 @@ pub trait Connector: Send + Sync + Sized + 'static {
     type Settings: DeserializeOwned;
 
     /// Checks settings beyond what serde can (ranges, cross-references), without touching the
-    /// system. `gallra check` calls this. Report problems with [`ConnectorError::config`].
+    /// system. `gallra check` calls this and shows every problem at once, each at its key, so
+    /// report them all rather than stopping at the first: collect them in a
+    /// [`SettingsProblems`](crate::SettingsProblems), whose `check` also takes in what a
+    /// nested check such as `http::HttpSettings::validate` finds, and answer its
+    /// `into_result()`. Skip a check that needs an earlier one to have passed (a URL's host
+    /// when the URL does not parse) rather than reporting nonsense.
     fn validate(_settings: &Self::Settings) -> Result<(), ConnectorError> {
         Ok(())
     }

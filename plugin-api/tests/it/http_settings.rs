@@ -51,6 +51,19 @@ fn out_of_range_values_name_their_key() {
 }
 
 #[test]
+fn every_out_of_range_value_is_named_at_once() {
+    let settings: HttpSettings =
+        serde_json::from_str(r#"{"timeout_secs": 0, "backoff_initial_ms": 0}"#).unwrap();
+    let error = settings.validate("http").unwrap_err();
+    let keys: Vec<String> = error
+        .settings_problems()
+        .into_iter()
+        .map(|p| p.key)
+        .collect();
+    assert_eq!(keys, ["http.timeout_secs", "http.backoff_initial_ms"]);
+}
+
+#[test]
 fn a_secret_file_is_read_without_its_newline_and_never_printed() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("token");

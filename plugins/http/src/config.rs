@@ -316,19 +316,19 @@ pub fn parse_request(
     path: &str,
     body: Option<&Value>,
 ) -> Result<Parsed, ConnectorError> {
-    if !path.starts_with('/') {
-        return Err(ConnectorError::config(
-            format!("{key}.path"),
-            "a path starts with / and is appended to base_url, e.g. \"/v1/users?email={email}\"",
-        ));
-    }
-    let template = path
-        .parse::<Template>()
-        .map_err(|e| ConnectorError::config(format!("{key}.path"), e.to_string()))?;
-    let body = body
-        .map(|b| BodyTemplate::new(b.clone()))
-        .transpose()
-        .map_err(|e| ConnectorError::config(format!("{key}.body"), e.to_string()))?;
+    let mut problems = SettingsProblems::new();
+    let template = problems.check(parse_path(key, path));
+    let body = problems.check(
+        body.map(|b| BodyTemplate::new(b.clone()))
+            .transpose()
+            .map_err(|e| ConnectorError::config(format!("{key}.body"), e.to_string())),
+    );
+    // The scope needs both; a part that did not parse left its problem behind.
+    let (Some(template), Some(body)) = (template, body) else {
+        return Err(problems
+            .into_result()
+            .expect_err("a template that failed to parse records a problem"));
+    };
     let mut used: Vec<Placeholder> = template.placeholders().collect();
     if let Some(body) = &body {
         used.extend(body.placeholders());
@@ -356,6 +356,17 @@ pub fn parse_request(
         body,
         scope,
     })
+}
+
+fn parse_path(key: &str, path: &str) -> Result<Template, ConnectorError> {
+    if !path.starts_with('/') {
+        return Err(ConnectorError::config(
+            format!("{key}.path"),
+            "a path starts with / and is appended to base_url, e.g. \"/v1/users?email={email}\"",
+        ));
+    }
+    path.parse::<Template>()
+        .map_err(|e| ConnectorError::config(format!("{key}.path"), e.to_string()))
 }
 
 fn check_pointer(key: String, pointer: &str) -> Result<(), ConnectorError> {
@@ -418,8 +429,9 @@ impl Settings {
             problems.check(lookup.validate(&format!("lookup[{n}]")));
         }
         if let Some(export) = &self.export {
-            let parsed = parse_request("export", &export.path, export.body.as_ref())?;
-            if parsed.scope != Scope::Record {
+            let parsed =
+                problems.check(parse_request("export", &export.path, export.body.as_ref()));
+            if parsed.is_some_and(|p| p.scope != Scope::Record) {
                 problems.add(
                     "export.path",
                     "export fetches one record: use {record.id} and no identifier placeholder",
@@ -442,7 +454,8 @@ impl Settings {
             ));
         }
         if let Some(health) = &self.health {
-            if parse_request("health", &health.path, None)?.scope != Scope::Fixed {
+            let parsed = problems.check(parse_request("health", &health.path, None));
+            if parsed.is_some_and(|p| p.scope != Scope::Fixed) {
                 problems.add(
                     "health.path",
                     "a health check is about no one: no placeholders",
@@ -492,8 +505,8 @@ impl Settings {
 impl Lookup {
     fn validate(&self, key: &str) -> Result<(), ConnectorError> {
         let mut problems = SettingsProblems::new();
-        let parsed = parse_request(key, &self.path, self.body.as_ref())?;
-        if !matches!(parsed.scope, Scope::Identifier(_)) {
+        let parsed = problems.check(parse_request(key, &self.path, self.body.as_ref()));
+        if parsed.is_some_and(|p| !matches!(p.scope, Scope::Identifier(_))) {
             problems.add(
                 format!("{key}.path"),
                 "a lookup finds a subject by an identifier: use one of {email}, {phone}, \
@@ -514,8 +527,8 @@ impl Lookup {
 impl Action {
     fn validate(&self, key: &str) -> Result<(), ConnectorError> {
         let mut problems = SettingsProblems::new();
-        let parsed = parse_request(key, &self.path, self.body.as_ref())?;
-        if parsed.scope == Scope::Fixed {
+        let parsed = problems.check(parse_request(key, &self.path, self.body.as_ref()));
+        if parsed.is_some_and(|p| p.scope == Scope::Fixed) {
             problems.add(
                 format!("{key}.path"),
                 "say whose data: use {record.id} (once per record found) or an identifier \

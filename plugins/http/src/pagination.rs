@@ -7,7 +7,7 @@
 use gallra_plugin_api::http::{
     by_cursor, by_offset, by_page_number, until_short_page, CursorPage, NumberedPage, OffsetPage,
 };
-use gallra_plugin_api::ConnectorError;
+use gallra_plugin_api::{ConnectorError, SettingsProblems};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -98,7 +98,7 @@ pub enum PageRequest {
 }
 
 impl Pagination {
-    /// Checks sizes, parameter names and pointers; errors name `key`.
+    /// Checks sizes, parameter names and pointers, every problem at once; errors name `key`.
     pub fn validate(&self, key: &str) -> Result<(), ConnectorError> {
         let at = |field: &str| format!("{key}.{field}");
         let pointer_ok = |field: &str, p: &str| {
@@ -118,19 +118,20 @@ impl Pagination {
                 Ok(())
             }
         };
+        let mut problems = SettingsProblems::new();
         match self {
-            Self::None => Ok(()),
+            Self::None => {}
             Self::Page {
                 page_param,
                 size,
                 total_pages,
                 ..
             } => {
-                nonempty("page_param", page_param)?;
-                positive("size", *size)?;
-                total_pages
-                    .as_deref()
-                    .map_or(Ok(()), |p| pointer_ok("total_pages", p))
+                problems.check(nonempty("page_param", page_param));
+                problems.check(positive("size", *size));
+                if let Some(p) = total_pages {
+                    problems.check(pointer_ok("total_pages", p));
+                }
             }
             Self::Offset {
                 offset_param,
@@ -138,10 +139,10 @@ impl Pagination {
                 limit,
                 total,
             } => {
-                nonempty("offset_param", offset_param)?;
-                nonempty("limit_param", limit_param)?;
-                positive("limit", *limit)?;
-                pointer_ok("total", total)
+                problems.check(nonempty("offset_param", offset_param));
+                problems.check(nonempty("limit_param", limit_param));
+                problems.check(positive("limit", *limit));
+                problems.check(pointer_ok("total", total));
             }
             Self::Cursor {
                 next_cursor,
@@ -152,40 +153,38 @@ impl Pagination {
             } => {
                 match (next_cursor, next_link) {
                     (Some(p), None) => {
-                        pointer_ok("next_cursor", p)?;
+                        problems.check(pointer_ok("next_cursor", p));
                         match cursor_param {
-                            Some(param) => nonempty("cursor_param", param)?,
-                            None => {
-                                return Err(ConnectorError::config(
-                                    at("cursor_param"),
-                                    "next_cursor needs the parameter the cursor is sent in, \
-                                     e.g. cursor_param = \"cursor\"",
-                                ))
+                            Some(param) => {
+                                problems.check(nonempty("cursor_param", param));
                             }
+                            None => problems.add(
+                                at("cursor_param"),
+                                "next_cursor needs the parameter the cursor is sent in, \
+                                 e.g. cursor_param = \"cursor\"",
+                            ),
                         }
                     }
-                    (None, Some(p)) => pointer_ok("next_link", p)?,
-                    _ => {
-                        return Err(ConnectorError::config(
-                            key,
-                            "cursor pagination needs exactly one of next_cursor (with \
-                             cursor_param) or next_link",
-                        ))
+                    (None, Some(p)) => {
+                        problems.check(pointer_ok("next_link", p));
                     }
+                    _ => problems.add(
+                        key,
+                        "cursor pagination needs exactly one of next_cursor (with \
+                         cursor_param) or next_link",
+                    ),
                 }
                 match (size_param, size) {
                     (Some(param), Some(size)) => {
-                        nonempty("size_param", param)?;
-                        positive("size", *size)
+                        problems.check(nonempty("size_param", param));
+                        problems.check(positive("size", *size));
                     }
-                    (None, None) => Ok(()),
-                    _ => Err(ConnectorError::config(
-                        at("size"),
-                        "set both size_param and size, or neither",
-                    )),
+                    (None, None) => {}
+                    _ => problems.add(at("size"), "set both size_param and size, or neither"),
                 }
             }
         }
+        problems.into_result()
     }
 
     /// Reads every page and returns the records in them.

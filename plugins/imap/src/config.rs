@@ -106,7 +106,7 @@ impl Settings {
         kind.mailboxes.as_deref().unwrap_or(&self.mailboxes)
     }
 
-    /// Checks what serde cannot, naming the key of the first problem.
+    /// Checks what serde cannot, naming the key of every problem.
     pub fn validate(&self) -> Result<(), ConnectorError> {
         let mut problems = SettingsProblems::new();
         if self.host.is_empty() || self.host.chars().any(|c| c.is_whitespace() || c == '/') {
@@ -188,32 +188,31 @@ fn absolute(key: &str, path: &Path) -> Result<(), ConnectorError> {
 }
 
 fn mailbox_list(key: &str, names: &[String]) -> Result<(), ConnectorError> {
+    let mut problems = SettingsProblems::new();
     let mut seen = BTreeSet::new();
     for (i, name) in names.iter().enumerate() {
         let at = format!("{key}[{i}]");
-        if name.is_empty() || name.chars().any(char::is_control) {
-            return Err(ConnectorError::config(
-                at,
-                "a mailbox name must be non-empty, without control characters",
-            ));
-        }
-        if name.contains(['*', '%']) {
-            return Err(ConnectorError::config(
-                at,
-                "a mailbox name cannot hold the wildcards `*` or `%`: list each mailbox",
-            ));
-        }
         // INBOX is case-insensitive in IMAP; other names are not.
         let canonical = if name.eq_ignore_ascii_case("inbox") {
             "INBOX".to_owned()
         } else {
             name.clone()
         };
-        if !seen.insert(canonical) {
-            return Err(ConnectorError::config(at, "this mailbox is listed twice"));
+        if name.is_empty() || name.chars().any(char::is_control) {
+            problems.add(
+                at,
+                "a mailbox name must be non-empty, without control characters",
+            );
+        } else if name.contains(['*', '%']) {
+            problems.add(
+                at,
+                "a mailbox name cannot hold the wildcards `*` or `%`: list each mailbox",
+            );
+        } else if !seen.insert(canonical) {
+            problems.add(at, "this mailbox is listed twice");
         }
     }
-    Ok(())
+    problems.into_result()
 }
 
 #[cfg(test)]

@@ -202,26 +202,23 @@ impl Settings {
     }
 
     fn validate_connection(&self) -> Result<(), ConnectorError> {
+        let mut problems = SettingsProblems::new();
         let (needed, refused) = match self.backend {
             BackendKind::Sqlite => (("path", &self.path), ("url_file", &self.url_file)),
             _ => (("url_file", &self.url_file), ("path", &self.path)),
         };
         if refused.1.is_some() {
-            return Err(ConnectorError::config(
+            problems.add(
                 refused.0,
                 format!("not used with this backend (use `{}`)", needed.0),
-            ));
+            );
         }
         match needed.1 {
-            None => Err(ConnectorError::config(
-                needed.0,
-                "required for this backend".to_owned(),
-            )),
-            Some(path) if !path.is_absolute() => {
-                Err(ConnectorError::config(needed.0, "must be an absolute path"))
-            }
-            Some(_) => Ok(()),
+            None => problems.add(needed.0, "required for this backend"),
+            Some(path) if !path.is_absolute() => problems.add(needed.0, "must be an absolute path"),
+            Some(_) => {}
         }
+        problems.into_result()
     }
 }
 
@@ -329,10 +326,11 @@ fn identifier(key: &str, name: &str) -> Result<(), ConnectorError> {
 }
 
 fn columns(key: &str, names: &[String]) -> Result<(), ConnectorError> {
-    names
-        .iter()
-        .enumerate()
-        .try_for_each(|(i, name)| identifier(&format!("{key}[{i}]"), name))
+    let mut problems = SettingsProblems::new();
+    for (i, name) in names.iter().enumerate() {
+        problems.check(identifier(&format!("{key}[{i}]"), name));
+    }
+    problems.into_result()
 }
 
 fn anonymize_map(
@@ -340,17 +338,18 @@ fn anonymize_map(
     map: &BTreeMap<String, AnonymizeRule>,
     key_column: &str,
 ) -> Result<(), ConnectorError> {
+    let mut problems = SettingsProblems::new();
     for column in map.keys() {
         let key = format!("{at}.anonymize.{column}");
-        identifier(&key, column)?;
+        problems.check(identifier(&key, column));
         if column == key_column {
-            return Err(ConnectorError::config(
+            problems.add(
                 key,
                 "the key column links the rows and cannot be anonymized",
-            ));
+            );
         }
     }
-    Ok(())
+    problems.into_result()
 }
 
 /// Admin SQL is trusted, but it is pasted into queries whose values are bound: it must not

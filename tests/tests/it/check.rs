@@ -46,34 +46,35 @@ fn check_names_each_mistake_with_file_line_column_and_key() {
         .lines()
         .filter(|l| l.starts_with(&file))
         .collect();
+    // Where (line:column), the key, and what is wrong.
     let expect = [
         // Both of the plugin's own findings, each at its key.
-        (":9:", "systems.panel.settings.path", "absolute path"),
-        (":10:", "systems.panel.settings.page_size", "at least 1"),
+        (":9:1:", "systems.panel.settings.path", "absolute path"),
+        (":10:1:", "systems.panel.settings.page_size", "at least 1"),
         (
-            ":17:",
+            ":17:1:",
             "systems.crm.plugin",
             "unknown plugin \"no-such-plugin\"",
         ),
-        (":20:", "systems.old.plugin", "ABI version 999"),
+        (":20:1:", "systems.old.plugin", "ABI version 999"),
         (
-            ":24:",
+            ":24:1:",
             "policies.inactive.idel_for",
             "unknown key `idel_for`",
         ),
         (
-            ":24:",
+            ":24:1:",
             "policies.inactive.idel_for",
             "did you mean `idle_for`?",
         ),
-        (":28:", "policies.signups.after", "not a duration"),
+        (":28:1:", "policies.signups.after", "not a duration"),
     ];
-    for (line, key, what) in expect {
+    for (at, key, what) in expect {
         assert!(
             lines
                 .iter()
-                .any(|l| l.contains(line) && l.contains(key) && l.contains(what)),
-            "no line with {line} {key} {what} in:\n{}",
+                .any(|l| l.contains(at) && l.contains(key) && l.contains(what)),
+            "no line with {at} {key} {what} in:\n{}",
             out.stderr
         );
     }

@@ -89,3 +89,35 @@ fn every_settings_problem_is_reported_at_once() {
     let keys = gallra_plugin_api::testing::settings_problems::<HttpConnector>(&settings);
     assert_eq!(keys, ["collection", "http.timeout_secs"]);
 }
+
+/// A request whose templates do not parse still has its other keys checked, and a
+/// pagination table reports each of its mistakes.
+#[test]
+fn a_request_that_does_not_parse_leaves_the_rest_checked() {
+    let settings = serde_json::json!({
+        "base_url": "https://api.example.se",
+        "auth": { "type": "none" },
+        "lookup": [{
+            "method": "POST",
+            "path": "search",
+            "body": { "q": "{e_mail}" },
+            "results": "users",
+            "pagination": { "type": "offset", "offset_param": "", "limit": 0, "total": "/total" },
+        }],
+        "export": { "path": "/u/{record.id", "record": "user" },
+        "erase": { "method": "DELETE", "path": "/u/{record.id}" },
+    });
+    let keys = gallra_plugin_api::testing::settings_problems::<HttpConnector>(&settings);
+    assert_eq!(
+        keys,
+        [
+            "lookup[0].path",
+            "lookup[0].body",
+            "lookup[0].results",
+            "lookup[0].pagination.offset_param",
+            "lookup[0].pagination.limit",
+            "export.path",
+            "export.record",
+        ]
+    );
+}

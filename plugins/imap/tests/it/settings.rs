@@ -27,6 +27,11 @@ fn error_of(settings: Value) -> ConnectorError {
     }
 }
 
+/// The key of every problem `validate` finds in `settings`, in order.
+fn problem_keys(settings: &Value) -> Vec<String> {
+    gallra_plugin_api::testing::settings_problems::<gallra_plugin_imap::ImapConnector>(settings)
+}
+
 #[test]
 fn valid_settings_open_without_connecting() {
     let dir = tempfile::tempdir().unwrap();
@@ -182,8 +187,16 @@ fn every_settings_problem_is_reported_at_once() {
     let mut settings = valid(&dir);
     settings["port"] = json!(0);
     settings["timeout_secs"] = json!(0);
-    let keys = gallra_plugin_api::testing::settings_problems::<gallra_plugin_imap::ImapConnector>(
-        &settings,
-    );
+    let keys = problem_keys(&settings);
     assert_eq!(keys, ["port", "timeout_secs"]);
+}
+
+/// Each mistaken mailbox in a list is named, not only the first.
+#[test]
+fn every_mistaken_mailbox_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = valid(&dir);
+    settings["mailboxes"] = json!(["", "INBOX", "Sent*", "inbox"]);
+    let keys = problem_keys(&settings);
+    assert_eq!(keys, ["mailboxes[0]", "mailboxes[2]", "mailboxes[3]"]);
 }

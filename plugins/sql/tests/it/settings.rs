@@ -27,6 +27,11 @@ fn error_key(settings: Value) -> String {
     }
 }
 
+/// The key of every problem `validate` finds in `settings`, in order.
+fn problem_keys(settings: &Value) -> Vec<String> {
+    gallra_plugin_api::testing::settings_problems::<gallra_plugin_sql::SqlConnector>(settings)
+}
+
 #[test]
 fn settings_errors_carry_the_key_path() {
     let cases: Vec<(&str, Change)> = vec![
@@ -95,8 +100,8 @@ fn settings_errors_carry_the_key_path() {
     let mut postgres = sqlite(|_| {});
     postgres["backend"] = json!("postgres");
     assert_eq!(
-        error_key(postgres.clone()),
-        "path",
+        problem_keys(&postgres),
+        ["path", "url_file"],
         "postgres takes url_file, not path"
     );
     postgres.as_object_mut().unwrap().remove("path");
@@ -165,7 +170,27 @@ fn every_settings_problem_is_reported_at_once() {
         s["page_size"] = json!(0);
         s["subjects"]["table"] = json!("bad-name");
     });
-    let keys =
-        gallra_plugin_api::testing::settings_problems::<gallra_plugin_sql::SqlConnector>(&settings);
+    let keys = problem_keys(&settings);
     assert_eq!(keys, ["page_size", "subjects.table"]);
+}
+
+/// The parts a nested check covers (the connection, a list of columns) report every
+/// mistake in them too.
+#[test]
+fn every_problem_inside_one_part_is_reported() {
+    let settings = sqlite(|s| {
+        s.as_object_mut().unwrap().remove("path");
+        s["url_file"] = json!("/run/db-url");
+        s["subjects"]["activity"] = json!(["1st", "last_login", "2nd"]);
+    });
+    let keys = problem_keys(&settings);
+    assert_eq!(
+        keys,
+        [
+            "url_file",
+            "path",
+            "subjects.activity[0]",
+            "subjects.activity[2]"
+        ]
+    );
 }
