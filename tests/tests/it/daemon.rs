@@ -49,13 +49,20 @@ fn policies_run_on_schedule_reload_on_sighup_and_stop_on_sigterm() {
     let runs = runs_of(&gallra, "inactive-6-months");
     assert!(runs.iter().all(|r| r["state"] == "reported"), "{runs:#?}");
 
-    // /metrics counts what the store recorded, and holds no personal data.
-    let text = scrape(metrics_port);
-    let recorded = runs_of(&gallra, "inactive-6-months").len() as f64;
-    let counted = metric(
-        &text,
-        "gallra_policy_runs_total{policy=\"inactive-6-months\",outcome=\"reported\"}",
+    // /metrics counts what the store recorded (a run is counted just after its record is
+    // committed), and holds no personal data.
+    let runs_total = "gallra_policy_runs_total{policy=\"inactive-6-months\",outcome=\"reported\"}";
+    let mut text = String::new();
+    wait_until(
+        "the metrics to count three runs",
+        Duration::from_secs(30),
+        || {
+            text = scrape(metrics_port);
+            metric(&text, runs_total) >= 3.0
+        },
     );
+    let recorded = runs_of(&gallra, "inactive-6-months").len() as f64;
+    let counted = metric(&text, runs_total);
     assert!(
         counted >= 3.0 && counted <= recorded,
         "counted {counted}, recorded {recorded}"
