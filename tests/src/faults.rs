@@ -305,16 +305,8 @@ fn configure(scenario: &Scenario, schedule: &Path, billing_hold: bool) {
     scenario.edit_config(|config| {
         settings_of(config, "panel").insert("page_size".into(), 7.into());
         for system in SYSTEMS {
-            let table = config["systems"][system].as_table_mut().unwrap();
-            let sql = table.remove("settings").unwrap();
-            let mut settings = toml::Table::new();
-            settings.insert("sql".into(), sql);
-            settings.insert(
-                "schedule_file".into(),
-                schedule.display().to_string().into(),
-            );
-            table.insert("plugin".into(), "test-faults".into());
-            table.insert("settings".into(), settings.into());
+            let file = schedule.display().to_string();
+            let table = crate::behind_faults(config, system, ("schedule_file", file.into()));
             table.insert("call_timeout".into(), "1s".into());
         }
         crate::requests::hold_billing_and_retry_quickly(config);

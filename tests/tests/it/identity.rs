@@ -423,20 +423,12 @@ fn a_run_whose_scan_fails_part_way_forgets_the_subjects_it_had_decided() {
     // The account source answers its first page with half the subjects and says it is the
     // last: the scan cannot be trusted after those two were decided.
     world.scenario.edit_config(|config| {
-        let panel = config["systems"]["panel"].as_table_mut().unwrap();
-        let sql = panel.remove("settings").unwrap();
-        let mut settings = toml::Table::new();
-        settings.insert("sql".into(), sql);
-        settings.insert(
-            "schedule".into(),
-            toml::Value::Table(toml::toml! {
-                rate = 1.0
-                faults = ["truncated_page"]
-                operations = ["scan"]
-            }),
-        );
-        panel.insert("plugin".into(), "test-faults".into());
-        panel.insert("settings".into(), settings.into());
+        let schedule = toml::toml! {
+            rate = 1.0
+            faults = ["truncated_page"]
+            operations = ["scan"]
+        };
+        gallra_e2e::behind_faults(config, "panel", ("schedule", schedule.into()));
     });
 
     let run = world.gallra.run(&["run", "--once", "--json"]).json();
